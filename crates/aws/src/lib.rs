@@ -1,0 +1,1 @@
+//! The AWS sandbox. Not built yet.

@@ -1,0 +1,1 @@
+//! Diagnostics over configs and SAML responses. Not built yet.

@@ -1,0 +1,1 @@
+//! IAM policy language and ARNs (pure). Built in the AWS sandbox issue.

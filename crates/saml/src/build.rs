@@ -1,0 +1,197 @@
+//! Writing SAML responses with quick-xml. Output is deterministic for a given spec.
+
+use std::io;
+
+use crate::random::Random;
+use quick_xml::Writer;
+use quick_xml::events::BytesText;
+
+use crate::error::{Error, Reason, Result};
+use crate::model::{Attribute, NameId};
+use crate::ns::{self, SAML, SAMLP, XS, XSI};
+use crate::time::Instant;
+
+/// Everything a signed-to-be Response says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseSpec {
+    pub response_id: String,
+    pub assertion_id: String,
+    pub issue_instant: Instant,
+    pub issuer: String,
+    pub destination: Option<String>,
+    pub in_response_to: Option<String>,
+    pub name_id: NameId,
+    /// SubjectConfirmationData Recipient (the ACS URL).
+    pub recipient: String,
+    /// SubjectConfirmationData NotOnOrAfter.
+    pub confirmation_not_on_or_after: Instant,
+    pub not_before: Instant,
+    pub not_on_or_after: Instant,
+    pub audiences: Vec<String>,
+    pub one_time_use: bool,
+    pub authn_instant: Instant,
+    pub session_index: Option<String>,
+    pub session_not_on_or_after: Option<Instant>,
+    pub authn_context_class_ref: String,
+    pub attributes: Vec<Attribute>,
+}
+
+/// A fresh SAML ID: `_` and 32 hex digits from `rng` (an NCName, 128 bits of entropy).
+pub fn new_id(rng: &dyn Random) -> Result<String> {
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes)?;
+    Ok(std::iter::once("_".to_owned()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
+}
+
+fn io_error(e: io::Error) -> Error {
+    Error::new(Reason::Malformed, format!("writing XML failed: {e}"))
+}
+
+/// Writes the unsigned Response. The Assertion declares its own namespaces so it stays valid
+/// when encrypted, decrypted or read on its own.
+pub fn response_xml(spec: &ResponseSpec) -> Result<String> {
+    let mut w = Writer::new(Vec::with_capacity(4096));
+    let issue_instant = spec.issue_instant.to_xml();
+    let mut response = w
+        .create_element("samlp:Response")
+        .with_attribute(("xmlns:samlp", SAMLP))
+        .with_attribute(("xmlns:saml", SAML))
+        .with_attribute(("ID", spec.response_id.as_str()))
+        .with_attribute(("Version", "2.0"))
+        .with_attribute(("IssueInstant", issue_instant.as_str()));
+    if let Some(d) = &spec.destination {
+        response = response.with_attribute(("Destination", d.as_str()));
+    }
+    if let Some(irt) = &spec.in_response_to {
+        response = response.with_attribute(("InResponseTo", irt.as_str()));
+    }
+    response
+        .write_inner_content(|w| {
+            w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
+            w.create_element("samlp:Status").write_inner_content(|w| {
+                w.create_element("samlp:StatusCode").with_attribute(("Value", ns::STATUS_SUCCESS)).write_empty()?;
+                Ok(())
+            })?;
+            write_assertion(w, spec)
+        })
+        .map_err(io_error)?;
+    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+}
+
+fn write_assertion(w: &mut Writer<Vec<u8>>, spec: &ResponseSpec) -> io::Result<()> {
+    let issue_instant = spec.issue_instant.to_xml();
+    w.create_element("saml:Assertion")
+        .with_attribute(("xmlns:saml", SAML))
+        .with_attribute(("xmlns:xs", XS))
+        .with_attribute(("xmlns:xsi", XSI))
+        .with_attribute(("ID", spec.assertion_id.as_str()))
+        .with_attribute(("Version", "2.0"))
+        .with_attribute(("IssueInstant", issue_instant.as_str()))
+        .write_inner_content(|w| {
+            w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
+            write_subject(w, spec)?;
+            write_conditions(w, spec)?;
+            write_authn_statement(w, spec)?;
+            if !spec.attributes.is_empty() {
+                w.create_element("saml:AttributeStatement").write_inner_content(|w| {
+                    for attribute in &spec.attributes {
+                        write_attribute(w, attribute)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn write_subject(w: &mut Writer<Vec<u8>>, spec: &ResponseSpec) -> io::Result<()> {
+    w.create_element("saml:Subject").write_inner_content(|w| {
+        let n = &spec.name_id;
+        let mut name_id = w.create_element("saml:NameID");
+        for (key, value) in
+            [("Format", &n.format), ("NameQualifier", &n.name_qualifier), ("SPNameQualifier", &n.sp_name_qualifier)]
+        {
+            if let Some(v) = value {
+                name_id = name_id.with_attribute((key, v.as_str()));
+            }
+        }
+        name_id.write_text_content(BytesText::new(&n.value))?;
+        w.create_element("saml:SubjectConfirmation").with_attribute(("Method", ns::CM_BEARER)).write_inner_content(
+            |w| {
+                let end = spec.confirmation_not_on_or_after.to_xml();
+                let mut data = w
+                    .create_element("saml:SubjectConfirmationData")
+                    .with_attribute(("NotOnOrAfter", end.as_str()))
+                    .with_attribute(("Recipient", spec.recipient.as_str()));
+                if let Some(irt) = &spec.in_response_to {
+                    data = data.with_attribute(("InResponseTo", irt.as_str()));
+                }
+                data.write_empty()?;
+                Ok(())
+            },
+        )?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_conditions(w: &mut Writer<Vec<u8>>, spec: &ResponseSpec) -> io::Result<()> {
+    let (start, end) = (spec.not_before.to_xml(), spec.not_on_or_after.to_xml());
+    w.create_element("saml:Conditions")
+        .with_attribute(("NotBefore", start.as_str()))
+        .with_attribute(("NotOnOrAfter", end.as_str()))
+        .write_inner_content(|w| {
+            w.create_element("saml:AudienceRestriction").write_inner_content(|w| {
+                for audience in &spec.audiences {
+                    w.create_element("saml:Audience").write_text_content(BytesText::new(audience))?;
+                }
+                Ok(())
+            })?;
+            if spec.one_time_use {
+                w.create_element("saml:OneTimeUse").write_empty()?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn write_authn_statement(w: &mut Writer<Vec<u8>>, spec: &ResponseSpec) -> io::Result<()> {
+    let instant = spec.authn_instant.to_xml();
+    let session_end = spec.session_not_on_or_after.map(Instant::to_xml);
+    let mut statement = w.create_element("saml:AuthnStatement").with_attribute(("AuthnInstant", instant.as_str()));
+    if let Some(index) = &spec.session_index {
+        statement = statement.with_attribute(("SessionIndex", index.as_str()));
+    }
+    if let Some(end) = &session_end {
+        statement = statement.with_attribute(("SessionNotOnOrAfter", end.as_str()));
+    }
+    statement.write_inner_content(|w| {
+        w.create_element("saml:AuthnContext").write_inner_content(|w| {
+            w.create_element("saml:AuthnContextClassRef")
+                .write_text_content(BytesText::new(&spec.authn_context_class_ref))?;
+            Ok(())
+        })?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_attribute(w: &mut Writer<Vec<u8>>, attribute: &Attribute) -> io::Result<()> {
+    let mut element = w.create_element("saml:Attribute").with_attribute(("Name", attribute.name.as_str()));
+    if let Some(format) = &attribute.name_format {
+        element = element.with_attribute(("NameFormat", format.as_str()));
+    }
+    if let Some(friendly) = &attribute.friendly_name {
+        element = element.with_attribute(("FriendlyName", friendly.as_str()));
+    }
+    element.write_inner_content(|w| {
+        for value in &attribute.values {
+            w.create_element("saml:AttributeValue")
+                .with_attribute(("xsi:type", "xs:string"))
+                .write_text_content(BytesText::new(value))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}

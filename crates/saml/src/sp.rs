@@ -1,0 +1,305 @@
+//! The SP side: validating a Response as a strict service provider does, returning a typed
+//! verdict. Everything returned comes from the element a valid signature covers.
+
+use roxmltree::{Document, Node};
+
+use crate::dsig::{self, Verified, VerifyOptions};
+use crate::error::{Error, Reason, Result};
+use crate::keys::Certificate;
+use crate::model::{Assertion, Attribute, NameId, ResponseHeader};
+use crate::ns::{CM_BEARER, DS, SAML, SAMLP};
+use crate::time::Instant;
+use crate::xml::{self, first_duplicate_id, is};
+use crate::xmlenc::{self, DecryptionKey};
+
+/// What the SP expects of a response.
+#[derive(Debug, Default)]
+pub struct SpConfig {
+    pub trusted: Vec<Certificate>,
+    /// Acceptable audiences (the SP's entity IDs); when empty, audience is not checked.
+    pub audiences: Vec<String>,
+    /// The ACS URL the response was posted to: checked against Destination and Recipient.
+    pub recipient: Option<String>,
+    pub expected_issuer: Option<String>,
+    /// `Some(id)` for SP-initiated flows: InResponseTo must equal it. `None` accepts
+    /// unsolicited (IdP-initiated) responses, as AWS does.
+    pub in_response_to: Option<String>,
+    /// Allowed clock difference, in seconds.
+    pub skew_seconds: i64,
+    pub allow_sha1: bool,
+    pub decryption_keys: Vec<DecryptionKey>,
+}
+
+/// Which signatures covered the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    pub response: Option<Verified>,
+    pub assertion: Option<Verified>,
+}
+
+/// An accepted response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub header: ResponseHeader,
+    pub assertion: Assertion,
+    pub issuer: Option<String>,
+    pub name_id: NameId,
+    pub attributes: Vec<Attribute>,
+    pub session_index: Option<String>,
+    pub session_not_on_or_after: Option<Instant>,
+    pub not_on_or_after: Option<Instant>,
+    pub signed: Signed,
+    pub encrypted: bool,
+}
+
+fn reject(reason: Reason, message: impl Into<String>) -> Error {
+    Error::new(reason, message)
+}
+
+/// Validates a SAML Response (XML text) at `now`.
+pub fn validate_response(text: &str, config: &SpConfig, now: Instant) -> Result<Accepted> {
+    let doc = xml::parse(text, xml::Limits::MESSAGE)?;
+    let root = doc.root_element();
+    check_structure(&doc)?;
+    let header = ResponseHeader::from_node(root)?;
+    check_status(&header)?;
+
+    let options = VerifyOptions { trusted: &config.trusted, allow_sha1: config.allow_sha1 };
+    let response_signature = dsig::verify_enveloped(root, options)?;
+
+    let encrypted = xml::children(root, SAML, "EncryptedAssertion").next();
+    match encrypted {
+        None => finish(&doc, header, response_signature, false, config, now),
+        Some(enc) => {
+            let plain = xmlenc::decrypt_in_place(&doc, enc, &config.decryption_keys)?;
+            let decrypted = xml::parse(&plain, xml::Limits::MESSAGE)?;
+            check_structure(&decrypted)?;
+            finish(&decrypted, header, response_signature, true, config, now)
+        }
+    }
+}
+
+fn finish(
+    doc: &Document,
+    header: ResponseHeader,
+    response_signature: Option<Verified>,
+    encrypted: bool,
+    config: &SpConfig,
+    now: Instant,
+) -> Result<Accepted> {
+    let root = doc.root_element();
+    let assertion_node = xml::children(root, SAML, "Assertion")
+        .next()
+        .ok_or_else(|| reject(Reason::Malformed, "Response has no Assertion"))?;
+    let options = VerifyOptions { trusted: &config.trusted, allow_sha1: config.allow_sha1 };
+    let assertion_signature = dsig::verify_enveloped(assertion_node, options)?;
+    if response_signature.is_none() && assertion_signature.is_none() {
+        return Err(reject(Reason::Unsigned, "neither the Response nor the Assertion is signed"));
+    }
+    let signed = Signed { response: response_signature, assertion: assertion_signature };
+    // Read the assertion from the very node whose signature (or whose parent's) verified.
+    let assertion = Assertion::from_node(assertion_node)?;
+    check_destination(&header, config)?;
+    check_issuer(&header, &assertion, config)?;
+    check_in_response_to(&header, config)?;
+    let confirmation_end = check_subject(&assertion, config, now)?;
+    check_conditions(&assertion, config, now)?;
+    let statement = assertion.authn_statements.first();
+    let session_not_on_or_after = statement.and_then(|s| s.session_not_on_or_after);
+    if let Some(end) = session_not_on_or_after {
+        if now >= end.plus_seconds(config.skew_seconds) {
+            return Err(reject(
+                Reason::Expired,
+                format!("the session ended at {end} (SessionNotOnOrAfter); now is {now}"),
+            ));
+        }
+    }
+    let name_id =
+        assertion.name_id.clone().ok_or_else(|| reject(Reason::Malformed, "Assertion Subject has no NameID"))?;
+    Ok(Accepted {
+        issuer: assertion.issuer.clone(),
+        name_id,
+        attributes: assertion.attributes.clone(),
+        session_index: statement.and_then(|s| s.session_index.clone()),
+        session_not_on_or_after,
+        not_on_or_after: Some(confirmation_end),
+        header,
+        assertion,
+        signed,
+        encrypted,
+    })
+}
+
+/// Shape checks that defeat signature wrapping before any signature is looked at: a Response
+/// root, unique IDs, exactly one assertion and it a child of the root, and signatures only
+/// where they can cover the data read (directly in the Response or in that Assertion).
+fn check_structure(doc: &Document) -> Result<()> {
+    let root = doc.root_element();
+    if !is(root, SAMLP, "Response") {
+        return Err(reject(
+            Reason::Malformed,
+            format!("root element is {}, not samlp:Response", root.tag_name().name()),
+        ));
+    }
+    if let Some(id) = first_duplicate_id(doc) {
+        return Err(reject(Reason::Wrapping, format!("ID {id:?} appears more than once")));
+    }
+    let assertions: Vec<Node> =
+        doc.descendants().filter(|n| is(*n, SAML, "Assertion") || is(*n, SAML, "EncryptedAssertion")).collect();
+    match assertions.as_slice() {
+        [one] if one.parent_element() == Some(root) => {}
+        [] => return Err(reject(Reason::Malformed, "Response contains no Assertion")),
+        [_] => {
+            return Err(reject(Reason::Wrapping, "the Assertion is not a direct child of the Response"));
+        }
+        many => {
+            return Err(reject(
+                Reason::Wrapping,
+                format!("Response contains {} assertions; exactly one is allowed", many.len()),
+            ));
+        }
+    }
+    for sig in doc.descendants().filter(|n| is(*n, DS, "Signature")) {
+        let parent = sig.parent_element();
+        let placed_well = parent == Some(root)
+            || parent.is_some_and(|p| is(p, SAML, "Assertion") && p.parent_element() == Some(root));
+        if !placed_well {
+            let at = parent.map(|p| p.tag_name().name()).unwrap_or("the document");
+            return Err(reject(
+                Reason::Wrapping,
+                format!("a Signature sits in {at}, where it cannot cover the Response or its Assertion"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_status(header: &ResponseHeader) -> Result<()> {
+    match &header.status {
+        None => Err(reject(Reason::Status, "Response has no Status")),
+        Some(s) if !s.is_success() => {
+            let sub = s.sub_code.as_deref().map(|c| format!(" / {c}")).unwrap_or_default();
+            let msg = s.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+            Err(reject(Reason::Status, format!("status is {}{sub}{msg}", s.code)))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn check_destination(header: &ResponseHeader, config: &SpConfig) -> Result<()> {
+    match (&header.destination, &config.recipient) {
+        (Some(d), _) if d.is_empty() => Err(reject(Reason::Destination, "Response has an empty Destination")),
+        (Some(d), Some(expected)) if d != expected => Err(reject(
+            Reason::Destination,
+            format!("Response Destination is {d:?}, but it was received at {expected:?}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_issuer(header: &ResponseHeader, assertion: &Assertion, config: &SpConfig) -> Result<()> {
+    let Some(expected) = &config.expected_issuer else {
+        return Ok(());
+    };
+    for (what, issuer) in [("Response", &header.issuer), ("Assertion", &assertion.issuer)] {
+        if let Some(found) = issuer {
+            if found != expected {
+                return Err(reject(Reason::Issuer, format!("{what} Issuer is {found:?}, expected {expected:?}")));
+            }
+        }
+    }
+    if assertion.issuer.is_none() {
+        return Err(reject(Reason::Issuer, "Assertion has no Issuer"));
+    }
+    Ok(())
+}
+
+fn check_in_response_to(header: &ResponseHeader, config: &SpConfig) -> Result<()> {
+    match (&config.in_response_to, &header.in_response_to) {
+        (Some(expected), Some(found)) if expected != found => Err(reject(
+            Reason::InResponseTo,
+            format!("InResponseTo is {found:?}, but the pending request is {expected:?}"),
+        )),
+        (Some(expected), None) => {
+            Err(reject(Reason::InResponseTo, format!("Response has no InResponseTo; expected {expected:?}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// At least one bearer confirmation must hold for this recipient, time and request. Returns
+/// its NotOnOrAfter.
+fn check_subject(assertion: &Assertion, config: &SpConfig, now: Instant) -> Result<Instant> {
+    let mut why = String::from("the Assertion has no bearer SubjectConfirmation");
+    for sc in assertion.subject_confirmations.iter().filter(|sc| sc.method == CM_BEARER) {
+        let Some(data) = &sc.data else {
+            why = "the bearer SubjectConfirmation has no SubjectConfirmationData".into();
+            continue;
+        };
+        let Some(end) = data.not_on_or_after else {
+            why = "SubjectConfirmationData has no NotOnOrAfter".into();
+            continue;
+        };
+        if now >= end.plus_seconds(config.skew_seconds) {
+            why = format!("SubjectConfirmationData expired at {end}; now is {now}");
+            continue;
+        }
+        if let Some(start) = data.not_before {
+            if now < start.minus_seconds(config.skew_seconds) {
+                why = format!("SubjectConfirmationData is not valid before {start}");
+                continue;
+            }
+        }
+        if let Some(expected) = &config.recipient {
+            if data.recipient.as_deref() != Some(expected) {
+                why = format!(
+                    "SubjectConfirmationData Recipient is {:?}, expected {expected:?}",
+                    data.recipient.as_deref().unwrap_or("")
+                );
+                continue;
+            }
+        }
+        if let (Some(expected), found) = (&config.in_response_to, &data.in_response_to) {
+            if found.as_deref() != Some(expected) {
+                why = format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}");
+                continue;
+            }
+        }
+        return Ok(end);
+    }
+    Err(reject(Reason::SubjectConfirmation, format!("no valid bearer SubjectConfirmation: {why}")))
+}
+
+fn check_conditions(assertion: &Assertion, config: &SpConfig, now: Instant) -> Result<()> {
+    let conditions = assertion
+        .conditions
+        .as_ref()
+        .ok_or_else(|| reject(Reason::Audience, "the Assertion has no Conditions (and so no AudienceRestriction)"))?;
+    if let Some(start) = conditions.not_before {
+        if now < start.minus_seconds(config.skew_seconds) {
+            return Err(reject(
+                Reason::NotYetValid,
+                format!("the Assertion is not valid before {start}; now is {now}"),
+            ));
+        }
+    }
+    if let Some(end) = conditions.not_on_or_after {
+        if now >= end.plus_seconds(config.skew_seconds) {
+            return Err(reject(Reason::Expired, format!("the Assertion expired at {end}; now is {now}")));
+        }
+    }
+    if !config.audiences.is_empty() {
+        if conditions.audience_restrictions.is_empty() {
+            return Err(reject(Reason::Audience, "the Assertion has no AudienceRestriction"));
+        }
+        for restriction in &conditions.audience_restrictions {
+            if !restriction.iter().any(|a| config.audiences.contains(a)) {
+                return Err(reject(
+                    Reason::Audience,
+                    format!("audience {:?} does not include {:?}", restriction, config.audiences),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

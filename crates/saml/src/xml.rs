@@ -1,0 +1,149 @@
+//! Parsing untrusted XML with limits, and small helpers over roxmltree nodes.
+
+use roxmltree::{Document, Node, NodeId, ParsingOptions};
+
+use crate::error::{Result, malformed};
+
+/// Bounds applied before and while parsing untrusted XML.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: usize,
+    pub max_nodes: u32,
+    pub max_depth: usize,
+}
+
+impl Limits {
+    /// For SAML protocol messages: AWS caps a base64 response at 100,000 characters; we allow
+    /// ten times that in bytes so that other SPs' larger messages still parse.
+    pub const MESSAGE: Limits = Limits { max_bytes: 1 << 20, max_nodes: 50_000, max_depth: 64 };
+    /// For metadata, where federation aggregates are large.
+    pub const METADATA: Limits = Limits { max_bytes: 32 << 20, max_nodes: 2_000_000, max_depth: 64 };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::MESSAGE
+    }
+}
+
+/// Parses `text` as an XML document, refusing DTDs (and so every entity declaration), documents
+/// over the size, node or depth limits, and anything not well-formed or not namespace-correct.
+pub fn parse(text: &str, limits: Limits) -> Result<Document<'_>> {
+    if text.len() > limits.max_bytes {
+        return Err(malformed(format!("document is {} bytes, over the limit of {}", text.len(), limits.max_bytes)));
+    }
+    if contains_doctype(text) {
+        return Err(malformed("DTDs and entity declarations are not allowed"));
+    }
+    let options = ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..ParsingOptions::default() };
+    let doc =
+        Document::parse_with_options(text, options).map_err(|e| malformed(format!("not well-formed XML: {e}")))?;
+    let depth = max_depth(&doc);
+    if depth > limits.max_depth {
+        return Err(malformed(format!("elements nest {depth} deep, over the limit of {}", limits.max_depth)));
+    }
+    Ok(doc)
+}
+
+fn contains_doctype(text: &str) -> bool {
+    text.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
+}
+
+fn max_depth(doc: &Document) -> usize {
+    let mut depth_of = vec![0usize; doc.descendants().count() + 1];
+    let mut max = 0;
+    for node in doc.descendants() {
+        let depth = node.parent().and_then(|p| depth_of.get(p.id().get_usize()).copied()).map_or(0, |d| d + 1);
+        if let Some(slot) = depth_of.get_mut(node.id().get_usize()) {
+            *slot = depth;
+        }
+        max = max.max(depth);
+    }
+    max
+}
+
+/// True when `node` is an element with this namespace and local name.
+pub fn is(node: Node, ns: &str, local: &str) -> bool {
+    node.is_element() && node.tag_name().name() == local && node.tag_name().namespace() == Some(ns)
+}
+
+/// Element children with this namespace and local name.
+pub fn children<'a, 'i>(
+    node: Node<'a, 'i>,
+    ns: &'static str,
+    local: &'static str,
+) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(move |c| is(*c, ns, local))
+}
+
+/// The single child with this name; an error when there are several.
+pub fn only_child<'a, 'i>(node: Node<'a, 'i>, ns: &'static str, local: &'static str) -> Result<Option<Node<'a, 'i>>> {
+    let mut it = children(node, ns, local);
+    let first = it.next();
+    if it.next().is_some() {
+        return Err(malformed(format!("more than one {local} in {}", node.tag_name().name())));
+    }
+    Ok(first)
+}
+
+/// The single required child with this name.
+pub fn required_child<'a, 'i>(node: Node<'a, 'i>, ns: &'static str, local: &'static str) -> Result<Node<'a, 'i>> {
+    only_child(node, ns, local)?.ok_or_else(|| malformed(format!("{} has no {local}", node.tag_name().name())))
+}
+
+/// The whole text of an element: every text and CDATA descendant joined, comments skipped. A
+/// comment never splits a value (the CVE-2017-11427 family).
+pub fn text_content(node: Node) -> String {
+    let mut out = String::new();
+    for d in node.descendants() {
+        if d.is_text() {
+            out.push_str(d.text().unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// Trimmed whole text, for values whose schema type collapses whitespace (IDs, URIs, base64).
+pub fn trimmed_text(node: Node) -> String {
+    text_content(node).trim().to_owned()
+}
+
+/// The qualified name of an element as written in the source (`prefix:local` or `local`).
+pub fn source_qname<'i>(node: Node<'_, 'i>) -> &'i str {
+    let input = node.document().input_text();
+    let start = node.range().start + 1;
+    let rest = input.get(start..).unwrap_or_default();
+    let end = rest.find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>').unwrap_or(rest.len());
+    rest.get(..end).unwrap_or_default()
+}
+
+/// The prefix an element was written with, if any.
+pub fn element_prefix<'i>(node: Node<'_, 'i>) -> Option<&'i str> {
+    source_qname(node).split_once(':').map(|(p, _)| p)
+}
+
+/// The `ID` attribute of a SAML element.
+pub fn id_of<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    node.attribute("ID")
+}
+
+/// Every ID-typed attribute value in the document must be unique (`ID` of SAML, `Id` of
+/// XML-DSig/XML-Enc, `AssertionID` of SAML 1). Returns the first duplicate.
+pub fn first_duplicate_id<'a>(doc: &'a Document) -> Option<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        for name in ["ID", "Id", "AssertionID"] {
+            if let Some(v) = node.attribute(name) {
+                if !seen.insert(v) {
+                    return Some(v);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The node with this id, for code that keeps `NodeId`s across borrows.
+pub fn node<'a, 'i>(doc: &'a Document<'i>, id: NodeId) -> Option<Node<'a, 'i>> {
+    doc.get_node(id)
+}

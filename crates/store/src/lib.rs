@@ -1,0 +1,1 @@
+//! Persistence (SQLite, PostgreSQL). Built with the identity provider issue.

@@ -1,0 +1,1 @@
+//! Boots the IdP and the sandbox in-process for tests. Not built yet.
