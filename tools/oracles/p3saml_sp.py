@@ -36,6 +36,8 @@ def parse_args(argv):
     p.add_argument("--want-assertions-signed", action="store_true")
     p.add_argument("--want-messages-signed", action="store_true")
     p.add_argument("--want-assertions-encrypted", action="store_true")
+    p.add_argument("--want-attribute-statement", action="store_true",
+                   help="require an AttributeStatement (python3-saml's default; off here, as in SAML itself)")
     p.add_argument("--request-id", help="expected InResponseTo (SP-initiated flow)")
     p.add_argument("--now", help="freeze the clock at this RFC3339 instant, e.g. 2014-02-19T01:37:01Z")
     p.add_argument("--allow-sha1", action="store_true",
@@ -123,6 +125,7 @@ def build_settings(a):
             "wantAssertionsSigned": a.want_assertions_signed,
             "wantMessagesSigned": a.want_messages_signed,
             "wantAssertionsEncrypted": a.want_assertions_encrypted,
+            "wantAttributeStatement": a.want_attribute_statement,
             "rejectDeprecatedAlgorithm": not a.allow_sha1,
             "allowSingleLabelDomains": True,  # lets tests use e.g. https://idfed:8443/acs
         },

@@ -9,7 +9,9 @@
 #            Response, Assertion, AuthnRequest, LogoutRequest, LogoutResponse, EntityDescriptor...
 #   NAMESPACE its namespace URI; "-" or absent = the SAML one for ELEMENT (protocol, assertion, metadata)
 #   WHICH    which ds:Signature to verify (xmlsec1 verifies exactly one per run):
-#              child   (default) the Signature that is a direct child of ELEMENT (the enveloped one)
+#              child   (default) the enveloped signature of the FIRST ELEMENT in document order:
+#                      a direct ds:Signature child whose Reference URI is "#" + that element's ID
+#                      (so a signature moved next to a wrapped copy is not picked up)
 #              first   xmlsec1's own default: the first Signature in document order
 #              id=VAL  first Signature inside the element whose ID is VAL (xmlsec1 --node-id)
 #              /...    any XPath selecting the Signature node (xmlsec1 --node-xpath)
@@ -37,7 +39,7 @@ fi
 
 dsig=http://www.w3.org/2000/09/xmldsig#
 case $which in
-  child) select=(--node-xpath "//*[local-name()='$elem' and namespace-uri()='$ns']/*[local-name()='Signature' and namespace-uri()='$dsig']") ;;
+  child) select=(--node-xpath "(//*[local-name()='$elem' and namespace-uri()='$ns'])[1]/*[local-name()='Signature' and namespace-uri()='$dsig'][*[local-name()='SignedInfo']/*[local-name()='Reference']/@URI = concat('#', ../@ID)]") ;;
   first) select=() ;;
   id=*)  select=(--node-id "${which#id=}") ;;
   /*|\(*) select=(--node-xpath "$which") ;;
@@ -68,6 +70,11 @@ rc=$?
 if [ $rc -eq 0 ] && grep -qx OK "$tmp/out"; then
   echo OK
   exit 0
+fi
+if grep -q 'does not return a single node' "$tmp/out"; then
+  [ "$which" = child ] && echo "FAIL: the first $elem has no enveloped ds:Signature over its own ID" \
+                       || echo "FAIL: $which does not select exactly one ds:Signature"
+  exit 1
 fi
 reason=$(grep -E '^func=|^Error' "$tmp/out" | head -n 1 |
   sed -E 's/^func=([^:]*):.*:subj=(.*):error=[0-9]+:(.*)$/\1: \3 [\2]/' | cut -c1-200)

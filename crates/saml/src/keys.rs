@@ -89,6 +89,10 @@ impl Certificate {
         let blocks = pem_blocks(text, "CERTIFICATE")?;
         if blocks.is_empty() {
             let der = base64_decode(text).map_err(|_| key_error("no PEM certificate and not base64 DER"))?;
+            // Some IdPs (ADFS exports) put a whole PEM text, base64-encoded, in X509Certificate.
+            if let Some(pem) = std::str::from_utf8(&der).ok().filter(|t| t.contains("-----BEGIN CERTIFICATE-----")) {
+                return pem_blocks(pem, "CERTIFICATE")?.iter().map(|d| Certificate::from_der(d)).collect();
+            }
             return Ok(vec![Certificate::from_der(&der)?]);
         }
         blocks.iter().map(|der| Certificate::from_der(der)).collect()

@@ -6,7 +6,7 @@ use roxmltree::{Document, Node};
 use crate::dsig::{self, Verified, VerifyOptions};
 use crate::error::{Error, Reason, Result};
 use crate::keys::Certificate;
-use crate::model::{Assertion, Attribute, NameId, ResponseHeader};
+use crate::model::{Assertion, Attribute, NameId, ResponseHeader, SubjectConfirmation};
 use crate::ns::{CM_BEARER, DS, SAML, SAMLP};
 use crate::time::Instant;
 use crate::xml::{self, first_duplicate_id, is};
@@ -40,7 +40,9 @@ pub struct Signed {
 /// An accepted response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
-    pub header: ResponseHeader,
+    /// The Response envelope, only when the Response signature verified (otherwise it was
+    /// checked, but it is not signed data and is not handed out).
+    pub response: Option<ResponseHeader>,
     pub assertion: Assertion,
     pub issuer: Option<String>,
     pub name_id: NameId,
@@ -123,7 +125,7 @@ fn finish(
         session_index: statement.and_then(|s| s.session_index.clone()),
         session_not_on_or_after,
         not_on_or_after: Some(confirmation_end),
-        header,
+        response: response_signature.map(|_| header),
         assertion,
         signed,
         encrypted,
@@ -147,8 +149,9 @@ fn check_structure(doc: &Document) -> Result<()> {
     let assertions: Vec<Node> =
         doc.descendants().filter(|n| is(*n, SAML, "Assertion") || is(*n, SAML, "EncryptedAssertion")).collect();
     match assertions.as_slice() {
+        // No assertion is normal for a failed Status; `finish` refuses it for a successful one.
+        [] => {}
         [one] if one.parent_element() == Some(root) => {}
-        [] => return Err(reject(Reason::Malformed, "Response contains no Assertion")),
         [_] => {
             return Err(reject(Reason::Wrapping, "the Assertion is not a direct child of the Response"));
         }
@@ -230,44 +233,43 @@ fn check_in_response_to(header: &ResponseHeader, config: &SpConfig) -> Result<()
 /// At least one bearer confirmation must hold for this recipient, time and request. Returns
 /// its NotOnOrAfter.
 fn check_subject(assertion: &Assertion, config: &SpConfig, now: Instant) -> Result<Instant> {
-    let mut why = String::from("the Assertion has no bearer SubjectConfirmation");
+    let mut why = (Reason::SubjectConfirmation, String::from("the Assertion has no bearer SubjectConfirmation"));
     for sc in assertion.subject_confirmations.iter().filter(|sc| sc.method == CM_BEARER) {
-        let Some(data) = &sc.data else {
-            why = "the bearer SubjectConfirmation has no SubjectConfirmationData".into();
-            continue;
-        };
-        let Some(end) = data.not_on_or_after else {
-            why = "SubjectConfirmationData has no NotOnOrAfter".into();
-            continue;
-        };
-        if now >= end.plus_seconds(config.skew_seconds) {
-            why = format!("SubjectConfirmationData expired at {end}; now is {now}");
-            continue;
+        match check_confirmation(sc, config, now) {
+            Ok(end) => return Ok(end),
+            Err(e) => why = e,
         }
-        if let Some(start) = data.not_before {
-            if now < start.minus_seconds(config.skew_seconds) {
-                why = format!("SubjectConfirmationData is not valid before {start}");
-                continue;
-            }
-        }
-        if let Some(expected) = &config.recipient {
-            if data.recipient.as_deref() != Some(expected) {
-                why = format!(
-                    "SubjectConfirmationData Recipient is {:?}, expected {expected:?}",
-                    data.recipient.as_deref().unwrap_or("")
-                );
-                continue;
-            }
-        }
-        if let (Some(expected), found) = (&config.in_response_to, &data.in_response_to) {
-            if found.as_deref() != Some(expected) {
-                why = format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}");
-                continue;
-            }
-        }
-        return Ok(end);
     }
-    Err(reject(Reason::SubjectConfirmation, format!("no valid bearer SubjectConfirmation: {why}")))
+    let (reason, message) = why;
+    Err(reject(reason, format!("no valid bearer SubjectConfirmation: {message}")))
+}
+
+/// One bearer confirmation: who it is for first, then when.
+fn check_confirmation(sc: &SubjectConfirmation, config: &SpConfig, now: Instant) -> std::result::Result<Instant, (Reason, String)> {
+    let fail = |m: String| (Reason::SubjectConfirmation, m);
+    let data = sc.data.as_ref().ok_or_else(|| fail("the bearer SubjectConfirmation has no SubjectConfirmationData".into()))?;
+    if let Some(expected) = &config.recipient {
+        if data.recipient.as_deref() != Some(expected) {
+            let found = data.recipient.as_deref().unwrap_or("");
+            return Err(fail(format!("SubjectConfirmationData Recipient is {found:?}, expected {expected:?}")));
+        }
+    }
+    if let Some(expected) = &config.in_response_to {
+        if data.in_response_to.as_deref() != Some(expected) {
+            let found = &data.in_response_to;
+            return Err((Reason::InResponseTo, format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}")));
+        }
+    }
+    let end = data.not_on_or_after.ok_or_else(|| fail("SubjectConfirmationData has no NotOnOrAfter".into()))?;
+    if now >= end.plus_seconds(config.skew_seconds) {
+        return Err((Reason::Expired, format!("SubjectConfirmationData expired at {end}; now is {now}")));
+    }
+    if let Some(start) = data.not_before {
+        if now < start.minus_seconds(config.skew_seconds) {
+            return Err((Reason::NotYetValid, format!("SubjectConfirmationData is not valid before {start}; now is {now}")));
+        }
+    }
+    Ok(end)
 }
 
 fn check_conditions(assertion: &Assertion, config: &SpConfig, now: Instant) -> Result<()> {
