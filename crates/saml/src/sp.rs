@@ -245,9 +245,14 @@ fn check_subject(assertion: &Assertion, config: &SpConfig, now: Instant) -> Resu
 }
 
 /// One bearer confirmation: who it is for first, then when.
-fn check_confirmation(sc: &SubjectConfirmation, config: &SpConfig, now: Instant) -> std::result::Result<Instant, (Reason, String)> {
+fn check_confirmation(
+    sc: &SubjectConfirmation,
+    config: &SpConfig,
+    now: Instant,
+) -> std::result::Result<Instant, (Reason, String)> {
     let fail = |m: String| (Reason::SubjectConfirmation, m);
-    let data = sc.data.as_ref().ok_or_else(|| fail("the bearer SubjectConfirmation has no SubjectConfirmationData".into()))?;
+    let data =
+        sc.data.as_ref().ok_or_else(|| fail("the bearer SubjectConfirmation has no SubjectConfirmationData".into()))?;
     if let Some(expected) = &config.recipient {
         if data.recipient.as_deref() != Some(expected) {
             let found = data.recipient.as_deref().unwrap_or("");
@@ -257,7 +262,10 @@ fn check_confirmation(sc: &SubjectConfirmation, config: &SpConfig, now: Instant)
     if let Some(expected) = &config.in_response_to {
         if data.in_response_to.as_deref() != Some(expected) {
             let found = &data.in_response_to;
-            return Err((Reason::InResponseTo, format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}")));
+            return Err((
+                Reason::InResponseTo,
+                format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}"),
+            ));
         }
     }
     let end = data.not_on_or_after.ok_or_else(|| fail("SubjectConfirmationData has no NotOnOrAfter".into()))?;
@@ -266,7 +274,10 @@ fn check_confirmation(sc: &SubjectConfirmation, config: &SpConfig, now: Instant)
     }
     if let Some(start) = data.not_before {
         if now < start.minus_seconds(config.skew_seconds) {
-            return Err((Reason::NotYetValid, format!("SubjectConfirmationData is not valid before {start}; now is {now}")));
+            return Err((
+                Reason::NotYetValid,
+                format!("SubjectConfirmationData is not valid before {start}; now is {now}"),
+            ));
         }
     }
     Ok(end)

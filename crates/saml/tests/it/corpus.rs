@@ -61,7 +61,10 @@ fn expected_reasons(row: &Row) -> Vec<Reason> {
         vec![Malformed]
     } else if k.starts_with("attack/xsw") || v.contains("xsw") || v.contains("signature element not on") {
         vec![Wrapping, Profile]
-    } else if v.contains("signature on wrong element") || v.contains("duplicated signature") || v.contains("exactly one assertion") {
+    } else if v.contains("signature on wrong element")
+        || v.contains("duplicated signature")
+        || v.contains("exactly one assertion")
+    {
         vec![Wrapping]
     } else if k.starts_with("attack/xpath") {
         // The document also carries a second assertion, so the structure check may fire first.
@@ -146,7 +149,8 @@ fn check_response_row(dir: &Path, row: &Row) -> Result<(), String> {
     let found = found.map_err(|e| e.to_string())?;
     let trusted = sp_config(dir, row, false).trusted;
     if verdict == "accept" || verdict.starts_with("accept (") {
-        let accepted = validate_response(&found.xml, &sp_config(dir, row, true), now).map_err(|e| format!("rejected: {e}"))?;
+        let accepted =
+            validate_response(&found.xml, &sp_config(dir, row, true), now).map_err(|e| format!("rejected: {e}"))?;
         if let Some(at) = row.notes.find("valid nameid=") {
             let want = row.notes[at + 13..].trim_end_matches(']').split(']').next().unwrap_or("");
             if accepted.name_id.value != want {
@@ -166,7 +170,11 @@ fn check_response_row(dir: &Path, row: &Row) -> Result<(), String> {
         if format!("{result:?}").contains("attacker.evil.com") {
             return Err("attacker content reached the caller".into());
         }
-        return if signatures_verify(&found.xml, &trusted).is_ok() || result.is_err() { Ok(()) } else { Err("".into()) };
+        return if signatures_verify(&found.xml, &trusted).is_ok() || result.is_err() {
+            Ok(())
+        } else {
+            Err("".into())
+        };
     }
     // accept-signature and the comment-injection rows: the signature must verify, and every
     // rejection must be for a reason outside the signature (the row's SP config is partial).
@@ -189,7 +197,8 @@ fn check_response_row(dir: &Path, row: &Row) -> Result<(), String> {
         Err(e) if verdict.contains("NameID MUST read") => {
             // Full validation fails on Recipient; the NameID must still read whole.
             let doc = xml::parse(&found.xml, xml::Limits::MESSAGE).unwrap();
-            let name_id = doc.descendants().find(|n| xml::is(*n, ns::SAML, "NameID")).map(xml::text_content).unwrap_or_default();
+            let name_id =
+                doc.descendants().find(|n| xml::is(*n, ns::SAML, "NameID")).map(xml::text_content).unwrap_or_default();
             if name_id.trim() == "test@onelogin.com" { Ok(()) } else { Err(format!("{e}; NameID read as {name_id:?}")) }
         }
         Err(_) => Ok(()),
@@ -242,19 +251,31 @@ fn check_metadata_row(dir: &Path, row: &Row) -> Result<(), String> {
 #[test]
 fn every_manifest_row_gets_its_verdict() {
     let Some(dir) = corpus_dir() else {
-        eprintln!("SKIPPED: ../shared/corpus is absent; the 89 corpus rows were not run (set IDFED_CORPUS to run them)");
+        eprintln!(
+            "SKIPPED: ../shared/corpus is absent; the 89 corpus rows were not run (set IDFED_CORPUS to run them)"
+        );
         return;
     };
     let rows = rows(&dir);
     let mut failures = Vec::new();
     for row in &rows {
-        let result = if row.kind.starts_with("metadata") { check_metadata_row(&dir, row) } else { check_response_row(&dir, row) };
+        let result = if row.kind.starts_with("metadata") {
+            check_metadata_row(&dir, row)
+        } else {
+            check_response_row(&dir, row)
+        };
         if let Err(e) = result {
             failures.push(format!("{}: {e}", row.label()));
         }
     }
     eprintln!("corpus: {} rows, {} failed", rows.len(), failures.len());
-    assert!(failures.is_empty(), "{} of {} corpus rows got the wrong verdict:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus rows got the wrong verdict:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }
 
 /// The RSA-SHA1 rows that are accepted behind the switch are refused by default.
@@ -287,7 +308,8 @@ fn okta_encrypted_assertion_decrypts_and_verifies() {
     let base = dir.join("crewjam-saml/testdata");
     let bytes = std::fs::read(base.join("TestSPCanHandleOktaSignedResponseEncryptedAssertion_response")).unwrap();
     let found = find_saml(&bytes).unwrap();
-    let key = idfed_saml::xmlenc::DecryptionKey::from_pem(&std::fs::read_to_string(base.join("sp_key.pem")).unwrap()).unwrap();
+    let key = idfed_saml::xmlenc::DecryptionKey::from_pem(&std::fs::read_to_string(base.join("sp_key.pem")).unwrap())
+        .unwrap();
     let config = SpConfig {
         trusted: vec![cert(&dir, "_certs/d40df01ccede49d2.pem")],
         recipient: Some("http://localhost:8000/saml/acs".into()),

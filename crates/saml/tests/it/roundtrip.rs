@@ -1,1 +1,184 @@
-//! placeholder
+//! What idfed signs, encrypts and binds, idfed verifies, decrypts and reads back.
+
+use idfed_saml::aws::{ATTR_ROLE, ATTR_ROLE_SESSION_NAME};
+use idfed_saml::bindings::{Param, parse_redirect, post_form, redirect_url, verify_redirect};
+use idfed_saml::dsig::{SignOptions, SignatureAlgorithm};
+use idfed_saml::issue::{SignWhat, Signer, issue_response};
+use idfed_saml::sp::{SpConfig, validate_response};
+use idfed_saml::xmlenc::{DataAlgorithm, DecryptionKey, EncryptOptions, OaepDigest};
+use idfed_saml::{Reason, c14n, metadata, xml};
+
+use crate::common::*;
+
+fn with_decryption(mut config: SpConfig) -> SpConfig {
+    config.decryption_keys = vec![DecryptionKey::from_pem(&sp_encryption().key_pem).unwrap()];
+    config
+}
+
+#[test]
+fn every_signing_mode_round_trips_for_rsa_and_ecdsa() {
+    for idp in [rsa_idp(), ec_idp()] {
+        for what in [SignWhat::Assertion, SignWhat::Response, SignWhat::Both] {
+            let xml = signed(idp, what);
+            let accepted = validate_response(&xml, &aws_sp(idp), now()).unwrap_or_else(|e| panic!("{what:?}: {e}"));
+            assert_eq!(accepted.name_id.value, "alice@example.test");
+            assert_eq!(accepted.assertion.attribute_values(ATTR_ROLE).len(), 2);
+            assert_eq!(accepted.assertion.attribute_values(ATTR_ROLE_SESSION_NAME), ["alice@example.test"]);
+            assert_eq!(accepted.signed.assertion.is_some(), what != SignWhat::Response);
+            assert_eq!(accepted.signed.response.is_some(), what != SignWhat::Assertion);
+            assert_eq!(
+                accepted.response.is_some(),
+                what != SignWhat::Assertion,
+                "the envelope is handed out only when signed"
+            );
+        }
+    }
+}
+
+#[test]
+fn encrypted_assertions_round_trip_for_every_data_algorithm() {
+    for data in [DataAlgorithm::Aes256Gcm, DataAlgorithm::Aes128Gcm, DataAlgorithm::Aes128Cbc, DataAlgorithm::Aes256Cbc]
+    {
+        for oaep in [OaepDigest::Sha1, OaepDigest::Sha256] {
+            let xml = signed_at(rsa_idp(), SignWhat::Both, Some(EncryptOptions { data, oaep }), now());
+            assert!(
+                xml.contains("EncryptedAssertion") && !xml.contains("alice@example.test"),
+                "{data:?}: plaintext leaked"
+            );
+            let accepted = validate_response(&xml, &with_decryption(aws_sp(rsa_idp())), now())
+                .unwrap_or_else(|e| panic!("{data:?} {oaep:?}: {e}"));
+            assert!(accepted.encrypted);
+            assert!(accepted.signed.assertion.is_some() && accepted.signed.response.is_some());
+            assert_eq!(accepted.name_id.value, "alice@example.test");
+        }
+    }
+    let xml = signed_at(rsa_idp(), SignWhat::Assertion, Some(EncryptOptions::default()), now());
+    let wrong_key =
+        SpConfig { decryption_keys: vec![DecryptionKey::from_pem(&other_rsa().key_pem).unwrap()], ..aws_sp(rsa_idp()) };
+    assert_eq!(validate_response(&xml, &wrong_key, now()).unwrap_err().reason, Reason::Decryption);
+}
+
+#[test]
+fn sp_checks_hold_at_their_edges() {
+    let xml = signed(rsa_idp(), SignWhat::Assertion);
+    let sp = aws_sp(rsa_idp());
+    // Valid for 300 s after issue, 60 s skew.
+    assert!(validate_response(&xml, &sp, now().plus_seconds(359)).is_ok());
+    assert_eq!(validate_response(&xml, &sp, now().plus_seconds(360)).unwrap_err().reason, Reason::Expired);
+    assert_eq!(validate_response(&xml, &sp, now().minus_seconds(70)).unwrap_err().reason, Reason::NotYetValid);
+    let wrong_audience = SpConfig { audiences: vec!["urn:other".into()], ..aws_sp(rsa_idp()) };
+    assert_eq!(validate_response(&xml, &wrong_audience, now()).unwrap_err().reason, Reason::Audience);
+    let regional =
+        SpConfig { recipient: Some("https://us-west-2.signin.aws.amazon.com/saml".into()), ..aws_sp(rsa_idp()) };
+    assert_eq!(validate_response(&xml, &regional, now()).unwrap_err().reason, Reason::Destination);
+    let issuer = SpConfig { expected_issuer: Some("https://other".into()), ..aws_sp(rsa_idp()) };
+    assert_eq!(validate_response(&xml, &issuer, now()).unwrap_err().reason, Reason::Issuer);
+    let sp_initiated = SpConfig { in_response_to: Some("_req1".into()), ..aws_sp(rsa_idp()) };
+    assert_eq!(validate_response(&xml, &sp_initiated, now()).unwrap_err().reason, Reason::InResponseTo);
+    let untrusted = SpConfig { trusted: vec![other_rsa().cert.clone()], ..aws_sp(rsa_idp()) };
+    assert_eq!(validate_response(&xml, &untrusted, now()).unwrap_err().reason, Reason::Signature);
+}
+
+#[test]
+fn issued_responses_are_deterministic_under_a_seeded_source() {
+    let a = signed(rsa_idp(), SignWhat::Both);
+    let b = signed(rsa_idp(), SignWhat::Both);
+    assert_eq!(a, b, "same spec, key and seed must give the same bytes");
+    assert!(a.contains("IssueInstant=\"2026-11-23T10:00:00.000Z\""));
+}
+
+#[test]
+fn signed_info_is_written_in_canonical_form() {
+    let xml = signed(rsa_idp(), SignWhat::Assertion);
+    let doc = xml::parse(&xml, xml::Limits::MESSAGE).unwrap();
+    let si = doc.descendants().find(|n| n.tag_name().name() == "SignedInfo").unwrap();
+    let canonical = String::from_utf8(c14n::canonicalize(si, None, c14n::Options::default())).unwrap();
+    let written = &xml[si.range()];
+    assert_eq!(
+        canonical,
+        written.replacen("<ds:SignedInfo>", "<ds:SignedInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">", 1)
+    );
+}
+
+#[test]
+fn inclusive_prefix_list_round_trips() {
+    let rng = Seeded::new(3);
+    let spec = aws_response().to_spec(now(), &rng).unwrap();
+    let options = SignOptions { inclusive_prefixes: vec!["xs".into()], ..SignOptions::for_key(&rsa_idp().key) };
+    let signer = Signer { key: &rsa_idp().key, certificate: None, options };
+    let xml = issue_response(&spec, &signer, SignWhat::Assertion, None, &rng).unwrap();
+    assert!(xml.contains("PrefixList=\"xs\""));
+    validate_response(&xml, &aws_sp(rsa_idp()), now()).unwrap();
+}
+
+#[test]
+fn redirect_binding_signs_and_verifies() {
+    let request = r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r1" Version="2.0" IssueInstant="2026-11-23T10:00:00Z"/>"#;
+    for idp in [rsa_idp(), ec_idp()] {
+        let alg = idp.key.default_algorithm();
+        let url = redirect_url(
+            "https://idp.test/sso?tenant=a",
+            Param::SamlRequest,
+            request,
+            Some("state & more"),
+            Some((&idp.key, alg)),
+        )
+        .unwrap();
+        assert!(url.starts_with("https://idp.test/sso?tenant=a&SAMLRequest="));
+        let message = parse_redirect(url.split_once('?').unwrap().1).unwrap();
+        assert_eq!(message.xml, request);
+        assert_eq!(message.relay_state.as_deref(), Some("state & more"));
+        assert_eq!(verify_redirect(&message, std::slice::from_ref(&idp.cert), false).unwrap(), alg);
+        let tampered = url.replace("RelayState=state", "RelayState=evil");
+        let message = parse_redirect(tampered.split_once('?').unwrap().1).unwrap();
+        assert_eq!(
+            verify_redirect(&message, std::slice::from_ref(&idp.cert), false).unwrap_err().reason,
+            Reason::Signature
+        );
+    }
+    let unsigned = redirect_url("https://idp.test/sso", Param::SamlRequest, request, None, None).unwrap();
+    let message = parse_redirect(unsigned.split_once('?').unwrap().1).unwrap();
+    assert_eq!(verify_redirect(&message, &[rsa_idp().cert.clone()], false).unwrap_err().reason, Reason::Unsigned);
+    let sha1 = unsigned + "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2000%2F09%2Fxmldsig%23rsa-sha1&Signature=AAAA";
+    let message = parse_redirect(sha1.split_once('?').unwrap().1).unwrap();
+    assert_eq!(verify_redirect(&message, &[rsa_idp().cert.clone()], false).unwrap_err().reason, Reason::Profile);
+}
+
+#[test]
+fn post_form_escapes_everything() {
+    let page =
+        post_form("https://sp.test/acs?a=1&b=\"2\"", Param::SamlResponse, "<x/>", Some("\"><script>alert(1)</script>"));
+    assert!(page.contains("action=\"https://sp.test/acs?a=1&amp;b=&quot;2&quot;\""));
+    assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("name=\"SAMLResponse\" value=\"PHgvPg==\""));
+}
+
+#[test]
+fn idp_metadata_round_trips_with_rollover_certificates() {
+    let certs = [rsa_idp().cert.clone(), ec_idp().cert.clone()];
+    let text = metadata::idp_metadata_xml(&metadata::IdpMetadata {
+        entity_id: ISSUER,
+        signing_certificates: &certs,
+        sso_post: Some("https://idp.test/sso/post"),
+        sso_redirect: Some("https://idp.test/sso/redirect"),
+        slo_redirect: None,
+        name_id_formats: &[idfed_saml::ns::NAMEID_PERSISTENT],
+        want_authn_requests_signed: false,
+    });
+    let parsed = metadata::parse(&text).unwrap();
+    let idp = parsed[0].idp.as_ref().unwrap();
+    assert_eq!(parsed[0].entity_id, ISSUER);
+    assert_eq!(idp.signing_certificates().len(), 2);
+    assert_eq!(idp.single_sign_on.len(), 2);
+    assert_eq!(idp.name_id_formats, [idfed_saml::ns::NAMEID_PERSISTENT]);
+}
+
+#[test]
+fn sha1_signing_is_refused() {
+    let options = SignOptions { algorithm: SignatureAlgorithm::RsaSha1, ..SignOptions::for_key(&rsa_idp().key) };
+    let rng = Seeded::new(1);
+    let spec = aws_response().to_spec(now(), &rng).unwrap();
+    let signer = Signer { key: &rsa_idp().key, certificate: None, options };
+    assert!(issue_response(&spec, &signer, SignWhat::Assertion, None, &rng).is_err());
+}
