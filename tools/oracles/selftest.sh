@@ -77,7 +77,8 @@ if [ -r "$C" ]; then
        --sp-entity-id http://stuff.com/endpoints/metadata.php --acs 'https://pitbulk.no-ip.org/newonelogin/demo1/index.php?acs')
   check "python3-saml: corpus valid_response at its clock (sha1 allowed)" ok   "${CSP[@]}" --now 2014-02-19T01:37:01Z --allow-sha1
   check "python3-saml: corpus valid_response, sha1 rejected"             fail "${CSP[@]}" --now 2014-02-19T01:37:01Z
-  check "python3-saml: corpus valid_response at the real clock"          fail "${CSP[@]}" --allow-sha1
+  check "python3-saml: corpus valid_response before its NotBefore"      fail "${CSP[@]}" --now 2014-02-19T00:30:00Z --allow-sha1
+  check "python3-saml: corpus valid_response after it expires (2054)"    fail "${CSP[@]}" --now 2054-08-23T06:57:02Z --allow-sha1
 fi
 
 for mode in assertion response both; do
