@@ -104,11 +104,13 @@ fn signed_info_is_written_in_canonical_form() {
 fn inclusive_prefix_list_round_trips() {
     let rng = Seeded::new(3);
     let spec = aws_response().to_spec(now(), &rng).unwrap();
-    let options = SignOptions { inclusive_prefixes: vec!["xs".into()], ..SignOptions::for_key(&rsa_idp().key) };
-    let signer = Signer { key: &rsa_idp().key, certificate: None, options };
-    let xml = issue_response(&spec, &signer, SignWhat::Assertion, None, &rng).unwrap();
-    assert!(xml.contains("PrefixList=\"xs\""));
-    validate_response(&xml, &aws_sp(rsa_idp()), now()).unwrap();
+    for prefixes in [vec![], vec!["xs".to_owned()], vec!["xs".to_owned(), "#default".to_owned()]] {
+        let options = SignOptions { inclusive_prefixes: prefixes.clone(), ..SignOptions::for_key(&rsa_idp().key) };
+        let signer = Signer { key: &rsa_idp().key, certificate: None, options };
+        let xml = issue_response(&spec, &signer, SignWhat::Both, None, &rng).unwrap();
+        assert_eq!(xml.contains("PrefixList="), !prefixes.is_empty());
+        validate_response(&xml, &aws_sp(rsa_idp()), now()).unwrap_or_else(|e| panic!("{prefixes:?}: {e}"));
+    }
 }
 
 #[test]
