@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs the third-party oracles (xmlsec1,
+# python3-saml, samlify), then checks formatting and lints, runs every test with the oracles
+# required, and gives each fuzz target a short run.
+#   IDFED_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips fuzzing)
+#   IDFED_CORPUS         the SAML corpus (default ../shared/corpus beside the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$1" $(( $(date +%s) - started )); }
+
+step "installing oracles"
+bash scripts/setup-oracles.sh
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+export IDFED_REQUIRE_ORACLES=1
+if [ ! -f ../shared/corpus/MANIFEST.tsv ] && [ -z "${IDFED_CORPUS:-}" ]; then
+  echo "NOTE: ../shared/corpus is absent: the corpus tests will skip (and say so)"
+fi
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+fuzz_seconds=${IDFED_FUZZ_SECONDS:-10}
+if [ "$fuzz_seconds" -gt 0 ]; then
+  step "fuzz smoke (${fuzz_seconds}s per target)"
+  bash scripts/fuzz.sh "$fuzz_seconds"
+fi
+step "done"
