@@ -92,6 +92,14 @@ function awsTemplate(roleCount) {
 
 const newId = () => '_' + crypto.randomUUID();
 
+// Rejects (and logs the errors) if samlify produced schema-invalid XML. The emscripten xmllint
+// prints a stray blank line through console.log; keep our stdout to the one summary line.
+async function schemaCheck(xml) {
+  const log = console.log;
+  console.log = () => {};
+  try { await xmllint.validate(xml); } finally { console.log = log; }
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const post = samlify.Constants.namespace.binding.post;
@@ -103,6 +111,7 @@ async function main() {
     signingCert: fs.readFileSync(o.cert, 'utf8'),
     nameIDFormat: [o['name-id-format']],
     singleSignOnService: [{ Binding: post, Location: o['entity-id'].replace(/\/metadata$/, '') + '/sso' }],
+    singleLogoutService: [{ Binding: post, Location: o['entity-id'].replace(/\/metadata$/, '') + '/slo' }],
     requestSignatureAlgorithm: samlify.Constants.algorithms.signature.RSA_SHA256,
     loginResponseTemplate: { context: template, attributes: [] },
   });
@@ -140,7 +149,7 @@ async function main() {
     customTagReplacement: (tpl) => ({ id: values.ID, context: samlify.SamlLib.replaceTagsByValue(tpl, values) }),
   });
   const xml = Buffer.from(b64, 'base64').toString('utf8');
-  await xmllint.validate(xml); // rejects (and logs) if samlify produced schema-invalid XML
+  await schemaCheck(xml);
 
   fs.writeFileSync(o['out-response'], xml);
   if (o['out-base64']) fs.writeFileSync(o['out-base64'], b64 + '\n');

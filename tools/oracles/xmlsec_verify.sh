@@ -18,8 +18,9 @@
 #
 # Exit 0 iff xmlsec1 says OK; 1 if the signature does not verify; 2 on usage errors.
 # Prints one line (OK / FAIL: reason); XMLSEC_VERBOSE=1 also shows xmlsec1's own output.
-# xmlsec1 checks the cryptography only: it does not detect signature wrapping (that the element
-# you then read is the one that was signed), nor times, audience, etc.
+# xmlsec1 checks the cryptography only (no times, audience, ...). The default WHICH=child also
+# insists that the signature sits in, and covers, the first ELEMENT; that catches a signature
+# moved beside a wrapped copy, but it is not a full signature-wrapping defence.
 set -u
 
 usage() { echo "usage: $0 CERT FILE ELEMENT_LOCALNAME [NAMESPACE|-] [child|first|id=ID|XPATH]" >&2; exit 2; }

@@ -21,7 +21,12 @@ fn response() -> AwsResponse {
         role_arn: format!("arn:aws:iam::111122223333:role/{name}"),
         provider_arn: "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin".into(),
     };
-    let mut r = AwsResponse::new("http://www.okta.com/exk1a2b3c4d5e6f7g8h9", "alice@example.com", "alice@example.com", vec![role("Okta_Role"), role("Connect_Agent")]);
+    let mut r = AwsResponse::new(
+        "http://www.okta.com/exk1a2b3c4d5e6f7g8h9",
+        "alice@example.com",
+        "alice@example.com",
+        vec![role("Okta_Role"), role("Connect_Agent")],
+    );
     r.session_duration = Some(3600);
     r
 }
@@ -29,7 +34,8 @@ fn response() -> AwsResponse {
 fn bench(c: &mut Criterion) {
     let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
     let pkcs8: Pkcs8V1Der = rsa.as_der().unwrap();
-    let rc_key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_ref().to_vec().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
+    let rc_key =
+        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_ref().to_vec().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
     let cert_pem = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&rc_key).unwrap().pem();
     let cert = Certificate::from_pem_or_base64(&cert_pem).unwrap().remove(0);
     let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
@@ -66,7 +72,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| issue_response(black_box(&spec), &signer, SignWhat::Assertion, None, &rng).unwrap())
     });
     g.bench_function("raw_verify", |b| b.iter(|| public.verify(black_box(&message), black_box(&sig)).unwrap()));
-    g.bench_function("idfed_validate_response", |b| b.iter(|| validate_response(black_box(&signed), &config, now).unwrap()));
+    g.bench_function("idfed_validate_response", |b| {
+        b.iter(|| validate_response(black_box(&signed), &config, now).unwrap())
+    });
     g.finish();
 }
 

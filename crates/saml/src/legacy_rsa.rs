@@ -24,7 +24,7 @@ pub fn oaep_decrypt(der: &[u8], sha256: bool, wrapped: &[u8]) -> Option<Vec<u8>>
             let md = if sha256 { ffi::EVP_sha256() } else { ffi::EVP_sha1() };
             let mut out_len: usize = 0;
             let ok = ffi::EVP_PKEY_decrypt_init(ctx) == 1
-                && ffi::EVP_PKEY_CTX_set_rsa_padding(ctx, ffi::RSA_PKCS1_OAEP_PADDING as i32) == 1
+                && ffi::EVP_PKEY_CTX_set_rsa_padding(ctx, ffi::RSA_PKCS1_OAEP_PADDING) == 1
                 && ffi::EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1
                 && ffi::EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1
                 && ffi::EVP_PKEY_decrypt(ctx, std::ptr::null_mut(), &mut out_len, wrapped.as_ptr(), wrapped.len()) == 1;
@@ -65,7 +65,7 @@ fn with_key<T>(der: &[u8], f: impl FnOnce(*mut ffi::EVP_PKEY) -> Option<T>) -> O
                 return None;
             }
         }
-        let result = if ffi::EVP_PKEY_id(pkey) == ffi::EVP_PKEY_RSA as i32 { f(pkey) } else { None };
+        let result = if ffi::EVP_PKEY_id(pkey) == ffi::EVP_PKEY_RSA { f(pkey) } else { None };
         ffi::EVP_PKEY_free(pkey);
         result
     }

@@ -108,13 +108,10 @@ fn finish(
     check_conditions(&assertion, config, now)?;
     let statement = assertion.authn_statements.first();
     let session_not_on_or_after = statement.and_then(|s| s.session_not_on_or_after);
-    if let Some(end) = session_not_on_or_after {
-        if now >= end.plus_seconds(config.skew_seconds) {
-            return Err(reject(
-                Reason::Expired,
-                format!("the session ended at {end} (SessionNotOnOrAfter); now is {now}"),
-            ));
-        }
+    if let Some(end) = session_not_on_or_after
+        && now >= end.plus_seconds(config.skew_seconds)
+    {
+        return Err(reject(Reason::Expired, format!("the session ended at {end} (SessionNotOnOrAfter); now is {now}")));
     }
     let name_id =
         assertion.name_id.clone().ok_or_else(|| reject(Reason::Malformed, "Assertion Subject has no NameID"))?;
@@ -205,10 +202,10 @@ fn check_issuer(header: &ResponseHeader, assertion: &Assertion, config: &SpConfi
         return Ok(());
     };
     for (what, issuer) in [("Response", &header.issuer), ("Assertion", &assertion.issuer)] {
-        if let Some(found) = issuer {
-            if found != expected {
-                return Err(reject(Reason::Issuer, format!("{what} Issuer is {found:?}, expected {expected:?}")));
-            }
+        if let Some(found) = issuer
+            && found != expected
+        {
+            return Err(reject(Reason::Issuer, format!("{what} Issuer is {found:?}, expected {expected:?}")));
         }
     }
     if assertion.issuer.is_none() {
@@ -253,32 +250,32 @@ fn check_confirmation(
     let fail = |m: String| (Reason::SubjectConfirmation, m);
     let data =
         sc.data.as_ref().ok_or_else(|| fail("the bearer SubjectConfirmation has no SubjectConfirmationData".into()))?;
-    if let Some(expected) = &config.recipient {
-        if data.recipient.as_deref() != Some(expected) {
-            let found = data.recipient.as_deref().unwrap_or("");
-            return Err(fail(format!("SubjectConfirmationData Recipient is {found:?}, expected {expected:?}")));
-        }
+    if let Some(expected) = &config.recipient
+        && data.recipient.as_deref() != Some(expected)
+    {
+        let found = data.recipient.as_deref().unwrap_or("");
+        return Err(fail(format!("SubjectConfirmationData Recipient is {found:?}, expected {expected:?}")));
     }
-    if let Some(expected) = &config.in_response_to {
-        if data.in_response_to.as_deref() != Some(expected) {
-            let found = &data.in_response_to;
-            return Err((
-                Reason::InResponseTo,
-                format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}"),
-            ));
-        }
+    if let Some(expected) = &config.in_response_to
+        && data.in_response_to.as_deref() != Some(expected)
+    {
+        let found = &data.in_response_to;
+        return Err((
+            Reason::InResponseTo,
+            format!("SubjectConfirmationData InResponseTo is {found:?}, expected {expected:?}"),
+        ));
     }
     let end = data.not_on_or_after.ok_or_else(|| fail("SubjectConfirmationData has no NotOnOrAfter".into()))?;
     if now >= end.plus_seconds(config.skew_seconds) {
         return Err((Reason::Expired, format!("SubjectConfirmationData expired at {end}; now is {now}")));
     }
-    if let Some(start) = data.not_before {
-        if now < start.minus_seconds(config.skew_seconds) {
-            return Err((
-                Reason::NotYetValid,
-                format!("SubjectConfirmationData is not valid before {start}; now is {now}"),
-            ));
-        }
+    if let Some(start) = data.not_before
+        && now < start.minus_seconds(config.skew_seconds)
+    {
+        return Err((
+            Reason::NotYetValid,
+            format!("SubjectConfirmationData is not valid before {start}; now is {now}"),
+        ));
     }
     Ok(end)
 }
@@ -288,18 +285,15 @@ fn check_conditions(assertion: &Assertion, config: &SpConfig, now: Instant) -> R
         .conditions
         .as_ref()
         .ok_or_else(|| reject(Reason::Audience, "the Assertion has no Conditions (and so no AudienceRestriction)"))?;
-    if let Some(start) = conditions.not_before {
-        if now < start.minus_seconds(config.skew_seconds) {
-            return Err(reject(
-                Reason::NotYetValid,
-                format!("the Assertion is not valid before {start}; now is {now}"),
-            ));
-        }
+    if let Some(start) = conditions.not_before
+        && now < start.minus_seconds(config.skew_seconds)
+    {
+        return Err(reject(Reason::NotYetValid, format!("the Assertion is not valid before {start}; now is {now}")));
     }
-    if let Some(end) = conditions.not_on_or_after {
-        if now >= end.plus_seconds(config.skew_seconds) {
-            return Err(reject(Reason::Expired, format!("the Assertion expired at {end}; now is {now}")));
-        }
+    if let Some(end) = conditions.not_on_or_after
+        && now >= end.plus_seconds(config.skew_seconds)
+    {
+        return Err(reject(Reason::Expired, format!("the Assertion expired at {end}; now is {now}")));
     }
     if !config.audiences.is_empty() {
         if conditions.audience_restrictions.is_empty() {

@@ -64,7 +64,7 @@ fn parse_datetime(s: &str) -> Option<Instant> {
     let year = digits(b.get(..dash)?)?;
     let year = if negative { -year } else { year };
     let rest = b.get(dash..)?;
-    if rest.len() < 15 || rest.get(0) != Some(&b'-') || rest.get(3) != Some(&b'-') || rest.get(6) != Some(&b'T') {
+    if rest.len() < 15 || rest.first() != Some(&b'-') || rest.get(3) != Some(&b'-') || rest.get(6) != Some(&b'T') {
         return None;
     }
     if rest.get(9) != Some(&b':') || rest.get(12) != Some(&b':') {

@@ -133,10 +133,10 @@ pub fn first_duplicate_id<'a>(doc: &'a Document) -> Option<&'a str> {
     let mut seen = std::collections::HashSet::new();
     for node in doc.descendants().filter(|n| n.is_element()) {
         for name in ["ID", "Id", "AssertionID"] {
-            if let Some(v) = node.attribute(name) {
-                if !seen.insert(v) {
-                    return Some(v);
-                }
+            if let Some(v) = node.attribute(name)
+                && !seen.insert(v)
+            {
+                return Some(v);
             }
         }
     }
