@@ -178,3 +178,89 @@ fn escape_attribute(out: &mut Vec<u8>, text: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{Limits, parse};
+
+    fn c14n(text: &str, with_comments: bool, prefixes: &[&str]) -> String {
+        let doc = parse(text, Limits::MESSAGE).unwrap();
+        let out = canonicalize(doc.root_element(), None, Options { with_comments, inclusive_prefixes: prefixes });
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn sorts_namespaces_then_attributes_by_uri() {
+        assert_eq!(
+            c14n(r#"<a:e xmlns:b="urn:b" xmlns:a="urn:a" b:y="2" a:x="1" z="0"/>"#, false, &[]),
+            r#"<a:e xmlns:a="urn:a" xmlns:b="urn:b" z="0" a:x="1" b:y="2"></a:e>"#
+        );
+    }
+
+    #[test]
+    fn renders_only_visibly_used_namespaces_once() {
+        let text = r#"<r xmlns:unused="urn:u" xmlns:p="urn:p"><p:c><p:d xmlns:p="urn:p"/><p:e xmlns:p="urn:other"/></p:c></r>"#;
+        assert_eq!(
+            c14n(text, false, &[]),
+            r#"<r><p:c xmlns:p="urn:p"><p:d></p:d><p:e xmlns:p="urn:other"></p:e></p:c></r>"#
+        );
+        let doc = parse(text, Limits::MESSAGE).unwrap();
+        let child = doc.root_element().first_element_child().unwrap();
+        let out = canonicalize(child, None, Options::default());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"<p:c xmlns:p="urn:p"><p:d></p:d><p:e xmlns:p="urn:other"></p:e></p:c>"#
+        );
+    }
+
+    #[test]
+    fn undeclares_the_default_namespace_only_when_needed() {
+        assert_eq!(
+            c14n(r#"<r xmlns="urn:d"><c xmlns=""/></r>"#, false, &[]),
+            r#"<r xmlns="urn:d"><c xmlns=""></c></r>"#
+        );
+        assert_eq!(c14n(r#"<r><c xmlns=""/></r>"#, false, &[]), r#"<r><c></c></r>"#);
+    }
+
+    #[test]
+    fn escapes_text_and_attributes() {
+        assert_eq!(
+            c14n("<e a=\"q&quot;&lt;&gt;&#9;&#10;&#13;\">a&amp;b&lt;c&gt;d&#13;\"'</e>", false, &[]),
+            "<e a=\"q&quot;&lt;>&#x9;&#xA;&#xD;\">a&amp;b&lt;c&gt;d&#xD;\"'</e>"
+        );
+        // Literal whitespace in an attribute is normalized to spaces by the parser first.
+        assert_eq!(c14n("<e a=\"x\ty\nz\"/>", false, &[]), "<e a=\"x y z\"></e>");
+    }
+
+    #[test]
+    fn comments_and_processing_instructions() {
+        let text = "<e><!-- c --><?pi  data?><?empty?>x<![CDATA[<y>]]></e>";
+        assert_eq!(c14n(text, false, &[]), "<e><?pi data?><?empty?>x&lt;y&gt;</e>");
+        assert_eq!(c14n(text, true, &[]), "<e><!-- c --><?pi data?><?empty?>x&lt;y&gt;</e>");
+    }
+
+    #[test]
+    fn inclusive_prefixes_are_rendered_where_in_scope() {
+        let text = r#"<r xmlns:xs="urn:xs" xmlns:xsi="urn:xsi"><v xsi:type="xs:string">1</v></r>"#;
+        assert_eq!(c14n(text, false, &[]), r#"<r><v xmlns:xsi="urn:xsi" xsi:type="xs:string">1</v></r>"#);
+        assert_eq!(
+            c14n(text, false, &["xs"]),
+            r#"<r xmlns:xs="urn:xs"><v xmlns:xsi="urn:xsi" xsi:type="xs:string">1</v></r>"#
+        );
+        assert_eq!(c14n(r#"<r xmlns="urn:d"><v/></r>"#, false, &["#default"]), r#"<r xmlns="urn:d"><v></v></r>"#);
+    }
+
+    #[test]
+    fn leaves_out_the_excluded_subtree() {
+        let doc = parse("<r><a>1</a><sig><x/></sig><b>2</b></r>", Limits::MESSAGE).unwrap();
+        let sig = doc.descendants().find(|n| n.has_tag_name("sig")).unwrap();
+        let out = canonicalize(doc.root_element(), Some(sig.id()), Options::default());
+        assert_eq!(String::from_utf8(out).unwrap(), "<r><a>1</a><b>2</b></r>");
+    }
+
+    #[test]
+    fn xml_namespace_attributes_are_kept_without_declaration() {
+        assert_eq!(c14n(r#"<e xml:lang="en" b="1"/>"#, false, &[]), r#"<e b="1" xml:lang="en"></e>"#);
+    }
+}
