@@ -313,3 +313,60 @@ fn c14n_matches_xmlsec1_on_the_corpus() {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// samlify, an independent IdP from npm, signs AWS responses; idfed's SP accepts them, trusting
+/// the certificate it reads from samlify's own metadata, and refuses a tampered copy.
+#[test]
+fn samlify_signed_responses_are_accepted() {
+    let script = repo_root().join("tools/node/samlify_idp.js");
+    let installed = repo_root().join("tools/node/node_modules/samlify").is_dir();
+    if !installed || !tool_present("node", "node") {
+        assert!(
+            !oracles_required(),
+            "samlify is required but tools/node/node_modules is missing; run scripts/setup-oracles.sh"
+        );
+        eprintln!("SKIPPED: samlify not installed; run scripts/setup-oracles.sh");
+        return;
+    }
+    let (key, cert) = (scratch("samlify-key.pem"), scratch("samlify-cert.pem"));
+    write(&key, &other_rsa().key_pem);
+    write(&cert, &other_rsa().cert_pem);
+    for what in ["assertion", "response", "both"] {
+        let (response, metadata) =
+            (scratch(&format!("samlify-{what}.xml")), scratch(&format!("samlify-{what}-md.xml")));
+        let out = Command::new("node")
+            .arg(&script)
+            .arg("--key")
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--out-response")
+            .arg(&response)
+            .arg("--out-metadata")
+            .arg(&metadata)
+            .args(["--sign", what, "--roles"])
+            .arg("arn:aws:iam::111122223333:role/A,arn:aws:iam::111122223333:saml-provider/S;arn:aws:iam::111122223333:saml-provider/S,arn:aws:iam::111122223333:role/B")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "samlify failed: {}", String::from_utf8_lossy(&out.stderr));
+        let entity = idfed_saml::metadata::parse(&std::fs::read_to_string(&metadata).unwrap()).unwrap().remove(0);
+        let trusted: Vec<_> = entity.idp.as_ref().unwrap().signing_certificates().into_iter().cloned().collect();
+        let config = idfed_saml::sp::SpConfig {
+            trusted,
+            audiences: vec!["urn:amazon:webservices".into()],
+            recipient: Some("https://signin.aws.amazon.com/saml".into()),
+            expected_issuer: Some(entity.entity_id.clone()),
+            skew_seconds: 60,
+            ..Default::default()
+        };
+        let xml = std::fs::read_to_string(&response).unwrap();
+        let accepted = idfed_saml::sp::validate_response(&xml, &config, wall_clock())
+            .unwrap_or_else(|e| panic!("samlify {what}: {e}"));
+        assert_eq!(accepted.assertion.attribute_values(idfed_saml::aws::ATTR_ROLE).len(), 2, "samlify {what}");
+        assert_eq!(accepted.signed.assertion.is_some(), what != "response", "samlify {what}");
+        let tampered = xml.replace("role/B", "role/Admin");
+        assert_ne!(tampered, xml);
+        let error = idfed_saml::sp::validate_response(&tampered, &config, wall_clock()).unwrap_err();
+        assert_eq!(error.reason, idfed_saml::Reason::Signature, "samlify {what} tampered");
+    }
+}
