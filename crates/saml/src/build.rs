@@ -195,3 +195,120 @@ fn write_attribute(w: &mut Writer<Vec<u8>>, attribute: &Attribute) -> io::Result
     })?;
     Ok(())
 }
+
+/// An AuthnRequest as an SP sends it (SP-initiated SSO).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthnRequestSpec {
+    pub id: String,
+    pub issue_instant: Instant,
+    pub issuer: String,
+    pub destination: String,
+    pub acs_url: Option<String>,
+    pub protocol_binding: Option<String>,
+    pub name_id_format: Option<String>,
+    pub force_authn: bool,
+}
+
+pub fn authn_request_xml(spec: &AuthnRequestSpec) -> Result<String> {
+    let mut w = Writer::new(Vec::with_capacity(1024));
+    let instant = spec.issue_instant.to_xml();
+    let mut request = w
+        .create_element("samlp:AuthnRequest")
+        .with_attribute(("xmlns:samlp", SAMLP))
+        .with_attribute(("xmlns:saml", SAML))
+        .with_attribute(("ID", spec.id.as_str()))
+        .with_attribute(("Version", "2.0"))
+        .with_attribute(("IssueInstant", instant.as_str()))
+        .with_attribute(("Destination", spec.destination.as_str()));
+    if let Some(acs) = &spec.acs_url {
+        request = request.with_attribute(("AssertionConsumerServiceURL", acs.as_str()));
+    }
+    if let Some(binding) = &spec.protocol_binding {
+        request = request.with_attribute(("ProtocolBinding", binding.as_str()));
+    }
+    if spec.force_authn {
+        request = request.with_attribute(("ForceAuthn", "true"));
+    }
+    request
+        .write_inner_content(|w| {
+            w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
+            if let Some(format) = &spec.name_id_format {
+                w.create_element("samlp:NameIDPolicy")
+                    .with_attribute(("Format", format.as_str()))
+                    .with_attribute(("AllowCreate", "true"))
+                    .write_empty()?;
+            }
+            Ok(())
+        })
+        .map_err(io_error)?;
+    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+}
+
+/// A LogoutRequest for the session a NameID and SessionIndex name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequestSpec {
+    pub id: String,
+    pub issue_instant: Instant,
+    pub issuer: String,
+    pub destination: String,
+    pub name_id: NameId,
+    pub session_index: Option<String>,
+}
+
+pub fn logout_request_xml(spec: &LogoutRequestSpec) -> Result<String> {
+    let mut w = Writer::new(Vec::with_capacity(1024));
+    let instant = spec.issue_instant.to_xml();
+    w.create_element("samlp:LogoutRequest")
+        .with_attribute(("xmlns:samlp", SAMLP))
+        .with_attribute(("xmlns:saml", SAML))
+        .with_attribute(("ID", spec.id.as_str()))
+        .with_attribute(("Version", "2.0"))
+        .with_attribute(("IssueInstant", instant.as_str()))
+        .with_attribute(("Destination", spec.destination.as_str()))
+        .write_inner_content(|w| {
+            w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
+            let n = &spec.name_id;
+            let mut name_id = w.create_element("saml:NameID");
+            if let Some(format) = &n.format {
+                name_id = name_id.with_attribute(("Format", format.as_str()));
+            }
+            name_id.write_text_content(BytesText::new(&n.value))?;
+            if let Some(index) = &spec.session_index {
+                w.create_element("samlp:SessionIndex").write_text_content(BytesText::new(index))?;
+            }
+            Ok(())
+        })
+        .map_err(io_error)?;
+    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+}
+
+/// A LogoutResponse answering `in_response_to` with a status code.
+pub fn logout_response_xml(
+    id: &str,
+    in_response_to: &str,
+    issue_instant: Instant,
+    issuer: &str,
+    destination: &str,
+    status_code: &str,
+) -> Result<String> {
+    let mut w = Writer::new(Vec::with_capacity(1024));
+    let instant = issue_instant.to_xml();
+    w.create_element("samlp:LogoutResponse")
+        .with_attribute(("xmlns:samlp", SAMLP))
+        .with_attribute(("xmlns:saml", SAML))
+        .with_attribute(("ID", id))
+        .with_attribute(("InResponseTo", in_response_to))
+        .with_attribute(("Version", "2.0"))
+        .with_attribute(("IssueInstant", instant.as_str()))
+        .with_attribute(("Destination", destination))
+        .write_inner_content(|w| {
+            w.create_element("saml:Issuer").write_text_content(BytesText::new(issuer))?;
+            w.create_element("samlp:Status").write_inner_content(|w| {
+                w.create_element("samlp:StatusCode").with_attribute(("Value", status_code)).write_empty()?;
+                Ok(())
+            })?;
+            Ok(())
+        })
+        .map_err(io_error)?;
+    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+}

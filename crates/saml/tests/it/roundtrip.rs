@@ -184,3 +184,89 @@ fn sha1_signing_is_refused() {
     let signer = Signer { key: &rsa_idp().key, certificate: None, options };
     assert!(issue_response(&spec, &signer, SignWhat::Assertion, None, &rng).is_err());
 }
+
+#[test]
+fn protocol_messages_round_trip_through_the_redirect_binding() {
+    use idfed_saml::build::{
+        AuthnRequestSpec, LogoutRequestSpec, authn_request_xml, logout_request_xml, logout_response_xml,
+    };
+    use idfed_saml::model::{AuthnRequest, LogoutRequest, LogoutResponse, NameId};
+    let request = authn_request_xml(&AuthnRequestSpec {
+        id: "_req1".into(),
+        issue_instant: now(),
+        issuer: "https://sp.test".into(),
+        destination: "https://idp.test/sso".into(),
+        acs_url: Some("https://sp.test/acs?x=1&y=<2>".into()),
+        protocol_binding: Some(idfed_saml::ns::BINDING_POST.into()),
+        name_id_format: Some(idfed_saml::ns::NAMEID_EMAIL.into()),
+        force_authn: true,
+    })
+    .unwrap();
+    let url = redirect_url(
+        "https://idp.test/sso",
+        Param::SamlRequest,
+        &request,
+        None,
+        Some((&ec_idp().key, ec_idp().key.default_algorithm())),
+    )
+    .unwrap();
+    let message = parse_redirect(url.split_once('?').unwrap().1).unwrap();
+    verify_redirect(&message, std::slice::from_ref(&ec_idp().cert), false).unwrap();
+    let doc = xml::parse(&message.xml, xml::Limits::MESSAGE).unwrap();
+    let parsed = AuthnRequest::from_node(doc.root_element()).unwrap();
+    assert_eq!(parsed.assertion_consumer_service_url.as_deref(), Some("https://sp.test/acs?x=1&y=<2>"));
+    assert_eq!(parsed.name_id_policy_format.as_deref(), Some(idfed_saml::ns::NAMEID_EMAIL));
+    assert!(parsed.force_authn && !parsed.is_passive);
+    assert_eq!(parsed.issue_instant, Some(now()));
+
+    let name_id = NameId {
+        value: "alice@example.test".into(),
+        format: Some(idfed_saml::ns::NAMEID_EMAIL.into()),
+        ..NameId::default()
+    };
+    let logout = logout_request_xml(&LogoutRequestSpec {
+        id: "_lo1".into(),
+        issue_instant: now(),
+        issuer: ISSUER.into(),
+        destination: "https://sp.test/slo".into(),
+        name_id: name_id.clone(),
+        session_index: Some("_s1".into()),
+    })
+    .unwrap();
+    let doc = xml::parse(&logout, xml::Limits::MESSAGE).unwrap();
+    let parsed = LogoutRequest::from_node(doc.root_element()).unwrap();
+    assert_eq!(parsed.name_id, Some(name_id));
+    assert_eq!(parsed.session_indexes, ["_s1"]);
+
+    let answer = logout_response_xml(
+        "_lr1",
+        "_lo1",
+        now(),
+        "https://sp.test",
+        "https://idp.test/slo",
+        idfed_saml::ns::STATUS_SUCCESS,
+    )
+    .unwrap();
+    let doc = xml::parse(&answer, xml::Limits::MESSAGE).unwrap();
+    let parsed = LogoutResponse::from_node(doc.root_element()).unwrap();
+    assert_eq!(parsed.header.in_response_to.as_deref(), Some("_lo1"));
+    assert!(parsed.header.status.unwrap().is_success());
+}
+
+#[test]
+fn p384_keys_sign_and_verify() {
+    let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "P-384");
+    let cert_pem = params.self_signed(&key_pair).unwrap().pem();
+    let key = idfed_saml::SigningKey::from_pem(&key_pair.serialize_pem()).unwrap();
+    let cert = idfed_saml::Certificate::from_pem_or_base64(&cert_pem).unwrap().remove(0);
+    assert_eq!(key.default_algorithm(), SignatureAlgorithm::EcdsaSha384);
+    let rng = Seeded::new(5);
+    let spec = aws_response().to_spec(now(), &rng).unwrap();
+    let signer = Signer { key: &key, certificate: Some(&cert), options: SignOptions::for_key(&key) };
+    let doc = issue_response(&spec, &signer, SignWhat::Both, None, &rng).unwrap();
+    let config = SpConfig { trusted: vec![cert], ..aws_sp(rsa_idp()) };
+    let accepted = validate_response(&doc, &config, now()).unwrap();
+    assert_eq!(accepted.signed.assertion.unwrap().algorithm, SignatureAlgorithm::EcdsaSha384);
+}
