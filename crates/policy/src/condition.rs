@@ -231,14 +231,14 @@ fn date_as_numeric(base: Base) -> Base {
 
 fn ordered(base: Base, ord: Option<std::cmp::Ordering>) -> bool {
     use std::cmp::Ordering::*;
-    match (base, ord) {
-        (Base::NumericEquals, Some(Equal)) => true,
-        (Base::NumericLessThan, Some(Less)) => true,
-        (Base::NumericLessThanEquals, Some(Less | Equal)) => true,
-        (Base::NumericGreaterThan, Some(Greater)) => true,
-        (Base::NumericGreaterThanEquals, Some(Greater | Equal)) => true,
-        _ => false,
-    }
+    matches!(
+        (base, ord),
+        (Base::NumericEquals, Some(Equal))
+            | (Base::NumericLessThan, Some(Less))
+            | (Base::NumericLessThanEquals, Some(Less | Equal))
+            | (Base::NumericGreaterThan, Some(Greater))
+            | (Base::NumericGreaterThanEquals, Some(Greater | Equal))
+    )
 }
 
 fn number(value: &Value) -> Option<f64> {
