@@ -161,8 +161,9 @@ impl Condition {
         };
         let positive = op.base.positive();
         let matches_any = |value: &Value| self.values.iter().any(|p| compare(positive, value, p, context, variables));
-        // A negated operator matches a value that equals none of the policy values.
-        let value_ok = |value: &Value| if op.base.is_negated() { !matches_any(value) } else { matches_any(value) };
+        // A negated operator matches a value that equals none of the policy values; a request
+        // value that is not of the operator's type (an IP, a number, a date) matches neither way.
+        let value_ok = |value: &Value| comparable(positive, value) && (matches_any(value) != op.base.is_negated());
         match op.set {
             SetQualifier::ForAllValues => request_values.iter().all(value_ok),
             SetQualifier::ForAnyValue => request_values.iter().any(value_ok),
@@ -204,6 +205,23 @@ fn compare(base: Base, value: &Value, policy: &str, context: &Context, variables
         Base::IpAddress => ip(value).is_some_and(|addr| in_cidr(addr, policy)),
         Base::ArnEquals | Base::ArnLike => arn_like_with_variables(policy, &text, context, variables),
         _ => false,
+    }
+}
+
+fn comparable(base: Base, value: &Value) -> bool {
+    match base {
+        Base::IpAddress => ip(value).is_some(),
+        Base::NumericEquals
+        | Base::NumericLessThan
+        | Base::NumericLessThanEquals
+        | Base::NumericGreaterThan
+        | Base::NumericGreaterThanEquals => number(value).is_some(),
+        Base::DateEquals
+        | Base::DateLessThan
+        | Base::DateLessThanEquals
+        | Base::DateGreaterThan
+        | Base::DateGreaterThanEquals => date(value).is_some(),
+        _ => true,
     }
 }
 
@@ -444,5 +462,24 @@ mod tests {
         let c = ctx(&[("saml:sub", &["alice"]), ("aws:username", &["alice"])]);
         assert!(cond("StringEquals", "aws:username", &["${saml:sub}"]).holds(&c, true));
         assert!(!cond("StringEquals", "aws:username", &["${saml:sub}"]).holds(&c, false));
+    }
+}
+
+#[cfg(test)]
+mod type_mismatch {
+    use super::*;
+
+    #[test]
+    fn uncomparable_request_values_match_neither_way() {
+        let mut c = Context::default();
+        c.insert("aws:SourceIp", vec![Value::String("not-an-ip".into())]);
+        for op in ["IpAddress", "NotIpAddress"] {
+            let cond = Condition {
+                operator: Operator::parse(op).unwrap(),
+                key: "aws:SourceIp".into(),
+                values: vec!["10.0.0.0/8".into()],
+            };
+            assert!(!cond.holds(&c, true), "{op}");
+        }
     }
 }
