@@ -1,1 +1,8 @@
-//! The AWS sandbox. Not built yet.
+//! The AWS sandbox: IAM, STS, the sign-in SAML endpoint, console federation and Amazon
+//! Connect, speaking AWS's wire protocols so that `aws`, boto3 and the SDKs work unchanged.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod error;
+pub mod protocol;
+
+pub use error::AwsError;

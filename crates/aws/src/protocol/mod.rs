@@ -1,0 +1,4 @@
+//! AWS wire protocols: SigV4, the Query protocol (IAM, STS) and rest-json (Connect).
+
+pub mod query;
+pub mod sigv4;

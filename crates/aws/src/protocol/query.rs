@@ -1,0 +1,231 @@
+//! The AWS Query protocol: form-encoded requests, XML answers in AWS's shapes.
+
+use std::collections::BTreeMap;
+
+use crate::error::AwsError;
+
+pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// The decoded parameters of a Query request (body and query string together).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Decodes `a=1&b=2` parts; a repeated name is refused, as AWS refuses it.
+    pub fn decode(parts: &[&str]) -> Result<Params, AwsError> {
+        let mut map = BTreeMap::new();
+        for text in parts {
+            let pairs = idfed_saml::encoding::form_pairs(text).map_err(|_| {
+                AwsError::sender(
+                    400,
+                    "MalformedQueryString",
+                    "The request body or query string is not valid URL-encoded form data.",
+                )
+            })?;
+            for (k, v) in pairs {
+                if map.insert(k.clone(), v).is_some() {
+                    return Err(AwsError::sender(
+                        400,
+                        "MalformedQueryString",
+                        format!("Parameter {k} appears more than once."),
+                    ));
+                }
+            }
+        }
+        Ok(Params(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A required parameter, or AWS's ValidationError naming it.
+    pub fn required(&self, name: &str) -> Result<&str, AwsError> {
+        self.get(name).ok_or_else(|| {
+            AwsError::sender(
+                400,
+                "ValidationError",
+                format!("1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(name)),
+            )
+        })
+    }
+
+    pub fn action(&self) -> Result<&str, AwsError> {
+        self.get("Action").ok_or_else(|| AwsError::sender(400, "MissingAction", "Missing Action"))
+    }
+
+    /// `Name.member.1`, `Name.member.2`, … in order.
+    pub fn members(&self, name: &str) -> Vec<&str> {
+        self.indexed(&format!("{name}.member."), "")
+    }
+
+    /// `Name.member.N.Field` values in order of N.
+    pub fn member_fields(&self, name: &str, field: &str) -> Vec<&str> {
+        self.indexed(&format!("{name}.member."), &format!(".{field}"))
+    }
+
+    fn indexed(&self, prefix: &str, suffix: &str) -> Vec<&str> {
+        let mut found: Vec<(u32, &str)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let n = k.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()?;
+                Some((n, v.as_str()))
+            })
+            .collect();
+        found.sort_by_key(|(n, _)| *n);
+        found.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// An optional integer parameter within bounds, with AWS's validation message.
+    pub fn int_in(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, AwsError> {
+        let Some(text) = self.get(name) else { return Ok(None) };
+        let value: i64 = text.parse().map_err(|_| {
+            AwsError::sender(
+                400,
+                "ValidationError",
+                format!(
+                    "Value '{text}' at '{}' failed to satisfy constraint: Member must be a number",
+                    lower_first(name)
+                ),
+            )
+        })?;
+        if value < min {
+            return Err(AwsError::sender(
+                400,
+                "ValidationError",
+                format!(
+                    "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: Member must have value greater than or equal to {min}",
+                    lower_first(name)
+                ),
+            ));
+        }
+        if value > max {
+            return Err(AwsError::sender(
+                400,
+                "ValidationError",
+                format!(
+                    "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: Member must have value less than or equal to {max}",
+                    lower_first(name)
+                ),
+            ));
+        }
+        Ok(Some(value))
+    }
+}
+
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes the inside of a Query answer.
+#[derive(Debug, Default)]
+pub struct Xml(String);
+
+impl Xml {
+    pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
+        self.0.push_str(&format!("<{name}>{}</{name}>", xml_escape(text)));
+        self
+    }
+    pub fn opt(&mut self, name: &str, text: Option<&str>) -> &mut Self {
+        if let Some(t) = text {
+            self.leaf(name, t);
+        }
+        self
+    }
+    pub fn node(&mut self, name: &str, inner: impl FnOnce(&mut Xml)) -> &mut Self {
+        self.0.push_str(&format!("<{name}>"));
+        inner(self);
+        self.0.push_str(&format!("</{name}>"));
+        self
+    }
+    /// `<name><member>…</member>…</name>`.
+    pub fn members<T>(&mut self, name: &str, items: &[T], each: impl Fn(&mut Xml, &T)) -> &mut Self {
+        self.node(name, |x| {
+            for item in items {
+                x.node("member", |m| each(m, item));
+            }
+        })
+    }
+}
+
+/// `<{Action}Response xmlns=…><{Action}Result>…</{Action}Result><ResponseMetadata>…`.
+pub fn response(action: &str, namespace: &str, request_id: &str, result: impl FnOnce(&mut Xml)) -> String {
+    let mut body = Xml::default();
+    result(&mut body);
+    let result = if body.0.is_empty() { String::new() } else { format!("<{action}Result>{}</{action}Result>", body.0) };
+    format!(
+        "<{action}Response xmlns=\"{namespace}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
+/// AWS's Query-protocol error document.
+pub fn error_response(namespace: &str, error: &AwsError, request_id: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+        if error.sender_fault { "Sender" } else { "Receiver" },
+        xml_escape(&error.code),
+        xml_escape(&error.message)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_members_and_bounds() {
+        let p = Params::decode(&[
+            "Action=AssumeRoleWithSAML&PolicyArns.member.2.arn=b&PolicyArns.member.1.arn=a&DurationSeconds=100",
+            "Version=2011-06-15",
+        ])
+        .unwrap();
+        assert_eq!(p.action().unwrap(), "AssumeRoleWithSAML");
+        assert_eq!(p.member_fields("PolicyArns", "arn"), ["a", "b"]);
+        let e = p.int_in("DurationSeconds", 900, 43200).unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        assert!(e.message.contains(
+            "'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        ));
+        assert_eq!(
+            p.required("RoleArn").unwrap_err().message,
+            "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(Params::decode(&["A=1&A=2"]).unwrap_err().code, "MalformedQueryString");
+    }
+
+    #[test]
+    fn writes_aws_shapes() {
+        let xml = response("ListAccountAliases", IAM_NAMESPACE, "rid", |x| {
+            x.members("AccountAliases", &["corp"], |m, a| {
+                m.0.push_str(&xml_escape(a));
+            });
+            x.leaf("IsTruncated", "false");
+        });
+        assert_eq!(
+            xml,
+            "<ListAccountAliasesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListAccountAliasesResult><AccountAliases><member>corp</member></AccountAliases><IsTruncated>false</IsTruncated></ListAccountAliasesResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ListAccountAliasesResponse>"
+        );
+        let e = AwsError::sender(400, "InvalidIdentityToken", "Response signature invalid");
+        assert_eq!(
+            error_response(STS_NAMESPACE, &e, "r"),
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>Response signature invalid</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        );
+    }
+}
