@@ -3,6 +3,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod error;
+pub mod iam;
 pub mod protocol;
 
 pub use error::AwsError;
+pub mod ids;
+pub mod state;
+pub mod sts;

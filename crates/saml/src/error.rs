@@ -23,6 +23,8 @@ pub enum Reason {
     SubjectConfirmation,
     /// Audience restriction does not name this SP.
     Audience,
+    /// The Subject has no NameID.
+    Subject,
     /// Issuer is not the expected one.
     Issuer,
     /// Conditions NotOnOrAfter (or SessionNotOnOrAfter) has passed.
@@ -49,6 +51,7 @@ impl Reason {
             Reason::Destination => "destination",
             Reason::SubjectConfirmation => "subject-confirmation",
             Reason::Audience => "audience",
+            Reason::Subject => "subject",
             Reason::Issuer => "issuer",
             Reason::Expired => "expired",
             Reason::NotYetValid => "not-yet-valid",

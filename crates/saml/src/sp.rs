@@ -114,7 +114,7 @@ fn finish(
         return Err(reject(Reason::Expired, format!("the session ended at {end} (SessionNotOnOrAfter); now is {now}")));
     }
     let name_id =
-        assertion.name_id.clone().ok_or_else(|| reject(Reason::Malformed, "Assertion Subject has no NameID"))?;
+        assertion.name_id.clone().ok_or_else(|| reject(Reason::Subject, "the Assertion's Subject has no NameID"))?;
     Ok(Accepted {
         issuer: assertion.issuer.clone(),
         name_id,

@@ -1,0 +1,46 @@
+//! IAM operations as pure functions over the sandbox state, with IAM's validation and texts.
+
+pub mod providers;
+pub mod roles;
+
+use crate::error::AwsError;
+
+pub fn no_such_entity(message: impl Into<String>) -> AwsError {
+    AwsError::sender(404, "NoSuchEntity", message)
+}
+
+pub fn invalid_input(message: impl Into<String>) -> AwsError {
+    AwsError::sender(400, "InvalidInput", message)
+}
+
+pub fn already_exists(message: impl Into<String>) -> AwsError {
+    AwsError::sender(409, "EntityAlreadyExists", message)
+}
+
+pub fn malformed_policy(e: idfed_policy::MalformedPolicy) -> AwsError {
+    AwsError::sender(400, "MalformedPolicyDocument", e.0)
+}
+
+/// `1 validation error detected: Value '…' at 'name' failed to satisfy constraint: …`.
+pub fn validation(value: &str, field: &str, constraint: &str) -> AwsError {
+    AwsError::sender(
+        400,
+        "ValidationError",
+        format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"),
+    )
+}
+
+/// `[\w+=,.@-]+` within bounds: IAM's pattern for names.
+pub fn check_name(value: &str, field: &str, max: usize, extra: &str) -> Result<(), AwsError> {
+    if value.is_empty() || value.chars().count() > max {
+        return Err(validation(value, field, &format!("Member must have length less than or equal to {max}")));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(c)) {
+        return Err(validation(
+            value,
+            field,
+            &format!("Member must satisfy regular expression pattern: [\\w{extra}]+"),
+        ));
+    }
+    Ok(())
+}

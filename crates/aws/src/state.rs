@@ -1,0 +1,118 @@
+//! The sandbox's model of an AWS partition: accounts, IAM entities, STS sessions.
+
+use std::collections::BTreeMap;
+
+use idfed_policy::Policy;
+use idfed_saml::{Certificate, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SamlProvider {
+    pub arn: String,
+    pub name: String,
+    pub account: String,
+    pub uuid: String,
+    pub metadata: String,
+    pub entity_id: String,
+    pub certificates: Vec<Certificate>,
+    pub created: Instant,
+    pub valid_until: Instant,
+    /// `Required` or `Allowed`; `None` when encryption is not configured.
+    pub assertion_encryption_mode: Option<String>,
+    /// (KeyId, PEM, added at).
+    pub private_keys: Vec<(String, String, Instant)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub arn: String,
+    pub name: String,
+    pub path: String,
+    pub id: String,
+    pub account: String,
+    pub trust_policy_text: String,
+    pub trust_policy: Policy,
+    pub max_session_duration: i64,
+    pub description: Option<String>,
+    pub created: Instant,
+    pub attached_policies: Vec<String>,
+    pub inline_policies: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    pub document: String,
+    pub created: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub arn: String,
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    pub account: String,
+    pub created: Instant,
+    pub attached_policies: Vec<String>,
+    pub inline_policies: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+    pub user_arn: String,
+    pub active: bool,
+    pub created: Instant,
+}
+
+/// Temporary credentials from AssumeRoleWithSAML.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_key: String,
+    pub secret: String,
+    pub token: String,
+    pub expires: Instant,
+    pub role_arn: String,
+    pub account: String,
+    pub assumed_role_arn: String,
+    /// `RoleId:RoleSessionName`, which is `${aws:userid}`.
+    pub assumed_role_id: String,
+    pub source_identity: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub saml: BTreeMap<String, Vec<String>>,
+}
+
+/// Everything the sandbox knows.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub accounts: Vec<Account>,
+    pub providers: BTreeMap<String, SamlProvider>,
+    pub roles: BTreeMap<String, Role>,
+    pub policies: BTreeMap<String, ManagedPolicy>,
+    pub users: BTreeMap<String, User>,
+    pub access_keys: BTreeMap<String, AccessKey>,
+    pub sessions: BTreeMap<String, Session>,
+    /// Assertion IDs already redeemed, with the instant they stop mattering.
+    pub redeemed: BTreeMap<String, Instant>,
+}
+
+impl State {
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// Role lookup by ARN; role names are case-sensitive here (F16).
+    pub fn role(&self, arn: &str) -> Option<&Role> {
+        self.roles.get(arn)
+    }
+}

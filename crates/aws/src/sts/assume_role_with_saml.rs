@@ -1,0 +1,355 @@
+//! AssumeRoleWithSAML, validating in AWS's order with AWS's codes and texts
+//! (reference/aws-federation.md §3.1 and §8; failures F03–F18, F24).
+
+use std::collections::BTreeMap;
+
+use aws_lc_rs::digest;
+use idfed_policy::{Context, Request, Value, evaluate};
+use idfed_saml::aws::{
+    ATTR_PRINCIPAL_TAG_PREFIX, ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SOURCE_IDENTITY, ATTR_TRANSITIVE_TAG_KEYS,
+};
+use idfed_saml::encoding::{base64_decode, base64_encode};
+use idfed_saml::random::Random;
+use idfed_saml::sp::{Accepted, SpConfig, validate_response};
+use idfed_saml::xmlenc::DecryptionKey;
+use idfed_saml::{Instant, Reason, ns, xml};
+
+use crate::error::AwsError;
+use crate::ids;
+use crate::state::{Role, SamlProvider, Session, State};
+use crate::sts::endpoints::{is_aws_audience, is_signin_url};
+
+pub const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithSAML";
+pub const SIGNATURE_INVALID: &str = "Response signature invalid";
+pub const ROLE_SESSION_NAME_REQUIRED: &str = "RoleSessionName is required in AuthnResponse";
+pub const ROLE_SESSION_NAME_PATTERN: &str = "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}";
+pub const SOURCE_IDENTITY_PATTERN: &str =
+    "Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with \"aws:\"";
+pub const ISSUER_NOT_PRESENT: &str = "Failed to assume role: Issuer not present in specified provider";
+pub const PROVIDER_MISSING: &str = "Specified provider doesn't exist.";
+pub const AUDIENCE_MISSING: &str = "Response does not contain the required audience.";
+pub const TOKEN_EXPIRED: &str = "Token must be redeemed within 5 minutes of issuance";
+pub const DURATION_EXCEEDS: &str = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
+
+/// The request, as the Query parameters give it.
+#[derive(Debug, Clone)]
+pub struct AssumeRequest<'a> {
+    pub role_arn: &'a str,
+    pub principal_arn: &'a str,
+    pub saml_assertion: &'a str,
+    pub duration_seconds: Option<i64>,
+}
+
+/// What AssumeRoleWithSAML answers besides the credentials.
+#[derive(Debug, Clone)]
+pub struct Assumed {
+    pub session: Session,
+    pub subject: String,
+    pub subject_type: String,
+    pub issuer: String,
+    pub audience: String,
+    pub name_qualifier: String,
+    pub source_identity: Option<String>,
+    pub packed_policy_size: Option<u32>,
+}
+
+fn invalid_token(message: impl Into<String>) -> AwsError {
+    AwsError::sender(400, "InvalidIdentityToken", message)
+}
+
+fn access_denied() -> AwsError {
+    AwsError::sender(403, "AccessDenied", NOT_AUTHORIZED)
+}
+
+/// `sign_in_urls` are the sandbox's own sign-in URLs, accepted as Recipients besides AWS's.
+pub fn assume_role_with_saml(
+    state: &State,
+    request: &AssumeRequest,
+    sign_in_urls: &[String],
+    now: Instant,
+    rng: &dyn Random,
+) -> Result<Assumed, AwsError> {
+    let length = request.saml_assertion.len();
+    if !(4..=100_000).contains(&length) {
+        return Err(AwsError::sender(
+            400,
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length {}",
+                if length < 4 { "greater than or equal to 4" } else { "less than or equal to 100000" }
+            ),
+        ));
+    }
+    let bytes = base64_decode(request.saml_assertion)
+        .map_err(|_| invalid_token("Invalid SAML response: the assertion is not base64"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| invalid_token("Invalid SAML response: the assertion is not UTF-8 XML"))?;
+
+    let provider = state.providers.get(request.principal_arn).ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
+    check_issuer_before_trusting(&text, provider)?;
+    let accepted = validate(&text, provider, sign_in_urls, now)?;
+
+    let assertion = &accepted.assertion;
+    let issued = assertion
+        .issue_instant
+        .ok_or_else(|| invalid_token("Invalid SAML response: the Assertion has no IssueInstant"))?;
+    if now.unix_millis() - issued.unix_millis() > 300_000 {
+        return Err(AwsError::sender(400, "ExpiredTokenException", TOKEN_EXPIRED));
+    }
+    let recipient = bearer_recipient(&accepted)
+        .ok_or_else(|| invalid_token("Invalid SAML response: SubjectConfirmationData has no Recipient"))?;
+    if !is_signin_url(&recipient, sign_in_urls) {
+        return Err(invalid_token(format!(
+            "Invalid SAML response: Recipient {recipient} is not an AWS sign-in endpoint"
+        )));
+    }
+
+    let session_name = role_session_name(&accepted)?;
+    let source_identity = source_identity(&accepted)?;
+    let tags = principal_tags(&accepted);
+
+    if !role_pair_offered(&accepted, request.role_arn, request.principal_arn) {
+        return Err(access_denied());
+    }
+    let role = state.role(request.role_arn).ok_or_else(access_denied)?;
+    let issuer = accepted.issuer.clone().unwrap_or_default();
+    let name_qualifier = name_qualifier(&issuer, &provider.account, &provider.name);
+    let context = saml_context(&accepted, provider, &recipient, &name_qualifier, now);
+    trust_allows(role, request.principal_arn, &context, "sts:AssumeRoleWithSAML")?;
+    if !tags.is_empty() {
+        trust_allows(role, request.principal_arn, &context, "sts:TagSession")?;
+    }
+    if source_identity.is_some() {
+        trust_allows(role, request.principal_arn, &context, "sts:SetSourceIdentity")?;
+    }
+    if let Some(d) = request.duration_seconds
+        && d > role.max_session_duration
+    {
+        return Err(AwsError::sender(400, "ValidationError", DURATION_EXCEEDS));
+    }
+
+    let mut lifetime = request.duration_seconds.unwrap_or(3600);
+    if let Some(end) = accepted.session_not_on_or_after {
+        lifetime = lifetime.min((end.unix_seconds() - now.unix_seconds()).max(0));
+    }
+    let account = role.account.clone();
+    let session = Session {
+        access_key: ids::id(rng, "ASIA"),
+        secret: ids::secret(rng),
+        token: ids::session_token(rng),
+        expires: now.plus_seconds(lifetime),
+        role_arn: role.arn.clone(),
+        assumed_role_arn: format!("arn:aws:sts::{account}:assumed-role/{}/{session_name}", role.name),
+        assumed_role_id: format!("{}:{session_name}", role.id),
+        account,
+        source_identity: source_identity.clone(),
+        tags: tags.clone(),
+        saml: context_strings(&context),
+    };
+    let format = accepted.name_id.format.clone().unwrap_or_else(|| ns::NAMEID_UNSPECIFIED.to_owned());
+    let subject_type =
+        format.strip_prefix("urn:oasis:names:tc:SAML:2.0:nameid-format:").map(str::to_owned).unwrap_or(format);
+    Ok(Assumed {
+        subject: accepted.name_id.value.clone(),
+        subject_type,
+        issuer,
+        audience: recipient,
+        name_qualifier,
+        source_identity,
+        packed_policy_size: (!tags.is_empty()).then(|| packed_size(&tags)),
+        session,
+    })
+}
+
+/// AWS finds the provider's keys by the Issuer, so a wrong Issuer is reported before the
+/// signature is looked at. This reads the unverified Issuer only to choose the error.
+fn check_issuer_before_trusting(text: &str, provider: &SamlProvider) -> Result<(), AwsError> {
+    let Ok(doc) = xml::parse(text, xml::Limits::MESSAGE) else { return Ok(()) };
+    let root = doc.root_element();
+    let issuer = xml::children(root, ns::SAML, "Issuer")
+        .next()
+        .or_else(|| {
+            xml::children(root, ns::SAML, "Assertion").next().and_then(|a| xml::children(a, ns::SAML, "Issuer").next())
+        })
+        .map(xml::trimmed_text);
+    match issuer {
+        Some(found) if found != provider.entity_id => {
+            Err(AwsError::sender(400, "AuthSamlInvalidSamlResponseException", ISSUER_NOT_PRESENT))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn validate(text: &str, provider: &SamlProvider, sign_in_urls: &[String], now: Instant) -> Result<Accepted, AwsError> {
+    let decryption_keys =
+        provider.private_keys.iter().filter_map(|(_, pem, _)| DecryptionKey::from_pem(pem).ok()).collect::<Vec<_>>();
+    let config = SpConfig {
+        trusted: provider.certificates.clone(),
+        // AWS's audiences are checked below, after the signature, with AWS's text.
+        audiences: Vec::new(),
+        recipient: None,
+        expected_issuer: Some(provider.entity_id.clone()),
+        in_response_to: None,
+        skew_seconds: 0,
+        allow_sha1: true,
+        decryption_keys,
+    };
+    let encrypted = text.contains("EncryptedAssertion");
+    if provider.assertion_encryption_mode.as_deref() == Some("Required") && !encrypted {
+        return Err(invalid_token(
+            "The identity provider requires encrypted assertions, and this SAML response is not encrypted.",
+        ));
+    }
+    let accepted = validate_response(text, &config, now).map_err(|e| match e.reason {
+        Reason::Signature | Reason::Unsigned | Reason::Profile | Reason::Wrapping | Reason::Key => {
+            invalid_token(SIGNATURE_INVALID)
+        }
+        Reason::Issuer => AwsError::sender(400, "AuthSamlInvalidSamlResponseException", ISSUER_NOT_PRESENT),
+        Reason::Expired => AwsError::sender(400, "ExpiredTokenException", TOKEN_EXPIRED),
+        Reason::Subject => access_denied(),
+        Reason::Audience => invalid_token(AUDIENCE_MISSING),
+        Reason::Decryption => invalid_token(format!(
+            "Unable to decrypt the SAML assertion with the identity provider's private keys ({})",
+            e.message
+        )),
+        _ => invalid_token(format!("Invalid SAML response: {}", e.message)),
+    })?;
+    // AWS checks the audience itself: any AudienceRestriction must name AWS.
+    let conditions = accepted.assertion.conditions.as_ref().ok_or_else(|| invalid_token(AUDIENCE_MISSING))?;
+    let names_aws = |r: &Vec<String>| r.iter().any(|a| is_aws_audience(a, sign_in_urls));
+    if conditions.audience_restrictions.is_empty() || !conditions.audience_restrictions.iter().all(names_aws) {
+        return Err(invalid_token(AUDIENCE_MISSING));
+    }
+    Ok(accepted)
+}
+
+fn bearer_recipient(accepted: &Accepted) -> Option<String> {
+    accepted
+        .assertion
+        .subject_confirmations
+        .iter()
+        .filter(|sc| sc.method == ns::CM_BEARER)
+        .find_map(|sc| sc.data.as_ref().and_then(|d| d.recipient.clone()))
+}
+
+fn single(accepted: &Accepted, name: &str) -> Option<String> {
+    accepted.assertion.attribute_values(name).first().map(|v| v.trim().to_owned())
+}
+
+fn session_name_ok(text: &str) -> bool {
+    (2..=64).contains(&text.chars().count()) && text.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+fn role_session_name(accepted: &Accepted) -> Result<String, AwsError> {
+    let name = single(accepted, ATTR_ROLE_SESSION_NAME).ok_or_else(|| invalid_token(ROLE_SESSION_NAME_REQUIRED))?;
+    if !session_name_ok(&name) {
+        return Err(invalid_token(ROLE_SESSION_NAME_PATTERN));
+    }
+    Ok(name)
+}
+
+fn source_identity(accepted: &Accepted) -> Result<Option<String>, AwsError> {
+    let Some(value) = single(accepted, ATTR_SOURCE_IDENTITY) else { return Ok(None) };
+    if !session_name_ok(&value) || value.to_ascii_lowercase().starts_with("aws:") {
+        return Err(invalid_token(SOURCE_IDENTITY_PATTERN));
+    }
+    Ok(Some(value))
+}
+
+fn principal_tags(accepted: &Accepted) -> BTreeMap<String, String> {
+    accepted
+        .attributes
+        .iter()
+        .filter_map(|a| Some((a.name.strip_prefix(ATTR_PRINCIPAL_TAG_PREFIX)?.to_owned(), a.values.first()?.clone())))
+        .collect()
+}
+
+/// The Role attribute holds `role,provider` pairs in either order.
+fn role_pair_offered(accepted: &Accepted, role_arn: &str, provider_arn: &str) -> bool {
+    accepted.assertion.attribute_values(ATTR_ROLE).iter().any(|value| {
+        let mut parts = value.split(',').map(str::trim);
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), None) => (a == role_arn && b == provider_arn) || (a == provider_arn && b == role_arn),
+            _ => false,
+        }
+    })
+}
+
+/// `Base64(SHA1(Issuer + AccountId + "/" + ProviderName))` (aws-federation.md §4.3).
+pub fn name_qualifier(issuer: &str, account: &str, provider_name: &str) -> String {
+    let input = format!("{issuer}{account}/{provider_name}");
+    base64_encode(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, input.as_bytes()).as_ref())
+}
+
+fn saml_context(
+    accepted: &Accepted,
+    provider: &SamlProvider,
+    recipient: &str,
+    name_qualifier: &str,
+    now: Instant,
+) -> Context {
+    let mut c = Context::default();
+    c.set("saml:aud", recipient);
+    c.set("saml:iss", accepted.issuer.clone().unwrap_or_default());
+    c.set("saml:sub", accepted.name_id.value.clone());
+    let format = accepted.name_id.format.clone().unwrap_or_default();
+    c.set(
+        "saml:sub_type",
+        format.strip_prefix("urn:oasis:names:tc:SAML:2.0:nameid-format:").map(str::to_owned).unwrap_or(format),
+    );
+    c.set("saml:namequalifier", name_qualifier);
+    c.set("saml:doc", format!("{}/{}", provider.account, provider.name));
+    c.set("aws:FederatedProvider", provider.arn.clone());
+    c.insert("aws:CurrentTime", vec![Value::Date(now.unix_seconds())]);
+    c.insert("aws:EpochTime", vec![Value::Number(now.unix_seconds() as f64)]);
+    for (tag, value) in principal_tags(accepted) {
+        c.set(&format!("aws:RequestTag/{tag}"), value);
+    }
+    let tag_keys: Vec<Value> = principal_tags(accepted).into_keys().map(Value::String).collect();
+    if !tag_keys.is_empty() {
+        c.insert("aws:TagKeys", tag_keys);
+    }
+    if let Some(keys) = Some(accepted.assertion.attribute_values(ATTR_TRANSITIVE_TAG_KEYS)).filter(|k| !k.is_empty()) {
+        c.insert("sts:TransitiveTagKeys", keys.into_iter().map(|k| Value::String(k.to_owned())).collect());
+    }
+    for (attribute, key) in SAML_ATTRIBUTE_KEYS {
+        let values = accepted.assertion.attribute_values(attribute);
+        if !values.is_empty() {
+            c.insert(key, values.into_iter().map(|v| Value::String(v.to_owned())).collect());
+        }
+    }
+    c
+}
+
+/// Attribute names AWS maps to `saml:*` condition keys (IAM UG, "Configuring SAML assertions").
+const SAML_ATTRIBUTE_KEYS: &[(&str, &str)] = &[
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.1", "saml:edupersonaffiliation"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.6", "saml:edupersonprincipalname"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.7", "saml:edupersonentitlement"),
+    ("urn:oid:2.5.4.3", "saml:cn"),
+    ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "saml:name"),
+    ("http://schemas.xmlsoap.org/claims/CommonName", "saml:commonName"),
+    ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", "saml:givenName"),
+    ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", "saml:surname"),
+    ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "saml:mail"),
+    ("urn:oid:0.9.2342.19200300100.1.1", "saml:uid"),
+    ("urn:oid:0.9.2342.19200300100.1.3", "saml:mail"),
+];
+
+fn context_strings(c: &Context) -> BTreeMap<String, Vec<String>> {
+    c.keys()
+        .filter(|k| k.starts_with("saml:"))
+        .map(|k| (k.to_owned(), c.get(k).unwrap_or_default().iter().map(Value::as_text).collect()))
+        .collect()
+}
+
+fn trust_allows(role: &Role, provider_arn: &str, context: &Context, action: &str) -> Result<(), AwsError> {
+    let request = Request { action, resource: None, principal: Some(("Federated", provider_arn)), context };
+    if evaluate(&[&role.trust_policy], &request).allowed() { Ok(()) } else { Err(access_denied()) }
+}
+
+/// Session tags count against a packed limit; AWS reports the percentage used.
+fn packed_size(tags: &BTreeMap<String, String>) -> u32 {
+    let bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len()).sum();
+    u32::try_from((bytes * 100).div_ceil(2048)).unwrap_or(100).min(100)
+}

@@ -1,0 +1,4 @@
+//! STS: AssumeRoleWithSAML and the sessions it creates.
+
+pub mod assume_role_with_saml;
+pub mod endpoints;

@@ -1,0 +1,5 @@
+//! The AWS sandbox's integration tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+mod sts;

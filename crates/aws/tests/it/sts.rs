@@ -1,0 +1,247 @@
+//! AssumeRoleWithSAML against the sandbox state: success, and every failure F02–F18, F24 that
+//! STS produces, with AWS's code, status and text.
+
+use idfed_aws::AwsError;
+use idfed_aws::iam::{providers, roles};
+use idfed_aws::state::State;
+use idfed_aws::sts::assume_role_with_saml::*;
+use idfed_saml::Instant;
+use idfed_saml::model::Attribute;
+
+use crate::common::*;
+
+fn assume(state: &State, assertion_xml: &str, duration: Option<i64>, at: Instant) -> Result<Assumed, AwsError> {
+    let request = AssumeRequest {
+        role_arn: ROLE,
+        principal_arn: PROVIDER,
+        saml_assertion: &b64(assertion_xml),
+        duration_seconds: duration,
+    };
+    assume_role_with_saml(state, &request, &[], at, &Seeded::new(5))
+}
+
+fn signed(r: &idfed_saml::aws::AwsResponse) -> String {
+    sign_with(&spec_of(r, now()), idp(), |x| x)
+}
+
+fn expect(result: Result<Assumed, AwsError>, code: &str, status: u16, message: &str) {
+    let e = result.map(|a| a.session.assumed_role_arn).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status, e.message.as_str()), (code, status, message));
+}
+
+fn attr(name: &str, values: &[&str]) -> Attribute {
+    Attribute {
+        name: name.into(),
+        name_format: None,
+        friendly_name: None,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+#[test]
+fn success_answers_like_sts() {
+    let state = seeded_state();
+    let mut r = response();
+    r.session_duration = Some(7200);
+    let a = assume(&state, &signed(&r), Some(1800), now()).unwrap();
+    let role = state.role(ROLE).unwrap();
+    assert_eq!(a.session.assumed_role_arn, "arn:aws:sts::111122223333:assumed-role/Okta_Role/alice@example.com");
+    assert_eq!(a.session.assumed_role_id, format!("{}:alice@example.com", role.id));
+    assert!(a.session.access_key.starts_with("ASIA") && a.session.access_key.len() == 20);
+    assert_eq!(a.session.expires, now().plus_seconds(1800));
+    assert_eq!((a.subject.as_str(), a.subject_type.as_str()), ("alice@example.com", "persistent"));
+    assert_eq!((a.issuer.as_str(), a.audience.as_str()), (ISSUER, SIGNIN));
+    assert_eq!(a.name_qualifier, name_qualifier(ISSUER, ACCOUNT, "Okta_Connect_Admin"));
+    assert_eq!(a.session.saml.get("saml:aud").unwrap(), &vec![SIGNIN.to_owned()]);
+    // Default lifetime one hour; SessionNotOnOrAfter caps it.
+    assert_eq!(assume(&state, &signed(&r), None, now()).unwrap().session.expires, now().plus_seconds(3600));
+    let mut capped = response();
+    capped.session_not_on_or_after = Some(now().plus_seconds(1000));
+    assert_eq!(assume(&state, &signed(&capped), None, now()).unwrap().session.expires, now().plus_seconds(1000));
+}
+
+#[test]
+fn role_pairs_in_either_order_f02() {
+    let state = seeded_state();
+    let mut r = response();
+    r.extra_attributes = vec![];
+    let provider_first = signed(&r).replace(&format!("{ROLE},{PROVIDER}"), &format!("{PROVIDER},{ROLE}"));
+    // Changing the signed text breaks the signature, so sign the reordered form instead.
+    assert!(assume(&state, &provider_first, None, now()).is_err());
+    let reordered = sign_with(&spec_of(&r, now()), idp(), |x| {
+        x.replace(&format!("{ROLE},{PROVIDER}"), &format!("{PROVIDER},{ROLE}"))
+    });
+    assert!(assume(&state, &reordered, None, now()).is_ok());
+    // F02: only the provider ARN in the Role attribute.
+    let only_provider = sign_with(&spec_of(&r, now()), idp(), |x| x.replace(&format!("{ROLE},{PROVIDER}"), PROVIDER));
+    expect(assume(&state, &only_provider, None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+}
+
+#[test]
+fn role_session_name_f03_f04() {
+    let state = seeded_state();
+    let missing = sign_with(&spec_of(&response(), now()), idp(), |x| {
+        let start = x.find("<saml:Attribute Name=\"https://aws.amazon.com/SAML/Attributes/RoleSessionName\"").unwrap();
+        let end = start + x[start..].find("</saml:Attribute>").unwrap() + "</saml:Attribute>".len();
+        format!("{}{}", &x[..start], &x[end..])
+    });
+    expect(assume(&state, &missing, None, now()), "InvalidIdentityToken", 400, ROLE_SESSION_NAME_REQUIRED);
+    for bad in ["alice smith", "a", &"a".repeat(65)] {
+        let mut r = response();
+        r.role_session_name = bad.to_owned();
+        expect(assume(&state, &signed(&r), None, now()), "InvalidIdentityToken", 400, ROLE_SESSION_NAME_PATTERN);
+    }
+    let mut ok = response();
+    ok.role_session_name = "a".repeat(64);
+    assert!(assume(&state, &signed(&ok), None, now()).is_ok());
+}
+
+#[test]
+fn source_identity_f05_f15() {
+    let mut state = seeded_state();
+    let mut r = response();
+    r.extra_attributes = vec![attr(idfed_saml::aws::ATTR_SOURCE_IDENTITY, &["aws:alice"])];
+    expect(assume(&state, &signed(&r), None, now()), "InvalidIdentityToken", 400, SOURCE_IDENTITY_PATTERN);
+    r.extra_attributes = vec![attr(idfed_saml::aws::ATTR_SOURCE_IDENTITY, &["alice"])];
+    expect(assume(&state, &signed(&r), None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+    let trust = trust_policy(&["sts:AssumeRoleWithSAML", "sts:SetSourceIdentity"], PROVIDER, SIGNIN);
+    roles::update_assume_role_policy(&mut state, ACCOUNT, "Okta_Role", &trust).unwrap();
+    assert_eq!(assume(&state, &signed(&r), None, now()).unwrap().source_identity.as_deref(), Some("alice"));
+}
+
+#[test]
+fn signature_f06() {
+    let state = seeded_state();
+    let tampered = signed(&response()).replace("alice@example.com</saml:NameID>", "mallory@example.com</saml:NameID>");
+    expect(assume(&state, &tampered, None, now()), "InvalidIdentityToken", 400, SIGNATURE_INVALID);
+    let rotated = sign_with(&spec_of(&response(), now()), rotated_idp(), |x| x);
+    expect(assume(&state, &rotated, None, now()), "InvalidIdentityToken", 400, SIGNATURE_INVALID);
+    let unsigned = idfed_saml::build::response_xml(&spec_of(&response(), now())).unwrap();
+    expect(assume(&state, &unsigned, None, now()), "InvalidIdentityToken", 400, SIGNATURE_INVALID);
+}
+
+#[test]
+fn issuer_and_provider_f07_f08() {
+    let state = seeded_state();
+    let mut r = response();
+    r.issuer = "http://www.okta.com/someone-else".into();
+    expect(assume(&state, &signed(&r), None, now()), "AuthSamlInvalidSamlResponseException", 400, ISSUER_NOT_PRESENT);
+    let request = AssumeRequest {
+        role_arn: ROLE,
+        principal_arn: "arn:aws:iam::111122223333:saml-provider/Missing",
+        saml_assertion: &b64(&signed(&response())),
+        duration_seconds: None,
+    };
+    let e = assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1)).unwrap_err();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidIdentityToken", PROVIDER_MISSING));
+}
+
+#[test]
+fn audience_f09() {
+    let state = seeded_state();
+    let mut r = response();
+    r.audience = "https://sp.example.test/metadata".into();
+    expect(assume(&state, &signed(&r), None, now()), "InvalidIdentityToken", 400, AUDIENCE_MISSING);
+    r.audience = "https://us-west-2.signin.aws.amazon.com/saml".into();
+    assert!(assume(&state, &signed(&r), None, now()).is_ok(), "a sign-in URL is an AWS audience");
+}
+
+#[test]
+fn freshness_f10() {
+    let state = seeded_state();
+    let mut r = response();
+    r.validity_seconds = 3600;
+    let old = signed(&r);
+    assert!(assume(&state, &old, None, now().plus_seconds(300)).is_ok());
+    expect(assume(&state, &old, None, now().plus_seconds(301)), "ExpiredTokenException", 400, TOKEN_EXPIRED);
+    let short = signed(&response());
+    expect(assume(&state, &short, None, now().plus_seconds(300)), "ExpiredTokenException", 400, TOKEN_EXPIRED);
+}
+
+#[test]
+fn trust_policy_f11_f12_f13_f14() {
+    let mut state = seeded_state();
+    let xml = signed(&response());
+    for trust in [
+        trust_policy(&["sts:AssumeRole"], PROVIDER, SIGNIN),
+        trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, "https://us-west-2.signin.aws.amazon.com/saml"),
+    ] {
+        roles::update_assume_role_policy(&mut state, ACCOUNT, "Okta_Role", &trust).unwrap();
+        expect(assume(&state, &xml, None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+    }
+    // F12: the trust policy names another provider.
+    let rng = Seeded::new(9);
+    providers::create(&mut state, ACCOUNT, "Other", &idp_metadata(&idp().cert), now(), &rng).unwrap();
+    let other = trust_policy(&["sts:AssumeRoleWithSAML"], "arn:aws:iam::111122223333:saml-provider/Other", SIGNIN);
+    roles::update_assume_role_policy(&mut state, ACCOUNT, "Okta_Role", &other).unwrap();
+    expect(assume(&state, &xml, None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+    // F14: PrincipalTag attributes need sts:TagSession.
+    roles::update_assume_role_policy(
+        &mut state,
+        ACCOUNT,
+        "Okta_Role",
+        &trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, SIGNIN),
+    )
+    .unwrap();
+    let mut tagged = response();
+    tagged.extra_attributes =
+        vec![attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:team", &["contact-centre"])];
+    expect(assume(&state, &signed(&tagged), None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+    roles::update_assume_role_policy(
+        &mut state,
+        ACCOUNT,
+        "Okta_Role",
+        &trust_policy(&["sts:AssumeRoleWithSAML", "sts:TagSession"], PROVIDER, SIGNIN),
+    )
+    .unwrap();
+    let a = assume(&state, &signed(&tagged), None, now()).unwrap();
+    assert_eq!(a.session.tags.get("team").map(String::as_str), Some("contact-centre"));
+    assert!(a.packed_policy_size.is_some());
+}
+
+#[test]
+fn role_missing_or_case_f16_and_name_id_f17() {
+    let state = seeded_state();
+    let mut r = response();
+    r.roles[0].role_arn = "arn:aws:iam::111122223333:role/okta_role".into();
+    let xml = signed(&r);
+    let request = AssumeRequest {
+        role_arn: "arn:aws:iam::111122223333:role/okta_role",
+        principal_arn: PROVIDER,
+        saml_assertion: &b64(&xml),
+        duration_seconds: None,
+    };
+    let e = assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1)).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status, e.message.as_str()), ("AccessDenied", 403, NOT_AUTHORIZED));
+    let no_name_id = sign_with(&spec_of(&response(), now()), idp(), |x| {
+        let start = x.find("<saml:NameID").unwrap();
+        let end = x.find("</saml:NameID>").unwrap() + "</saml:NameID>".len();
+        format!("{}{}", &x[..start], &x[end..])
+    });
+    expect(assume(&state, &no_name_id, None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+}
+
+#[test]
+fn duration_f18() {
+    let state = seeded_state();
+    expect(assume(&state, &signed(&response()), Some(7201), now()), "ValidationError", 400, DURATION_EXCEEDS);
+    assert!(assume(&state, &signed(&response()), Some(7200), now()).is_ok());
+}
+
+#[test]
+fn encryption_required_f24() {
+    let mut state = seeded_state();
+    let sp_key = rotated_idp();
+    let provider = state.providers.get_mut(PROVIDER).unwrap();
+    provider.assertion_encryption_mode = Some("Required".into());
+    let plain = signed(&response());
+    let e = assume(&state, &plain, None, now()).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("InvalidIdentityToken", 400));
+    assert!(e.message.contains("requires encrypted assertions"), "{}", e.message);
+    let encrypted =
+        idfed_saml::xmlenc::encrypt_assertion(&plain, &sp_key.cert, Default::default(), &Seeded::new(3)).unwrap();
+    let e = assume(&state, &encrypted, None, now()).unwrap_err();
+    assert!(e.message.starts_with("Unable to decrypt the SAML assertion"), "{}", e.message);
+    state.providers.get_mut(PROVIDER).unwrap().private_keys.push(("KEY1".into(), sp_key.key_pem.clone(), now()));
+    assert!(assume(&state, &encrypted, None, now()).is_ok());
+}
