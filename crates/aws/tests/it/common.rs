@@ -21,7 +21,6 @@ pub struct Idp {
     pub key: SigningKey,
     pub cert: Certificate,
     pub key_pem: String,
-    pub cert_pem: String,
 }
 
 fn make(cn: &str) -> Idp {
@@ -37,7 +36,6 @@ fn make(cn: &str) -> Idp {
         key: SigningKey::from_pem(&key_pem).unwrap(),
         cert: Certificate::from_pem_or_base64(&cert_pem).unwrap().remove(0),
         key_pem,
-        cert_pem,
     }
 }
 
