@@ -2,9 +2,12 @@
 //! Connect, speaking AWS's wire protocols so that `aws`, boto3 and the SDKs work unchanged.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+pub mod api;
+pub mod auth;
 pub mod error;
 pub mod iam;
 pub mod protocol;
+pub mod server;
 
 pub use error::AwsError;
 pub mod ids;

@@ -2,6 +2,7 @@
 //! arguments and maps outcomes to exit codes (0 success, 1 a negative verdict, 2 usage or
 //! input errors).
 
+mod aws_cmd;
 mod clock;
 mod input;
 mod keys_cmd;
@@ -25,6 +26,11 @@ enum Command {
     Up {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
+    },
+    /// The AWS sandbox: IAM, STS and (next) sign-in and Amazon Connect, on loopback.
+    Aws {
+        #[command(subcommand)]
+        command: aws_cmd::AwsCommand,
     },
     /// Signing keys and certificates.
     Keys {
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
              (data directory would be {}). Today idfed offers `idfed keys` and `idfed saml` (sign, decode, verify, metadata).",
             data_dir.display()
         )),
+        Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),
     };

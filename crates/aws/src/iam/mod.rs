@@ -1,7 +1,10 @@
 //! IAM operations as pure functions over the sandbox state, with IAM's validation and texts.
 
+pub mod account;
+pub mod policies;
 pub mod providers;
 pub mod roles;
+pub mod users;
 
 use crate::error::AwsError;
 

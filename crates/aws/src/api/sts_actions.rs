@@ -1,0 +1,58 @@
+//! STS's Query actions.
+
+use idfed_saml::Instant;
+use idfed_saml::random::Random;
+
+use crate::api::date;
+use crate::auth::Caller;
+use crate::error::AwsError;
+use crate::protocol::query::{Params, STS_NAMESPACE, response};
+use crate::state::State;
+use crate::sts::assume_role_with_saml::{AssumeRequest, assume_role_with_saml};
+
+/// AssumeRoleWithSAML: needs no signature, as on AWS.
+pub fn assume_role_with_saml_action(
+    state: &mut State,
+    params: &Params,
+    sign_in_urls: &[String],
+    now: Instant,
+    rng: &dyn Random,
+    request_id: &str,
+) -> Result<String, AwsError> {
+    let request = AssumeRequest {
+        role_arn: params.required("RoleArn")?,
+        principal_arn: params.required("PrincipalArn")?,
+        saml_assertion: params.required("SAMLAssertion")?,
+        duration_seconds: params.int_in("DurationSeconds", 900, 43_200)?,
+    };
+    let assumed = assume_role_with_saml(state, &request, sign_in_urls, now, rng)?;
+    let s = &assumed.session;
+    let xml = response("AssumeRoleWithSAML", STS_NAMESPACE, request_id, |x| {
+        x.node("Credentials", |c| {
+            c.leaf("AccessKeyId", &s.access_key)
+                .leaf("SecretAccessKey", &s.secret)
+                .leaf("SessionToken", &s.token)
+                .leaf("Expiration", &date(s.expires));
+        });
+        x.node("AssumedRoleUser", |u| {
+            u.leaf("AssumedRoleId", &s.assumed_role_id).leaf("Arn", &s.assumed_role_arn);
+        });
+        if let Some(size) = assumed.packed_policy_size {
+            x.leaf("PackedPolicySize", &size.to_string());
+        }
+        x.leaf("Subject", &assumed.subject)
+            .leaf("SubjectType", &assumed.subject_type)
+            .leaf("Issuer", &assumed.issuer)
+            .leaf("Audience", &assumed.audience)
+            .leaf("NameQualifier", &assumed.name_qualifier)
+            .opt("SourceIdentity", assumed.source_identity.as_deref());
+    });
+    state.sessions.insert(assumed.session.access_key.clone(), assumed.session);
+    Ok(xml)
+}
+
+pub fn get_caller_identity(caller: &Caller, request_id: &str) -> String {
+    response("GetCallerIdentity", STS_NAMESPACE, request_id, |x| {
+        x.leaf("UserId", &caller.user_id()).leaf("Account", caller.account()).leaf("Arn", &caller.arn());
+    })
+}

@@ -1,0 +1,168 @@
+//! Who is calling, and whether their identity policies allow the action (IAM's evaluation).
+
+use idfed_policy::{Context, Kind, Outcome, Policy, Request, Value, evaluate};
+use idfed_saml::Instant;
+
+use crate::error::AwsError;
+use crate::state::State;
+
+/// The principal behind an access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The account's administrator key: everything is allowed, as for the root user.
+    Root {
+        account: String,
+    },
+    User {
+        arn: String,
+        account: String,
+        user_id: String,
+    },
+    Session {
+        access_key: String,
+        account: String,
+        assumed_role_arn: String,
+        assumed_role_id: String,
+        role_arn: String,
+    },
+}
+
+impl Caller {
+    pub fn account(&self) -> &str {
+        match self {
+            Caller::Root { account } | Caller::User { account, .. } | Caller::Session { account, .. } => account,
+        }
+    }
+    pub fn arn(&self) -> String {
+        match self {
+            Caller::Root { account } => format!("arn:aws:iam::{account}:root"),
+            Caller::User { arn, .. } => arn.clone(),
+            Caller::Session { assumed_role_arn, .. } => assumed_role_arn.clone(),
+        }
+    }
+    /// `${aws:userid}`.
+    pub fn user_id(&self) -> String {
+        match self {
+            Caller::Root { account } => account.clone(),
+            Caller::User { user_id, .. } => user_id.clone(),
+            Caller::Session { assumed_role_id, .. } => assumed_role_id.clone(),
+        }
+    }
+}
+
+/// The caller and the secret that must have signed the request. `token` is the
+/// X-Amz-Security-Token header, required for session credentials.
+pub fn resolve(
+    state: &State,
+    access_key: &str,
+    token: Option<&str>,
+    now: Instant,
+) -> Result<(Caller, String), AwsError> {
+    let invalid =
+        || AwsError::sender(403, "InvalidClientTokenId", "The security token included in the request is invalid.");
+    if let Some(key) = state.access_keys.get(access_key) {
+        if !key.active {
+            return Err(invalid());
+        }
+        if let Some(root) = key.user_arn.strip_suffix(":root") {
+            let account = root.rsplit(':').next().unwrap_or_default().to_owned();
+            return Ok((Caller::Root { account }, key.secret.clone()));
+        }
+        let user = state.users.get(&key.user_arn).ok_or_else(invalid)?;
+        return Ok((
+            Caller::User { arn: user.arn.clone(), account: user.account.clone(), user_id: user.id.clone() },
+            key.secret.clone(),
+        ));
+    }
+    let session = state.sessions.get(access_key).ok_or_else(invalid)?;
+    if token != Some(session.token.as_str()) {
+        return Err(invalid());
+    }
+    if now >= session.expires {
+        return Err(AwsError::sender(403, "ExpiredToken", "The security token included in the request is expired"));
+    }
+    let caller = Caller::Session {
+        access_key: session.access_key.clone(),
+        account: session.account.clone(),
+        assumed_role_arn: session.assumed_role_arn.clone(),
+        assumed_role_id: session.assumed_role_id.clone(),
+        role_arn: session.role_arn.clone(),
+    };
+    Ok((caller, session.secret.clone()))
+}
+
+/// The caller's identity policies: attached managed ones and inline ones.
+fn identity_policies(state: &State, caller: &Caller) -> Vec<Policy> {
+    let (attached, inline): (&[String], Vec<&String>) = match caller {
+        Caller::Root { .. } => return Vec::new(),
+        Caller::User { arn, .. } => match state.users.get(arn) {
+            Some(u) => (&u.attached_policies, u.inline_policies.values().collect()),
+            None => return Vec::new(),
+        },
+        Caller::Session { role_arn, .. } => match state.roles.get(role_arn) {
+            Some(r) => (&r.attached_policies, r.inline_policies.values().collect()),
+            None => return Vec::new(),
+        },
+    };
+    attached
+        .iter()
+        .filter_map(|arn| state.policies.get(arn))
+        .map(|p| p.document.as_str())
+        .chain(inline.into_iter().map(String::as_str))
+        .filter_map(|text| Policy::parse(text, Kind::Identity).ok())
+        .collect()
+}
+
+/// The request context every call carries.
+pub fn base_context(caller: &Caller, now: Instant, source_ip: Option<std::net::IpAddr>) -> Context {
+    let mut c = Context::default();
+    c.set("aws:userid", caller.user_id());
+    c.set("aws:PrincipalArn", caller.arn());
+    c.set("aws:PrincipalAccount", caller.account());
+    if let Caller::User { arn, .. } = caller {
+        c.set("aws:username", arn.rsplit('/').next().unwrap_or_default());
+    }
+    c.insert("aws:CurrentTime", vec![Value::Date(now.unix_seconds())]);
+    c.insert("aws:EpochTime", vec![Value::Number(now.unix_seconds() as f64)]);
+    if let Some(ip) = source_ip {
+        c.insert("aws:SourceIp", vec![Value::Ip(ip)]);
+    }
+    c
+}
+
+/// IAM's decision, with AWS's AccessDenied text when it is not Allow.
+pub fn authorize(
+    state: &State,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    context: &Context,
+) -> Result<(), AwsError> {
+    if matches!(caller, Caller::Root { .. }) {
+        return Ok(());
+    }
+    let policies = identity_policies(state, caller);
+    let refs: Vec<&Policy> = policies.iter().collect();
+    let decision = evaluate(&refs, &Request { action, resource: Some(resource), principal: None, context });
+    // AWS says "User:" for users and assumed-role sessions alike.
+    let kind = "User";
+    match decision.outcome {
+        Outcome::Allow => Ok(()),
+        Outcome::ExplicitDeny => Err(AwsError::sender(
+            403,
+            "AccessDenied",
+            format!(
+                "{kind}: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy",
+                caller.arn()
+            ),
+        )),
+        Outcome::ImplicitDeny => Err(AwsError::sender(
+            403,
+            "AccessDenied",
+            format!(
+                "{kind}: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
+                caller.arn()
+            ),
+        )),
+    }
+}

@@ -1,0 +1,188 @@
+//! The sandbox over HTTP: one axum service that routes like AWS's endpoints do.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State as AxumState};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use idfed_saml::Instant;
+use idfed_saml::random::{Random, SystemRandom};
+
+use crate::api::{iam_actions, sts_actions};
+use crate::auth;
+use crate::error::AwsError;
+use crate::ids;
+use crate::protocol::query::{IAM_NAMESPACE, Params, STS_NAMESPACE, error_response};
+use crate::protocol::sigv4::{self, HttpParts};
+use crate::state::{AccessKey, Account, State};
+
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+/// The running sandbox: its state, clock and random source.
+pub struct Sandbox {
+    pub state: Mutex<State>,
+    pub clock: Clock,
+    pub rng: Box<dyn Random + Send + Sync>,
+    /// This sandbox's own sign-in URLs (accepted as SAML Recipients besides AWS's).
+    pub sign_in_urls: Vec<String>,
+}
+
+/// An account's administrator credentials, printed at first start.
+#[derive(Debug, Clone)]
+pub struct AdminKey {
+    pub account: String,
+    pub access_key: String,
+    pub secret: String,
+}
+
+impl Sandbox {
+    pub fn new(state: State, clock: Clock, sign_in_urls: Vec<String>) -> Sandbox {
+        Sandbox { state: Mutex::new(state), clock, rng: Box::new(SystemRandom::new()), sign_in_urls }
+    }
+
+    /// Adds an account with an administrator access key, unless it exists.
+    pub fn ensure_account(&self, id: &str, alias: Option<&str>) -> AdminKey {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let root = format!("arn:aws:iam::{id}:root");
+        if state.account(id).is_none() {
+            state.accounts.push(Account { id: id.to_owned(), alias: alias.map(str::to_owned) });
+        }
+        if let Some(existing) = state.access_keys.values().find(|k| k.user_arn == root) {
+            return AdminKey {
+                account: id.to_owned(),
+                access_key: existing.id.clone(),
+                secret: existing.secret.clone(),
+            };
+        }
+        let key = AccessKey {
+            id: ids::id(self.rng.as_ref(), "AKIA"),
+            secret: ids::secret(self.rng.as_ref()),
+            user_arn: root,
+            active: true,
+            created: (self.clock)(),
+        };
+        state.access_keys.insert(key.id.clone(), key.clone());
+        AdminKey { account: id.to_owned(), access_key: key.id, secret: key.secret }
+    }
+}
+
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new().fallback(handle).layer(DefaultBodyLimit::max(1 << 20)).with_state(sandbox)
+}
+
+fn xml_reply(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+async fn handle(
+    AxumState(sandbox): AxumState<Arc<Sandbox>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = ids::request_id(sandbox.rng.as_ref());
+    let header_list: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let parts = HttpParts {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &header_list,
+        body: &body,
+    };
+    if uri.path() != "/" {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
+    let namespace = match service_of(&parts) {
+        Some("iam") => IAM_NAMESPACE,
+        _ => STS_NAMESPACE,
+    };
+    match query_call(&sandbox, &parts, peer, &request_id) {
+        Ok(xml) => xml_reply(200, xml),
+        Err(e) => xml_reply(e.status, error_response(namespace, &e, &request_id)),
+    }
+}
+
+/// The service named by the credential scope of the Authorization header.
+fn service_of<'a>(parts: &'a HttpParts) -> Option<&'a str> {
+    let header = parts.header("authorization")?;
+    let credential = header.split("Credential=").nth(1)?;
+    credential.split(['/', ',']).nth(3)
+}
+
+fn query_call(sandbox: &Sandbox, parts: &HttpParts, peer: SocketAddr, request_id: &str) -> Result<String, AwsError> {
+    let body = std::str::from_utf8(parts.body)
+        .map_err(|_| AwsError::sender(400, "MalformedQueryString", "The request body is not UTF-8."))?;
+    let params = Params::decode(&[parts.query, body])?;
+    let now = (sandbox.clock)();
+    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+    let action = params.action()?;
+    if action == "AssumeRoleWithSAML" && parts.header("authorization").is_none() {
+        return sts_actions::assume_role_with_saml_action(
+            &mut state,
+            &params,
+            &sandbox.sign_in_urls,
+            now,
+            sandbox.rng.as_ref(),
+            request_id,
+        );
+    }
+    let token = parts.header("x-amz-security-token");
+    let header = parts.header("authorization").ok_or_else(|| {
+        AwsError::sender(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
+    })?;
+    let access_key = sigv4::Authorization::parse(header)?.access_key;
+    let (caller, secret) = auth::resolve(&state, &access_key, token, now)?;
+    let verified = sigv4::verify(parts, now.unix_seconds(), |_| Some(secret.clone()))?;
+    match verified.service.as_str() {
+        "iam" => {
+            let call = iam_actions::Call {
+                params: &params,
+                caller: &caller,
+                now,
+                rng: sandbox.rng.as_ref(),
+                request_id,
+                source_ip: Some(peer.ip()),
+            };
+            iam_actions::handle(&mut state, &call)
+        }
+        "sts" => match action {
+            "GetCallerIdentity" => Ok(sts_actions::get_caller_identity(&caller, request_id)),
+            "AssumeRoleWithSAML" => sts_actions::assume_role_with_saml_action(
+                &mut state,
+                &params,
+                &sandbox.sign_in_urls,
+                now,
+                sandbox.rng.as_ref(),
+                request_id,
+            ),
+            other => Err(AwsError::sender(
+                400,
+                "InvalidAction",
+                format!("Could not find operation {other} for version 2011-06-15"),
+            )),
+        },
+        other => {
+            Err(AwsError::sender(400, "InvalidAction", format!("The sandbox does not serve {other} at this endpoint")))
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    sandbox: Arc<Sandbox>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(sandbox).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
