@@ -1,6 +1,3 @@
-//! The `idfed` binary as users and other tools call it: files, exit codes and the --json form.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
