@@ -4,10 +4,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod connect;
 pub mod error;
 pub mod iam;
+pub mod pages;
 pub mod protocol;
 pub mod server;
+pub mod signin;
 
 pub use error::AwsError;
 pub mod ids;

@@ -13,10 +13,12 @@ use idfed_saml::random::{Random, SystemRandom};
 
 use crate::api::{iam_actions, sts_actions};
 use crate::auth;
+use crate::connect;
 use crate::error::AwsError;
 use crate::ids;
 use crate::protocol::query::{IAM_NAMESPACE, Params, STS_NAMESPACE, error_response};
 use crate::protocol::sigv4::{self, HttpParts};
+use crate::signin::{self, Answer};
 use crate::state::{AccessKey, Account, State};
 
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -98,8 +100,55 @@ async fn handle(
         headers: &header_list,
         body: &body,
     };
-    if uri.path() != "/" {
-        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    let path = uri.path();
+    let now = (sandbox.clock)();
+    let cookie = console_cookie(&headers);
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+    match (method.as_str(), path) {
+        ("POST", "/saml") => return sign_in(&sandbox, &body, &host, now),
+        ("POST", p) if p.starts_with("/saml/acs/") => return sign_in(&sandbox, &body, &host, now),
+        ("GET", "/console/home" | "/console") => {
+            let state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+            return answer(signin::console_home(&state, cookie.as_deref(), now));
+        }
+        ("GET", "/connect/home" | "/connect/ccp-v2") => {
+            let state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+            return answer(connect::pages::connect_page(&state, cookie.as_deref(), path == "/connect/ccp-v2", now));
+        }
+        ("GET", p) if p.starts_with("/connect/federate/") => {
+            let id = p.trim_start_matches("/connect/federate/").trim_end_matches('/');
+            let destination =
+                Params::decode(&[uri.query().unwrap_or("")]).ok().and_then(|q| q.get("destination").map(str::to_owned));
+            let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+            return answer(connect::pages::federate_page(
+                &mut state,
+                cookie.as_deref(),
+                id,
+                destination.as_deref(),
+                now,
+            ));
+        }
+        _ => {}
+    }
+    if path != "/" {
+        return match connect_call(&sandbox, &parts, now) {
+            Ok(value) => {
+                (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+            }
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+                let body = serde_json::json!({"message": e.message}).to_string();
+                (
+                    status,
+                    [
+                        (header::CONTENT_TYPE, "application/json".to_owned()),
+                        (header::HeaderName::from_static("x-amzn-errortype"), e.code.clone()),
+                    ],
+                    body,
+                )
+                    .into_response()
+            }
+        };
     }
     let namespace = match service_of(&parts) {
         Some("iam") => IAM_NAMESPACE,
@@ -109,6 +158,62 @@ async fn handle(
         Ok(xml) => xml_reply(200, xml),
         Err(e) => xml_reply(e.status, error_response(namespace, &e, &request_id)),
     }
+}
+
+const COOKIE: &str = "idfed_console";
+
+fn console_cookie(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE).then(|| value.to_owned())
+    })
+}
+
+fn answer(a: Answer) -> Response {
+    match a {
+        Answer::Page(status, html) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+        }
+        Answer::Redirect(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+        Answer::SignedIn { cookie, max_age, location } => {
+            let set = format!("{COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+            (StatusCode::FOUND, [(header::LOCATION, location), (header::SET_COOKIE, set)]).into_response()
+        }
+    }
+}
+
+fn sign_in(sandbox: &Sandbox, body: &[u8], host: &str, now: Instant) -> Response {
+    let form: std::collections::BTreeMap<String, String> = std::str::from_utf8(body)
+        .ok()
+        .and_then(|b| idfed_saml::encoding::form_pairs(b).ok())
+        .map(|pairs| pairs.into_iter().collect())
+        .unwrap_or_default();
+    let origin = format!("http://{host}");
+    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+    let request = signin::SignInRequest { form: &form, sign_in_urls: &sandbox.sign_in_urls, origin: &origin };
+    answer(signin::sign_in(&mut state, &request, now, sandbox.rng.as_ref()))
+}
+
+/// Connect's rest-json API, SigV4-signed for service `connect`.
+fn connect_call(sandbox: &Sandbox, parts: &HttpParts, now: Instant) -> Result<serde_json::Value, AwsError> {
+    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+    let header = parts.header("authorization").ok_or_else(|| {
+        AwsError::sender(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
+    })?;
+    let access_key = sigv4::Authorization::parse(header)?.access_key;
+    let (caller, secret) = auth::resolve(&state, &access_key, parts.header("x-amz-security-token"), now)?;
+    let verified = sigv4::verify(parts, now.unix_seconds(), |_| Some(secret.clone()))?;
+    let call = connect::api::Call {
+        caller: &caller,
+        region: &verified.region,
+        method: parts.method,
+        path: parts.path,
+        body: parts.body,
+        now,
+        rng: sandbox.rng.as_ref(),
+    };
+    connect::api::handle(&mut state, &call)
 }
 
 /// The service named by the credential scope of the Authorization header.

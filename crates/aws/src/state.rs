@@ -92,6 +92,42 @@ pub struct Session {
     pub saml: BTreeMap<String, Vec<String>>,
 }
 
+/// A browser's console session after the sign-in page.
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub token: String,
+    /// The STS session it stands on (its access key).
+    pub access_key: String,
+    pub expires: Instant,
+    /// After `/connect/federate`: the instance and the Connect user signed in.
+    pub connect_user: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectUser {
+    pub id: String,
+    pub arn: String,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub security_profile_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectInstance {
+    pub id: String,
+    pub arn: String,
+    pub account: String,
+    pub region: String,
+    pub alias: String,
+    /// `SAML` or `CONNECT_MANAGED`; fixed at creation.
+    pub identity_management_type: String,
+    pub created: Instant,
+    /// Security profile name → id.
+    pub security_profiles: BTreeMap<String, String>,
+    pub users: BTreeMap<String, ConnectUser>,
+}
+
 /// Everything the sandbox knows.
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -104,6 +140,8 @@ pub struct State {
     pub sessions: BTreeMap<String, Session>,
     /// Assertion IDs already redeemed, with the instant they stop mattering.
     pub redeemed: BTreeMap<String, Instant>,
+    pub console_sessions: BTreeMap<String, ConsoleSession>,
+    pub connect_instances: BTreeMap<String, ConnectInstance>,
 }
 
 impl State {

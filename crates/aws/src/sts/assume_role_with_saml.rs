@@ -51,6 +51,8 @@ pub struct Assumed {
     pub name_qualifier: String,
     pub source_identity: Option<String>,
     pub packed_policy_size: Option<u32>,
+    /// The AuthnStatement's SessionNotOnOrAfter, which also caps console sessions.
+    pub session_not_on_or_after: Option<Instant>,
 }
 
 fn invalid_token(message: impl Into<String>) -> AwsError {
@@ -157,6 +159,7 @@ pub fn assume_role_with_saml(
         name_qualifier,
         source_identity,
         packed_policy_size: (!tags.is_empty()).then(|| packed_size(&tags)),
+        session_not_on_or_after: accepted.session_not_on_or_after,
         session,
     })
 }

@@ -1,5 +1,6 @@
 //! The AWS sandbox's integration tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod browser;
 mod common;
 mod sts;

@@ -1,0 +1,145 @@
+//! Amazon Connect's rest-json operations.
+
+use serde_json::{Value, json};
+
+use idfed_saml::Instant;
+use idfed_saml::random::Random;
+
+use crate::auth::Caller;
+use crate::connect::{self, NewUser};
+use crate::error::AwsError;
+use crate::ids;
+use crate::state::State;
+
+fn body_json(body: &[u8]) -> Result<Value, AwsError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body)
+        .map_err(|_| AwsError::sender(400, "SerializationException", "The request body is not valid JSON"))
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// One rest-json request, after SigV4.
+pub struct Call<'a> {
+    pub caller: &'a Caller,
+    pub region: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub body: &'a [u8],
+    pub now: Instant,
+    pub rng: &'a dyn Random,
+}
+
+/// Dispatches by method and path; answers the JSON body.
+pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
+    let Call { caller, region, method, path, body, now, rng } = *call;
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let account = caller.account().to_owned();
+    match (method, segments.as_slice()) {
+        ("PUT", ["instance"]) => {
+            let b = body_json(body)?;
+            let identity = text(&b, "IdentityManagementType").unwrap_or_default();
+            let alias = text(&b, "InstanceAlias").unwrap_or_default();
+            let (id, arn) = connect::create_instance(state, &account, region, alias, identity, now, rng)?;
+            Ok(json!({"Id": id, "Arn": arn}))
+        }
+        ("GET", ["instance"]) => {
+            let list: Vec<Value> =
+                state.connect_instances.values().filter(|i| i.account == account).map(instance_json).collect();
+            Ok(json!({"InstanceSummaryList": list}))
+        }
+        ("GET", ["instance", id]) => Ok(json!({"Instance": instance_json(connect::instance(state, &account, id)?)})),
+        ("GET", ["security-profiles-summary", id]) => {
+            let inst = connect::instance(state, &account, id)?;
+            let list: Vec<Value> = inst
+                .security_profiles
+                .iter()
+                .map(|(name, sid)| json!({"Id": sid, "Arn": format!("{}/security-profile/{sid}", inst.arn), "Name": name}))
+                .collect();
+            Ok(json!({"SecurityProfileSummaryList": list}))
+        }
+        ("PUT", ["users", id]) => {
+            let b = body_json(body)?;
+            let info = b.get("IdentityInfo").cloned().unwrap_or(json!({}));
+            let profiles = b
+                .get("SecurityProfileIds")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            let new = NewUser {
+                username: text(&b, "Username").unwrap_or_default(),
+                first_name: text(&info, "FirstName"),
+                last_name: text(&info, "LastName"),
+                email: text(&info, "Email"),
+                password: text(&b, "Password"),
+                security_profile_ids: profiles,
+            };
+            let (user_id, arn) = connect::create_user(state, &account, id, &new, rng)?;
+            Ok(json!({"UserId": user_id, "UserArn": arn}))
+        }
+        ("GET", ["users-summary", id]) => {
+            let inst = connect::instance(state, &account, id)?;
+            let list: Vec<Value> =
+                inst.users.values().map(|u| json!({"Id": u.id, "Arn": u.arn, "Username": u.username})).collect();
+            Ok(json!({"UserSummaryList": list}))
+        }
+        ("GET", ["users", id, user_id]) => {
+            let inst = connect::instance(state, &account, id)?;
+            let u = inst.users.get(*user_id).ok_or_else(|| {
+                AwsError::sender(404, "ResourceNotFoundException", format!("User {user_id} not found"))
+            })?;
+            Ok(json!({"User": {"Id": u.id, "Arn": u.arn, "Username": u.username,
+                "IdentityInfo": {"FirstName": u.first_name, "LastName": u.last_name},
+                "PhoneConfig": {"PhoneType": "SOFT_PHONE"}, "SecurityProfileIds": u.security_profile_ids}}))
+        }
+        ("DELETE", ["users", id, user_id]) => {
+            connect::instance(state, &account, id)?;
+            let removed = state.connect_instances.get_mut(*id).and_then(|i| i.users.remove(*user_id));
+            removed
+                .map(|_| json!({}))
+                .ok_or_else(|| AwsError::sender(404, "ResourceNotFoundException", format!("User {user_id} not found")))
+        }
+        ("GET", ["user", "federate", id]) => {
+            let Caller::Session { access_key, .. } = caller else {
+                return Err(AwsError::sender(
+                    400,
+                    "InvalidRequestException",
+                    format!(
+                        "Provided identity: Principal: {} User: {} cannot be used for federation with Amazon Connect",
+                        caller.arn(),
+                        caller.user_id()
+                    ),
+                ));
+            };
+            let session = state
+                .sessions
+                .get(access_key)
+                .cloned()
+                .ok_or_else(|| AwsError::sender(403, "AccessDeniedException", "unknown session"))?;
+            let user = connect::federate(state, &session, id, now)?;
+            let expires = now.plus_seconds(3600).unix_seconds();
+            Ok(json!({
+                "Credentials": {"AccessToken": ids::secret(rng), "AccessTokenExpiration": expires, "RefreshToken": ids::secret(rng), "RefreshTokenExpiration": now.plus_seconds(43_200).unix_seconds()},
+                "SignInUrl": format!("/connect/federate/{id}"),
+                "UserArn": user.arn,
+                "UserId": user.id,
+            }))
+        }
+        _ => {
+            Err(AwsError::sender(404, "UnknownOperationException", format!("No Connect operation at {method} {path}")))
+        }
+    }
+}
+
+fn instance_json(i: &crate::state::ConnectInstance) -> Value {
+    json!({
+        "Id": i.id, "Arn": i.arn, "IdentityManagementType": i.identity_management_type, "InstanceAlias": i.alias,
+        "CreatedTime": i.created.unix_seconds(), "ServiceRole": format!("arn:aws:iam::{}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect", i.account),
+        "InstanceStatus": "ACTIVE", "InboundCallsEnabled": true, "OutboundCallsEnabled": true,
+        "InstanceAccessUrl": format!("https://{}.my.connect.aws/", i.alias),
+    })
+}

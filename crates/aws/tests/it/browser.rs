@@ -1,0 +1,309 @@
+//! The browser side of the sandbox, in process: the sign-in endpoint with its role picker and
+//! error pages, the console session, and Amazon Connect federation to the admin console or
+//! the CCP, with the failures F01, F02, F04, F20, F21, F22 and F23 as AWS shows them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use idfed_aws::auth::Caller;
+use idfed_aws::connect::{self, NewUser};
+use idfed_aws::iam::{policies, roles};
+use idfed_aws::server::{Sandbox, router};
+use idfed_aws::state::State;
+use idfed_saml::aws::RolePair;
+use idfed_saml::encoding::percent_encode;
+use tower::ServiceExt;
+
+use crate::common::*;
+
+const SANDBOX: &str = "http://127.0.0.1:4566";
+
+struct World {
+    app: axum::Router,
+    instance: String,
+}
+
+fn world(with_federation_policy: bool, agent_username: &str) -> World {
+    let mut state: State = seeded_state();
+    let rng = Seeded::new(11);
+    // The browser posts to the sandbox's own sign-in URL, which becomes SAML:aud.
+    roles::update_assume_role_policy(
+        &mut state,
+        ACCOUNT,
+        "Okta_Role",
+        &trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, &format!("{SANDBOX}/saml")),
+    )
+    .unwrap();
+    let (instance, _) =
+        connect::create_instance(&mut state, ACCOUNT, "us-east-1", "corp-cc", "SAML", now(), &rng).unwrap();
+    let agent_profile = state.connect_instances[&instance].security_profiles["Agent"].clone();
+    let new = NewUser {
+        username: agent_username,
+        first_name: Some("Ada"),
+        last_name: Some("Agent"),
+        email: None,
+        password: None,
+        security_profile_ids: vec![agent_profile],
+    };
+    connect::create_user(&mut state, ACCOUNT, &instance, &new, &rng).unwrap();
+    if with_federation_policy {
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"connect:GetFederationToken","Resource":"arn:aws:connect:us-east-1:{ACCOUNT}:instance/{instance}/user/${{aws:userid}}"}}]}}"#
+        );
+        let arn = policies::create(&mut state, ACCOUNT, "okta_federation_policy", "/", &doc, now(), &rng).unwrap();
+        policies::attach(&mut state, ACCOUNT, &policies::Holder::Role("Okta_Role"), &arn).unwrap();
+    }
+    let sandbox = Sandbox::new(state, Arc::new(now), vec![format!("{SANDBOX}/saml")]);
+    let app = router(Arc::new(sandbox)).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50_000))));
+    World { app, instance }
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let get = |h: header::HeaderName| response.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (status, location, cookie) = (response.status(), get(header::LOCATION), get(header::SET_COOKIE));
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    Reply { status, location, cookie, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+async fn post_saml(app: &axum::Router, xml: &str, relay: Option<&str>, role: Option<&str>) -> Reply {
+    let mut form = format!("SAMLResponse={}", percent_encode(&b64(xml)));
+    if let Some(r) = relay {
+        form.push_str(&format!("&RelayState={}", percent_encode(r)));
+    }
+    if let Some(r) = role {
+        form.push_str(&format!("&roleIndex={}", percent_encode(r)));
+    }
+    let request = Request::post("/saml")
+        .header(header::HOST, "127.0.0.1:4566")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    send(app, request).await
+}
+
+async fn get(app: &axum::Router, path: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::get(path).header(header::HOST, "127.0.0.1:4566");
+    if let Some(c) = cookie {
+        request = request.header(header::COOKIE, c.split(';').next().unwrap());
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+fn for_sandbox(mut r: idfed_saml::aws::AwsResponse) -> String {
+    r.acs_url = format!("{SANDBOX}/saml");
+    sign_with(&spec_of(&r, now()), idp(), |x| x)
+}
+
+fn agent_response() -> idfed_saml::aws::AwsResponse {
+    let mut r = response();
+    r.role_session_name = "agent@example.com".into();
+    r.session_duration = Some(28_800);
+    r
+}
+
+#[tokio::test]
+async fn single_role_signs_in_and_federates_to_the_ccp() {
+    let w = world(true, "agent@example.com");
+    let relay = format!("{SANDBOX}/connect/federate/{}?destination=%2Fconnect%2Fccp-v2", w.instance);
+    let signed_in = post_saml(&w.app, &for_sandbox(agent_response()), Some(&relay), None).await;
+    assert_eq!(signed_in.status, StatusCode::FOUND, "{}", signed_in.body);
+    assert_eq!(
+        signed_in.location.as_deref(),
+        Some(format!("/connect/federate/{}?destination=%2Fconnect%2Fccp-v2", w.instance).as_str())
+    );
+    let cookie = signed_in.cookie.unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Max-Age=28800"),
+        "{cookie}"
+    );
+    let federated = get(&w.app, signed_in.location.as_deref().unwrap(), Some(&cookie)).await;
+    assert_eq!((federated.status, federated.location.as_deref()), (StatusCode::FOUND, Some("/connect/ccp-v2")));
+    let ccp = get(&w.app, "/connect/ccp-v2", Some(&cookie)).await;
+    assert_eq!(ccp.status, StatusCode::OK);
+    assert!(
+        ccp.body.contains("<strong id=\"agent-name\">Ada Agent</strong>") && ccp.body.contains("agent@example.com"),
+        "{}",
+        ccp.body
+    );
+    let home = get(&w.app, "/console/home", Some(&cookie)).await;
+    assert!(home.body.contains("assumed-role/Okta_Role/agent@example.com"), "{}", home.body);
+    assert!(
+        home.body.contains(&now().plus_seconds(28_800).to_string()),
+        "SessionDuration sets the console session: {}",
+        home.body
+    );
+    // Without destination, the admin home of the instance.
+    let admin = get(&w.app, &format!("/connect/federate/{}", w.instance), Some(&cookie)).await;
+    assert_eq!(admin.location.as_deref(), Some("/connect/home"));
+    assert!(
+        get(&w.app, "/connect/home", Some(&cookie))
+            .await
+            .body
+            .contains("Security profiles: <span id=\"security-profiles\">Agent</span>")
+    );
+}
+
+#[tokio::test]
+async fn two_roles_show_the_role_picker() {
+    let w = world(true, "agent@example.com");
+    let mut r = agent_response();
+    r.roles
+        .push(RolePair { role_arn: "arn:aws:iam::111122223333:role/Okta_Role".into(), provider_arn: PROVIDER.into() });
+    r.roles[1].role_arn = "arn:aws:iam::111122223333:role/Readonly".into();
+    let xml = for_sandbox(r);
+    let picker = post_saml(&w.app, &xml, Some("/console/home"), None).await;
+    assert_eq!(picker.status, StatusCode::OK);
+    for expected in [
+        "<form id=\"saml_form\" name=\"saml_form\" action=\"/saml\" method=\"post\">",
+        "<div class=\"saml-account-name\">Account: corp (111122223333)</div>",
+        "<input type=\"radio\" name=\"roleIndex\" value=\"arn:aws:iam::111122223333:role/Okta_Role\" id=\"arn:aws:iam::111122223333:role/Okta_Role\">",
+        "<label for=\"arn:aws:iam::111122223333:role/Readonly\" class=\"saml-role-description\">Readonly</label>",
+    ] {
+        assert!(picker.body.contains(expected), "missing {expected}");
+    }
+    let chosen = post_saml(&w.app, &xml, Some("/console/home"), Some(ROLE)).await;
+    assert_eq!((chosen.status, chosen.location.as_deref()), (StatusCode::FOUND, Some("/console/home")));
+    // Readonly does not exist: STS says AccessDenied on the page.
+    let denied = post_saml(&w.app, &xml, None, Some("arn:aws:iam::111122223333:role/Readonly")).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert!(denied.body.contains("Not authorized to perform sts:AssumeRoleWithSAML (Service: AWSSecurityTokenService; Status Code: 403; Error Code: AccessDenied; Request ID: "));
+}
+
+#[tokio::test]
+async fn invalid_responses_f01_f02_f04() {
+    let w = world(true, "agent@example.com");
+    let no_role = sign_with(&spec_of(&agent_response(), now()), idp(), |x| {
+        x.replace(idfed_saml::aws::ATTR_ROLE, "https://aws.amazon.com/SAML/Attributes/Rol")
+    });
+    let only_provider =
+        sign_with(&spec_of(&agent_response(), now()), idp(), |x| x.replace(&format!("{ROLE},{PROVIDER}"), PROVIDER));
+    for xml in [no_role, only_provider] {
+        let page = post_saml(&w.app, &xml, None, None).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("Your request included an invalid SAML response. To logout, click here."));
+    }
+    let mut bad_name = agent_response();
+    bad_name.role_session_name = "Ada Agent".into();
+    let page = post_saml(&w.app, &for_sandbox(bad_name), None, None).await;
+    assert!(page.body.contains(
+        "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64} (Service: AWSSecurityTokenService; Status Code: 400; Error Code: InvalidIdentityToken; Request ID: "
+    ), "{}", page.body);
+}
+
+#[tokio::test]
+async fn connect_failures_f20_f21_f22() {
+    // F20: the role has no connect:GetFederationToken.
+    let w = world(false, "agent@example.com");
+    let cookie = post_saml(&w.app, &for_sandbox(agent_response()), None, None).await.cookie.unwrap();
+    let page = get(&w.app, &format!("/connect/federate/{}", w.instance), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("Access denied, Please contact your AWS account administrator for assistance."));
+    // F21: the Connect username differs in case from RoleSessionName.
+    let w = world(true, "Agent@example.com");
+    let cookie = post_saml(&w.app, &for_sandbox(agent_response()), None, None).await.cookie.unwrap();
+    let page = get(&w.app, &format!("/connect/federate/{}", w.instance), Some(&cookie)).await;
+    assert!(page.body.contains(
+        "Access Denied. Your account has been authenticated, but has not been onboarded to this application."
+    ));
+    // F22: no federated session at all.
+    let page = get(&w.app, &format!("/connect/federate/{}", w.instance), None).await;
+    assert!(page.body.contains("Session Expired"));
+    assert!(get(&w.app, "/connect/ccp-v2", None).await.body.contains("Session Expired"));
+}
+
+#[tokio::test]
+async fn relay_state_never_leaves_the_sandbox() {
+    let w = world(true, "agent@example.com");
+    for relay in [
+        "https://evil.test/",
+        "//evil.test/connect/",
+        "/\\evil.test",
+        "javascript:alert(1)",
+        "http://127.0.0.1:4566.evil.test/connect/x",
+    ] {
+        let r = post_saml(&w.app, &for_sandbox(agent_response()), Some(relay), None).await;
+        assert_eq!(r.location.as_deref(), Some("/console/home"), "{relay}");
+    }
+}
+
+fn federate_call<'a>(caller: &'a Caller, path: &'a str, rng: &'a Seeded) -> connect::api::Call<'a> {
+    connect::api::Call { caller, region: "us-east-1", method: "GET", path, body: b"", now: now(), rng }
+}
+
+#[test]
+fn get_federation_token_f23() {
+    let mut state = seeded_state();
+    let rng = Seeded::new(3);
+    let (instance, _) =
+        connect::create_instance(&mut state, ACCOUNT, "us-east-1", "corp", "SAML", now(), &rng).unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"connect:GetFederationToken","Resource":"*"}]}"#;
+    roles::put_inline_policy(&mut state, ACCOUNT, "Okta_Role", "federate", doc).unwrap();
+    let xml = sign_with(&spec_of(&agent_response(), now()), idp(), |x| x);
+    let request = idfed_aws::sts::assume_role_with_saml::AssumeRequest {
+        role_arn: ROLE,
+        principal_arn: PROVIDER,
+        saml_assertion: &b64(&xml),
+        duration_seconds: None,
+    };
+    let session = idfed_aws::sts::assume_role_with_saml::assume_role_with_saml(&state, &request, &[], now(), &rng)
+        .unwrap()
+        .session;
+    state.sessions.insert(session.access_key.clone(), session.clone());
+    let caller = Caller::Session {
+        access_key: session.access_key.clone(),
+        account: ACCOUNT.into(),
+        assumed_role_arn: session.assumed_role_arn.clone(),
+        assumed_role_id: session.assumed_role_id.clone(),
+        role_arn: ROLE.into(),
+    };
+    let federate_path = format!("/user/federate/{instance}");
+    let e = connect::api::handle(&mut state, &federate_call(&caller, &federate_path, &rng)).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.status, e.message.as_str()),
+        ("UserNotFoundException", 404, connect::USER_NOT_FOUND)
+    );
+    // SAML username rules.
+    let profile = state.connect_instances[&instance].security_profiles["Agent"].clone();
+    for (username, first, email) in [
+        ("testuser@example", Some("A"), None),
+        ("a b", Some("A"), None),
+        ("ok", None, None),
+        ("ok", Some("A"), Some("a@b.c")),
+    ] {
+        let new = NewUser {
+            username,
+            first_name: first,
+            last_name: Some("B"),
+            email,
+            password: None,
+            security_profile_ids: vec![profile.clone()],
+        };
+        assert_eq!(
+            connect::create_user(&mut state, ACCOUNT, &instance, &new, &rng).unwrap_err().code,
+            "InvalidParameterException",
+            "{username}"
+        );
+    }
+    let new = NewUser {
+        username: "agent@example.com",
+        first_name: Some("Ada"),
+        last_name: Some("Agent"),
+        email: None,
+        password: None,
+        security_profile_ids: vec![profile],
+    };
+    connect::create_user(&mut state, ACCOUNT, &instance, &new, &rng).unwrap();
+    let ok = connect::api::handle(&mut state, &federate_call(&caller, &federate_path, &rng)).unwrap();
+    assert!(ok["UserArn"].as_str().unwrap().contains("/agent/"));
+}
