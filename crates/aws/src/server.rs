@@ -1,6 +1,7 @@
 //! The sandbox over HTTP: one axum service that routes like AWS's endpoints do.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -10,6 +11,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use idfed_saml::Instant;
 use idfed_saml::random::{Random, SystemRandom};
+use idfed_store::DocumentStore;
 
 use crate::api::{iam_actions, sts_actions};
 use crate::auth;
@@ -30,7 +32,13 @@ pub struct Sandbox {
     pub rng: Box<dyn Random + Send + Sync>,
     /// This sandbox's own sign-in URLs (accepted as SAML Recipients besides AWS's).
     pub sign_in_urls: Vec<String>,
+    /// Where changes are written before they are acknowledged; `None` keeps state in memory.
+    pub store: Option<DocumentStore>,
+    version: AtomicI64,
 }
+
+/// The document the sandbox's state is kept under.
+pub const STATE_DOCUMENT: &str = "aws-sandbox";
 
 /// An account's administrator credentials, printed at first start.
 #[derive(Debug, Clone)]
@@ -42,7 +50,39 @@ pub struct AdminKey {
 
 impl Sandbox {
     pub fn new(state: State, clock: Clock, sign_in_urls: Vec<String>) -> Sandbox {
-        Sandbox { state: Mutex::new(state), clock, rng: Box::new(SystemRandom::new()), sign_in_urls }
+        Sandbox {
+            state: Mutex::new(state),
+            clock,
+            rng: Box::new(SystemRandom::new()),
+            sign_in_urls,
+            store: None,
+            version: AtomicI64::new(0),
+        }
+    }
+
+    /// A sandbox whose state lives in `store`, loaded from it when present.
+    pub async fn with_store(store: DocumentStore, clock: Clock, sign_in_urls: Vec<String>) -> Result<Sandbox, String> {
+        let (version, state) = match store.load(STATE_DOCUMENT).await.map_err(|e| e.to_string())? {
+            Some((version, body)) => (version, State::from_json(&body)?),
+            None => (0, State::default()),
+        };
+        let mut sandbox = Sandbox::new(state, clock, sign_in_urls);
+        sandbox.store = Some(store);
+        sandbox.version = AtomicI64::new(version);
+        Ok(sandbox)
+    }
+
+    /// Writes the current state to the store (when there is one) before a change is answered.
+    pub async fn persist(&self) -> Result<(), AwsError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let (version, body) = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
+            (version, state.to_json().map_err(|e| AwsError::receiver(500, "ServiceFailure", e))?)
+        };
+        store.save(STATE_DOCUMENT, version, &body).await.map(|_| ()).map_err(|e| {
+            AwsError::receiver(503, "ServiceUnavailable", format!("the sandbox could not save its state: {e}"))
+        })
     }
 
     /// Adds an account with an administrator access key, unless it exists.
@@ -88,6 +128,40 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let response = respond(&sandbox, peer, &method, &uri, &headers, &body);
+    let status = response.status();
+    if changes_state(&method, &uri, &body) && (status.is_success() || status.is_redirection()) {
+        if let Err(e) = sandbox.persist().await {
+            return xml_reply(e.status, error_response(STS_NAMESPACE, &e, "persist"));
+        }
+    }
+    response
+}
+
+/// Requests that may change the state: they are saved before they are answered.
+fn changes_state(method: &Method, uri: &Uri, body: &[u8]) -> bool {
+    let path = uri.path();
+    if path == "/" {
+        let action = std::str::from_utf8(body)
+            .ok()
+            .and_then(|b| Params::decode(&[uri.query().unwrap_or(""), b]).ok())
+            .and_then(|p| p.get("Action").map(str::to_owned))
+            .unwrap_or_default();
+        return !(action.starts_with("Get") || action.starts_with("List"));
+    }
+    path.starts_with("/saml")
+        || path.starts_with("/connect/federate/")
+        || !matches!(*method, Method::GET | Method::HEAD)
+}
+
+fn respond(
+    sandbox: &Sandbox,
+    peer: SocketAddr,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let request_id = ids::request_id(sandbox.rng.as_ref());
     let header_list: Vec<(String, String)> = headers
         .iter()
@@ -102,11 +176,11 @@ async fn handle(
     };
     let path = uri.path();
     let now = (sandbox.clock)();
-    let cookie = console_cookie(&headers);
+    let cookie = console_cookie(headers);
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
     match (method.as_str(), path) {
-        ("POST", "/saml") => return sign_in(&sandbox, &body, &host, now),
-        ("POST", p) if p.starts_with("/saml/acs/") => return sign_in(&sandbox, &body, &host, now),
+        ("POST", "/saml") => return sign_in(sandbox, body, &host, now),
+        ("POST", p) if p.starts_with("/saml/acs/") => return sign_in(sandbox, body, &host, now),
         ("GET", "/console/home" | "/console") => {
             let state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
             return answer(signin::console_home(&state, cookie.as_deref(), now));
@@ -131,7 +205,7 @@ async fn handle(
         _ => {}
     }
     if path != "/" {
-        return match connect_call(&sandbox, &parts, now) {
+        return match connect_call(sandbox, &parts, now) {
             Ok(value) => {
                 (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
             }
@@ -154,7 +228,7 @@ async fn handle(
         Some("iam") => IAM_NAMESPACE,
         _ => STS_NAMESPACE,
     };
-    match query_call(&sandbox, &parts, peer, &request_id) {
+    match query_call(sandbox, &parts, peer, &request_id) {
         Ok(xml) => xml_reply(200, xml),
         Err(e) => xml_reply(e.status, error_response(namespace, &e, &request_id)),
     }

@@ -2,16 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use idfed_policy::Policy;
+use idfed_policy::{Kind, Policy};
 use idfed_saml::{Certificate, Instant};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     pub alias: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SamlProvider {
     pub arn: String,
     pub name: String,
@@ -19,6 +20,8 @@ pub struct SamlProvider {
     pub uuid: String,
     pub metadata: String,
     pub entity_id: String,
+    /// Read from `metadata`; rebuilt on load.
+    #[serde(skip)]
     pub certificates: Vec<Certificate>,
     pub created: Instant,
     pub valid_until: Instant,
@@ -28,7 +31,7 @@ pub struct SamlProvider {
     pub private_keys: Vec<(String, String, Instant)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Role {
     pub arn: String,
     pub name: String,
@@ -36,6 +39,8 @@ pub struct Role {
     pub id: String,
     pub account: String,
     pub trust_policy_text: String,
+    /// Parsed from `trust_policy_text`; rebuilt on load.
+    #[serde(skip, default = "deny_all")]
     pub trust_policy: Policy,
     pub max_session_duration: i64,
     pub description: Option<String>,
@@ -44,7 +49,7 @@ pub struct Role {
     pub inline_policies: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ManagedPolicy {
     pub arn: String,
     pub name: String,
@@ -54,7 +59,7 @@ pub struct ManagedPolicy {
     pub created: Instant,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     pub arn: String,
     pub name: String,
@@ -66,7 +71,7 @@ pub struct User {
     pub inline_policies: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessKey {
     pub id: String,
     pub secret: String,
@@ -76,7 +81,7 @@ pub struct AccessKey {
 }
 
 /// Temporary credentials from AssumeRoleWithSAML.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub access_key: String,
     pub secret: String,
@@ -93,7 +98,7 @@ pub struct Session {
 }
 
 /// A browser's console session after the sign-in page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsoleSession {
     pub token: String,
     /// The STS session it stands on (its access key).
@@ -103,7 +108,7 @@ pub struct ConsoleSession {
     pub connect_user: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectUser {
     pub id: String,
     pub arn: String,
@@ -113,7 +118,7 @@ pub struct ConnectUser {
     pub security_profile_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectInstance {
     pub id: String,
     pub arn: String,
@@ -129,7 +134,7 @@ pub struct ConnectInstance {
 }
 
 /// Everything the sandbox knows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     pub accounts: Vec<Account>,
     pub providers: BTreeMap<String, SamlProvider>,
@@ -144,7 +149,31 @@ pub struct State {
     pub connect_instances: BTreeMap<String, ConnectInstance>,
 }
 
+fn deny_all() -> Policy {
+    Policy { version: idfed_policy::document::Version::V2012, id: None, statements: Vec::new() }
+}
+
 impl State {
+    /// The whole state as JSON (`idfed aws export`, and what the store keeps).
+    pub fn to_json(&self) -> Result<String, String> {
+        serde_json::to_string_pretty(self).map_err(|e| format!("serializing the sandbox state: {e}"))
+    }
+
+    /// Reads an export back, re-deriving parsed certificates and policies.
+    pub fn from_json(text: &str) -> Result<State, String> {
+        let mut state: State = serde_json::from_str(text).map_err(|e| format!("not a sandbox export: {e}"))?;
+        for provider in state.providers.values_mut() {
+            let (_, certificates) = crate::iam::providers::read_metadata(&provider.metadata)
+                .map_err(|e| format!("provider {}: {}", provider.arn, e.message))?;
+            provider.certificates = certificates;
+        }
+        for role in state.roles.values_mut() {
+            role.trust_policy =
+                Policy::parse(&role.trust_policy_text, Kind::Trust).map_err(|e| format!("role {}: {e}", role.arn))?;
+        }
+        Ok(state)
+    }
+
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
     }

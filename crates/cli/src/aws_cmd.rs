@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use clap::Subcommand;
-use idfed_aws::server::{AdminKey, Sandbox, serve};
+use std::path::{Path, PathBuf};
+
+use idfed_aws::server::{AdminKey, STATE_DOCUMENT, Sandbox, serve};
 use idfed_aws::state::State;
+use idfed_store::DocumentStore;
 
 use crate::Outcome;
 
@@ -21,45 +24,116 @@ pub enum AwsCommand {
         /// Print one JSON line with the endpoint and the administrator keys (for scripts).
         #[arg(long)]
         json: bool,
+        /// Where the sandbox keeps its state (`aws.sqlite` inside); created if missing.
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+        /// Keep the state in memory only (nothing is written).
+        #[arg(long)]
+        in_memory: bool,
+    },
+    /// Write the whole sandbox state as JSON.
+    Export {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Replace the sandbox state with a JSON export (stop the sandbox first).
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
     },
 }
 
+fn store_path(data_dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+    Ok(data_dir.join("aws.sqlite"))
+}
+
 pub fn run(command: AwsCommand) -> Result<Outcome, String> {
-    let AwsCommand::Serve { listen, accounts, json } = command;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let endpoint = format!("http://{address}");
-        let sandbox = Arc::new(Sandbox::new(State::default(), Arc::new(crate::clock::now), vec![format!("{endpoint}/saml")]));
-        let accounts = if accounts.is_empty() { vec!["111122223333".to_owned()] } else { accounts };
-        let mut keys: Vec<AdminKey> = Vec::new();
-        for spec in &accounts {
-            let (id, alias) = spec.split_once('=').map_or((spec.as_str(), None), |(i, a)| (i, Some(a)));
-            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("--account {spec:?}: an account ID is 12 digits"));
-            }
-            keys.push(sandbox.ensure_account(id, alias));
+    match command {
+        AwsCommand::Serve { listen, accounts, json, data_dir, in_memory } => {
+            runtime.block_on(serve_command(listen, accounts, json, if in_memory { None } else { Some(data_dir) }))
         }
-        if json {
-            let accounts: Vec<_> = keys
-                .iter()
-                .map(|k| serde_json::json!({"account": k.account, "access_key_id": k.access_key, "secret_access_key": k.secret}))
-                .collect();
-            println!("{}", serde_json::json!({"endpoint": endpoint, "accounts": accounts}));
-        } else {
-            println!("idfed AWS sandbox: {endpoint}  (IAM and STS; state in memory)");
-            for k in &keys {
-                println!("  account {}: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}", k.account, k.access_key, k.secret);
-            }
-            println!("  try: aws --endpoint-url {endpoint} --region us-east-1 iam list-roles");
+        AwsCommand::Export { data_dir, out } => runtime.block_on(async move {
+            let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
+            let (_, body) = store
+                .load(STATE_DOCUMENT)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no sandbox state in {}", data_dir.display()))?;
+            crate::input::write_text(out.as_deref(), &(body + "\n"))?;
+            Ok(Outcome::Success)
+        }),
+        AwsCommand::Import { file, data_dir } => runtime.block_on(async move {
+            let text = crate::input::read_text(&file)?;
+            let state = State::from_json(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let body = state.to_json()?;
+            let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
+            let version = store.load(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.map_or(0, |(v, _)| v);
+            store.save(STATE_DOCUMENT, version + 1, &body).await.map_err(|e| e.to_string())?;
+            println!(
+                "imported {} roles, {} SAML providers, {} Connect instances into {}",
+                state.roles.len(),
+                state.providers.len(),
+                state.connect_instances.len(),
+                data_dir.display()
+            );
+            Ok(Outcome::Success)
+        }),
+    }
+}
+
+async fn serve_command(
+    listen: String,
+    accounts: Vec<String>,
+    json: bool,
+    data_dir: Option<PathBuf>,
+) -> Result<Outcome, String> {
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let endpoint = format!("http://{address}");
+    let sign_in = vec![format!("{endpoint}/saml")];
+    let sandbox = match &data_dir {
+        Some(dir) => {
+            let store = DocumentStore::open_sqlite(&store_path(dir)?).await.map_err(|e| e.to_string())?;
+            Sandbox::with_store(store, Arc::new(crate::clock::now), sign_in).await?
         }
-        serve(listener, sandbox, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
-        Ok(Outcome::Success)
-    })
+        None => Sandbox::new(State::default(), Arc::new(crate::clock::now), sign_in),
+    };
+    let sandbox = Arc::new(sandbox);
+    let accounts = if accounts.is_empty() { vec!["111122223333".to_owned()] } else { accounts };
+    let mut keys: Vec<AdminKey> = Vec::new();
+    for spec in &accounts {
+        let (id, alias) = spec.split_once('=').map_or((spec.as_str(), None), |(i, a)| (i, Some(a)));
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("--account {spec:?}: an account ID is 12 digits"));
+        }
+        keys.push(sandbox.ensure_account(id, alias));
+    }
+    sandbox.persist().await.map_err(|e| e.message)?;
+    if json {
+        let accounts: Vec<_> = keys
+            .iter()
+            .map(|k| serde_json::json!({"account": k.account, "access_key_id": k.access_key, "secret_access_key": k.secret}))
+            .collect();
+        println!("{}", serde_json::json!({"endpoint": endpoint, "accounts": accounts}));
+    } else {
+        let kept =
+            data_dir.as_ref().map_or("in memory".to_owned(), |d| format!("in {}", d.join("aws.sqlite").display()));
+        println!("idfed AWS sandbox: {endpoint}  (IAM, STS, sign-in at {endpoint}/saml, Amazon Connect; state {kept})");
+        for k in &keys {
+            println!("  account {}: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}", k.account, k.access_key, k.secret);
+        }
+        println!("  try: aws --endpoint-url {endpoint} --region us-east-1 iam list-roles");
+    }
+    serve(listener, sandbox, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
+    Ok(Outcome::Success)
 }
 
 async fn shutdown_signal() {

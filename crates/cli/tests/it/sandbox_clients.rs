@@ -31,9 +31,10 @@ struct Sandbox {
     secret: String,
 }
 
-fn start() -> Sandbox {
+fn start(data_dir: &Path) -> Sandbox {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
-        .args(["aws", "serve", "--listen", "127.0.0.1:0", "--json", "--account", "111122223333=corp"])
+        .args(["aws", "serve", "--listen", "127.0.0.1:0", "--json", "--account", "111122223333=corp", "--data-dir"])
+        .arg(data_dir)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -99,8 +100,10 @@ fn real_clients_drive_iam_and_sts() {
     let dir = std::env::temp_dir().join(format!("idfed-sandbox-clients-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let sb = start();
-    let admin = (sb.key.as_str(), sb.secret.as_str());
+    let data = dir.join("data");
+    let sb = start(&data);
+    let (admin_key, admin_secret) = (sb.key.clone(), sb.secret.clone());
+    let admin = (admin_key.as_str(), admin_secret.as_str());
 
     // The seeds' IAM setup, as an administrator would type it.
     assert!(idfed(&["keys", "generate", "--out", &p(&dir, "idp")]).status.success());
@@ -171,6 +174,30 @@ fn real_clients_drive_iam_and_sts() {
         key["AccessKey"]["SecretAccessKey"].as_str().unwrap().to_owned(),
     );
     ok_json(aws(&sb, admin, &["iam", "create-account-alias", "--account-alias", "corp-contact-centre"]));
+
+    // Everything acknowledged survives a restart, with the same administrator key.
+    drop(sb);
+    let sb = start(&data);
+    assert_eq!(sb.key, admin.0, "the administrator key is kept");
+    assert_eq!(
+        ok_json(aws(&sb, admin, &["iam", "get-role", "--role-name", "Okta_Role"]))["Role"]["RoleName"],
+        "Okta_Role"
+    );
+    // Export, import into a fresh data directory, and serve that.
+    let export = idfed(&["aws", "export", "--data-dir", data.to_str().unwrap(), "--out", &p(&dir, "export.json")]);
+    assert!(export.status.success(), "{}", text(&export));
+    assert!(std::fs::read_to_string(p(&dir, "export.json")).unwrap().contains("okta_cli_user"));
+    let copy = dir.join("copy");
+    let import = idfed(&["aws", "import", &p(&dir, "export.json"), "--data-dir", copy.to_str().unwrap()]);
+    assert!(text(&import).contains("imported 1 roles, 1 SAML providers"), "{}", text(&import));
+    {
+        let copied = start(&copy);
+        let creds = (copied.key.as_str(), copied.secret.as_str());
+        assert_eq!(
+            ok_json(aws(&copied, creds, &["iam", "list-account-aliases"]))["AccountAliases"][0],
+            "corp-contact-centre"
+        );
+    }
 
     // okta_cli_user may list roles and aliases, and nothing else.
     let user = (cli_user.0.as_str(), cli_user.1.as_str());
