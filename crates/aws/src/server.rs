@@ -130,10 +130,11 @@ async fn handle(
 ) -> Response {
     let response = respond(&sandbox, peer, &method, &uri, &headers, &body);
     let status = response.status();
-    if changes_state(&method, &uri, &body) && (status.is_success() || status.is_redirection()) {
-        if let Err(e) = sandbox.persist().await {
-            return xml_reply(e.status, error_response(STS_NAMESPACE, &e, "persist"));
-        }
+    if changes_state(&method, &uri, &body)
+        && (status.is_success() || status.is_redirection())
+        && let Err(e) = sandbox.persist().await
+    {
+        return xml_reply(e.status, error_response(STS_NAMESPACE, &e, "persist"));
     }
     response
 }
@@ -172,7 +173,7 @@ fn respond(
         path: uri.path(),
         query: uri.query().unwrap_or(""),
         headers: &header_list,
-        body: &body,
+        body,
     };
     let path = uri.path();
     let now = (sandbox.clock)();
