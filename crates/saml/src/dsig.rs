@@ -268,6 +268,14 @@ pub fn verify_enveloped<'a>(element: Node<'a, 'a>, options: VerifyOptions) -> Re
         return Err(profile("RSA-SHA1 signatures are refused (enable SHA-1 explicitly to accept them)"));
     }
 
+    for child in signed_info.children().filter(|c| c.is_element()) {
+        let name = child.tag_name().name();
+        if child.tag_name().namespace() != Some(DS)
+            || !matches!(name, "CanonicalizationMethod" | "SignatureMethod" | "Reference")
+        {
+            return Err(profile(format!("SignedInfo contains {name}, outside the profile")));
+        }
+    }
     let mut references = children(signed_info, DS, "Reference");
     let reference = references.next().ok_or_else(|| profile("SignedInfo has no Reference"))?;
     if references.next().is_some() {
@@ -294,7 +302,20 @@ pub fn verify_enveloped<'a>(element: Node<'a, 'a>, options: VerifyOptions) -> Re
     if digest_alg == DigestAlgorithm::Sha1 && !options.allow_sha1 {
         return Err(profile("SHA-1 digests are refused (enable SHA-1 explicitly to accept them)"));
     }
-    let expected_digest = base64_decode(&trimmed_text(required_child(reference, DS, "DigestValue")?))?;
+    let expected_digest = base64_decode(&trimmed_text(required_child(reference, DS, "DigestValue")?))
+        .map_err(|_| Error::new(Reason::Signature, "DigestValue is not valid base64"))?;
+
+    // The signature over SignedInfo is checked first: only a trusted signer's transforms and
+    // prefix lists ever drive the (larger) canonicalization of the referenced element.
+    let si_prefixes: Vec<&str> = c14n_prefixes.iter().map(String::as_str).collect();
+    let signed_bytes = c14n::canonicalize(
+        signed_info,
+        None,
+        Options { with_comments: c14n_comments, inclusive_prefixes: &si_prefixes },
+    );
+    let signature_value = base64_decode(&trimmed_text(required_child(sig, DS, "SignatureValue")?))
+        .map_err(|_| Error::new(Reason::Signature, "SignatureValue is not valid base64"))?;
+    let certificate = verify_bytes(algorithm, options.trusted, &signed_bytes, &signature_value)?;
 
     // A same-document "#id" reference drops comments before the transforms run.
     let prefixes: Vec<&str> = digest_prefixes.iter().map(String::as_str).collect();
@@ -310,16 +331,6 @@ pub fn verify_enveloped<'a>(element: Node<'a, 'a>, options: VerifyOptions) -> Re
             ),
         ));
     }
-
-    let si_prefixes: Vec<&str> = c14n_prefixes.iter().map(String::as_str).collect();
-    let signed_bytes = c14n::canonicalize(
-        signed_info,
-        None,
-        Options { with_comments: c14n_comments, inclusive_prefixes: &si_prefixes },
-    );
-    let signature_value = base64_decode(&trimmed_text(required_child(sig, DS, "SignatureValue")?))?;
-
-    let certificate = verify_bytes(algorithm, options.trusted, &signed_bytes, &signature_value)?;
     Ok(Some(Verified { algorithm, digest: digest_alg, certificate }))
 }
 
@@ -377,7 +388,9 @@ fn reference_transforms(reference: Node) -> Result<Vec<String>> {
         return Err(profile("Transforms holds something other than Transform"));
     }
     match list.as_slice() {
-        [only] if algorithm(only) == ns::TRANSFORM_ENVELOPED => Ok(Vec::new()),
+        [only] if algorithm(only) == ns::TRANSFORM_ENVELOPED => Err(profile(
+            "the Reference has only the enveloped-signature transform, which implies inclusive c14n; the profile requires exclusive c14n",
+        )),
         [first, second] if algorithm(first) == ns::TRANSFORM_ENVELOPED => match algorithm(second).as_str() {
             ns::C14N_EXCL | ns::C14N_EXCL_COMMENTS => inclusive_prefix_list(*second),
             other => Err(profile(format!(
@@ -391,13 +404,30 @@ fn reference_transforms(reference: Node) -> Result<Vec<String>> {
     }
 }
 
+const MAX_INCLUSIVE_PREFIXES: usize = 32;
+
 fn inclusive_prefix_list(parent: Node) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for child in parent.children().filter(|c| c.is_element()) {
         if !xml::is(child, ns::C14N_EXCL, "InclusiveNamespaces") {
             return Err(profile(format!("unexpected {} inside a canonicalization method", child.tag_name().name())));
         }
-        out.extend(child.attribute("PrefixList").unwrap_or_default().split_ascii_whitespace().map(str::to_owned));
+        for prefix in child.attribute("PrefixList").unwrap_or_default().split_ascii_whitespace() {
+            let ncname = prefix.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && prefix.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if prefix != "#default" && !ncname {
+                return Err(profile(format!("PrefixList entry {prefix:?} is not a namespace prefix")));
+            }
+            if !out.iter().any(|p| p == prefix) {
+                out.push(prefix.to_owned());
+            }
+        }
+    }
+    if out.len() > MAX_INCLUSIVE_PREFIXES {
+        return Err(profile(format!(
+            "PrefixList names {} prefixes, over the limit of {MAX_INCLUSIVE_PREFIXES}",
+            out.len()
+        )));
     }
     Ok(out)
 }

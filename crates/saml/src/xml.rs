@@ -10,14 +10,31 @@ pub struct Limits {
     pub max_bytes: usize,
     pub max_nodes: u32,
     pub max_depth: usize,
+    /// Attributes (namespace declarations included) on one start tag.
+    pub max_attributes_per_element: usize,
+    /// `xmlns` declarations in the whole document. roxmltree copies the in-scope namespaces
+    /// for every element that declares one, so this bounds its quadratic worst case.
+    pub max_namespace_declarations: usize,
 }
 
 impl Limits {
     /// For SAML protocol messages: AWS caps a base64 response at 100,000 characters; we allow
     /// ten times that in bytes so that other SPs' larger messages still parse.
-    pub const MESSAGE: Limits = Limits { max_bytes: 1 << 20, max_nodes: 50_000, max_depth: 64 };
+    pub const MESSAGE: Limits = Limits {
+        max_bytes: 1 << 20,
+        max_nodes: 50_000,
+        max_depth: 64,
+        max_attributes_per_element: 256,
+        max_namespace_declarations: 256,
+    };
     /// For metadata, where federation aggregates are large.
-    pub const METADATA: Limits = Limits { max_bytes: 32 << 20, max_nodes: 2_000_000, max_depth: 64 };
+    pub const METADATA: Limits = Limits {
+        max_bytes: 32 << 20,
+        max_nodes: 2_000_000,
+        max_depth: 64,
+        max_attributes_per_element: 256,
+        max_namespace_declarations: 4096,
+    };
 }
 
 impl Default for Limits {
@@ -35,6 +52,7 @@ pub fn parse(text: &str, limits: Limits) -> Result<Document<'_>> {
     if contains_doctype(text) {
         return Err(malformed("DTDs and entity declarations are not allowed"));
     }
+    check_tag_counts(text, limits)?;
     let options = ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..ParsingOptions::default() };
     let doc =
         Document::parse_with_options(text, options).map_err(|e| malformed(format!("not well-formed XML: {e}")))?;
@@ -47,6 +65,64 @@ pub fn parse(text: &str, limits: Limits) -> Result<Document<'_>> {
 
 fn contains_doctype(text: &str) -> bool {
     text.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
+}
+
+/// One linear pass over the markup, before the parser sees it: attributes per start tag and
+/// namespace declarations overall. Comments, CDATA, PIs and quoted values are skipped.
+fn check_tag_counts(text: &str, limits: Limits) -> Result<()> {
+    let b = text.as_bytes();
+    let (mut i, mut declarations) = (0usize, 0usize);
+    while let Some(rel) = b.get(i..).and_then(|rest| rest.iter().position(|c| *c == b'<')) {
+        i += rel + 1;
+        let skip_to = |from: usize, end: &[u8]| -> usize {
+            b.get(from..)
+                .and_then(|rest| rest.windows(end.len()).position(|w| w == end))
+                .map_or(b.len(), |p| from + p + end.len())
+        };
+        match b.get(i) {
+            Some(b'!') if b.get(i..i + 3) == Some(b"!--") => i = skip_to(i + 3, b"-->"),
+            Some(b'!') if b.get(i..i + 8) == Some(b"![CDATA[") => i = skip_to(i + 8, b"]]>"),
+            Some(b'?') => i = skip_to(i + 1, b"?>"),
+            Some(b'/' | b'!') => i = skip_to(i, b">"),
+            _ => {
+                let mut attributes = 0usize;
+                let mut quote: Option<u8> = None;
+                while let Some(&c) = b.get(i) {
+                    i += 1;
+                    match (quote, c) {
+                        (Some(q), c) if c == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, b'"' | b'\'') => quote = Some(c),
+                        (None, b'=') => {
+                            attributes += 1;
+                            let name_end = i - 1;
+                            let start = b
+                                .get(..name_end)
+                                .map_or(0, |h| h.iter().rposition(|c| c.is_ascii_whitespace()).map_or(0, |p| p + 1));
+                            if b.get(start..name_end).is_some_and(|n| n.trim_ascii().starts_with(b"xmlns")) {
+                                declarations += 1;
+                            }
+                        }
+                        (None, b'>') => break,
+                        _ => {}
+                    }
+                }
+                if attributes > limits.max_attributes_per_element {
+                    return Err(malformed(format!(
+                        "an element has {attributes} attributes, over the limit of {}",
+                        limits.max_attributes_per_element
+                    )));
+                }
+                if declarations > limits.max_namespace_declarations {
+                    return Err(malformed(format!(
+                        "more than {} namespace declarations",
+                        limits.max_namespace_declarations
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn max_depth(doc: &Document) -> usize {
