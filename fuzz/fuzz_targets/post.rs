@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let _ = find_saml(data);
     if let Ok(text) = std::str::from_utf8(data) {
-        let page = post_form("https://sp.test/acs", Param::SamlResponse, text, Some(text));
+        let page = post_form("https://sp.test/acs", Param::SamlResponse, text, Some(text)).expect("an https action is accepted");
         assert_eq!(page.matches("<script>").count(), 1, "relay state escaped its attribute");
         assert_eq!(page.matches("<input").count(), 2);
     }

@@ -138,6 +138,10 @@ pub struct VerifyArgs {
     /// Accept RSA-SHA1 signatures and SHA-1 digests.
     #[arg(long)]
     allow_sha1: bool,
+    /// Accept an AES-CBC encrypted assertion in an unsigned Response (a decryption oracle
+    /// risk; a signed Response is always fine).
+    #[arg(long)]
+    allow_cbc: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -327,6 +331,7 @@ fn verify(args: VerifyArgs) -> Result<Outcome, String> {
         skew_seconds: args.skew,
         allow_sha1: args.allow_sha1,
         decryption_keys,
+        allow_cbc: args.allow_cbc,
     };
     let bytes = read_bytes(&args.file)?;
     let result = find_saml(&bytes).and_then(|found| validate_response(&found.xml, &config, now));

@@ -31,12 +31,18 @@ impl Param {
 pub const AUTO_SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
 
 /// An HTML page that POSTs `xml` (base64) and RelayState to `action` as soon as it loads, with
-/// a button for browsers without JavaScript. Every value is HTML-escaped.
-pub fn post_form(action: &str, param: Param, xml: &str, relay_state: Option<&str>) -> String {
+/// a button for browsers without JavaScript. Every value is HTML-escaped, and the action must
+/// be an http(s) URL (never `javascript:`).
+pub fn post_form(action: &str, param: Param, xml: &str, relay_state: Option<&str>) -> Result<String> {
+    let scheme_ok =
+        ["https://", "http://"].iter().any(|s| action.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)));
+    if !scheme_ok {
+        return Err(malformed(format!("the form action {action:?} is not an http(s) URL")));
+    }
     let relay = relay_state
         .map(|r| format!("<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>", html_escape(r)))
         .unwrap_or_default();
-    format!(
+    Ok(format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
 <body><form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"{name}\" value=\"{value}\"/>{relay}\
 <noscript><p>JavaScript is off: press Continue to finish signing in.</p><button type=\"submit\">Continue</button></noscript></form>\
@@ -44,7 +50,7 @@ pub fn post_form(action: &str, param: Param, xml: &str, relay_state: Option<&str
         action = html_escape(action),
         name = param.name(),
         value = base64_encode(xml.as_bytes()),
-    )
+    ))
 }
 
 /// Escapes text for HTML content and double-quoted attributes.

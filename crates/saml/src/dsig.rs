@@ -117,11 +117,14 @@ pub struct SignOptions {
 }
 
 impl SignOptions {
+    /// The key's default algorithm, SHA-256 digests, and `xs` in the PrefixList (as Okta does):
+    /// attribute values say `xsi:type="xs:string"`, a use of `xs` that exclusive c14n would
+    /// otherwise leave out of the signed form.
     pub fn for_key(key: &SigningKey) -> Self {
         SignOptions {
             algorithm: key.default_algorithm(),
             digest: DigestAlgorithm::Sha256,
-            inclusive_prefixes: Vec::new(),
+            inclusive_prefixes: vec!["xs".to_owned()],
         }
     }
 }

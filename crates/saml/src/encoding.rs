@@ -112,7 +112,9 @@ fn decode_message(b64: &str) -> Result<String> {
 fn find_in_har(text: &str) -> Result<Found> {
     let mut rest = text;
     for key in ["\"SAMLResponse\"", "\"SAMLRequest\""] {
-        while let Some(at) = rest.find(key) {
+        // Bounded: each look-up scans ahead for its value.
+        for _ in 0..64 {
+            let Some(at) = rest.find(key) else { break };
             rest = rest.get(at + key.len()..).unwrap_or_default();
             if let Some(value) = json_value_after(rest) {
                 let value = if value.contains('%') { percent_decode(&value, true)? } else { value };

@@ -2,7 +2,7 @@ use std::fmt;
 
 /// Why a SAML document or message was refused. The class is stable (tests, the CLI's
 /// `--json` output and the doctor match on it); the message is for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reason {
     /// Not well-formed, over a limit, a DTD, bad encoding, or missing required structure.
     Malformed,
@@ -31,7 +31,7 @@ pub enum Reason {
     Expired,
     /// Conditions NotBefore is still in the future.
     NotYetValid,
-    /// InResponseTo does not match the pending request (or is present where none was sent).
+    /// InResponseTo does not match the pending request, or is missing when one was sent.
     InResponseTo,
     /// The encrypted assertion could not be decrypted.
     Decryption,

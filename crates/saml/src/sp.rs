@@ -10,7 +10,7 @@ use crate::model::{Assertion, Attribute, NameId, ResponseHeader, SubjectConfirma
 use crate::ns::{CM_BEARER, DS, SAML, SAMLP};
 use crate::time::Instant;
 use crate::xml::{self, first_duplicate_id, is};
-use crate::xmlenc::{self, DecryptionKey};
+use crate::xmlenc::{self, CbcPolicy, DecryptionKey};
 
 /// What the SP expects of a response.
 #[derive(Debug, Default)]
@@ -28,6 +28,9 @@ pub struct SpConfig {
     pub skew_seconds: i64,
     pub allow_sha1: bool,
     pub decryption_keys: Vec<DecryptionKey>,
+    /// Accept AES-CBC encrypted assertions inside an unsigned Response (AWS does; see
+    /// [`xmlenc::CbcPolicy`] for why it is off by default).
+    pub allow_cbc: bool,
 }
 
 /// Which signatures covered the data.
@@ -73,8 +76,17 @@ pub fn validate_response(text: &str, config: &SpConfig, now: Instant) -> Result<
     match encrypted {
         None => finish(&doc, header, response_signature, false, config, now),
         Some(enc) => {
-            let plain = xmlenc::decrypt_in_place(&doc, enc, &config.decryption_keys)?;
-            let decrypted = xml::parse(&plain, xml::Limits::MESSAGE)?;
+            // A verified Response signature covers the ciphertext, so CBC cannot be an oracle.
+            let cbc =
+                if config.allow_cbc || response_signature.is_some() { CbcPolicy::Allow } else { CbcPolicy::Refuse };
+            let plain = xmlenc::decrypt_in_place(&doc, enc, &config.decryption_keys, cbc)?;
+            // Whatever goes wrong in the plaintext gets one message: no parser detail escapes.
+            let undecryptable = |_| Error::new(Reason::Decryption, xmlenc::UNDECRYPTABLE);
+            let decrypted = xml::parse(&plain, xml::Limits::MESSAGE).map_err(undecryptable)?;
+            let elements = |d: &Document| d.root_element().children().filter(|c| c.is_element()).count();
+            if elements(&decrypted) != elements(&doc) {
+                return Err(Error::new(Reason::Wrapping, "the decrypted plaintext is not exactly one Assertion"));
+            }
             check_structure(&decrypted)?;
             finish(&decrypted, header, response_signature, true, config, now)
         }

@@ -208,7 +208,21 @@ pub fn encrypt_assertion(
 
 /// Decrypts an `EncryptedAssertion` element with the first key that unwraps its content key,
 /// returning the plaintext (the `saml:Assertion` element's text).
-pub fn decrypt_assertion(encrypted_assertion: Node, keys: &[DecryptionKey]) -> Result<String> {
+/// Which data algorithms decryption accepts. AES-CBC has no integrity: on an unsigned
+/// Response its padding and parse errors are a decryption oracle (Jager and Somorovsky,
+/// CCS 2011), so it is refused unless allowed or the Response signature already covers the
+/// ciphertext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CbcPolicy {
+    Refuse,
+    Allow,
+}
+
+/// The one message for every failure after the content key is unwrapped, so that a changed
+/// ciphertext teaches an attacker nothing about the plaintext.
+pub const UNDECRYPTABLE: &str = "the encrypted assertion could not be decrypted";
+
+pub fn decrypt_assertion(encrypted_assertion: Node, keys: &[DecryptionKey], cbc: CbcPolicy) -> Result<String> {
     if keys.is_empty() {
         return Err(decryption("the assertion is encrypted and no decryption key is configured"));
     }
@@ -216,12 +230,22 @@ pub fn decrypt_assertion(encrypted_assertion: Node, keys: &[DecryptionKey]) -> R
     let method = required_child(data, XENC, "EncryptionMethod")?.attribute("Algorithm").unwrap_or_default();
     let algorithm = DataAlgorithm::from_uri(method)
         .ok_or_else(|| decryption(format!("data encryption {method:?} is not supported")))?;
+    if matches!(algorithm, DataAlgorithm::Aes128Cbc | DataAlgorithm::Aes256Cbc) && cbc == CbcPolicy::Refuse {
+        return Err(decryption(
+            "AES-CBC is refused on an unsigned Response (it has no integrity): sign the Response, use AES-GCM, or allow CBC explicitly",
+        ));
+    }
     let ciphertext = base64_decode(&trimmed_text(cipher_value(data)?))?;
 
-    let encrypted_keys: Vec<Node> =
-        encrypted_assertion.descendants().filter(|n| xml::is(*n, XENC, "EncryptedKey")).collect();
+    let all_keys = encrypted_assertion.descendants().filter(|n| xml::is(*n, XENC, "EncryptedKey")).count();
+    let encrypted_keys = encrypted_key_candidates(encrypted_assertion, data)?;
     if encrypted_keys.is_empty() {
-        return Err(decryption("no EncryptedKey found"));
+        return Err(decryption("no EncryptedKey in EncryptedData's KeyInfo or beside EncryptedData"));
+    }
+    if all_keys != encrypted_keys.len() || encrypted_keys.len() > MAX_ENCRYPTED_KEYS {
+        return Err(decryption(format!(
+            "{all_keys} EncryptedKey elements: at most {MAX_ENCRYPTED_KEYS}, in EncryptedData's KeyInfo or beside it"
+        )));
     }
     let mut last_error = decryption("no key could decrypt the assertion");
     for encrypted_key in encrypted_keys {
@@ -241,11 +265,26 @@ pub fn decrypt_assertion(encrypted_assertion: Node, keys: &[DecryptionKey]) -> R
                 last_error = decryption("content key has the wrong length for the data algorithm");
                 continue;
             }
-            let plain = decrypt_data(algorithm, &content_key, &ciphertext)?;
-            return String::from_utf8(plain).map_err(|_| decryption("decrypted assertion is not UTF-8"));
+            let plain = decrypt_data(algorithm, &content_key, &ciphertext).map_err(|_| decryption(UNDECRYPTABLE))?;
+            return String::from_utf8(plain).map_err(|_| decryption(UNDECRYPTABLE));
         }
     }
     Err(last_error)
+}
+
+/// Each EncryptedKey costs an RSA private-key operation per configured key, so only a few are
+/// looked at, and only where XML-Enc puts them for SAML.
+const MAX_ENCRYPTED_KEYS: usize = 4;
+
+fn encrypted_key_candidates<'a, 'i>(
+    encrypted_assertion: Node<'a, 'i>,
+    data: Node<'a, 'i>,
+) -> Result<Vec<Node<'a, 'i>>> {
+    let mut out: Vec<Node> = xml::children(encrypted_assertion, XENC, "EncryptedKey").collect();
+    if let Some(key_info) = only_child(data, DS, "KeyInfo")? {
+        out.extend(xml::children(key_info, XENC, "EncryptedKey"));
+    }
+    Ok(out)
 }
 
 fn cipher_value<'a, 'i>(node: Node<'a, 'i>) -> Result<Node<'a, 'i>> {
@@ -315,14 +354,24 @@ fn decrypt_data(algorithm: DataAlgorithm, key: &[u8], ciphertext: &[u8]) -> Resu
 
 /// Replaces the EncryptedAssertion of `document` with its decrypted Assertion and returns the
 /// new document text.
-pub fn decrypt_in_place(doc: &Document, encrypted_assertion: Node, keys: &[DecryptionKey]) -> Result<String> {
-    let plain = decrypt_assertion(encrypted_assertion, keys)?;
+pub fn decrypt_in_place(
+    doc: &Document,
+    encrypted_assertion: Node,
+    keys: &[DecryptionKey],
+    cbc: CbcPolicy,
+) -> Result<String> {
+    let plain = decrypt_assertion(encrypted_assertion, keys, cbc)?;
+    let plain = strip_declaration(&plain);
     let text = doc.input_text();
     let range = encrypted_assertion.range();
-    Ok([
-        text.get(..range.start).unwrap_or_default(),
-        plain.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
-        text.get(range.end..).unwrap_or_default(),
-    ]
-    .concat())
+    Ok([text.get(..range.start).unwrap_or_default(), plain, text.get(range.end..).unwrap_or_default()].concat())
+}
+
+/// The plaintext without a leading BOM, whitespace or XML declaration of any form.
+fn strip_declaration(plain: &str) -> &str {
+    let trimmed = plain.trim_start_matches('\u{feff}').trim_start();
+    match trimmed.strip_prefix("<?xml") {
+        Some(rest) => rest.find("?>").and_then(|end| rest.get(end + 2..)).unwrap_or(trimmed).trim_start(),
+        None => trimmed,
+    }
 }

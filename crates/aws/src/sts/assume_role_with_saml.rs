@@ -196,6 +196,8 @@ fn validate(text: &str, provider: &SamlProvider, sign_in_urls: &[String], now: I
         skew_seconds: 0,
         allow_sha1: true,
         decryption_keys,
+        // AWS accepts AES-CBC ("AES-GCM or AES-CBC", IAM API reference).
+        allow_cbc: true,
     };
     let encrypted = text.contains("EncryptedAssertion");
     if provider.assertion_encryption_mode.as_deref() == Some("Required") && !encrypted {

@@ -130,7 +130,10 @@ fn ecdsa_and_encrypted_responses_verify() {
 
     sign("enc.xml", &["--encrypt-for", &p("sp/cert.pem"), "--encryption", "aes128-cbc"]);
     assert!(!std::fs::read_to_string(p("enc.xml")).unwrap().contains("alice@example.com"));
+    // AES-CBC in an unsigned Response is an oracle risk: refused unless allowed.
     let (code, v) = verify_json("enc.xml", "rsa/cert.pem", &["--decrypt-key", &p("sp/key.pem")]);
+    assert_eq!((code, v["reason"].clone()), (1, "decryption".into()), "{v}");
+    let (code, v) = verify_json("enc.xml", "rsa/cert.pem", &["--decrypt-key", &p("sp/key.pem"), "--allow-cbc"]);
     assert_eq!((code, v["name_id"].clone()), (0, "alice@example.com".into()), "{v}");
     let (code, v) = verify_json("enc.xml", "rsa/cert.pem", &[]);
     assert_eq!((code, v["reason"].clone()), (1, "decryption".into()));

@@ -30,6 +30,17 @@ fn evil_assertion(original: &str) -> String {
     original.replace(signature_of(original), "").replace("alice@example.test", EVIL).replacen("ID=\"_", "ID=\"_evil", 1)
 }
 
+/// `doc` with `from` replaced once by `to`; fails the test when `from` is not there.
+fn changed(doc: &str, from: &str, to: &str) -> String {
+    changed_with(doc, |d| d.replacen(from, to, 1))
+}
+
+fn changed_with(doc: &str, edit: impl Fn(&str) -> String) -> String {
+    let out = edit(doc);
+    assert_ne!(out, doc, "the attack was not built: its pattern is not in the document");
+    out
+}
+
 fn expect_refused(name: &str, doc: &str, allowed: &[Reason]) {
     match validate_response(doc, &aws_sp(rsa_idp()), now()) {
         Ok(a) => panic!("{name}: accepted with NameID {:?}", a.name_id.value),
@@ -119,7 +130,7 @@ fn comments_and_cdata_never_split_a_value() {
         "alice@example.test<![CDATA[.evil.test]]>",
         "<!-- x -->alice@example.test<!--y-->.evil.test",
     ] {
-        let attacked = doc.replace(">alice@example.test.evil.test<", &format!(">{injected}<"));
+        let attacked = changed(&doc, ">alice@example.test.evil.test<", &format!(">{injected}<"));
         assert_ne!(attacked, doc);
         let accepted =
             validate_response(&attacked, &aws_sp(rsa_idp()), now()).unwrap_or_else(|e| panic!("{injected}: {e}"));
@@ -137,11 +148,13 @@ fn duplicate_ids_are_refused() {
     let assertion = assertion_of(&doc);
     let id = &assertion[assertion.find("ID=\"").unwrap() + 4..];
     let id = &id[..id.find('"').unwrap()];
-    let attacked = doc.replacen(
-        "<samlp:Status>",
-        &format!("<samlp:Extensions><x:y xmlns:x=\"urn:x\" ID=\"{id}\"/></samlp:Extensions><samlp:Status>"),
-        1,
-    );
+    let attacked = changed_with(&doc, |doc| {
+        doc.replacen(
+            "<samlp:Status>",
+            &format!("<samlp:Extensions><x:y xmlns:x=\"urn:x\" ID=\"{id}\"/></samlp:Extensions><samlp:Status>"),
+            1,
+        )
+    });
     expect_refused("duplicate ID", &attacked, &[Reason::Wrapping]);
 }
 
@@ -155,33 +168,34 @@ fn a_key_in_key_info_is_never_trusted() {
 #[test]
 fn transforms_and_references_outside_the_profile_are_refused() {
     let doc = signed(rsa_idp(), SignWhat::Assertion);
-    let xpath = doc.replacen(
+    let xpath = changed_with(&doc, |d| {
+        d.replacen(
         "</ds:Transforms>",
         "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"><ds:XPath>not(ancestor-or-self::x)</ds:XPath></ds:Transform></ds:Transforms>",
         1,
-    );
+    )
+    });
     expect_refused("extra XPath transform", &xpath, &[Reason::Profile]);
-    let unknown = doc.replacen(
-        "xml-exc-c14n#\"></ds:Transform>",
-        "xml-exc-c14n#\"></ds:Transform><ds:Transform Algorithm=\"urn:unknown\"></ds:Transform>",
-        1,
-    );
+    let unknown =
+        changed(&doc, "</ds:Transforms>", "<ds:Transform Algorithm=\"urn:unknown\"></ds:Transform></ds:Transforms>");
     expect_refused("unknown transform", &unknown, &[Reason::Profile]);
-    let inclusive = doc.replacen(
-        "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></ds:CanonicalizationMethod>",
-        "Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"></ds:CanonicalizationMethod>",
-        1,
-    );
+    let inclusive = changed_with(&doc, |d| {
+        d.replacen(
+            "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></ds:CanonicalizationMethod>",
+            "Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"></ds:CanonicalizationMethod>",
+            1,
+        )
+    });
     expect_refused("inclusive c14n", &inclusive, &[Reason::Profile]);
     let id_start = doc.find("URI=\"#").unwrap() + 6;
     let id = &doc[id_start..id_start + doc[id_start..].find('"').unwrap()];
-    let xpointer = doc.replacen(&format!("URI=\"#{id}\""), &format!("URI=\"#xpointer(id('{id}'))\""), 1);
+    let xpointer = changed(&doc, &format!("URI=\"#{id}\""), &format!("URI=\"#xpointer(id('{id}'))\""));
     expect_refused("XPointer reference", &xpointer, WRAPPING);
-    let empty_uri = doc.replacen(&format!("URI=\"#{id}\""), "URI=\"\"", 1);
+    let empty_uri = changed(&doc, &format!("URI=\"#{id}\""), "URI=\"\"");
     expect_refused("whole-document reference", &empty_uri, WRAPPING);
-    let object = doc.replacen("</ds:SignatureValue>", "</ds:SignatureValue><ds:Object>x</ds:Object>", 1);
+    let object = changed(&doc, "</ds:SignatureValue>", "</ds:SignatureValue><ds:Object>x</ds:Object>");
     expect_refused("ds:Object", &object, &[Reason::Profile]);
-    let md5 = doc.replacen("http://www.w3.org/2001/04/xmlenc#sha256", "http://www.w3.org/2001/04/xmldsig-more#md5", 1);
+    let md5 = changed(&doc, "http://www.w3.org/2001/04/xmlenc#sha256", "http://www.w3.org/2001/04/xmldsig-more#md5");
     expect_refused("MD5 digest", &md5, &[Reason::Profile]);
 }
 
@@ -189,13 +203,13 @@ fn transforms_and_references_outside_the_profile_are_refused() {
 fn signatures_in_the_wrong_place_are_refused() {
     let doc = signed(rsa_idp(), SignWhat::Assertion);
     let sig = signature_of(&doc).to_owned();
-    let in_subject = doc.replace(&sig, "").replacen("<saml:Subject>", &format!("<saml:Subject>{sig}"), 1);
+    let in_subject = changed(&doc, &sig, "").replacen("<saml:Subject>", &format!("<saml:Subject>{sig}"), 1);
     expect_refused("signature in Subject", &in_subject, &[Reason::Wrapping]);
-    let twice = doc.replacen(&sig, &format!("{sig}{sig}"), 1);
+    let twice = changed(&doc, &sig, &format!("{sig}{sig}"));
     expect_refused("two signatures on one element", &twice, &[Reason::Wrapping]);
-    let unsigned = doc.replace(&sig, "");
+    let unsigned = changed(&doc, &sig, "");
     expect_refused("signature removed", &unsigned, &[Reason::Unsigned]);
-    let tampered = doc.replace("arn:aws:iam::111122223333:role/Agent", "arn:aws:iam::111122223333:role/Admin");
+    let tampered = changed(&doc, "arn:aws:iam::111122223333:role/Agent", "arn:aws:iam::111122223333:role/Admin");
     expect_refused("content changed after signing", &tampered, &[Reason::Signature]);
 }
 
@@ -222,11 +236,16 @@ fn entity_bombs_and_dtds_are_refused_fast() {
 #[test]
 fn oversized_and_deep_documents_are_refused() {
     let doc = signed(rsa_idp(), SignWhat::Assertion);
-    let huge = doc.replacen(
-        "<samlp:Status>",
-        &format!("<samlp:Extensions><x xmlns=\"urn:x\">{}</x></samlp:Extensions><samlp:Status>", "a".repeat(2 << 20)),
-        1,
-    );
+    let huge = changed_with(&doc, |doc| {
+        doc.replacen(
+            "<samlp:Status>",
+            &format!(
+                "<samlp:Extensions><x xmlns=\"urn:x\">{}</x></samlp:Extensions><samlp:Status>",
+                "a".repeat(2 << 20)
+            ),
+            1,
+        )
+    });
     assert_eq!(validate_response(&huge, &aws_sp(rsa_idp()), now()).unwrap_err().reason, Reason::Malformed);
     let deep = format!("{}{}", "<a>".repeat(20_000), "</a>".repeat(20_000));
     assert_eq!(xml::parse(&deep, xml::Limits::MESSAGE).unwrap_err().reason, Reason::Malformed);
@@ -238,7 +257,7 @@ fn one_assertion_only() {
     let assertion = assertion_of(&doc).to_owned();
     let second = assertion.replacen("ID=\"_", "ID=\"_second", 1);
     // Both in a signed Response would still be two assertions: refused before any signature.
-    let two = doc.replace(&assertion, &format!("{assertion}{second}"));
+    let two = changed(&doc, &assertion, &format!("{assertion}{second}"));
     expect_refused("two assertions", &two, &[Reason::Wrapping]);
 }
 
@@ -264,4 +283,123 @@ fn roles_outside_the_signed_element_are_not_read() {
         accepted.assertion.attribute_values(idfed_saml::aws::ATTR_ROLE),
         ["arn:aws:iam::1:role/r,arn:aws:iam::1:saml-provider/p"]
     );
+}
+
+/// Review finding: an attacker's PrefixList once drove a quadratic canonicalization of the
+/// whole document before any key was checked.
+#[test]
+fn hostile_prefix_lists_cost_nothing_without_a_valid_signature() {
+    let doc = signed(rsa_idp(), SignWhat::Response);
+    let padding = "<x/>".repeat(49_000);
+    let list = "#default ".repeat(55_000);
+    let hostile = doc.replacen("PrefixList=\"xs\"", &format!("PrefixList=\"{list}\""), 1).replacen(
+        "<samlp:Status>",
+        &format!("<samlp:Extensions><e xmlns=\"urn:e\">{padding}</e></samlp:Extensions><samlp:Status>"),
+        1,
+    );
+    let started = Clock::now();
+    let result = validate_response(&hostile, &aws_sp(rsa_idp()), now());
+    assert!(result.is_err());
+    assert!(started.elapsed().as_millis() < 2_000, "took {:?}", started.elapsed());
+    // A long list on a validly signed SignedInfo is refused by the profile's cap.
+    let many: String = (0..40).map(|i| format!("p{i} ")).collect();
+    let original = signed(rsa_idp(), SignWhat::Assertion);
+    let doc = original.replacen("PrefixList=\"xs\"", &format!("PrefixList=\"{many}\""), 1);
+    assert_ne!(doc, original, "the PrefixList was not found in {original}");
+    expect_refused("40-prefix PrefixList", &doc, &[Reason::Profile]);
+}
+
+/// Review finding: roxmltree is quadratic in namespace declarations and in attributes per
+/// element; both are bounded before it runs.
+#[test]
+fn namespace_and_attribute_bombs_are_refused_fast() {
+    let decls: String = (0..6000).map(|i| format!(" xmlns:p{i}=\"u\"")).collect();
+    let kids = "<c xmlns:q=\"v\"/>".repeat(200);
+    let ns_bomb = format!("<r{decls}>{kids}</r>");
+    let attrs: String = (0..100_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let attr_bomb = format!("<r{attrs}/>");
+    for (name, doc) in [("namespace declarations", ns_bomb), ("attributes", attr_bomb)] {
+        let started = Clock::now();
+        assert_eq!(xml::parse(&doc, xml::Limits::MESSAGE).unwrap_err().reason, Reason::Malformed, "{name}");
+        assert!(started.elapsed().as_millis() < 200, "{name} took {:?}", started.elapsed());
+    }
+    // A value containing `=` or `>` is not mistaken for markup.
+    xml::parse("<r a=\"x=y>z\" b='1'><!-- a=b --><![CDATA[<c d=\"e\">]]></r>", xml::Limits::MESSAGE).unwrap();
+}
+
+/// Review finding: AES-CBC on an unsigned Response was a padding and parse-error oracle.
+#[test]
+fn cbc_is_no_decryption_oracle() {
+    use idfed_saml::xmlenc::{DataAlgorithm, DecryptionKey, EncryptOptions, UNDECRYPTABLE};
+    let cbc = EncryptOptions { data: DataAlgorithm::Aes256Cbc, ..EncryptOptions::default() };
+    let doc = signed_at(rsa_idp(), SignWhat::Assertion, Some(cbc), now());
+    let mut sp = aws_sp(rsa_idp());
+    sp.decryption_keys = vec![DecryptionKey::from_pem(&sp_encryption().key_pem).unwrap()];
+    let refused = validate_response(&doc, &sp, now()).unwrap_err();
+    assert_eq!(refused.reason, Reason::Decryption);
+    assert!(refused.message.contains("AES-CBC is refused"), "{}", refused.message);
+
+    sp.allow_cbc = true;
+    validate_response(&doc, &sp, now()).unwrap();
+    // Every change to the ciphertext gives the same answer.
+    let cipher_start = doc.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+    let cipher_end = doc[cipher_start..].find('<').unwrap() + cipher_start;
+    let bytes = idfed_saml::encoding::base64_decode(&doc[cipher_start..cipher_end]).unwrap();
+    let mut answers = std::collections::BTreeSet::new();
+    for position in [0, 5, 16, bytes.len() - 17, bytes.len() - 1] {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut changed = bytes.clone();
+            changed[position] ^= flip;
+            let tampered = format!(
+                "{}{}{}",
+                &doc[..cipher_start],
+                idfed_saml::encoding::base64_encode(&changed),
+                &doc[cipher_end..]
+            );
+            if let Err(e) = validate_response(&tampered, &sp, now()) {
+                answers.insert((e.reason, e.message));
+            }
+        }
+    }
+    let expected: std::collections::BTreeSet<_> =
+        [(Reason::Decryption, UNDECRYPTABLE.to_owned())].into_iter().collect();
+    // A flip may also land in the signed assertion and fail its signature: that is no oracle.
+    let oracle: Vec<_> = answers.iter().filter(|(r, _)| *r != Reason::Signature).cloned().collect();
+    assert_eq!(oracle.into_iter().collect::<std::collections::BTreeSet<_>>(), expected);
+}
+
+/// Review finding: every EncryptedKey cost an RSA private-key operation.
+#[test]
+fn encrypted_keys_are_bounded() {
+    use idfed_saml::xmlenc::{DecryptionKey, EncryptOptions};
+    let doc = signed_at(rsa_idp(), SignWhat::Assertion, Some(EncryptOptions::default()), now());
+    let key_start = doc.find("<xenc:EncryptedKey>").unwrap();
+    let key_end = doc.find("</xenc:EncryptedKey>").unwrap() + "</xenc:EncryptedKey>".len();
+    let key = &doc[key_start..key_end];
+    let many = changed(&doc, key, &key.repeat(50));
+    let mut sp = aws_sp(rsa_idp());
+    sp.decryption_keys = vec![DecryptionKey::from_pem(&sp_encryption().key_pem).unwrap()];
+    let started = Clock::now();
+    let error = validate_response(&many, &sp, now()).unwrap_err();
+    assert_eq!(error.reason, Reason::Decryption);
+    assert!(error.message.contains("at most 4"), "{}", error.message);
+    assert!(started.elapsed().as_millis() < 1_000);
+}
+
+/// Review findings: a Reference with only the enveloped-signature transform implies inclusive
+/// c14n (refused as out of profile), and a plaintext must be exactly one Assertion.
+#[test]
+fn out_of_profile_references_and_plaintexts() {
+    let doc = signed(rsa_idp(), SignWhat::Assertion);
+    let enveloped_only = changed_with(&doc, |doc| {
+        doc.replacen(
+            &doc[doc.find("<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">").unwrap()
+                ..doc.find("</ds:Transforms>").unwrap()],
+            "",
+            1,
+        )
+    });
+    let error = validate_response(&enveloped_only, &aws_sp(rsa_idp()), now()).unwrap_err();
+    assert_eq!(error.reason, Reason::Profile);
+    assert!(error.message.contains("inclusive c14n"), "{}", error.message);
 }

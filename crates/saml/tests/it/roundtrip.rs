@@ -101,6 +101,16 @@ fn signed_info_is_written_in_canonical_form() {
 }
 
 #[test]
+fn responses_name_xs_in_the_prefix_list_by_default() {
+    let xml = signed(rsa_idp(), SignWhat::Both);
+    assert_eq!(
+        xml.matches("<ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"xs\">")
+            .count(),
+        2
+    );
+}
+
+#[test]
 fn inclusive_prefix_list_round_trips() {
     let rng = Seeded::new(3);
     let spec = aws_response().to_spec(now(), &rng).unwrap();
@@ -149,11 +159,19 @@ fn redirect_binding_signs_and_verifies() {
 #[test]
 fn post_form_escapes_everything() {
     let page =
-        post_form("https://sp.test/acs?a=1&b=\"2\"", Param::SamlResponse, "<x/>", Some("\"><script>alert(1)</script>"));
+        post_form("https://sp.test/acs?a=1&b=\"2\"", Param::SamlResponse, "<x/>", Some("\"><script>alert(1)</script>"))
+            .unwrap();
     assert!(page.contains("action=\"https://sp.test/acs?a=1&amp;b=&quot;2&quot;\""));
     assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
     assert!(!page.contains("<script>alert"));
     assert!(page.contains("name=\"SAMLResponse\" value=\"PHgvPg==\""));
+    for action in ["javascript:alert(1)", "data:text/html,x", "//evil.test/acs", "HTTPS://ok.test/acs"] {
+        assert_eq!(
+            post_form(action, Param::SamlResponse, "<x/>", None).is_ok(),
+            action.starts_with("HTTPS"),
+            "{action}"
+        );
+    }
 }
 
 #[test]
