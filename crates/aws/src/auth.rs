@@ -4,7 +4,7 @@ use idfed_policy::{Context, Kind, Outcome, Policy, Request, Value, evaluate};
 use idfed_saml::Instant;
 
 use crate::error::AwsError;
-use crate::state::State;
+use crate::state::{Session, State};
 
 /// The principal behind an access key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,17 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The caller that holds an STS session's credentials.
+    pub fn from_session(session: &Session) -> Caller {
+        Caller::Session {
+            access_key: session.access_key.clone(),
+            account: session.account.clone(),
+            assumed_role_arn: session.assumed_role_arn.clone(),
+            assumed_role_id: session.assumed_role_id.clone(),
+            role_arn: session.role_arn.clone(),
+        }
+    }
+
     pub fn account(&self) -> &str {
         match self {
             Caller::Root { account } | Caller::User { account, .. } | Caller::Session { account, .. } => account,
@@ -81,14 +92,7 @@ pub fn resolve(
     if now >= session.expires {
         return Err(AwsError::sender(403, "ExpiredToken", "The security token included in the request is expired"));
     }
-    let caller = Caller::Session {
-        access_key: session.access_key.clone(),
-        account: session.account.clone(),
-        assumed_role_arn: session.assumed_role_arn.clone(),
-        assumed_role_id: session.assumed_role_id.clone(),
-        role_arn: session.role_arn.clone(),
-    };
-    Ok((caller, session.secret.clone()))
+    Ok((Caller::from_session(session), session.secret.clone()))
 }
 
 /// The caller's identity policies: attached managed ones and inline ones.

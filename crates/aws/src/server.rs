@@ -270,15 +270,22 @@ fn sign_in(sandbox: &Sandbox, body: &[u8], host: &str, now: Instant) -> Response
     answer(signin::sign_in(&mut state, &request, now, sandbox.rng.as_ref()))
 }
 
-/// Connect's rest-json API, SigV4-signed for service `connect`.
-fn connect_call(sandbox: &Sandbox, parts: &HttpParts, now: Instant) -> Result<serde_json::Value, AwsError> {
-    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+/// The caller of a SigV4-signed request: its access key (and session token) resolved, then
+/// the signature checked with that key's secret.
+fn authenticate(state: &State, parts: &HttpParts, now: Instant) -> Result<(auth::Caller, sigv4::Verified), AwsError> {
     let header = parts.header("authorization").ok_or_else(|| {
         AwsError::sender(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
     })?;
     let access_key = sigv4::Authorization::parse(header)?.access_key;
-    let (caller, secret) = auth::resolve(&state, &access_key, parts.header("x-amz-security-token"), now)?;
+    let (caller, secret) = auth::resolve(state, &access_key, parts.header("x-amz-security-token"), now)?;
     let verified = sigv4::verify(parts, now.unix_seconds(), |_| Some(secret.clone()))?;
+    Ok((caller, verified))
+}
+
+/// Connect's rest-json API, SigV4-signed for service `connect`.
+fn connect_call(sandbox: &Sandbox, parts: &HttpParts, now: Instant) -> Result<serde_json::Value, AwsError> {
+    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+    let (caller, verified) = authenticate(&state, parts, now)?;
     let call = connect::api::Call {
         caller: &caller,
         region: &verified.region,
@@ -315,13 +322,7 @@ fn query_call(sandbox: &Sandbox, parts: &HttpParts, peer: SocketAddr, request_id
             request_id,
         );
     }
-    let token = parts.header("x-amz-security-token");
-    let header = parts.header("authorization").ok_or_else(|| {
-        AwsError::sender(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
-    })?;
-    let access_key = sigv4::Authorization::parse(header)?.access_key;
-    let (caller, secret) = auth::resolve(&state, &access_key, token, now)?;
-    let verified = sigv4::verify(parts, now.unix_seconds(), |_| Some(secret.clone()))?;
+    let (caller, verified) = authenticate(&state, parts, now)?;
     match verified.service.as_str() {
         "iam" => {
             let call = iam_actions::Call {

@@ -204,13 +204,6 @@ pub fn federate<'s>(
     now: Instant,
 ) -> Result<&'s ConnectUser, AwsError> {
     let inst = instance(state, &session.account, instance_id)?;
-    let caller = Caller::Session {
-        access_key: session.access_key.clone(),
-        account: session.account.clone(),
-        assumed_role_arn: session.assumed_role_arn.clone(),
-        assumed_role_id: session.assumed_role_id.clone(),
-        role_arn: session.role_arn.clone(),
-    };
-    authorize_federation(state, &caller, inst, now)?;
+    authorize_federation(state, &Caller::from_session(session), inst, now)?;
     user_for_session(inst, session).ok_or_else(|| AwsError::sender(404, "UserNotFoundException", USER_NOT_FOUND))
 }

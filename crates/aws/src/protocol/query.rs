@@ -120,19 +120,8 @@ fn lower_first(name: &str) -> String {
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// XML text and attribute escaping (the same rules as the HTML forms').
+pub use idfed_saml::bindings::html_escape as xml_escape;
 
 /// Writes the inside of a Query answer.
 #[derive(Debug, Default)]
