@@ -24,6 +24,7 @@ def main():
     p.add_argument("--principal-arn", required=True)
     p.add_argument("--assertion", action="append", required=True)
     p.add_argument("--duration", type=int, default=3600)
+    p.add_argument("--save-credentials", help="write the first success's Credentials here as JSON")
     a = p.parse_args()
     sts = boto3.client("sts", endpoint_url=a.endpoint, region_name="us-east-1", config=Config(signature_version=UNSIGNED))
     results = []
@@ -40,6 +41,9 @@ def main():
                             "status": e.response["ResponseMetadata"]["HTTPStatusCode"]})
             continue
         c = r["Credentials"]
+        if a.save_credentials and not any(x.get("ok") for x in results):
+            with open(a.save_credentials, "w") as f:
+                json.dump({k: c[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}, f)
         caller = boto3.client(
             "sts", endpoint_url=a.endpoint, region_name="us-east-1",
             aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"],

@@ -294,9 +294,11 @@ fn real_clients_drive_iam_and_sts() {
     std::fs::write(p(&dir, "tampered.b64"), idfed_saml::encoding::base64_encode(tampered.as_bytes())).unwrap();
     sign(&p(&dir, "bad-name.b64"), &["--session-name", "agent smith"]);
 
+    let credentials = p(&dir, "session.json");
     let boto = |assertions: &[String], principal: &str| -> serde_json::Value {
         let mut cmd = Command::new(repo().join(".venv/bin/python"));
-        cmd.arg(repo().join("tools/clients/boto3_sandbox.py")).args([
+        cmd.arg(repo().join("tools/clients/boto3_sandbox.py")).args(["--save-credentials", &credentials]);
+        cmd.args([
             "--endpoint",
             &sb.endpoint,
             "--role-arn",
@@ -325,6 +327,45 @@ fn real_clients_drive_iam_and_sts() {
         (results[2]["code"].as_str(), results[2]["message"].as_str()),
         (Some("InvalidIdentityToken"), Some("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"))
     );
+
+    // boto3's Connect client: the federation policy allows GetFederationToken for the session's
+    // ${aws:userid} on a user resource of any instance whose ARN the policy names.
+    let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"connect:GetFederationToken","Resource":"arn:aws:connect:us-east-1:111122223333:instance/*/user/${aws:userid}"}]}"#;
+    ok_json(aws(
+        &sb,
+        admin,
+        &["iam", "put-role-policy", "--role-name", "Okta_Role", "--policy-name", "federate", "--policy-document", wide],
+    ));
+    let o = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tools/clients/boto3_connect.py"))
+        .args([
+            "--endpoint",
+            &sb.endpoint,
+            "--admin-key",
+            admin.0,
+            "--admin-secret",
+            admin.1,
+            "--session-file",
+            &credentials,
+        ])
+        .args(["--username", "agent@example.com"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["describe"], "SAML");
+    assert_eq!(c["bad_username"]["code"], "InvalidParameterException", "{c}");
+    assert_eq!(
+        (c["before_user"]["code"].as_str(), c["before_user"]["status"].as_u64(), c["before_user"]["message"].as_str()),
+        (
+            Some("UserNotFoundException"),
+            Some(404),
+            Some("No user with the specified credentials was found in the Amazon Connect instance.")
+        ),
+        "F23: {c}"
+    );
+    assert_eq!(c["federation"]["user_id"], c["user_id"]);
+    assert_eq!(c["federation"]["has_token"], true);
 
     // samlify signs as an independent IdP; its metadata becomes a second provider.
     let samlify = repo().join("tools/node/samlify_idp.js");
