@@ -3,4 +3,5 @@
 
 mod browser;
 mod common;
+mod corpus;
 mod sts;
