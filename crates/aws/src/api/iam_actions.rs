@@ -20,7 +20,15 @@ pub struct Call<'a> {
     pub source_ip: Option<std::net::IpAddr>,
 }
 
+/// A Role as GetRole and CreateRole answer it.
 fn role_xml(x: &mut Xml, r: &Role) {
+    listed_role_xml(x, r);
+    // Never used by anything but STS here; AWS sends the empty element too.
+    x.node("RoleLastUsed", |_| {});
+}
+
+/// A Role as ListRoles answers it (AWS leaves RoleLastUsed, Tags and PermissionsBoundary out).
+fn listed_role_xml(x: &mut Xml, r: &Role) {
     x.leaf("Path", &r.path)
         .leaf("RoleName", &r.name)
         .leaf("RoleId", &r.id)
@@ -51,7 +59,8 @@ fn policy_xml(state: &State, x: &mut Xml, p: &ManagedPolicy) {
         .leaf("PermissionsBoundaryUsageCount", "0")
         .leaf("IsAttachable", "true")
         .leaf("CreateDate", &date(p.created))
-        .leaf("UpdateDate", &date(p.created));
+        .leaf("UpdateDate", &date(p.created))
+        .node("Tags", |_| {});
 }
 
 fn provider_xml(x: &mut Xml, p: &SamlProvider) {
@@ -174,7 +183,7 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
             let page: Vec<&Role> = all.iter().skip(start).take(max).copied().collect();
             let truncated = start + page.len() < all.len();
             Ok(reply(&|x| {
-                x.members("Roles", &page, |m, r| role_xml(m, r));
+                x.members("Roles", &page, |m, r| listed_role_xml(m, r));
                 x.leaf("IsTruncated", if truncated { "true" } else { "false" });
                 if truncated {
                     x.leaf("Marker", &(start + page.len()).to_string());

@@ -1,5 +1,6 @@
 //! The `idfed` binary as users, scripts and real AWS clients call it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod moto_shapes;
 mod saml_cli;
 mod sandbox_clients;
