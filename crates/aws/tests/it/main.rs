@@ -4,4 +4,5 @@
 mod browser;
 mod common;
 mod corpus;
+mod iam_wire;
 mod sts;

@@ -1,0 +1,137 @@
+//! IAM's Query actions end to end in process: SAML provider encryption settings with IAM's
+//! texts, session credentials that expire, and the answers' XML.
+
+use idfed_aws::api::iam_actions::{Call, handle};
+use idfed_aws::auth::{Caller, resolve};
+use idfed_aws::protocol::query::Params;
+use idfed_aws::state::State;
+
+use crate::common::*;
+
+fn call(state: &mut State, query: &str) -> Result<String, idfed_aws::AwsError> {
+    let params = Params::decode(&[query]).unwrap();
+    let caller = Caller::Root { account: ACCOUNT.into() };
+    let rng = Seeded::new(2);
+    handle(state, &Call { params: &params, caller: &caller, now: now(), rng: &rng, request_id: "r", source_ip: None })
+}
+
+fn enc(text: &str) -> String {
+    idfed_saml::encoding::percent_encode(text)
+}
+
+#[test]
+fn saml_provider_encryption_settings() {
+    let mut state = seeded_state();
+    let arn = enc(PROVIDER);
+    let e = call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}")).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Unable to update identity provider. No updates are defined for metadata or encryption assertion."
+    );
+    let e =
+        call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&AssertionEncryptionMode=Required"))
+            .unwrap_err();
+    assert_eq!(e.message, "Unable to set assertion encryption mode to Required because no private key is provided.");
+    let e = call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&AddPrivateKey=not-a-key"))
+        .unwrap_err();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidInput", "Invalid private key."));
+    let key = enc(&rotated_idp().key_pem);
+    call(
+        &mut state,
+        &format!(
+            "Action=UpdateSAMLProvider&SAMLProviderArn={arn}&AddPrivateKey={key}&AssertionEncryptionMode=Required"
+        ),
+    )
+    .unwrap();
+    let got = call(&mut state, &format!("Action=GetSAMLProvider&SAMLProviderArn={arn}")).unwrap();
+    assert!(got.contains("<AssertionEncryptionMode>Required</AssertionEncryptionMode>"), "{got}");
+    assert!(got.contains("<PrivateKeyList><member><KeyId>SAMLSP"), "{got}");
+    assert!(got.contains("<SAMLProviderUUID>SAMLSP"));
+    call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&AddPrivateKey={key}")).unwrap();
+    let e =
+        call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&AddPrivateKey={key}")).unwrap_err();
+    assert_eq!(e.message, "Private key limit of 2 is reached.");
+    let e = call(
+        &mut state,
+        &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&AddPrivateKey={key}&RemovePrivateKey=X"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Unable to add and remove private keys in the same request. Set a value for only one of the two parameters."
+    );
+    let e = call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&RemovePrivateKey=NOPE"))
+        .unwrap_err();
+    assert_eq!(e.message, "Failed to remove private key because the Key ID does not match a private key.");
+    let e = call(
+        &mut state,
+        "Action=GetSAMLProvider&SAMLProviderArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2FNone",
+    )
+    .unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("NoSuchEntity", 404));
+}
+
+#[test]
+fn roles_and_max_session_duration() {
+    let mut state = seeded_state();
+    let e = call(&mut state, "Action=UpdateRole&RoleName=Okta_Role&MaxSessionDuration=50000").unwrap_err();
+    assert_eq!(e.code, "ValidationError");
+    call(&mut state, "Action=UpdateRole&RoleName=Okta_Role&MaxSessionDuration=43200").unwrap();
+    assert_eq!(state.role(ROLE).unwrap().max_session_duration, 43_200);
+    let trust =
+        enc(&trust_policy(&["sts:AssumeRoleWithSAML"], "arn:aws:iam::111122223333:saml-provider/Missing", SIGNIN));
+    let e =
+        call(&mut state, &format!("Action=CreateRole&RoleName=Other&AssumeRolePolicyDocument={trust}")).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "MalformedPolicyDocument",
+            "Invalid principal in policy: \"Federated\":\"arn:aws:iam::111122223333:saml-provider/Missing\""
+        )
+    );
+    let e = call(
+        &mut state,
+        &format!(
+            "Action=CreateRole&RoleName=okta_role&AssumeRolePolicyDocument={}",
+            enc(&trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, SIGNIN))
+        ),
+    )
+    .unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("EntityAlreadyExists", 409), "role names are unique ignoring case");
+    let doc = enc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#);
+    call(&mut state, &format!("Action=PutRolePolicy&RoleName=Okta_Role&PolicyName=inline&PolicyDocument={doc}"))
+        .unwrap();
+    let got = call(&mut state, "Action=GetRolePolicy&RoleName=Okta_Role&PolicyName=inline").unwrap();
+    assert!(got.contains("<PolicyDocument>%7B%22Version%22"), "policy documents are URL-encoded: {got}");
+    let e = call(&mut state, "Action=DeleteRole&RoleName=Okta_Role").unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("DeleteConflict", 409));
+    let e = call(&mut state, "Action=Frobnicate").unwrap_err();
+    assert_eq!(e.code, "InvalidAction");
+}
+
+#[test]
+fn session_credentials_expire() {
+    let state = seeded_state();
+    let xml = sign_with(&spec_of(&response(), now()), idp(), |x| x);
+    let request = idfed_aws::sts::assume_role_with_saml::AssumeRequest {
+        role_arn: ROLE,
+        principal_arn: PROVIDER,
+        saml_assertion: &b64(&xml),
+        duration_seconds: Some(900),
+    };
+    let session =
+        idfed_aws::sts::assume_role_with_saml::assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1))
+            .unwrap()
+            .session;
+    let mut state = state;
+    state.sessions.insert(session.access_key.clone(), session.clone());
+    let (caller, _) = resolve(&state, &session.access_key, Some(&session.token), now().plus_seconds(899)).unwrap();
+    assert_eq!(caller.arn(), session.assumed_role_arn);
+    let e = resolve(&state, &session.access_key, Some(&session.token), now().plus_seconds(900)).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.status, e.message.as_str()),
+        ("ExpiredToken", 403, "The security token included in the request is expired")
+    );
+    let e = resolve(&state, &session.access_key, Some("forged"), now()).unwrap_err();
+    assert_eq!(e.code, "InvalidClientTokenId");
+}
