@@ -307,3 +307,15 @@ fn get_federation_token_f23() {
     let ok = connect::api::handle(&mut state, &federate_call(&caller, &federate_path, &rng)).unwrap();
     assert!(ok["UserArn"].as_str().unwrap().contains("/agent/"));
 }
+
+#[tokio::test]
+async fn session_not_on_or_after_caps_the_console_session() {
+    let w = world(true, "agent@example.com");
+    let mut r = agent_response();
+    r.session_not_on_or_after = Some(now().plus_seconds(1200));
+    let signed_in = post_saml(&w.app, &for_sandbox(r), None, None).await;
+    let cookie = signed_in.cookie.unwrap();
+    assert!(cookie.contains("Max-Age=1200"), "{cookie}");
+    let home = get(&w.app, "/console/home", Some(&cookie)).await;
+    assert!(home.body.contains(&now().plus_seconds(1200).to_string()), "{}", home.body);
+}
