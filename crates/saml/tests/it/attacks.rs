@@ -1,8 +1,6 @@
 //! Attacks generated at test time against freshly signed responses. Each must be refused,
 //! and none may ever hand the attacker's subject to the caller.
 
-use std::time::Instant as Clock;
-
 use idfed_saml::aws::{AwsResponse, RolePair};
 use idfed_saml::dsig::SignOptions;
 use idfed_saml::issue::{SignWhat, Signer, issue_response};
@@ -225,11 +223,12 @@ fn entity_bombs_and_dtds_are_refused_fast() {
             .collect::<String>()
     );
     let external = "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>";
+    // Refused by the scan before the parser runs: nothing is expanded (no timing is asserted;
+    // the suite must pass on slow machines).
     for (name, doc) in [("billion laughs", laughs.as_str()), ("external entity", external)] {
-        let started = Clock::now();
         let error = validate_response(doc, &aws_sp(rsa_idp()), now()).unwrap_err();
         assert_eq!(error.reason, Reason::Malformed, "{name}");
-        assert!(started.elapsed().as_millis() < 50, "{name} took {:?}", started.elapsed());
+        assert_eq!(error.message, "DTDs and entity declarations are not allowed", "{name}");
     }
 }
 
@@ -297,10 +296,11 @@ fn hostile_prefix_lists_cost_nothing_without_a_valid_signature() {
         &format!("<samlp:Extensions><e xmlns=\"urn:e\">{padding}</e></samlp:Extensions><samlp:Status>"),
         1,
     );
-    let started = Clock::now();
-    let result = validate_response(&hostile, &aws_sp(rsa_idp()), now());
-    assert!(result.is_err());
-    assert!(started.elapsed().as_millis() < 2_000, "took {:?}", started.elapsed());
+    // The SignedInfo no longer verifies, and that is found before the referenced element is
+    // canonicalized: the answer is the signature's, not the digest's.
+    let error = validate_response(&hostile, &aws_sp(rsa_idp()), now()).unwrap_err();
+    assert_eq!(error.reason, Reason::Signature);
+    assert_eq!(error.message, "signature does not verify with any trusted certificate");
     // A long list on a validly signed SignedInfo is refused by the profile's cap.
     let many: String = (0..40).map(|i| format!("p{i} ")).collect();
     let original = signed(rsa_idp(), SignWhat::Assertion);
@@ -313,15 +313,19 @@ fn hostile_prefix_lists_cost_nothing_without_a_valid_signature() {
 /// element; both are bounded before it runs.
 #[test]
 fn namespace_and_attribute_bombs_are_refused_fast() {
-    let decls: String = (0..6000).map(|i| format!(" xmlns:p{i}=\"u\"")).collect();
+    // 250 on the root (under the per-element cap) and one on each of 200 children.
+    let decls: String = (0..250).map(|i| format!(" xmlns:p{i}=\"u\"")).collect();
     let kids = "<c xmlns:q=\"v\"/>".repeat(200);
     let ns_bomb = format!("<r{decls}>{kids}</r>");
     let attrs: String = (0..100_000).map(|i| format!(" a{i}=\"\"")).collect();
     let attr_bomb = format!("<r{attrs}/>");
-    for (name, doc) in [("namespace declarations", ns_bomb), ("attributes", attr_bomb)] {
-        let started = Clock::now();
-        assert_eq!(xml::parse(&doc, xml::Limits::MESSAGE).unwrap_err().reason, Reason::Malformed, "{name}");
-        assert!(started.elapsed().as_millis() < 200, "{name} took {:?}", started.elapsed());
+    // Both are refused by the scan before roxmltree sees them.
+    for (name, doc, message) in [
+        ("namespace declarations", ns_bomb, "more than 256 namespace declarations"),
+        ("attributes", attr_bomb, "an element has 100000 attributes, over the limit of 256"),
+    ] {
+        let error = xml::parse(&doc, xml::Limits::MESSAGE).unwrap_err();
+        assert_eq!((error.reason, error.message.as_str()), (Reason::Malformed, message), "{name}");
     }
     // A value containing `=` or `>` is not mistaken for markup.
     xml::parse("<r a=\"x=y>z\" b='1'><!-- a=b --><![CDATA[<c d=\"e\">]]></r>", xml::Limits::MESSAGE).unwrap();
@@ -379,11 +383,10 @@ fn encrypted_keys_are_bounded() {
     let many = changed(&doc, key, &key.repeat(50));
     let mut sp = aws_sp(rsa_idp());
     sp.decryption_keys = vec![DecryptionKey::from_pem(&sp_encryption().key_pem).unwrap()];
-    let started = Clock::now();
+    // Refused by counting, before any RSA private-key operation.
     let error = validate_response(&many, &sp, now()).unwrap_err();
     assert_eq!(error.reason, Reason::Decryption);
     assert!(error.message.contains("at most 4"), "{}", error.message);
-    assert!(started.elapsed().as_millis() < 1_000);
 }
 
 /// Review findings: a Reference with only the enveloped-signature transform implies inclusive
