@@ -317,6 +317,29 @@ fn real_clients_drive_iam_and_sts() {
     assert_eq!(results[0]["ok"], true, "{results}");
     assert_eq!(results[0]["arn"], "arn:aws:sts::111122223333:assumed-role/Okta_Role/agent@example.com");
     assert_eq!(results[0]["caller_arn"], results[0]["arn"], "GetCallerIdentity answers for the session");
+    // The same with the aws CLI and the session's three values.
+    let session: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
+    let o = Command::new(repo().join(".venv/bin/aws"))
+        .args([
+            "--endpoint-url",
+            &sb.endpoint,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+            "sts",
+            "get-caller-identity",
+        ])
+        .env("AWS_ACCESS_KEY_ID", session["AccessKeyId"].as_str().unwrap())
+        .env("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"].as_str().unwrap())
+        .env("AWS_SESSION_TOKEN", session["SessionToken"].as_str().unwrap())
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    let identity = ok_json(o);
+    assert_eq!(identity["Arn"], "arn:aws:sts::111122223333:assumed-role/Okta_Role/agent@example.com");
+    assert!(identity["UserId"].as_str().unwrap().ends_with(":agent@example.com"));
     assert_eq!(results[0]["audience"], "https://signin.aws.amazon.com/saml");
     assert_eq!(results[0]["subject_type"], "persistent");
     assert_eq!(
