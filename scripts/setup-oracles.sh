@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party SAML oracles the test suite compares us with (tools/oracles/README.md):
 #   - xmlsec1 (Debian package)                      -> tools/oracles/xmlsec_verify.sh
-#   - python3-saml, boto3, awscli in $REPO/.venv    -> tools/oracles/p3saml_sp.py
+#   - python3-saml, boto3, awscli, moto[server] in $REPO/.venv -> tools/oracles, tools/clients
 #   - samlify in tools/node/node_modules            -> tools/node/samlify_idp.js
 # Idempotent: a second run only checks and prints the summary. Needs root (or sudo) for apt,
 # python3 (3.8+, with venv) and node/npm 18+. Output goes to a log shown only on failure.
@@ -47,7 +47,7 @@ fi
 #    first build on a machine is slow. A stamp with the requirements' hash skips pip entirely.
 stamp=$VENV/.oracles-requirements.sha256
 want=$(sha256sum "$REQS" | cut -d' ' -f1)
-py_ok() { "$VENV/bin/python" -c 'import xmlsec, onelogin.saml2.response, boto3, awscli' >/dev/null 2>&1; }
+py_ok() { "$VENV/bin/python" -c 'import xmlsec, onelogin.saml2.response, boto3, awscli, moto' >/dev/null 2>&1; }
 if [ ! -x "$VENV/bin/python" ]; then
   run "$PYTHON" -m venv "$VENV"
 fi
@@ -80,7 +80,7 @@ import xmlsec, lxml.etree as e
 lx = ".".join(map(str, e.LIBXML_VERSION))
 print(f"python3-saml {v('python3-saml')}, xmlsec {v('xmlsec')} (libxmlsec1 "
       f"{'.'.join(map(str, xmlsec.get_libxmlsec_version()))}), lxml {v('lxml')} (libxml2 {lx}), "
-      f"boto3 {v('boto3')}, awscli {v('awscli')}")
+      f"boto3 {v('boto3')}, awscli {v('awscli')}, moto {v('moto')}")
 EOF
 )
 samlify=$(cd "$NODE_DIR" && node -p 'require("samlify/package.json").version')
