@@ -312,7 +312,11 @@ fn query_call(sandbox: &Sandbox, parts: &HttpParts, peer: SocketAddr, request_id
     let now = (sandbox.clock)();
     let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
     let action = params.action()?;
-    if action == "AssumeRoleWithSAML" && parts.header("authorization").is_none() {
+    if action == "AssumeRoleWithSAML" {
+        // Needs no signature, as on AWS; one that is sent must still verify.
+        if parts.header("authorization").is_some() {
+            authenticate(&state, parts, now)?;
+        }
         return sts_actions::assume_role_with_saml_action(
             &mut state,
             &params,
@@ -337,14 +341,6 @@ fn query_call(sandbox: &Sandbox, parts: &HttpParts, peer: SocketAddr, request_id
         }
         "sts" => match action {
             "GetCallerIdentity" => Ok(sts_actions::get_caller_identity(&caller, request_id)),
-            "AssumeRoleWithSAML" => sts_actions::assume_role_with_saml_action(
-                &mut state,
-                &params,
-                &sandbox.sign_in_urls,
-                now,
-                sandbox.rng.as_ref(),
-                request_id,
-            ),
             other => Err(AwsError::sender(
                 400,
                 "InvalidAction",
