@@ -11,10 +11,11 @@ use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use criterion::{Criterion, criterion_group, criterion_main};
 use idfed_saml::aws::{AwsResponse, RolePair};
 use idfed_saml::dsig::SignOptions;
+use idfed_saml::dsig::{VerifyOptions, verify_enveloped};
 use idfed_saml::issue::{SignWhat, Signer, issue_response};
 use idfed_saml::random::SystemRandom;
 use idfed_saml::sp::{SpConfig, validate_response};
-use idfed_saml::{Certificate, Instant, SigningKey};
+use idfed_saml::{Certificate, Instant, SigningKey, ns, xml};
 
 fn response() -> AwsResponse {
     let role = |name: &str| RolePair {
@@ -76,6 +77,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| validate_response(black_box(&signed), &config, now).unwrap())
     });
     g.finish();
+
+    // Where validation's time goes: the parse alone, and the signature check alone.
+    let mut parts = c.benchmark_group("validate_parts");
+    parts.bench_function("parse_with_limits", |b| {
+        b.iter(|| xml::parse(black_box(&signed), xml::Limits::MESSAGE).unwrap().root_element().id())
+    });
+    let doc = xml::parse(&signed, xml::Limits::MESSAGE).unwrap();
+    let assertion = doc.descendants().find(|n| xml::is(*n, ns::SAML, "Assertion")).unwrap();
+    let options = VerifyOptions { trusted: std::slice::from_ref(&cert), allow_sha1: false };
+    parts.bench_function("verify_enveloped", |b| b.iter(|| verify_enveloped(black_box(assertion), options).unwrap()));
+    parts.finish();
 }
 
 criterion_group! {
