@@ -135,3 +135,20 @@ fn session_credentials_expire() {
     let e = resolve(&state, &session.access_key, Some("forged"), now()).unwrap_err();
     assert_eq!(e.code, "InvalidClientTokenId");
 }
+
+#[test]
+fn unparseable_metadata_f19() {
+    let mut state = seeded_state();
+    for metadata in [
+        "x".repeat(1200),
+        format!("\u{feff}{}", idp_metadata(&idp().cert)),
+        idp_metadata(&idp().cert).replace("IDPSSODescriptor", "SPSSODescriptor"),
+    ] {
+        let e =
+            call(&mut state, &format!("Action=CreateSAMLProvider&Name=Broken&SAMLMetadataDocument={}", enc(&metadata)))
+                .unwrap_err();
+        assert_eq!((e.code.as_str(), e.status, e.message.as_str()), ("InvalidInput", 400, "Could not parse metadata."));
+    }
+    let short = call(&mut state, "Action=CreateSAMLProvider&Name=Short&SAMLMetadataDocument=%3Cx%2F%3E").unwrap_err();
+    assert_eq!(short.code, "ValidationError");
+}
