@@ -5,6 +5,7 @@ use std::io;
 use crate::random::Random;
 use quick_xml::Writer;
 use quick_xml::events::BytesText;
+use quick_xml::writer::ElementWriter;
 
 use crate::error::{Error, Reason, Result};
 use crate::model::{Attribute, NameId};
@@ -47,18 +48,31 @@ fn io_error(e: io::Error) -> Error {
     Error::new(Reason::Malformed, format!("writing XML failed: {e}"))
 }
 
+/// The start tag every protocol message shares: both SAML namespaces, ID, Version, IssueInstant.
+fn protocol_message<'w>(
+    w: &'w mut Writer<Vec<u8>>,
+    name: &'w str,
+    id: &str,
+    issue_instant: Instant,
+) -> ElementWriter<'w, Vec<u8>> {
+    let instant = issue_instant.to_xml();
+    w.create_element(name)
+        .with_attribute(("xmlns:samlp", SAMLP))
+        .with_attribute(("xmlns:saml", SAML))
+        .with_attribute(("ID", id))
+        .with_attribute(("Version", "2.0"))
+        .with_attribute(("IssueInstant", instant.as_str()))
+}
+
+fn into_text(w: Writer<Vec<u8>>) -> Result<String> {
+    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+}
+
 /// Writes the unsigned Response. The Assertion declares its own namespaces so it stays valid
 /// when encrypted, decrypted or read on its own.
 pub fn response_xml(spec: &ResponseSpec) -> Result<String> {
     let mut w = Writer::new(Vec::with_capacity(4096));
-    let issue_instant = spec.issue_instant.to_xml();
-    let mut response = w
-        .create_element("samlp:Response")
-        .with_attribute(("xmlns:samlp", SAMLP))
-        .with_attribute(("xmlns:saml", SAML))
-        .with_attribute(("ID", spec.response_id.as_str()))
-        .with_attribute(("Version", "2.0"))
-        .with_attribute(("IssueInstant", issue_instant.as_str()));
+    let mut response = protocol_message(&mut w, "samlp:Response", &spec.response_id, spec.issue_instant);
     if let Some(d) = &spec.destination {
         response = response.with_attribute(("Destination", d.as_str()));
     }
@@ -75,7 +89,7 @@ pub fn response_xml(spec: &ResponseSpec) -> Result<String> {
             write_assertion(w, spec)
         })
         .map_err(io_error)?;
-    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+    into_text(w)
 }
 
 fn write_assertion(w: &mut Writer<Vec<u8>>, spec: &ResponseSpec) -> io::Result<()> {
@@ -211,14 +225,7 @@ pub struct AuthnRequestSpec {
 
 pub fn authn_request_xml(spec: &AuthnRequestSpec) -> Result<String> {
     let mut w = Writer::new(Vec::with_capacity(1024));
-    let instant = spec.issue_instant.to_xml();
-    let mut request = w
-        .create_element("samlp:AuthnRequest")
-        .with_attribute(("xmlns:samlp", SAMLP))
-        .with_attribute(("xmlns:saml", SAML))
-        .with_attribute(("ID", spec.id.as_str()))
-        .with_attribute(("Version", "2.0"))
-        .with_attribute(("IssueInstant", instant.as_str()))
+    let mut request = protocol_message(&mut w, "samlp:AuthnRequest", &spec.id, spec.issue_instant)
         .with_attribute(("Destination", spec.destination.as_str()));
     if let Some(acs) = &spec.acs_url {
         request = request.with_attribute(("AssertionConsumerServiceURL", acs.as_str()));
@@ -241,7 +248,7 @@ pub fn authn_request_xml(spec: &AuthnRequestSpec) -> Result<String> {
             Ok(())
         })
         .map_err(io_error)?;
-    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+    into_text(w)
 }
 
 /// A LogoutRequest for the session a NameID and SessionIndex name.
@@ -257,13 +264,7 @@ pub struct LogoutRequestSpec {
 
 pub fn logout_request_xml(spec: &LogoutRequestSpec) -> Result<String> {
     let mut w = Writer::new(Vec::with_capacity(1024));
-    let instant = spec.issue_instant.to_xml();
-    w.create_element("samlp:LogoutRequest")
-        .with_attribute(("xmlns:samlp", SAMLP))
-        .with_attribute(("xmlns:saml", SAML))
-        .with_attribute(("ID", spec.id.as_str()))
-        .with_attribute(("Version", "2.0"))
-        .with_attribute(("IssueInstant", instant.as_str()))
+    protocol_message(&mut w, "samlp:LogoutRequest", &spec.id, spec.issue_instant)
         .with_attribute(("Destination", spec.destination.as_str()))
         .write_inner_content(|w| {
             w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
@@ -279,7 +280,7 @@ pub fn logout_request_xml(spec: &LogoutRequestSpec) -> Result<String> {
             Ok(())
         })
         .map_err(io_error)?;
-    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+    into_text(w)
 }
 
 /// A LogoutResponse answering `in_response_to` with a status code.
@@ -292,14 +293,8 @@ pub fn logout_response_xml(
     status_code: &str,
 ) -> Result<String> {
     let mut w = Writer::new(Vec::with_capacity(1024));
-    let instant = issue_instant.to_xml();
-    w.create_element("samlp:LogoutResponse")
-        .with_attribute(("xmlns:samlp", SAMLP))
-        .with_attribute(("xmlns:saml", SAML))
-        .with_attribute(("ID", id))
+    protocol_message(&mut w, "samlp:LogoutResponse", id, issue_instant)
         .with_attribute(("InResponseTo", in_response_to))
-        .with_attribute(("Version", "2.0"))
-        .with_attribute(("IssueInstant", instant.as_str()))
         .with_attribute(("Destination", destination))
         .write_inner_content(|w| {
             w.create_element("saml:Issuer").write_text_content(BytesText::new(issuer))?;
@@ -310,5 +305,5 @@ pub fn logout_response_xml(
             Ok(())
         })
         .map_err(io_error)?;
-    String::from_utf8(w.into_inner()).map_err(|_| Error::new(Reason::Malformed, "non-UTF-8 output"))
+    into_text(w)
 }
