@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use idfed_saml::aws::{ATTR_ROLE, ATTR_SESSION_DURATION};
+use idfed_saml::aws::ATTR_ROLE;
 use idfed_saml::bindings::html_escape;
 use idfed_saml::encoding::base64_decode;
 use idfed_saml::random::Random;
@@ -53,16 +53,6 @@ fn offered_roles(text: &str) -> Vec<(String, String)> {
             }
         })
         .collect()
-}
-
-fn session_duration(text: &str) -> i64 {
-    let Ok(doc) = xml::parse(text, xml::Limits::MESSAGE) else { return 3600 };
-    doc.descendants()
-        .filter(|n| xml::is(*n, ns::SAML, "Attribute") && n.attribute("Name") == Some(ATTR_SESSION_DURATION))
-        .flat_map(|a| xml::children(a, ns::SAML, "AttributeValue").map(xml::trimmed_text).collect::<Vec<_>>())
-        .find_map(|v| v.parse::<i64>().ok())
-        .filter(|d| (900..=43_200).contains(d))
-        .unwrap_or(3600)
 }
 
 /// AWS shows STS failures on the page in this form.
@@ -126,7 +116,7 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
     // The console session lasts SessionDuration (not limited by MaxSessionDuration), capped by
     // SessionNotOnOrAfter, which STS already applied to the credentials' expiry.
     let mut session = assumed.session;
-    let console_end = now.plus_seconds(session_duration(&text));
+    let console_end = now.plus_seconds(assumed.session_duration.unwrap_or(3600));
     session.expires = assumed.session_not_on_or_after.map_or(console_end, |cap| cap.min(console_end));
     let token = ids::secret(rng).replace(['/', '+'], "x");
     let max_age = session.expires.unix_seconds() - now.unix_seconds();

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use aws_lc_rs::digest;
 use idfed_policy::{Context, Request, Value, evaluate};
 use idfed_saml::aws::{
-    ATTR_PRINCIPAL_TAG_PREFIX, ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SOURCE_IDENTITY, ATTR_TRANSITIVE_TAG_KEYS,
+    ATTR_PRINCIPAL_TAG_PREFIX, ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, ATTR_SOURCE_IDENTITY,
+    ATTR_TRANSITIVE_TAG_KEYS,
 };
 use idfed_saml::encoding::{base64_decode, base64_encode};
 use idfed_saml::random::Random;
@@ -53,6 +54,8 @@ pub struct Assumed {
     pub packed_policy_size: Option<u32>,
     /// The AuthnStatement's SessionNotOnOrAfter, which also caps console sessions.
     pub session_not_on_or_after: Option<Instant>,
+    /// The SessionDuration attribute of the verified assertion, when it is 900–43200 seconds.
+    pub session_duration: Option<i64>,
 }
 
 fn invalid_token(message: impl Into<String>) -> AwsError {
@@ -160,6 +163,9 @@ pub fn assume_role_with_saml(
         source_identity,
         packed_policy_size: (!tags.is_empty()).then(|| packed_size(&tags)),
         session_not_on_or_after: accepted.session_not_on_or_after,
+        session_duration: single(&accepted, ATTR_SESSION_DURATION)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|d| (900..=43_200).contains(d)),
         session,
     })
 }

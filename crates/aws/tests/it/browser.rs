@@ -319,3 +319,24 @@ async fn session_not_on_or_after_caps_the_console_session() {
     let home = get(&w.app, "/console/home", Some(&cookie)).await;
     assert!(home.body.contains(&now().plus_seconds(1200).to_string()), "{}", home.body);
 }
+
+#[tokio::test]
+async fn session_duration_comes_from_the_signed_assertion_only() {
+    let w = world(true, "agent@example.com");
+    let mut r = agent_response();
+    r.session_duration = None;
+    let signed = for_sandbox(r);
+    // An attribute added to the unsigned envelope, ahead of the Assertion, must not count.
+    let injected = signed.replacen(
+        "<samlp:Status>",
+        &format!(
+            "<samlp:Extensions><saml:Attribute Name=\"{}\"><saml:AttributeValue>43200</saml:AttributeValue></saml:Attribute></samlp:Extensions><samlp:Status>",
+            idfed_saml::aws::ATTR_SESSION_DURATION
+        ),
+        1,
+    );
+    assert_ne!(injected, signed);
+    let signed_in = post_saml(&w.app, &injected, None, None).await;
+    let cookie = signed_in.cookie.unwrap_or_else(|| panic!("not signed in: {}", signed_in.body));
+    assert!(cookie.contains("Max-Age=3600"), "{cookie}");
+}
