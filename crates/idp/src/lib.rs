@@ -1,1 +1,9 @@
-//! The identity provider. Not built yet.
+//! The identity provider: the directory (people, groups, profile schema), SAML apps with the
+//! AWS Account Federation app, assignments and role resolution, the attribute-statement
+//! expression language, sign-in and SSO.
+
+pub mod directory;
+pub mod error;
+pub mod expr;
+
+pub use error::{ErrorKind, IdpError};

@@ -1,0 +1,160 @@
+//! Evaluation over one person. Every step is bounded by the limits in the module docs.
+
+use super::parser::{Expr, Function, Node};
+use super::{ExprError, MAX_LIST, MAX_STRING, Value};
+
+/// The person an expression is evaluated for.
+pub trait Subject {
+    /// `user.<name>`: a built-in or custom profile attribute (`Value::Null` when unset).
+    fn attribute(&self, name: &str) -> Value;
+    /// The person's groups as (name, source).
+    fn groups(&self) -> Vec<(&str, &str)>;
+}
+
+pub(super) fn evaluate(expr: &Expr, subject: &dyn Subject) -> Result<Value, ExprError> {
+    let value = match &expr.node {
+        Node::Literal(v) => v.clone(),
+        Node::UserAttribute(name) => subject.attribute(name),
+        Node::Concat(a, b) => {
+            let mut text = text_of(evaluate(a, subject)?);
+            text.push_str(&text_of(evaluate(b, subject)?));
+            Value::String(text)
+        }
+        Node::Equals { left, right, negated } => {
+            let equal = evaluate(left, subject)? == evaluate(right, subject)?;
+            Value::Boolean(equal != *negated)
+        }
+        Node::Not(a) => Value::Boolean(!truthy(&evaluate(a, subject)?)),
+        Node::And(a, b) => Value::Boolean(truthy(&evaluate(a, subject)?) && truthy(&evaluate(b, subject)?)),
+        Node::Or(a, b) => Value::Boolean(truthy(&evaluate(a, subject)?) || truthy(&evaluate(b, subject)?)),
+        Node::Conditional(c, then, otherwise) => {
+            if truthy(&evaluate(c, subject)?) {
+                evaluate(then, subject)?
+            } else {
+                evaluate(otherwise, subject)?
+            }
+        }
+        Node::Call(function, args) => {
+            let mut values = Vec::with_capacity(args.len());
+            for arg in args {
+                values.push(evaluate(arg, subject)?);
+            }
+            call(function, values, subject)
+        }
+    };
+    check_size(&value, expr.column)?;
+    Ok(value)
+}
+
+fn check_size(value: &Value, column: usize) -> Result<(), ExprError> {
+    let too_big = match value {
+        Value::String(s) => s.len() > MAX_STRING,
+        Value::List(items) => items.len() > MAX_LIST || items.iter().map(String::len).sum::<usize>() > MAX_STRING * 4,
+        _ => false,
+    };
+    if too_big {
+        return Err(ExprError::at(column, "the value grew past the expression size limit"));
+    }
+    Ok(())
+}
+
+fn truthy(value: &Value) -> bool {
+    matches!(value, Value::Boolean(true))
+}
+
+fn text_of(value: Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s,
+        Value::Boolean(b) => b.to_string(),
+        Value::Integer(i) => i.to_string(),
+        Value::List(items) => items.join(","),
+    }
+}
+
+fn call(function: &Function, args: Vec<Value>, subject: &dyn Subject) -> Value {
+    let mut args = std::collections::VecDeque::from(args);
+    let mut next = || args.pop_front().unwrap_or(Value::Null);
+    // String functions of a null give null, as a missing attribute should not invent text.
+    macro_rules! text_or_null {
+        ($value:expr) => {
+            match $value {
+                Value::Null => return Value::Null,
+                other => text_of(other),
+            }
+        };
+    }
+    match function {
+        Function::ToLowerCase => Value::String(text_or_null!(next()).to_lowercase()),
+        Function::ToUpperCase => Value::String(text_or_null!(next()).to_uppercase()),
+        Function::SubstringBefore => {
+            let s = text_or_null!(next());
+            let sep = text_of(next());
+            Value::String(s.split_once(sep.as_str()).map(|(before, _)| before.to_owned()).unwrap_or(s))
+        }
+        Function::SubstringAfter => {
+            let s = text_or_null!(next());
+            let sep = text_of(next());
+            Value::String(s.split_once(sep.as_str()).map(|(_, after)| after.to_owned()).unwrap_or_default())
+        }
+        Function::Replace(pattern) => {
+            let s = text_or_null!(next());
+            let _pattern_literal = next();
+            let replacement = text_of(next());
+            Value::String(pattern.replace_all(&s, regex::NoExpand(&replacement)).into_owned())
+        }
+        Function::Len => Value::Integer(i64::try_from(text_or_null!(next()).chars().count()).unwrap_or(i64::MAX)),
+        Function::StringContains => {
+            let s = text_of(next());
+            let part = text_of(next());
+            Value::Boolean(s.contains(&part))
+        }
+        Function::Join => {
+            let sep = text_of(next());
+            let parts: Vec<String> = args.into_iter().map(text_of).collect();
+            Value::String(parts.join(&sep))
+        }
+        Function::ArraysContains => {
+            let list = list_of(next());
+            let item = text_of(next());
+            Value::Boolean(list.contains(&item))
+        }
+        Function::ArraysSize => Value::Integer(i64::try_from(list_of(next()).len()).unwrap_or(i64::MAX)),
+        Function::ArraysIsEmpty => Value::Boolean(list_of(next()).is_empty()),
+        Function::ArraysToCsvString => Value::String(list_of(next()).join(",")),
+        Function::IsMemberOfGroupName => {
+            let name = text_of(next());
+            Value::Boolean(subject.groups().iter().any(|(group, _)| *group == name))
+        }
+        Function::IsMemberOfAnyGroup => {
+            let names: Vec<String> = args.into_iter().map(text_of).collect();
+            Value::Boolean(subject.groups().iter().any(|(group, _)| names.iter().any(|n| n == group)))
+        }
+        Function::GroupsStartsWith | Function::GroupsContains => {
+            let source = text_of(next());
+            let needle = text_of(next());
+            let limit = match next() {
+                Value::Integer(n) => usize::try_from(n).unwrap_or(0),
+                _ => 0,
+            };
+            let starts = matches!(function, Function::GroupsStartsWith);
+            let names = subject
+                .groups()
+                .into_iter()
+                .filter(|(_, group_source)| source.eq_ignore_ascii_case(group_source))
+                .filter(|(name, _)| if starts { name.starts_with(&needle) } else { name.contains(&needle) })
+                .take(limit)
+                .map(|(name, _)| name.to_owned())
+                .collect();
+            Value::List(names)
+        }
+    }
+}
+
+fn list_of(value: Value) -> Vec<String> {
+    match value {
+        Value::List(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![text_of(other)],
+    }
+}
