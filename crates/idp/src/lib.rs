@@ -7,3 +7,9 @@ pub mod error;
 pub mod expr;
 
 pub use error::{ErrorKind, IdpError};
+pub mod apps;
+pub mod assignments;
+pub mod group_mapping;
+pub mod keys;
+pub mod sso;
+pub mod tenant;

@@ -1,0 +1,208 @@
+//! The tenant: everything an administrator configures (schema, people, groups, apps,
+//! assignments). Every change is checked whole before it is made, so a refused change leaves
+//! the tenant as it was. Credentials live apart (`crate::credentials`), never in exports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::apps::{App, AppKind};
+use crate::assignments::{Assignment, Principal, role_value};
+use crate::directory::{Group, Schema, User, UserStatus};
+use crate::error::{IdpError, Result};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    #[serde(default)]
+    pub schema: Schema,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    #[serde(default)]
+    pub apps: Vec<App>,
+    #[serde(default)]
+    pub assignments: Vec<Assignment>,
+}
+
+impl Tenant {
+    pub fn user(&self, login: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.login.eq_ignore_ascii_case(login))
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    pub fn app(&self, name: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.name == name)
+    }
+
+    /// The groups `login` belongs to, as (name, source), in tenant order.
+    pub fn groups_of(&self, login: &str) -> Vec<(&str, &str)> {
+        self.groups.iter().filter(|g| g.has_member(login)).map(|g| (g.name.as_str(), g.source.as_str())).collect()
+    }
+
+    /// The apps `login` is assigned to, directly or through a group.
+    pub fn apps_of(&self, login: &str) -> Vec<&App> {
+        let groups: Vec<&str> = self.groups_of(login).into_iter().map(|(name, _)| name).collect();
+        self.apps
+            .iter()
+            .filter(|app| crate::assignments::applicable(&self.assignments, &app.name, login, &groups).is_assigned())
+            .collect()
+    }
+
+    /// Checks the whole tenant: unique names, references that resolve, every app and
+    /// assignment valid. `apply` and every single change go through this.
+    pub fn validate(&self) -> Result<()> {
+        let mut logins = std::collections::BTreeSet::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for user in &self.users {
+            user.validate()?;
+            if !logins.insert(user.login.to_lowercase()) {
+                return Err(IdpError::conflict(format!("login {:?} is used twice", user.login)));
+            }
+            if !ids.insert(user.id.as_str()) {
+                return Err(IdpError::conflict(format!("user id {:?} is used twice", user.id)));
+            }
+            self.schema.check_profile(&user.profile).map_err(|e| prefix(&format!("user {:?}", user.login), e))?;
+        }
+        let mut group_names = std::collections::BTreeSet::new();
+        for group in &self.groups {
+            group.validate()?;
+            if !group_names.insert(group.name.as_str()) {
+                return Err(IdpError::conflict(format!("group {:?} exists twice", group.name)));
+            }
+            for member in &group.members {
+                if self.user(member).is_none() {
+                    return Err(IdpError::not_found(format!(
+                        "group {:?} lists {member:?}, who is not in the directory",
+                        group.name
+                    )));
+                }
+            }
+        }
+        let mut app_names = std::collections::BTreeSet::new();
+        for app in &self.apps {
+            app.validate(&self.schema).map_err(|e| prefix(&format!("app {:?}", app.name), e))?;
+            if !app_names.insert(app.name.as_str()) {
+                return Err(IdpError::conflict(format!("app {:?} exists twice", app.name)));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for assignment in &self.assignments {
+            self.check_assignment(assignment)?;
+            if !seen.insert((assignment.app.as_str(), &assignment.principal)) {
+                return Err(IdpError::conflict(format!(
+                    "app {:?} is assigned to {} twice",
+                    assignment.app,
+                    assignment.principal.describe()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_assignment(&self, assignment: &Assignment) -> Result<()> {
+        let Some(app) = self.app(&assignment.app) else {
+            return Err(IdpError::not_found(format!("there is no app {:?}", assignment.app)));
+        };
+        match &assignment.principal {
+            Principal::User(login) if self.user(login).is_none() => {
+                return Err(IdpError::not_found(format!("there is no user {login:?}")));
+            }
+            Principal::Group(name) if self.group(name).is_none() => {
+                return Err(IdpError::not_found(format!("there is no group {name:?}")));
+            }
+            _ => {}
+        }
+        match &app.kind {
+            AppKind::Aws(aws) => {
+                for role in &assignment.roles {
+                    role_value(aws, role).map_err(|e| prefix(&format!("app {:?}", app.name), e))?;
+                }
+            }
+            AppKind::Saml(_) if !assignment.roles.is_empty() => {
+                return Err(IdpError::invalid(format!("app {:?} is not an AWS app: it takes no roles", app.name)));
+            }
+            AppKind::Saml(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Applies `change` to a copy, validates the copy and only then keeps it.
+    pub fn change<T>(&mut self, change: impl FnOnce(&mut Tenant) -> Result<T>) -> Result<T> {
+        let mut next = self.clone();
+        let value = change(&mut next)?;
+        next.validate()?;
+        *self = next;
+        Ok(value)
+    }
+
+    pub fn user_mut(&mut self, login: &str) -> Result<&mut User> {
+        self.users
+            .iter_mut()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
+            .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))
+    }
+
+    pub fn group_mut(&mut self, name: &str) -> Result<&mut Group> {
+        self.groups
+            .iter_mut()
+            .find(|g| g.name == name)
+            .ok_or_else(|| IdpError::not_found(format!("there is no group {name:?}")))
+    }
+
+    pub fn set_status(&mut self, login: &str, status: UserStatus) -> Result<()> {
+        self.change(|t| {
+            t.user_mut(login)?.status = status;
+            Ok(())
+        })
+    }
+
+    /// Replaces the app of the same name, or adds it.
+    pub fn put_app(&mut self, app: App) -> Result<()> {
+        self.change(|t| {
+            match t.apps.iter_mut().find(|a| a.name == app.name) {
+                Some(existing) => *existing = app,
+                None => t.apps.push(app),
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the assignment of the same app and principal, or adds it.
+    pub fn assign(&mut self, assignment: Assignment) -> Result<()> {
+        self.change(|t| {
+            match t.assignments.iter_mut().find(|a| a.app == assignment.app && a.principal == assignment.principal) {
+                Some(existing) => *existing = assignment,
+                None => t.assignments.push(assignment),
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes a user with their memberships and direct assignments.
+    pub fn remove_user(&mut self, login: &str) -> Result<User> {
+        self.change(|t| {
+            let index = t
+                .users
+                .iter()
+                .position(|u| u.login.eq_ignore_ascii_case(login))
+                .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+            let user = t.users.remove(index);
+            for group in &mut t.groups {
+                group.members.retain(|m| !m.eq_ignore_ascii_case(login));
+            }
+            t.assignments.retain(|a| !matches!(&a.principal, Principal::User(u) if u.eq_ignore_ascii_case(login)));
+            Ok(user)
+        })
+    }
+}
+
+fn prefix(context: &str, error: IdpError) -> IdpError {
+    IdpError::new(error.kind, format!("{context}: {}", error.message))
+}

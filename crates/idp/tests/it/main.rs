@@ -1,0 +1,5 @@
+//! The IdP's integration tests: one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+mod sso;
