@@ -136,7 +136,7 @@ async fn serve_command(
     Ok(Outcome::Success)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -4,6 +4,7 @@
 
 mod aws_cmd;
 mod clock;
+mod idp_cmd;
 mod input;
 mod keys_cmd;
 mod saml_cmd;
@@ -26,6 +27,40 @@ enum Command {
     Up {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
+    },
+    /// Serve the identity provider: sign-in, app tiles, SSO launch links and metadata.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The URL people and SPs reach the IdP at (entity IDs and metadata use it).
+        /// Default: http:// and the listening address.
+        #[arg(long)]
+        base_url: Option<String>,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Make the IdP's tenant equal to a YAML file (people, groups, apps, assignments): creates,
+    /// updates and removes, all or nothing.
+    Apply {
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+        /// Check the file and print what would change, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the IdP's tenant as YAML (the format `idfed apply` reads). Secrets are never written.
+    Export {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// People in the IdP's directory: passwords and TOTP.
+    Users {
+        #[command(subcommand)]
+        command: idp_cmd::UsersCommand,
     },
     /// The AWS sandbox: IAM, STS and (next) sign-in and Amazon Connect, on loopback.
     Aws {
@@ -59,6 +94,10 @@ fn main() -> ExitCode {
              (data directory would be {}). Today idfed offers `idfed keys` and `idfed saml` (sign, decode, verify, metadata).",
             data_dir.display()
         )),
+        Command::Serve { listen, base_url, data_dir } => idp_cmd::serve(listen, base_url, data_dir),
+        Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),
+        Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),
+        Command::Users { command } => idp_cmd::users(command),
         Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),

@@ -179,7 +179,9 @@ pub(crate) fn is_identifier(name: &str) -> bool {
 /// A person in the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
-    /// Stable, opaque identifier (used as the persistent NameID by default).
+    /// Stable, opaque identifier (used as the persistent NameID by default); assigned when
+    /// the user is created, kept by `apply` for the same login.
+    #[serde(default)]
     pub id: String,
     /// The sign-in name; unique, compared case-insensitively, kept as typed (Amazon Connect
     /// compares the RoleSessionName derived from it case-sensitively).

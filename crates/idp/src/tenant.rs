@@ -62,6 +62,9 @@ impl Tenant {
         let mut ids = std::collections::BTreeSet::new();
         for user in &self.users {
             user.validate()?;
+            if user.id.is_empty() {
+                return Err(IdpError::invalid(format!("user {:?} has no id", user.login)));
+            }
             if !logins.insert(user.login.to_lowercase()) {
                 return Err(IdpError::conflict(format!("login {:?} is used twice", user.login)));
             }
@@ -200,6 +203,60 @@ impl Tenant {
             t.assignments.retain(|a| !matches!(&a.principal, Principal::User(u) if u.eq_ignore_ascii_case(login)));
             Ok(user)
         })
+    }
+}
+
+/// What `apply` changed, by kind: (created, updated, removed).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplySummary {
+    pub users: (usize, usize, usize),
+    pub groups: (usize, usize, usize),
+    pub apps: (usize, usize, usize),
+    pub assignments: (usize, usize, usize),
+}
+
+impl std::fmt::Display for ApplySummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let part =
+            |name: &str, (c, u, r): (usize, usize, usize)| format!("{name}: {c} created, {u} updated, {r} removed");
+        write!(
+            f,
+            "{}; {}; {}; {}",
+            part("users", self.users),
+            part("groups", self.groups),
+            part("apps", self.apps),
+            part("assignments", self.assignments)
+        )
+    }
+}
+
+fn diff<T: PartialEq, K: PartialEq>(old: &[T], new: &[T], key: impl Fn(&T) -> K) -> (usize, usize, usize) {
+    let created = new.iter().filter(|n| !old.iter().any(|o| key(o) == key(n))).count();
+    let removed = old.iter().filter(|o| !new.iter().any(|n| key(o) == key(n))).count();
+    let updated = new.iter().filter(|n| old.iter().any(|o| key(o) == key(n) && o != *n)).count();
+    (created, updated, removed)
+}
+
+impl Tenant {
+    /// Makes the tenant equal to `desired` (declarative, idempotent): users keep their ids by
+    /// login, new users get one from `new_id`. Nothing changes unless the whole result is valid.
+    pub fn apply(&mut self, mut desired: Tenant, mut new_id: impl FnMut() -> Result<String>) -> Result<ApplySummary> {
+        for user in &mut desired.users {
+            if let Some(existing) = self.user(&user.login) {
+                user.id = existing.id.clone();
+            } else if user.id.is_empty() {
+                user.id = new_id()?;
+            }
+        }
+        desired.validate()?;
+        let summary = ApplySummary {
+            users: diff(&self.users, &desired.users, |u| u.login.to_lowercase()),
+            groups: diff(&self.groups, &desired.groups, |g| g.name.clone()),
+            apps: diff(&self.apps, &desired.apps, |a| a.name.clone()),
+            assignments: diff(&self.assignments, &desired.assignments, |a| (a.app.clone(), a.principal.clone())),
+        };
+        *self = desired;
+        Ok(summary)
     }
 }
 

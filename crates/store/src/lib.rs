@@ -56,6 +56,12 @@ impl DocumentStore {
         .await?;
         Ok(result.rows_affected() == 1)
     }
+
+    /// Removes `name`; returns whether it existed.
+    pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM documents WHERE name = ?").bind(name).execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
+    }
 }
 
 #[cfg(test)]
@@ -73,6 +79,10 @@ mod tests {
         assert!(store.save("aws", 2, "two").await.unwrap());
         assert!(!store.save("aws", 1, "one").await.unwrap(), "an older version never overwrites");
         assert!(store.save("aws", 3, "three").await.unwrap());
+        assert!(store.save("gone", 1, "x").await.unwrap());
+        assert!(store.delete("gone").await.unwrap());
+        assert!(!store.delete("gone").await.unwrap());
+        assert_eq!(store.load("gone").await.unwrap(), None);
         drop(store);
         let reopened = DocumentStore::open_sqlite(&path).await.unwrap();
         assert_eq!(reopened.load("aws").await.unwrap(), Some((3, "three".to_owned())));

@@ -3,3 +3,4 @@
 
 mod common;
 mod sso;
+mod web;

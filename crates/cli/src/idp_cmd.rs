@@ -1,0 +1,160 @@
+//! `idfed serve | apply | export | users …`: the identity provider.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Subcommand;
+use idfed_idp::service::Idp;
+use idfed_idp::tenant::Tenant;
+use idfed_saml::random::SystemRandom;
+use idfed_store::DocumentStore;
+
+use crate::Outcome;
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Set a password. It is read from the IDFED_PASSWORD environment variable or the first
+    /// line of standard input, never from the command line.
+    SetPassword {
+        login: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Enroll TOTP for a user: prints the otpauth:// URL to add to an authenticator app.
+    EnrollTotp {
+        login: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Remove a user's TOTP (they sign in with the password alone until they enroll again).
+    ResetTotp {
+        login: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// List users: login, status, name.
+    List {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn store_path(data_dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+    Ok(data_dir.join("idp.sqlite"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("starting: {e}"))
+}
+
+async fn open(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
+    let store = DocumentStore::open_sqlite(&store_path(data_dir)?).await.map_err(|e| e.to_string())?;
+    Idp::open(store, base_url, Arc::new(crate::clock::now), Box::new(SystemRandom::new())).await.map_err(|e| e.message)
+}
+
+pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let base_url = base_url.unwrap_or_else(|| format!("http://{address}"));
+        let idp = Arc::new(open(&data_dir, &base_url).await?);
+        let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
+        println!("idfed IdP: {base_url}  ({users} users, {apps} apps; data in {})", data_dir.display());
+        println!("  sign in at {base_url}/login; app metadata at {base_url}/app/<app>/metadata");
+        axum::serve(listener, idfed_idp::web::router(idp))
+            .with_graceful_shutdown(crate::aws_cmd::shutdown_signal())
+            .await
+            .map_err(|e| format!("serving: {e}"))?;
+        Ok(Outcome::Success)
+    })
+}
+
+/// Parses a tenant file (YAML or JSON), reporting the line and column of a mistake.
+pub fn parse_tenant(text: &str, path: &Path) -> Result<Tenant, String> {
+    serde_norway::from_str(text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn apply(file: PathBuf, data_dir: PathBuf, dry_run: bool) -> Result<Outcome, String> {
+    let desired = parse_tenant(&crate::input::read_text(&file)?, &file)?;
+    runtime()?.block_on(async move {
+        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let summary = if dry_run {
+            let mut copy = idp.tenant();
+            copy.apply(desired, || idp.new_user_id()).map_err(|e| format!("{}: {e}", file.display()))?
+        } else {
+            idp.change_tenant(|t| t.apply(desired, || idp.new_user_id()))
+                .await
+                .map_err(|e| format!("{}: {e}", file.display()))?
+        };
+        let verb = if dry_run { "would apply" } else { "applied" };
+        println!("{verb} {}: {summary}", file.display());
+        Ok(Outcome::Success)
+    })
+}
+
+pub fn export(data_dir: PathBuf, out: Option<PathBuf>) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let text = serde_norway::to_string(&idp.tenant()).map_err(|e| e.to_string())?;
+        crate::input::write_text(out.as_deref(), &text)?;
+        Ok(Outcome::Success)
+    })
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var("IDFED_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("reading the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+pub fn users(command: UsersCommand) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        match command {
+            UsersCommand::SetPassword { login, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let login = known_login(&idp, &login)?;
+                let password = read_password()?;
+                idp.change_credentials(|c| c.set_password(&login, &password, idp.rng.as_ref()))
+                    .await
+                    .map_err(|e| e.message)?
+                    .map_err(|e| e.message)?;
+                println!("password set for {login}");
+            }
+            UsersCommand::EnrollTotp { login, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let login = known_login(&idp, &login)?;
+                let url = idp
+                    .change_credentials(|c| c.enroll_totp(&login, idp.rng.as_ref()))
+                    .await
+                    .map_err(|e| e.message)?
+                    .map_err(|e| e.message)?;
+                println!("{url}");
+            }
+            UsersCommand::ResetTotp { login, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let login = known_login(&idp, &login)?;
+                idp.change_credentials(|c| c.reset_totp(&login)).await.map_err(|e| e.message)?;
+                println!("TOTP removed for {login}");
+            }
+            UsersCommand::List { data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                idp.with_tenant(|t| {
+                    for user in &t.users {
+                        println!("{}\t{}\t{}", user.login, user.status.name(), user.display_name());
+                    }
+                });
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}
+
+fn known_login(idp: &Idp, login: &str) -> Result<String, String> {
+    idp.with_tenant(|t| t.user(login).map(|u| u.login.clone())).ok_or_else(|| format!("there is no user {login:?}"))
+}

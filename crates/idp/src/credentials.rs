@@ -1,0 +1,260 @@
+//! Passwords (argon2id), TOTP second factors and sign-in back-off, per login. Kept apart from
+//! the tenant: never exported, never logged.
+
+use std::collections::BTreeMap;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use idfed_saml::Instant;
+use idfed_saml::random::Random;
+use serde::{Deserialize, Serialize};
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::error::{ErrorKind, IdpError, Result};
+
+/// Failures allowed before the account is locked.
+pub const LOCK_AFTER_FAILURES: u32 = 5;
+/// How long a lock lasts.
+pub const LOCK_SECONDS: i64 = 15 * 60;
+/// Minimum password length (NIST SP 800-63B).
+pub const MIN_PASSWORD: usize = 8;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// PHC string (`$argon2id$…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// Base32 TOTP secret, once enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    #[serde(default)]
+    pub failures: u32,
+    /// Unix seconds until which sign-in is refused.
+    #[serde(default)]
+    pub locked_until: i64,
+    /// The last TOTP time step accepted, so a code is never used twice.
+    #[serde(default)]
+    pub last_totp_step: u64,
+}
+
+impl Credential {
+    /// Counts a failed step; the fifth in a row locks the account for [`LOCK_SECONDS`].
+    fn count_failure(&mut self, now_s: i64) -> Refusal {
+        self.failures += 1;
+        if self.failures < LOCK_AFTER_FAILURES {
+            return Refusal::BadCredentials;
+        }
+        self.failures = 0;
+        self.locked_until = now_s + LOCK_SECONDS;
+        Refusal::Locked { until: self.locked_until }
+    }
+}
+
+/// Every login's credential, keyed by lower-cased login.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    pub by_login: BTreeMap<String, Credential>,
+}
+
+/// Why a sign-in step failed. People only ever see one generic text for the first three, so
+/// the page does not tell whether an account exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    BadCredentials,
+    Locked { until: i64 },
+    NoPassword,
+}
+
+pub const GENERIC_FAILURE: &str = "Sign-in failed. Check your username and password.";
+
+fn hasher() -> Argon2<'static> {
+    Argon2::default()
+}
+
+/// Hashes `password` with argon2id (RFC 9106 second recommended parameters, the crate's default).
+pub fn hash_password(password: &str, rng: &dyn Random) -> Result<String> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(IdpError::invalid(format!("a password needs at least {MIN_PASSWORD} characters")));
+    }
+    if password.len() > 1024 {
+        return Err(IdpError::invalid("a password may be at most 1024 bytes"));
+    }
+    let mut salt = [0u8; 16];
+    rng.fill(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| IdpError::internal(format!("salt: {e}")))?;
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| IdpError::internal(format!("hashing: {e}")))
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A hash to verify against when the login is unknown, so both paths cost the same.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        SaltString::encode_b64(b"idfed-decoy-salt")
+            .ok()
+            .and_then(|salt| hasher().hash_password(b"decoy password", &salt).ok().map(|h| h.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+fn totp(secret: &str) -> Result<TOTP> {
+    let bytes =
+        Secret::Encoded(secret.to_owned()).to_bytes().map_err(|_| IdpError::internal("the TOTP secret is damaged"))?;
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, Some("idfed".into()), "user".into())
+        .map_err(|e| IdpError::internal(format!("TOTP: {e}")))
+}
+
+impl Credentials {
+    pub fn get(&self, login: &str) -> Option<&Credential> {
+        self.by_login.get(&login.to_lowercase())
+    }
+
+    fn entry(&mut self, login: &str) -> &mut Credential {
+        self.by_login.entry(login.to_lowercase()).or_default()
+    }
+
+    pub fn set_password(&mut self, login: &str, password: &str, rng: &dyn Random) -> Result<()> {
+        let hash = hash_password(password, rng)?;
+        let credential = self.entry(login);
+        credential.password_hash = Some(hash);
+        credential.failures = 0;
+        credential.locked_until = 0;
+        Ok(())
+    }
+
+    /// Checks a password at `now`, counting failures and locking after [`LOCK_AFTER_FAILURES`].
+    /// `known` says whether the login exists and may sign in; unknown logins cost the same time.
+    pub fn check_password(&mut self, login: &str, password: &str, known: bool, now: Instant) -> Result<(), Refusal> {
+        let now_s = now.unix_seconds();
+        let Some(credential) = known.then(|| self.entry(login)) else {
+            password_matches(decoy_hash(), password);
+            return Err(Refusal::BadCredentials);
+        };
+        if credential.locked_until > now_s {
+            return Err(Refusal::Locked { until: credential.locked_until });
+        }
+        let Some(hash) = credential.password_hash.clone() else {
+            password_matches(decoy_hash(), password);
+            return Err(Refusal::NoPassword);
+        };
+        if password_matches(&hash, password) {
+            credential.failures = 0;
+            return Ok(());
+        }
+        Err(credential.count_failure(now_s))
+    }
+
+    /// Starts TOTP enrollment: a new secret, returned as the `otpauth://` URL for an app.
+    pub fn enroll_totp(&mut self, login: &str, rng: &dyn Random) -> Result<String> {
+        let mut raw = [0u8; 20];
+        rng.fill(&mut raw)?;
+        let secret = Secret::Raw(raw.to_vec()).to_encoded().to_string();
+        let mut generator = totp(&secret)?;
+        generator.account_name = login.to_owned();
+        self.entry(login).totp_secret = Some(secret);
+        Ok(generator.get_url())
+    }
+
+    pub fn reset_totp(&mut self, login: &str) {
+        self.entry(login).totp_secret = None;
+    }
+
+    pub fn has_totp(&self, login: &str) -> bool {
+        self.get(login).is_some_and(|c| c.totp_secret.is_some())
+    }
+
+    /// Checks a TOTP code at `now` (one step of drift either way); a code is accepted once.
+    /// Wrong codes count towards the lock like wrong passwords.
+    pub fn check_totp(&mut self, login: &str, code: &str, now: Instant) -> Result<(), Refusal> {
+        let now_s = now.unix_seconds();
+        let credential = self.entry(login);
+        if credential.locked_until > now_s {
+            return Err(Refusal::Locked { until: credential.locked_until });
+        }
+        let Some(secret) = credential.totp_secret.clone() else { return Err(Refusal::BadCredentials) };
+        let Ok(generator) = totp(&secret) else { return Err(Refusal::BadCredentials) };
+        let step_now = u64::try_from(now_s).unwrap_or(0) / 30;
+        let code = code.trim();
+        let matched = [step_now.saturating_sub(1), step_now, step_now + 1]
+            .into_iter()
+            .find(|step| step * 30 > 0 && generator.generate(step * 30) == code && *step > credential.last_totp_step);
+        match matched {
+            Some(step) => {
+                credential.last_totp_step = step;
+                credential.failures = 0;
+                Ok(())
+            }
+            None => Err(credential.count_failure(now_s)),
+        }
+    }
+
+    /// The current code, for tests and `idfed users totp-code` in development.
+    pub fn current_totp(&self, login: &str, now: Instant) -> Result<String> {
+        let secret = self
+            .get(login)
+            .and_then(|c| c.totp_secret.clone())
+            .ok_or_else(|| IdpError::new(ErrorKind::NotFound, format!("{login} has no TOTP enrolled")))?;
+        Ok(totp(&secret)?.generate(u64::try_from(now.unix_seconds()).unwrap_or(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counter(std::cell::Cell<u8>);
+    impl Random for Counter {
+        fn fill(&self, dest: &mut [u8]) -> idfed_saml::Result<()> {
+            for b in dest {
+                self.0.set(self.0.get().wrapping_add(1));
+                *b = self.0.get();
+            }
+            Ok(())
+        }
+    }
+
+    fn at(seconds: i64) -> Instant {
+        Instant::from_unix_seconds(1_800_000_000 + seconds)
+    }
+
+    #[test]
+    fn passwords_lock_after_five_failures_for_fifteen_minutes() {
+        let rng = Counter(std::cell::Cell::new(0));
+        let mut creds = Credentials::default();
+        assert!(creds.set_password("Alice", "short", &rng).is_err());
+        creds.set_password("Alice", "correct horse", &rng).unwrap();
+        assert!(creds.get("alice").unwrap().password_hash.as_deref().unwrap().starts_with("$argon2id$"));
+        assert_eq!(creds.check_password("alice", "correct horse", true, at(0)), Ok(()));
+        for _ in 0..4 {
+            assert_eq!(creds.check_password("alice", "wrong", true, at(1)), Err(Refusal::BadCredentials));
+        }
+        let locked = creds.check_password("alice", "wrong", true, at(2));
+        assert_eq!(locked, Err(Refusal::Locked { until: at(2).unix_seconds() + LOCK_SECONDS }));
+        assert!(matches!(creds.check_password("alice", "correct horse", true, at(60)), Err(Refusal::Locked { .. })));
+        assert_eq!(creds.check_password("alice", "correct horse", true, at(2 + LOCK_SECONDS)), Ok(()));
+        assert_eq!(creds.check_password("nobody", "x", false, at(0)), Err(Refusal::BadCredentials));
+        assert!(creds.get("nobody").is_none(), "unknown logins leave no trace");
+    }
+
+    #[test]
+    fn totp_codes_verify_once_within_one_step_of_drift() {
+        let rng = Counter(std::cell::Cell::new(0));
+        let mut creds = Credentials::default();
+        let url = creds.enroll_totp("alice", &rng).unwrap();
+        assert!(url.starts_with("otpauth://totp/idfed:alice?secret="), "{url}");
+        let code = creds.current_totp("alice", at(0)).unwrap();
+        assert_eq!(creds.check_totp("alice", &code, at(10)), Ok(()));
+        assert_eq!(creds.check_totp("alice", &code, at(10)), Err(Refusal::BadCredentials), "no replay");
+        let later = creds.current_totp("alice", at(90)).unwrap();
+        assert_eq!(creds.check_totp("alice", &later, at(300)), Err(Refusal::BadCredentials), "too old");
+        let next = creds.current_totp("alice", at(330)).unwrap();
+        assert_eq!(creds.check_totp("alice", &next, at(300)), Ok(()), "one step ahead is accepted");
+    }
+}

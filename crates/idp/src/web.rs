@@ -1,0 +1,448 @@
+//! The IdP over HTTP: sign-in (password, TOTP), the dashboard of app tiles, IdP-initiated
+//! launch (auto-POST of the signed response), metadata and sign-out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use idfed_saml::bindings::{AUTO_SUBMIT_SCRIPT, Param, post_form};
+use idfed_saml::metadata::{IdpMetadata, idp_metadata_xml};
+use idfed_saml::ns;
+
+use crate::apps::AppKind;
+use crate::credentials::{GENERIC_FAILURE, Refusal};
+use crate::directory::UserStatus;
+use crate::error::{ErrorKind, IdpError};
+use crate::service::{Idp, Session};
+use crate::sso::{IdpKey, Issuer, Request, issue};
+
+pub const SESSION_COOKIE: &str = "idfed_session";
+pub const CSRF_COOKIE: &str = "idfed_csrf";
+
+type Shared = State<Arc<Idp>>;
+
+pub fn router(idp: Arc<Idp>) -> Router {
+    Router::new()
+        .route("/", get(|| async { redirect("/app") }))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/login/mfa", get(mfa_page).post(mfa_submit))
+        .route("/logout", post(logout))
+        .route("/app", get(dashboard))
+        .route("/app/{name}/sso", get(launch))
+        .route("/app/{name}/metadata", get(metadata))
+        .route("/static/idfed.css", get(stylesheet))
+        .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
+        .with_state(idp)
+}
+
+// ---- pages -------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    return_to: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+struct MfaPage<'a> {
+    csrf: &'a str,
+    return_to: &'a str,
+    error: Option<&'a str>,
+}
+
+struct Tile {
+    name: String,
+    label: String,
+    kind: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    csrf: &'a str,
+    display_name: &'a str,
+    tiles: Vec<Tile>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn with_security_headers(mut response: Response, csp: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    with_security_headers(response, PAGE_CSP)
+}
+
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => html(status, body),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("template error: {e}")).into_response(),
+    }
+}
+
+fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    render(status, &MessagePage { title, message: text })
+}
+
+fn failure(error: &IdpError) -> Response {
+    let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let title = match error.kind {
+        ErrorKind::Forbidden => "Not allowed",
+        ErrorKind::NotFound => "Not found",
+        ErrorKind::Unavailable => "Temporarily unavailable",
+        ErrorKind::Internal => "Something went wrong",
+        _ => "Cannot continue",
+    };
+    message(status, title, &error.message)
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+async fn stylesheet() -> Response {
+    let css = include_str!("../static/idfed.css");
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], css).into_response()
+}
+
+// ---- cookies and CSRF --------------------------------------------------------------------
+
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn set_cookie(response: &mut Response, idp: &Idp, name: &str, value: &str, same_site: &str, max_age: Option<i64>) {
+    let secure = if idp.secure_cookies { "; Secure" } else { "" };
+    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{age}");
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The CSRF token of this browser (double-submit: a cookie and the same value in each form),
+/// and whether it must be set.
+fn csrf_token(idp: &Idp, headers: &HeaderMap) -> Result<(String, bool), IdpError> {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(token) if token.len() == 43 => Ok((token.to_owned(), false)),
+        _ => Ok((idp.token()?, true)),
+    }
+}
+
+fn with_csrf_cookie(mut response: Response, idp: &Idp, token: &str, fresh: bool) -> Response {
+    if fresh {
+        set_cookie(&mut response, idp, CSRF_COOKIE, token, "Strict", None);
+    }
+    response
+}
+
+fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    match (cookie(headers, CSRF_COOKIE), form.get("csrf")) {
+        (Some(cookie), Some(field)) => {
+            cookie.len() == 43
+                && aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), field.as_bytes()).is_ok()
+        }
+        _ => false,
+    }
+}
+
+fn csrf_refused() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form has expired or did not come from this site. Reload the page and try again.",
+    )
+}
+
+/// Only local paths are followed after sign-in, never another site.
+fn safe_return(target: Option<&String>) -> String {
+    match target {
+        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') && t.len() <= 1024 => t.clone(),
+        _ => "/app".to_owned(),
+    }
+}
+
+async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<(String, Session)>, IdpError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    Ok(idp.session(token).await?.map(|s| (token.to_owned(), s)))
+}
+
+/// The signed-in person, if the session is complete and they are still active.
+async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
+    let Some((_, session)) = current_session(idp, headers).await? else { return Ok(None) };
+    let active = idp.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active));
+    Ok((session.complete && active).then_some(session.login))
+}
+
+fn login_redirect(return_to: &str) -> Response {
+    redirect(&format!("/login?return_to={}", percent_encode(return_to)))
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---- sign-in -----------------------------------------------------------------------------
+
+async fn login_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+    let (csrf, fresh) = match csrf_token(&idp, &headers) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let return_to = safe_return(query.get("return_to"));
+    let page = LoginPage { csrf: &csrf, return_to: &return_to, username: "", error: None };
+    with_csrf_cookie(render(StatusCode::OK, &page), &idp, &csrf, fresh)
+}
+
+async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
+    let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let return_to = safe_return(form.get("return_to"));
+    let known =
+        idp.with_tenant(|t| t.user(&username).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone()));
+    let now = idp.now();
+    let login = known.clone().unwrap_or_else(|| username.clone());
+    let checked = idp.change_credentials(|c| c.check_password(&login, &password, known.is_some(), now)).await;
+    let refusal = match checked {
+        Err(e) => return failure(&e),
+        Ok(Ok(())) => None,
+        Ok(Err(refusal)) => Some(refusal),
+    };
+    if let Some(refusal) = refusal {
+        let text = match refusal {
+            Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
+            Refusal::BadCredentials | Refusal::NoPassword => GENERIC_FAILURE,
+        };
+        let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(text) };
+        return render(StatusCode::UNAUTHORIZED, &page);
+    }
+    let needs_totp = idp.with_credentials(|c| c.has_totp(&login));
+    // A new session ID at every sign-in: a token planted before sign-in is never promoted.
+    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+        let _ = idp.end_session(old).await;
+    }
+    let token = match idp.start_session(&login, !needs_totp).await {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let next = if needs_totp { format!("/login/mfa?return_to={}", percent_encode(&return_to)) } else { return_to };
+    let mut response = redirect(&next);
+    set_cookie(&mut response, &idp, SESSION_COOKIE, &token, "Lax", None);
+    response
+}
+
+async fn mfa_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+    let return_to = safe_return(query.get("return_to"));
+    match current_session(&idp, &headers).await {
+        Ok(Some((_, session))) if !session.complete => {}
+        Ok(_) => return login_redirect(&return_to),
+        Err(e) => return failure(&e),
+    }
+    let (csrf, fresh) = match csrf_token(&idp, &headers) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    with_csrf_cookie(
+        render(StatusCode::OK, &MfaPage { csrf: &csrf, return_to: &return_to, error: None }),
+        &idp,
+        &csrf,
+        fresh,
+    )
+}
+
+async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let return_to = safe_return(form.get("return_to"));
+    let (token, session) = match current_session(&idp, &headers).await {
+        Ok(Some((token, session))) if !session.complete => (token, session),
+        Ok(_) => return login_redirect(&return_to),
+        Err(e) => return failure(&e),
+    };
+    let code = form.get("code").cloned().unwrap_or_default();
+    let now = idp.now();
+    let checked = idp.change_credentials(|c| c.check_totp(&session.login, &code, now)).await;
+    match checked {
+        Err(e) => failure(&e),
+        Ok(Err(refusal)) => {
+            let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
+            let text = match refusal {
+                Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
+                _ => "That code is not valid. Enter the current code from your authenticator app.",
+            };
+            render(StatusCode::UNAUTHORIZED, &MfaPage { csrf: &csrf, return_to: &return_to, error: Some(text) })
+        }
+        Ok(Ok(())) => {
+            let _ = idp.end_session(&token).await;
+            let fresh = match idp.start_session(&session.login, true).await {
+                Ok(t) => t,
+                Err(e) => return failure(&e),
+            };
+            let mut response = redirect(&return_to);
+            set_cookie(&mut response, &idp, SESSION_COOKIE, &fresh, "Lax", None);
+            response
+        }
+    }
+}
+
+async fn logout(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = idp.end_session(token).await
+    {
+        return failure(&e);
+    }
+    let mut response = redirect("/login");
+    set_cookie(&mut response, &idp, SESSION_COOKIE, "", "Lax", Some(0));
+    response
+}
+
+// ---- apps --------------------------------------------------------------------------------
+
+async fn dashboard(State(idp): Shared, headers: HeaderMap) -> Response {
+    let login = match signed_in(&idp, &headers).await {
+        Ok(Some(login)) => login,
+        Ok(None) => return login_redirect("/app"),
+        Err(e) => return failure(&e),
+    };
+    let (display_name, tiles) = idp.with_tenant(|t| {
+        let name = t.user(&login).map(|u| u.display_name()).unwrap_or_else(|| login.clone());
+        let tiles = t
+            .apps_of(&login)
+            .into_iter()
+            .map(|app| Tile {
+                name: app.name.clone(),
+                label: app.label.clone(),
+                kind: match app.kind {
+                    AppKind::Aws(_) => "AWS Account Federation",
+                    AppKind::Saml(_) => "SAML 2.0",
+                },
+            })
+            .collect();
+        (name, tiles)
+    });
+    let (csrf, fresh) = match csrf_token(&idp, &headers) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let page = DashboardPage { csrf: &csrf, display_name: &display_name, tiles };
+    with_csrf_cookie(render(StatusCode::OK, &page), &idp, &csrf, fresh)
+}
+
+/// The app's launch link: signs in first if needed, then posts the signed response to the app.
+async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    let here = format!("/app/{}/sso", percent_encode(&name));
+    let login = match signed_in(&idp, &headers).await {
+        Ok(Some(login)) => login,
+        Ok(None) => return login_redirect(&here),
+        Err(e) => return failure(&e),
+    };
+    let entity_id = idp.entity_id(&name);
+    let by = Issuer {
+        entity_id: &entity_id,
+        key: IdpKey { key: &idp.identity.key, certificate: &idp.identity.certificate },
+        now: idp.now(),
+        rng: idp.rng.as_ref(),
+    };
+    let issued = idp.with_tenant(|t| issue(t, &name, &login, &Request::default(), &by));
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(e) => return failure(&e),
+    };
+    match post_form(&issued.acs_url, Param::SamlResponse, &issued.xml, issued.relay_state.as_deref()) {
+        Ok(page) => {
+            let response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+            with_security_headers(response, &post_page_csp())
+        }
+        Err(e) => failure(&IdpError::invalid(format!("the app's ACS URL cannot be used: {e}"))),
+    }
+}
+
+fn post_page_csp() -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, AUTO_SUBMIT_SCRIPT.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+    format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; form-action http: https:; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+async fn metadata(
+    State(idp): Shared,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !idp.with_tenant(|t| t.app(&name).is_some()) {
+        return message(StatusCode::NOT_FOUND, "Not found", "There is no such app.");
+    }
+    let entity_id = idp.entity_id(&name);
+    let sso = format!("{}/app/{name}/sso", idp.base_url);
+    let certificates = [idp.identity.certificate.clone()];
+    let formats = [ns::NAMEID_PERSISTENT, ns::NAMEID_TRANSIENT, ns::NAMEID_EMAIL, ns::NAMEID_UNSPECIFIED];
+    let xml = idp_metadata_xml(&IdpMetadata {
+        entity_id: &entity_id,
+        signing_certificates: &certificates,
+        sso_post: Some(&sso),
+        sso_redirect: Some(&sso),
+        slo_redirect: None,
+        name_id_formats: &formats,
+        want_authn_requests_signed: false,
+    });
+    let mut response = ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response();
+    if query.contains_key("download")
+        && let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}-metadata.xml\""))
+    {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}

@@ -1,0 +1,250 @@
+//! The IdP's pages in process: CSRF, lockout, TOTP, session rotation, the dashboard, and a
+//! launch whose auto-POST form carries a response AWS's rules accept.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use idfed_idp::keys::Identity;
+use idfed_idp::service::Idp;
+use idfed_saml::random::SystemRandom;
+use idfed_saml::sp::{SpConfig, validate_response};
+use tower::ServiceExt;
+
+use crate::common::*;
+
+const BASE: &str = "http://127.0.0.1:8080";
+
+async fn idp() -> Arc<Idp> {
+    let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
+    let idp = Idp::in_memory(seeds_tenant(), key, BASE, Arc::new(now), Box::new(SystemRandom::new()));
+    for login in ["test", "agent.one@example.com"] {
+        idp.change_credentials(|c| c.set_password(login, "correct horse battery", &SystemRandom::new()))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    Arc::new(idp)
+}
+
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    cookies: Vec<String>,
+    body: String,
+    headers: axum::http::HeaderMap,
+}
+
+/// A browser with a cookie jar.
+struct Browser {
+    idp: Arc<Idp>,
+    jar: HashMap<String, String>,
+}
+
+impl Browser {
+    fn new(idp: &Arc<Idp>) -> Browser {
+        Browser { idp: idp.clone(), jar: HashMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> Answer {
+        let response = idfed_idp::web::router(self.idp.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let location = headers.get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        let cookies: Vec<String> =
+            headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for cookie in &cookies {
+            let (pair, _) = cookie.split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap();
+        Answer { status, location, cookies, body: String::from_utf8_lossy(&bytes).into_owned(), headers }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let request = Request::get(path).header(header::COOKIE, self.cookie_header()).body(Body::empty()).unwrap();
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| format!("%{b:02X}")).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    fn csrf(&self) -> String {
+        self.jar.get("idfed_csrf").cloned().unwrap_or_default()
+    }
+
+    async fn sign_in(&mut self, username: &str, password: &str) -> Answer {
+        self.get("/login").await;
+        let csrf = self.csrf();
+        self.post("/login", &[("csrf", &csrf), ("username", username), ("password", password), ("return_to", "/app")])
+            .await
+    }
+}
+
+fn form_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].replace("&amp;", "&").replace("&quot;", "\"").replace("&#x2F;", "/"))
+}
+
+#[tokio::test]
+async fn sign_in_then_launch_posts_a_response_aws_accepts() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    let launch = browser.get("/app/aws/sso").await;
+    assert_eq!(launch.status, StatusCode::SEE_OTHER);
+    assert_eq!(launch.location.as_deref(), Some("/login?return_to=/app/aws/sso"));
+    let page = browser.get("/login?return_to=/app/aws/sso").await;
+    assert!(page.body.contains("<label for=\"password\">Password</label>"));
+    let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let csrf_cookie = page.cookies.iter().find(|c| c.starts_with("idfed_csrf=")).unwrap();
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"), "{csrf_cookie}");
+    let csrf = browser.csrf();
+    let signed = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "TEST"),
+                ("password", "correct horse battery"),
+                ("return_to", "/app/aws/sso"),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert_eq!(signed.location.as_deref(), Some("/app/aws/sso"));
+    let session = signed.cookies.iter().find(|c| c.starts_with("idfed_session=")).unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+
+    let dashboard = browser.get("/app").await;
+    assert!(dashboard.body.contains("Amazon Web Services") && dashboard.body.contains("AWS (joined)"));
+    assert!(!dashboard.body.contains("Amazon Connect (SCV)"), "apps not assigned to test are not shown");
+
+    let form = browser.get("/app/aws/sso").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("action=\"https://signin.aws.amazon.com/saml\""), "{}", form.body);
+    let csp = form.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(csp.contains("script-src 'sha256-"), "the auto-submit script is allowed by hash only: {csp}");
+    let encoded = form_value(&form.body, "SAMLResponse").unwrap();
+    let xml = idfed_saml::encoding::find_saml(encoded.as_bytes()).unwrap().xml;
+    let config = SpConfig {
+        trusted: vec![idp_key().certificate.clone()],
+        audiences: vec!["urn:amazon:webservices".into()],
+        recipient: Some("https://signin.aws.amazon.com/saml".into()),
+        expected_issuer: Some(format!("{BASE}/app/aws")),
+        ..SpConfig::default()
+    };
+    let accepted = validate_response(&xml, &config, now()).unwrap();
+    assert_eq!(accepted.name_id.value, "u1");
+
+    let metadata = browser.get("/app/aws/metadata").await;
+    let described = idfed_saml::metadata::parse(&metadata.body).unwrap();
+    assert_eq!(described[0].entity_id, format!("{BASE}/app/aws"));
+    assert_eq!(described[0].idp.as_ref().unwrap().keys.len(), 1);
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    browser.get("/login").await;
+    let refused = browser.post("/login", &[("username", "test"), ("password", "correct horse battery")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.cookies.iter().all(|c| !c.starts_with("idfed_session=")));
+    let forged = browser
+        .post(
+            "/login",
+            &[("csrf", "A".repeat(43).as_str()), ("username", "test"), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(browser.sign_in("test", "correct horse battery").await.status == StatusCode::SEE_OTHER);
+    let logout = browser.post("/logout", &[]).await;
+    assert_eq!(logout.status, StatusCode::FORBIDDEN, "sign-out needs the token too");
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK, "still signed in");
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_account_with_the_same_generic_text() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    let unknown = browser.sign_in("nobody", "whatever1").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown.body.contains("Sign-in failed. Check your username and password."));
+    for _ in 0..4 {
+        let wrong = browser.sign_in("test", "wrong password").await;
+        assert!(wrong.body.contains("Sign-in failed. Check your username and password."));
+    }
+    let locked = browser.sign_in("test", "wrong password").await;
+    assert!(locked.body.contains("Too many failed attempts"), "{}", locked.body);
+    let still_locked = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(still_locked.status, StatusCode::UNAUTHORIZED, "the right password waits out the lock");
+}
+
+#[tokio::test]
+async fn totp_is_asked_after_the_password_and_the_session_id_changes() {
+    let idp = idp().await;
+    idp.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
+    let mut browser = Browser::new(&idp);
+    browser.jar.insert("idfed_session".into(), "planted-by-an-attacker".into());
+    let first = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(first.location.as_deref(), Some("/login/mfa?return_to=/app"));
+    let pending = browser.jar.get("idfed_session").cloned().unwrap();
+    assert_ne!(pending, "planted-by-an-attacker");
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "no apps before the second factor");
+    browser.get("/login/mfa").await;
+    let csrf = browser.csrf();
+    let wrong = browser.post("/login/mfa", &[("csrf", &csrf), ("code", "000000"), ("return_to", "/app")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let code = idp.with_credentials(|c| c.current_totp("test", now())).unwrap();
+    let done = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", "/app")]).await;
+    assert_eq!(done.location.as_deref(), Some("/app"));
+    assert_ne!(browser.jar.get("idfed_session").unwrap(), &pending, "a new session after the second factor");
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK);
+    let csrf = browser.csrf();
+    browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "signed out");
+}
+
+#[tokio::test]
+async fn return_targets_stay_on_this_site() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    browser.get("/login").await;
+    let csrf = browser.csrf();
+    let answer = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "test"),
+                ("password", "correct horse battery"),
+                ("return_to", "//evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.location.as_deref(), Some("/app"));
+}
