@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Subcommand;
+use idfed_idp::secrets::Sealer;
 use idfed_idp::service::Idp;
 use idfed_idp::tenant::Tenant;
 use idfed_saml::random::SystemRandom;
@@ -40,6 +41,65 @@ pub enum UsersCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum AppsCommand {
+    /// List apps: name, type, label.
+    List {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// "Test API Credentials": call IAM ListRoles and ListAccountAliases with the app's keys.
+    TestApiCredentials {
+        app: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Import the IAM roles that trust the app's Identity Provider ARN (for assignments).
+    ImportRoles {
+        app: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+}
+
+pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        match command {
+            AppsCommand::List { data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                idp.with_tenant(|t| {
+                    for app in &t.apps {
+                        let kind = match app.kind {
+                            idfed_idp::apps::AppKind::Aws(_) => "aws",
+                            idfed_idp::apps::AppKind::Saml(_) => "saml",
+                        };
+                        println!("{}\t{kind}\t{}", app.name, app.label);
+                    }
+                });
+            }
+            AppsCommand::TestApiCredentials { app, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                match idp.test_api_credentials(&app).await {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        println!("{}", e.message);
+                        return Ok(Outcome::Negative);
+                    }
+                }
+            }
+            AppsCommand::ImportRoles { app, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let roles = idp.import_roles(&app).await.map_err(|e| e.message)?;
+                println!("{} roles trust the app's identity provider:", roles.len());
+                for role in roles {
+                    println!("  {role}");
+                }
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}
+
 fn store_path(data_dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
     Ok(data_dir.join("idp.sqlite"))
@@ -49,9 +109,28 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("starting: {e}"))
 }
 
+/// The key that seals secrets at rest: `IDFED_SECRET_KEY`, else `secret.key` in the data
+/// directory, made (mode 0600) at first start. Back it up with the database: without it the
+/// stored API integration secrets cannot be opened.
+fn sealer(data_dir: &Path) -> Result<Sealer, String> {
+    if let Ok(text) = std::env::var("IDFED_SECRET_KEY") {
+        return Sealer::from_base64(&text).map_err(|e| format!("IDFED_SECRET_KEY: {e}"));
+    }
+    let path = data_dir.join("secret.key");
+    if !path.exists() {
+        let text = Sealer::generate_base64(&SystemRandom::new()).map_err(|e| e.message)?;
+        crate::input::write_private(&path, &(text + "\n"))?;
+    }
+    let text = crate::input::read_text(&path)?;
+    Sealer::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 async fn open(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
     let store = DocumentStore::open_sqlite(&store_path(data_dir)?).await.map_err(|e| e.to_string())?;
-    Idp::open(store, base_url, Arc::new(crate::clock::now), Box::new(SystemRandom::new())).await.map_err(|e| e.message)
+    let sealer = sealer(data_dir)?;
+    Idp::open(store, base_url, Arc::new(crate::clock::now), Box::new(SystemRandom::new()), sealer)
+        .await
+        .map_err(|e| e.message)
 }
 
 pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Result<Outcome, String> {

@@ -27,3 +27,14 @@ pub fn write_text(path: Option<&Path>, text: &str) -> Result<(), String> {
         }
     }
 }
+
+/// Writes a secret (a key) readable by its owner only (mode 0600 on Unix).
+pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))
+}

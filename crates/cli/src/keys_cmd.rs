@@ -1,6 +1,6 @@
 //! `idfed keys generate`: a private key and a self-signed certificate for an IdP.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
@@ -59,7 +59,7 @@ pub fn run(command: KeysCommand) -> Result<Outcome, String> {
     let cert = params.self_signed(&key_pair).map_err(|e| format!("certificate: {e}"))?;
 
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    write_private(&key_path, &key_pair.serialize_pem())?;
+    crate::input::write_private(&key_path, &key_pair.serialize_pem())?;
     std::fs::write(&cert_path, cert.pem()).map_err(|e| format!("writing {}: {e}", cert_path.display()))?;
     let parsed = Certificate::from_pem_or_base64(&cert.pem()).map_err(|e| e.to_string())?;
     let fingerprint = parsed.first().map(Certificate::fingerprint_sha256).unwrap_or_default();
@@ -112,14 +112,4 @@ fn parse_ymd(iso: &str) -> Result<(i32, u8, u8), String> {
     let m = iso.get(5..7).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let d = iso.get(8..10).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     Ok((y, m, d))
-}
-
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))
 }

@@ -62,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: idp_cmd::UsersCommand,
     },
+    /// The IdP's apps: list, test the AWS API integration, import roles.
+    Apps {
+        #[command(subcommand)]
+        command: idp_cmd::AppsCommand,
+    },
     /// The AWS sandbox: IAM, STS and (next) sign-in and Amazon Connect, on loopback.
     Aws {
         #[command(subcommand)]
@@ -98,6 +103,7 @@ fn main() -> ExitCode {
         Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),
         Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),
         Command::Users { command } => idp_cmd::users(command),
+        Command::Apps { command } => idp_cmd::apps(command),
         Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),

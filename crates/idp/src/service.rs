@@ -10,9 +10,12 @@ use idfed_saml::random::Random;
 use idfed_store::DocumentStore;
 use serde::{Deserialize, Serialize};
 
+use crate::apps::AppKind;
 use crate::credentials::Credentials;
 use crate::error::{IdpError, Result};
+use crate::integration::{IamClient, trusts};
 use crate::keys::Identity;
+use crate::secrets::Sealer;
 use crate::tenant::Tenant;
 
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -52,8 +55,11 @@ pub struct Idp {
     pub rng: Box<dyn Random + Send + Sync>,
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
+    pub sealer: Sealer,
     store: Option<DocumentStore>,
     version: AtomicI64,
+    /// The stored version of the tenant this node holds, to notice changes made elsewhere.
+    tenant_version: AtomicI64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -72,6 +78,7 @@ impl Idp {
         base_url: &str,
         clock: Clock,
         rng: Box<dyn Random + Send + Sync>,
+        sealer: Sealer,
     ) -> Idp {
         Idp {
             tenant: Mutex::new(tenant),
@@ -82,8 +89,10 @@ impl Idp {
             clock,
             rng,
             secure_cookies: base_url.starts_with("https://"),
+            sealer,
             store: None,
             version: AtomicI64::new(0),
+            tenant_version: AtomicI64::new(0),
         }
     }
 
@@ -93,11 +102,14 @@ impl Idp {
         base_url: &str,
         clock: Clock,
         rng: Box<dyn Random + Send + Sync>,
+        sealer: Sealer,
     ) -> Result<Idp> {
         let mut version = 0;
+        let mut tenant_version = 0;
         let tenant = match store.load(TENANT_DOCUMENT).await.map_err(storage)? {
             Some((v, body)) => {
                 version = version.max(v);
+                tenant_version = v;
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?
             }
             None => Tenant::default(),
@@ -123,10 +135,11 @@ impl Idp {
                 identity
             }
         };
-        let mut idp = Idp::in_memory(tenant, identity, base_url, clock, rng);
+        let mut idp = Idp::in_memory(tenant, identity, base_url, clock, rng, sealer);
         *lock(&idp.credentials) = credentials;
         idp.store = Some(store);
         idp.version = AtomicI64::new(version);
+        idp.tenant_version = AtomicI64::new(tenant_version);
         Ok(idp)
     }
 
@@ -144,15 +157,105 @@ impl Idp {
         read(&lock(&self.tenant))
     }
 
-    /// Changes the tenant (all or nothing, validated) and stores it before returning.
+    /// Picks up a tenant another process or node stored since this one last looked (`idfed
+    /// apply` while the server runs, or another IdP node on the same database).
+    pub async fn refresh(&self) -> Result<()> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let Some(stored) = store.version(TENANT_DOCUMENT).await.map_err(storage)? else { return Ok(()) };
+        if stored <= self.tenant_version.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Some((version, body)) = store.load(TENANT_DOCUMENT).await.map_err(storage)? {
+            let tenant: Tenant =
+                serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
+            *lock(&self.tenant) = tenant;
+            self.tenant_version.fetch_max(version, Ordering::SeqCst);
+            self.version.fetch_max(version, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Changes the tenant (all or nothing, validated), seals secrets written in plain text,
+    /// and stores it before returning.
     pub async fn change_tenant<T>(&self, change: impl FnOnce(&mut Tenant) -> Result<T>) -> Result<T> {
+        self.refresh().await?;
         let (value, body) = {
             let mut tenant = lock(&self.tenant);
-            let value = tenant.change(change)?;
-            (value, serde_json::to_string(&*tenant).map_err(|e| IdpError::internal(e.to_string()))?)
+            let mut next = tenant.clone();
+            let value = next.change(change)?;
+            self.seal_secrets(&mut next)?;
+            let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
+            *tenant = next;
+            (value, body)
         };
-        self.save(TENANT_DOCUMENT, &body).await?;
+        let version = self.save(TENANT_DOCUMENT, &body).await?;
+        self.tenant_version.fetch_max(version, Ordering::SeqCst);
         Ok(value)
+    }
+
+    fn seal_secrets(&self, tenant: &mut Tenant) -> Result<()> {
+        for app in &mut tenant.apps {
+            if let AppKind::Aws(aws) = &mut app.kind
+                && let Some(api) = &mut aws.api_integration
+                && !Sealer::is_sealed(&api.secret_access_key)
+            {
+                api.secret_access_key = self.sealer.seal(&api.secret_access_key, self.rng.as_ref())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn iam_client(&self, app_name: &str) -> Result<(IamClient, Vec<String>)> {
+        self.with_tenant(|t| {
+            let app = t.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+            let AppKind::Aws(aws) = &app.kind else {
+                return Err(IdpError::invalid(format!("app {app_name:?} is not an AWS app")));
+            };
+            let api = aws.api_integration.as_ref().ok_or_else(|| {
+                IdpError::invalid(format!(
+                    "app {app_name:?} has no API integration: add the access key and secret first"
+                ))
+            })?;
+            let secret = self.sealer.open(&api.secret_access_key)?;
+            let client = IamClient::new(api.endpoint.as_deref(), &api.access_key_id, &secret);
+            Ok((client, aws.identity_provider_arns.clone()))
+        })
+    }
+
+    /// "Test API Credentials": one ListRoles and one ListAccountAliases call.
+    pub async fn test_api_credentials(&self, app_name: &str) -> Result<String> {
+        let (client, _) = self.iam_client(app_name)?;
+        let roles = client.list_roles(self.now()).await?;
+        let alias = client.account_alias(self.now()).await?;
+        let alias = alias.map(|a| format!(" (account alias {a})")).unwrap_or_default();
+        Ok(format!("The API credentials work: IAM lists {} roles{alias}.", roles.len()))
+    }
+
+    /// Imports the roles that trust one of the app's Identity Provider ARNs, keeping them on
+    /// the app for the assignment pickers. Returns their ARNs.
+    pub async fn import_roles(&self, app_name: &str) -> Result<Vec<String>> {
+        let (client, providers) = self.iam_client(app_name)?;
+        let roles = client.list_roles(self.now()).await?;
+        let alias = client.account_alias(self.now()).await?;
+        let offered: Vec<String> =
+            roles.into_iter().filter(|r| providers.iter().any(|p| trusts(&r.trust_policy, p))).map(|r| r.arn).collect();
+        let kept = offered.clone();
+        self.change_tenant(|t| {
+            let app = t
+                .apps
+                .iter_mut()
+                .find(|a| a.name == app_name)
+                .ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+            if let AppKind::Aws(aws) = &mut app.kind
+                && let Some(api) = &mut aws.api_integration
+            {
+                api.imported_roles = kept;
+                api.account_alias = alias;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(offered)
     }
 
     /// Changes credentials and stores them before returning.
@@ -170,11 +273,11 @@ impl Idp {
         read(&lock(&self.credentials))
     }
 
-    async fn save(&self, name: &str, body: &str) -> Result<()> {
-        let Some(store) = &self.store else { return Ok(()) };
+    async fn save(&self, name: &str, body: &str) -> Result<i64> {
         let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
+        let Some(store) = &self.store else { return Ok(version) };
         store.save(name, version, body).await.map_err(storage)?;
-        Ok(())
+        Ok(version)
     }
 
     /// A new random token (URL-safe base64 of 32 bytes).

@@ -207,6 +207,7 @@ async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<(Strin
 
 /// The signed-in person, if the session is complete and they are still active.
 async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
+    idp.refresh().await?;
     let Some((_, session)) = current_session(idp, headers).await? else { return Ok(None) };
     let active = idp.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active));
     Ok((session.complete && active).then_some(session.login))
@@ -240,6 +241,9 @@ async fn login_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<
 async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
     if !csrf_ok(&headers, &form) {
         return csrf_refused();
+    }
+    if let Err(e) = idp.refresh().await {
+        return failure(&e);
     }
     let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
     let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();

@@ -57,6 +57,15 @@ impl DocumentStore {
         Ok(result.rows_affected() == 1)
     }
 
+    /// The stored version of `name`, without its body (cheap: for noticing changes).
+    pub async fn version(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM documents WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
     /// Removes `name`; returns whether it existed.
     pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
         let result = sqlx::query("DELETE FROM documents WHERE name = ?").bind(name).execute(&self.pool).await?;

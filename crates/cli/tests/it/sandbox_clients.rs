@@ -6,16 +6,22 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn required() -> bool {
+pub(crate) fn required() -> bool {
     std::env::var_os("IDFED_REQUIRE_ORACLES").is_some_and(|v| v == "1")
 }
 
 /// Kills the sandbox when the test ends, however it ends.
-struct Server(Child);
+pub(crate) struct Server(Child);
+
+impl Server {
+    pub(crate) fn new(child: Child) -> Server {
+        Server(child)
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -24,14 +30,14 @@ impl Drop for Server {
     }
 }
 
-struct Sandbox {
+pub(crate) struct Sandbox {
     _server: Server,
-    endpoint: String,
-    key: String,
-    secret: String,
+    pub(crate) endpoint: String,
+    pub(crate) key: String,
+    pub(crate) secret: String,
 }
 
-fn start(data_dir: &Path) -> Sandbox {
+pub(crate) fn start(data_dir: &Path) -> Sandbox {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
         .args(["aws", "serve", "--listen", "127.0.0.1:0", "--json", "--account", "111122223333=corp", "--data-dir"])
         .arg(data_dir)
@@ -49,11 +55,11 @@ fn start(data_dir: &Path) -> Sandbox {
     }
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-fn aws(sb: &Sandbox, creds: (&str, &str), args: &[&str]) -> Output {
+pub(crate) fn aws(sb: &Sandbox, creds: (&str, &str), args: &[&str]) -> Output {
     Command::new(repo().join(".venv/bin/aws"))
         .arg("--endpoint-url")
         .arg(&sb.endpoint)
@@ -68,7 +74,7 @@ fn aws(sb: &Sandbox, creds: (&str, &str), args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok_json(o: Output) -> serde_json::Value {
+pub(crate) fn ok_json(o: Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", text(&o));
     if o.stdout.iter().all(u8::is_ascii_whitespace) {
         return serde_json::Value::Null;

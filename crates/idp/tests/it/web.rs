@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use idfed_idp::keys::Identity;
+use idfed_idp::secrets::Sealer;
 use idfed_idp::service::Idp;
 use idfed_saml::random::SystemRandom;
 use idfed_saml::sp::{SpConfig, validate_response};
@@ -18,7 +19,8 @@ const BASE: &str = "http://127.0.0.1:8080";
 
 async fn idp() -> Arc<Idp> {
     let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
-    let idp = Idp::in_memory(seeds_tenant(), key, BASE, Arc::new(now), Box::new(SystemRandom::new()));
+    let sealer = Sealer::new(&[7u8; 32]).unwrap();
+    let idp = Idp::in_memory(seeds_tenant(), key, BASE, Arc::new(now), Box::new(SystemRandom::new()), sealer);
     for login in ["test", "agent.one@example.com"] {
         idp.change_credentials(|c| c.set_password(login, "correct horse battery", &SystemRandom::new()))
             .await

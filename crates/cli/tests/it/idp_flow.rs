@@ -1,0 +1,374 @@
+//! The whole login over loopback with real processes: `idfed apply` and `idfed serve` for the
+//! IdP, `idfed aws serve` for the AWS side set up with the real `aws` CLI (SAML provider from
+//! the IdP's own metadata, roles trusting it), then a cookie-keeping HTTP client signs in,
+//! opens the app tile, posts the response to the sandbox's sign-in endpoint, meets the role
+//! picker, and lands in the console as the chosen role.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::sandbox_clients::{Server, aws, ok_json, repo, required, start, text};
+
+fn idfed(args: &[&str], data_dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_idfed")).args(args).arg("--data-dir").arg(data_dir).output().unwrap()
+}
+
+fn start_idp(data_dir: &Path) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().nth(2).unwrap_or_else(|| panic!("the IdP said {line:?}")).to_owned();
+    (Server::new(child), url)
+}
+
+fn flow(idp: &str, username: &str, app: &str, role: Option<&str>) -> serde_json::Value {
+    let mut command = Command::new(repo().join(".venv/bin/python"));
+    command.arg(repo().join("tools/clients/idp_browser_flow.py"));
+    command.args(["--idp", idp, "--username", username, "--password", "correct horse battery", "--app", app]);
+    if let Some(role) = role {
+        command.args(["--role", role]);
+    }
+    let out = command.output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("flow: {}", text(&out)))
+}
+
+#[test]
+fn sign_in_at_the_idp_and_land_in_the_sandbox_console_as_the_chosen_role() {
+    if !repo().join(".venv/bin/aws").exists() {
+        assert!(!required(), "the aws CLI (.venv) is required; run scripts/setup-oracles.sh");
+        eprintln!("SKIPPED: .venv/bin/aws missing; run scripts/setup-oracles.sh");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("idfed-idp-flow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (idp_dir, aws_dir) = (dir.join("idp"), dir.join("aws"));
+    let sandbox = start(&aws_dir);
+    let admin = (sandbox.key.as_str(), sandbox.secret.as_str());
+    let provider = "arn:aws:iam::111122223333:saml-provider/idfed";
+    let tenant = format!(
+        r#"
+users:
+  - {{ login: Alice.Admin@example.com, email: alice@example.com, first_name: Alice, last_name: Admin }}
+  - {{ login: bob, email: bob@example.com }}
+groups:
+  - {{ name: AWS Operators, members: [Alice.Admin@example.com] }}
+apps:
+  - name: aws
+    label: Amazon Web Services
+    type: aws
+    environment: custom
+    acs_url: {endpoint}/saml
+    identity_provider_arns: ["{provider}"]
+    join_all_roles: true
+assignments:
+  - {{ app: aws, user: Alice.Admin@example.com, roles: [Okta_Role] }}
+  - {{ app: aws, group: AWS Operators, roles: [ReadOnly] }}
+  - {{ app: aws, user: bob, roles: [Okta_Role] }}
+"#,
+        endpoint = sandbox.endpoint
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant_file = dir.join("tenant.yaml");
+    std::fs::write(&tenant_file, &tenant).unwrap();
+    let applied = idfed(&["apply", "-f", tenant_file.to_str().unwrap()], &idp_dir);
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert!(text(&applied).contains("users: 2 created"), "{}", text(&applied));
+    let again = idfed(&["apply", "-f", tenant_file.to_str().unwrap()], &idp_dir);
+    assert!(text(&again).contains("users: 0 created, 0 updated, 0 removed"), "apply is idempotent: {}", text(&again));
+    for login in ["alice.admin@example.com", "bob"] {
+        let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
+            .args(["users", "set-password", login, "--data-dir"])
+            .arg(&idp_dir)
+            .env("IDFED_PASSWORD", "correct horse battery")
+            .output()
+            .unwrap();
+        assert!(set.status.success(), "{}", text(&set));
+    }
+    let (_idp, idp_url) = start_idp(&idp_dir);
+
+    // The AWS side, as seed 004 steps 1–2 do it, from the IdP's own metadata.
+    let metadata = dir.join("metadata.xml");
+    let fetched = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tools/clients/idp_browser_flow.py"))
+        .args(["--fetch", &format!("{idp_url}/app/aws/metadata"), "--out", metadata.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(fetched.status.success(), "{}", text(&fetched));
+    let created = ok_json(aws(
+        &sandbox,
+        admin,
+        &[
+            "iam",
+            "create-saml-provider",
+            "--name",
+            "idfed",
+            "--saml-metadata-document",
+            &format!("file://{}", metadata.display()),
+        ],
+    ));
+    assert_eq!(created["SAMLProviderArn"], provider);
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider}"}},"Action":"sts:AssumeRoleWithSAML","Condition":{{"StringEquals":{{"SAML:aud":"{}/saml"}}}}}}]}}"#,
+        sandbox.endpoint
+    );
+    for role in ["Okta_Role", "ReadOnly"] {
+        ok_json(aws(
+            &sandbox,
+            admin,
+            &["iam", "create-role", "--role-name", role, "--assume-role-policy-document", &trust],
+        ));
+    }
+
+    // One role: straight into the console.
+    let bob = flow(&idp_url, "bob", "aws", None);
+    assert_eq!(bob["acs"], format!("{}/saml", sandbox.endpoint));
+    assert!(bob["role_picker"].is_null(), "{bob}");
+    assert_eq!(bob["status"], 200, "{bob}");
+    assert!(bob["final_url"].as_str().unwrap().ends_with("/console/home"), "{bob}");
+    assert!(
+        bob["page"].as_str().unwrap().contains("arn:aws:sts::111122223333:assumed-role/Okta_Role/bob"),
+        "the RoleSessionName is the login: {bob}"
+    );
+
+    // Join all roles: the direct role and the group's; AWS's picker offers both.
+    let alice = flow(&idp_url, "Alice.Admin@example.com", "aws", Some("arn:aws:iam::111122223333:role/ReadOnly"));
+    let offered = alice["role_picker"].as_array().unwrap_or_else(|| panic!("{alice}"));
+    assert_eq!(offered.len(), 2, "{alice}");
+    assert!(
+        alice["page"].as_str().unwrap().contains("assumed-role/ReadOnly/Alice.Admin@example.com"),
+        "signed in as the chosen role: {alice}"
+    );
+
+    // A wrong password never reaches AWS.
+    let mut wrong = Command::new(repo().join(".venv/bin/python"));
+    wrong.arg(repo().join("tools/clients/idp_browser_flow.py"));
+    wrong.args(["--idp", &idp_url, "--username", "bob", "--password", "nope-nope", "--app", "aws"]);
+    let wrong: serde_json::Value = serde_json::from_slice(&wrong.output().unwrap().stdout).unwrap();
+    assert_eq!(wrong["status"], 401, "{wrong}");
+    assert!(wrong["page"].as_str().unwrap().contains("Sign-in failed"), "{wrong}");
+
+    // Export writes back what was applied (ids added), and applying it changes nothing.
+    let exported = dir.join("exported.yaml");
+    let out = idfed(&["export", "--out", exported.to_str().unwrap()], &idp_dir);
+    assert!(out.status.success(), "{}", text(&out));
+    let round = idfed(&["apply", "--dry-run", "-f", exported.to_str().unwrap()], &idp_dir);
+    assert!(text(&round).contains("users: 0 created, 0 updated, 0 removed"), "{}", text(&round));
+    assert!(text(&round).contains("assignments: 0 created, 0 updated, 0 removed"), "{}", text(&round));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn apps_cmd(args: &[&str], data_dir: &Path) -> std::process::Output {
+    let mut all = vec!["apps"];
+    all.extend_from_slice(args);
+    idfed(&all, data_dir)
+}
+
+fn api_tenant(iam_endpoint: &str, key: &str, secret: &str) -> String {
+    format!(
+        r#"
+apps:
+  - name: aws
+    label: Amazon Connect Administrator
+    type: aws
+    identity_provider_arns: ["arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"]
+    api_integration:
+      access_key_id: {key}
+      secret_access_key: "{secret}"
+      endpoint: {iam_endpoint}
+"#
+    )
+}
+
+fn trust(provider: &str, action: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider}"}},"Action":"{action}"}}]}}"#
+    )
+}
+
+/// Seed 002's okta_cli_user: Test API Credentials and role import through SigV4 against the
+/// sandbox's IAM, with AccessDenied and a wrong secret explained; the secret sealed at rest.
+#[test]
+fn api_integration_imports_the_roles_that_trust_the_provider() {
+    if !repo().join(".venv/bin/aws").exists() {
+        assert!(!required(), "the aws CLI (.venv) is required; run scripts/setup-oracles.sh");
+        eprintln!("SKIPPED: .venv/bin/aws missing; run scripts/setup-oracles.sh");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("idfed-api-integration-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sandbox = start(&dir.join("aws"));
+    let admin = (sandbox.key.as_str(), sandbox.secret.as_str());
+    let provider = "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin";
+    let cmd = |args: &[&str]| ok_json(aws(&sandbox, admin, args));
+    cmd(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "Okta_Role",
+        "--assume-role-policy-document",
+        &trust(provider, "sts:AssumeRoleWithSAML"),
+    ]);
+    cmd(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "Wrong_Action",
+        "--assume-role-policy-document",
+        &trust(provider, "sts:AssumeRole"),
+    ]);
+    cmd(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "Other_Provider",
+        "--assume-role-policy-document",
+        &trust("arn:aws:iam::111122223333:saml-provider/Other", "sts:AssumeRoleWithSAML"),
+    ]);
+    cmd(&["iam", "create-user", "--user-name", "okta_cli_user"]);
+    let policy = cmd(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        "okta_cli_policy",
+        "--policy-document",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListRoles","iam:ListAccountAliases"],"Resource":"*"}]}"#,
+    ]);
+    let key = cmd(&["iam", "create-access-key", "--user-name", "okta_cli_user"]);
+    let (key_id, secret) =
+        (key["AccessKey"]["AccessKeyId"].as_str().unwrap(), key["AccessKey"]["SecretAccessKey"].as_str().unwrap());
+    let idp_dir = dir.join("idp");
+    let file = dir.join("tenant.yaml");
+    let apply = |yaml: &str| {
+        std::fs::write(&file, yaml).unwrap();
+        let o = idfed(&["apply", "-f", file.to_str().unwrap()], &idp_dir);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+
+    // Before the policy is attached: AccessDenied, with what to do.
+    apply(&api_tenant(&sandbox.endpoint, key_id, secret));
+    let denied = apps_cmd(&["test-api-credentials", "aws"], &idp_dir);
+    assert_eq!(denied.status.code(), Some(1), "{}", text(&denied));
+    assert!(text(&denied).contains("AccessDenied") && text(&denied).contains("iam:ListRoles"), "{}", text(&denied));
+
+    cmd(&[
+        "iam",
+        "attach-user-policy",
+        "--user-name",
+        "okta_cli_user",
+        "--policy-arn",
+        policy["Policy"]["Arn"].as_str().unwrap(),
+    ]);
+    let works = apps_cmd(&["test-api-credentials", "aws"], &idp_dir);
+    assert!(
+        works.status.success() && text(&works).contains("The API credentials work: IAM lists 3 roles"),
+        "{}",
+        text(&works)
+    );
+    let imported = apps_cmd(&["import-roles", "aws"], &idp_dir);
+    assert!(imported.status.success(), "{}", text(&imported));
+    assert!(
+        text(&imported).contains("1 roles trust") && text(&imported).contains("role/Okta_Role"),
+        "{}",
+        text(&imported)
+    );
+    assert!(!text(&imported).contains("Wrong_Action") && !text(&imported).contains("Other_Provider"));
+
+    // The secret is sealed at rest and in exports; the export still applies and still works.
+    let exported = idfed(&["export"], &idp_dir);
+    let yaml = String::from_utf8_lossy(&exported.stdout).into_owned();
+    assert!(!yaml.contains(secret) && yaml.contains("sealed:v1:"), "{yaml}");
+    assert!(yaml.contains("arn:aws:iam::111122223333:role/Okta_Role"), "imported roles are kept: {yaml}");
+    let raw = std::fs::read(idp_dir.join("idp.sqlite")).unwrap();
+    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "the database holds no plain secret");
+
+    // A wrong secret: SignatureDoesNotMatch, explained.
+    apply(&api_tenant(&sandbox.endpoint, key_id, "0000000000000000000000000000000000000000"));
+    let wrong = apps_cmd(&["test-api-credentials", "aws"], &idp_dir);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong).contains("SignatureDoesNotMatch") && text(&wrong).contains("paste it again"),
+        "{}",
+        text(&wrong)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// moto server as an independent IAM: the same import, over the same SigV4 client.
+#[test]
+fn api_integration_reads_roles_from_moto_server_too() {
+    let moto = repo().join(".venv/bin/moto_server");
+    if !moto.exists() {
+        assert!(!required(), "moto is required; run scripts/setup-oracles.sh");
+        eprintln!("SKIPPED: moto server not installed; run scripts/setup-oracles.sh");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _moto = Server::new(
+        Command::new(&moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "moto server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let moto_aws = |args: &[&str]| {
+        let o = Command::new(repo().join(".venv/bin/aws"))
+            .args(["--endpoint-url", &endpoint, "--region", "us-east-1", "--output", "json"])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    let provider = "arn:aws:iam::123456789012:saml-provider/Okta";
+    moto_aws(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "Okta_Role",
+        "--assume-role-policy-document",
+        &trust(provider, "sts:AssumeRoleWithSAML"),
+    ]);
+    moto_aws(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "Unrelated",
+        "--assume-role-policy-document",
+        &trust("arn:aws:iam::123456789012:saml-provider/X", "sts:AssumeRoleWithSAML"),
+    ]);
+    let dir = std::env::temp_dir().join(format!("idfed-api-moto-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenant.yaml");
+    let tenant = api_tenant(&endpoint, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        .replace("111122223333:saml-provider/Okta_Connect_Admin", "123456789012:saml-provider/Okta");
+    std::fs::write(&file, tenant).unwrap();
+    let applied = idfed(&["apply", "-f", file.to_str().unwrap()], &dir);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let imported = apps_cmd(&["import-roles", "aws"], &dir);
+    assert!(imported.status.success(), "{}", text(&imported));
+    assert!(
+        text(&imported).contains("1 roles trust") && text(&imported).contains("role/Okta_Role"),
+        "{}",
+        text(&imported)
+    );
+    assert!(!text(&imported).contains("Unrelated"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,95 @@
+//! Secrets at rest (the API integration's secret access key): AES-256-GCM under a key the
+//! operator holds (a file in the data directory, or `IDFED_SECRET_KEY`). Sealed values read
+//! `sealed:v1:<base64 of nonce ‖ ciphertext ‖ tag>`; anything else is plain text an
+//! administrator wrote, and is sealed when it is stored.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use idfed_saml::random::Random;
+
+use crate::error::{IdpError, Result};
+
+const PREFIX: &str = "sealed:v1:";
+
+pub struct Sealer {
+    key: LessSafeKey,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+impl Sealer {
+    /// A sealer from 32 key bytes.
+    pub fn new(key: &[u8]) -> Result<Sealer> {
+        let unbound = UnboundKey::new(&AES_256_GCM, key)
+            .map_err(|_| IdpError::invalid("the secret key must be 32 bytes (44 characters of base64)"))?;
+        Ok(Sealer { key: LessSafeKey::new(unbound) })
+    }
+
+    /// A sealer from the base64 text of a key file or `IDFED_SECRET_KEY`.
+    pub fn from_base64(text: &str) -> Result<Sealer> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| IdpError::invalid("the secret key is not base64 (expected 44 characters)"))?;
+        Sealer::new(&bytes)
+    }
+
+    /// New key text (base64 of 32 random bytes), for a first start.
+    pub fn generate_base64(rng: &dyn Random) -> Result<String> {
+        let mut key = [0u8; 32];
+        rng.fill(&mut key)?;
+        Ok(STANDARD.encode(key))
+    }
+
+    pub fn is_sealed(text: &str) -> bool {
+        text.starts_with(PREFIX)
+    }
+
+    pub fn seal(&self, plain: &str, rng: &dyn Random) -> Result<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce)?;
+        let mut data = plain.as_bytes().to_vec();
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(PREFIX.as_bytes()), &mut data)
+            .map_err(|_| IdpError::internal("sealing a secret failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
+    }
+
+    /// The plain text of a sealed value (plain values pass through).
+    pub fn open(&self, text: &str) -> Result<String> {
+        let Some(encoded) = text.strip_prefix(PREFIX) else { return Ok(text.to_owned()) };
+        let wrong_key =
+            || IdpError::internal("a stored secret cannot be opened: the secret key changed or the value is damaged");
+        let bytes = STANDARD.decode(encoded).map_err(|_| wrong_key())?;
+        let (nonce, sealed) = bytes.split_at_checked(NONCE_LEN).ok_or_else(wrong_key)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong_key())?;
+        let mut data = sealed.to_vec();
+        let plain = self.key.open_in_place(nonce, Aad::from(PREFIX.as_bytes()), &mut data).map_err(|_| wrong_key())?;
+        String::from_utf8(plain.to_vec()).map_err(|_| wrong_key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idfed_saml::random::SystemRandom;
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key() {
+        let rng = SystemRandom::new();
+        let sealer = Sealer::from_base64(&Sealer::generate_base64(&rng).unwrap()).unwrap();
+        let sealed = sealer.seal("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &rng).unwrap();
+        assert!(Sealer::is_sealed(&sealed) && !sealed.contains("wJalr"));
+        assert_eq!(sealer.open(&sealed).unwrap(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        assert_eq!(sealer.open("plain").unwrap(), "plain");
+        let other = Sealer::from_base64(&Sealer::generate_base64(&rng).unwrap()).unwrap();
+        assert!(other.open(&sealed).unwrap_err().message.contains("cannot be opened"));
+        assert!(Sealer::from_base64("short").is_err());
+    }
+}
