@@ -1,6 +1,6 @@
 //! `idfed serve | apply | export | users …`: the identity provider.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,7 +79,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
             }
             AppsCommand::TestApiCredentials { app, data_dir } => {
                 let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
-                match idp.test_api_credentials(&app).await {
+                match idp.test_api_credentials("cli", &app).await {
                     Ok(text) => println!("{text}"),
                     Err(e) => {
                         println!("{}", e.message);
@@ -89,11 +89,31 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
             }
             AppsCommand::ImportRoles { app, data_dir } => {
                 let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
-                let roles = idp.import_roles(&app).await.map_err(|e| e.message)?;
+                let roles = idp.import_roles("cli", &app).await.map_err(|e| e.message)?;
                 println!("{} roles trust the app's identity provider:", roles.len());
                 for role in roles {
                     println!("  {role}");
                 }
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}
+
+/// `idfed logs`: the system log, newest first.
+pub fn logs(filter: idfed_store::EventFilter, json: bool, data_dir: PathBuf) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        for e in idp.events(&filter).await.map_err(|e| e.message)? {
+            if json {
+                let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+                let at = idfed_saml::Instant::from_unix_millis(e.at).to_xml();
+                let line = serde_json::json!({ "seq": e.seq, "at": at, "actor": e.actor, "event": e.event,
+                    "target": e.target, "app": e.app, "outcome": e.outcome, "detail": detail });
+                println!("{line}");
+            } else {
+                let at = idfed_saml::Instant::from_unix_millis(e.at).to_xml();
+                println!("{at}  {:<8} {:<20} {:<24} {:<12} {}", e.outcome, e.event, e.actor, e.app, e.detail);
             }
         }
         Ok(Outcome::Success)
@@ -141,8 +161,12 @@ pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Res
         let base_url = base_url.unwrap_or_else(|| format!("http://{address}"));
         let idp = Arc::new(open(&data_dir, &base_url).await?);
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
-        println!("idfed IdP: {base_url}  ({users} users, {apps} apps; data in {})", data_dir.display());
-        println!("  sign in at {base_url}/login; app metadata at {base_url}/app/<app>/metadata");
+        // Whoever started us may stop reading; the server keeps serving regardless.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "idfed IdP: {base_url}  ({users} users, {apps} apps; data in {})", data_dir.display());
+        let _ = writeln!(out, "  sign in at {base_url}/login; app metadata at {base_url}/app/<app>/metadata");
+        let _ = out.flush();
+        drop(out);
         axum::serve(listener, idfed_idp::web::router(idp))
             .with_graceful_shutdown(crate::aws_cmd::shutdown_signal())
             .await
@@ -164,9 +188,15 @@ pub fn apply(file: PathBuf, data_dir: PathBuf, dry_run: bool) -> Result<Outcome,
             let mut copy = idp.tenant();
             copy.apply(desired, || idp.new_user_id()).map_err(|e| format!("{}: {e}", file.display()))?
         } else {
-            idp.change_tenant(|t| t.apply(desired, || idp.new_user_id()))
-                .await
-                .map_err(|e| format!("{}: {e}", file.display()))?
+            let applied = idp.change_tenant(|t| t.apply(desired, || idp.new_user_id())).await;
+            let detail = match &applied {
+                Ok(summary) => {
+                    serde_json::json!({ "file": file.display().to_string(), "summary": summary.to_string() })
+                }
+                Err(e) => serde_json::json!({ "file": file.display().to_string(), "reason": e.message }),
+            };
+            idp.log("cli", "tenant.apply", "tenant", "", applied.is_ok(), detail).await;
+            applied.map_err(|e| format!("{}: {e}", file.display()))?
         };
         let verb = if dry_run { "would apply" } else { "applied" };
         println!("{verb} {}: {summary}", file.display());

@@ -62,6 +62,27 @@ enum Command {
         #[command(subcommand)]
         command: idp_cmd::UsersCommand,
     },
+    /// The IdP's system log (sign-ins, assertions issued, admin changes), newest first.
+    Logs {
+        /// Only this person (login) as actor.
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        app: Option<String>,
+        /// Event name or prefix, e.g. `user.session` or `app.sso`.
+        #[arg(long)]
+        event: Option<String>,
+        /// Only events at or after this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// The IdP's apps: list, test the AWS API integration, import roles.
     Apps {
         #[command(subcommand)]
@@ -104,6 +125,16 @@ fn main() -> ExitCode {
         Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),
         Command::Users { command } => idp_cmd::users(command),
         Command::Apps { command } => idp_cmd::apps(command),
+        Command::Logs { actor, app, event, since, limit, json, data_dir } => (|| {
+            let since = match since {
+                Some(text) => {
+                    Some(idfed_saml::Instant::parse(&text).map_err(|e| format!("--since: {e}"))?.unix_millis())
+                }
+                None => None,
+            };
+            let filter = idfed_store::EventFilter { actor, app, event, since, until: None, limit };
+            idp_cmd::logs(filter, json, data_dir)
+        })(),
         Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use idfed_saml::Instant;
 use idfed_saml::random::Random;
-use idfed_store::DocumentStore;
+use idfed_store::{DocumentStore, Event, EventFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::apps::AppKind;
@@ -58,6 +58,8 @@ pub struct Idp {
     pub sealer: Sealer,
     store: Option<DocumentStore>,
     version: AtomicI64,
+    /// The system log when there is no store.
+    memory_log: Mutex<Vec<Event>>,
     /// The stored version of the tenant this node holds, to notice changes made elsewhere.
     tenant_version: AtomicI64,
 }
@@ -93,6 +95,7 @@ impl Idp {
             store: None,
             version: AtomicI64::new(0),
             tenant_version: AtomicI64::new(0),
+            memory_log: Mutex::new(Vec::new()),
         }
     }
 
@@ -223,17 +226,36 @@ impl Idp {
     }
 
     /// "Test API Credentials": one ListRoles and one ListAccountAliases call.
-    pub async fn test_api_credentials(&self, app_name: &str) -> Result<String> {
-        let (client, _) = self.iam_client(app_name)?;
-        let roles = client.list_roles(self.now()).await?;
-        let alias = client.account_alias(self.now()).await?;
-        let alias = alias.map(|a| format!(" (account alias {a})")).unwrap_or_default();
-        Ok(format!("The API credentials work: IAM lists {} roles{alias}.", roles.len()))
+    pub async fn test_api_credentials(&self, actor: &str, app_name: &str) -> Result<String> {
+        let result: Result<String> = async {
+            let (client, _) = self.iam_client(app_name)?;
+            let roles = client.list_roles(self.now()).await?;
+            let alias = client.account_alias(self.now()).await?;
+            let alias = alias.map(|a| format!(" (account alias {a})")).unwrap_or_default();
+            Ok(format!("The API credentials work: IAM lists {} roles{alias}.", roles.len()))
+        }
+        .await;
+        let detail = match &result {
+            Ok(text) => serde_json::json!({ "result": text }),
+            Err(e) => serde_json::json!({ "reason": e.message }),
+        };
+        self.log(actor, "app.api.test", app_name, app_name, result.is_ok(), detail).await;
+        result
     }
 
     /// Imports the roles that trust one of the app's Identity Provider ARNs, keeping them on
     /// the app for the assignment pickers. Returns their ARNs.
-    pub async fn import_roles(&self, app_name: &str) -> Result<Vec<String>> {
+    pub async fn import_roles(&self, actor: &str, app_name: &str) -> Result<Vec<String>> {
+        let result = self.import_roles_unlogged(app_name).await;
+        let detail = match &result {
+            Ok(roles) => serde_json::json!({ "roles": roles }),
+            Err(e) => serde_json::json!({ "reason": e.message }),
+        };
+        self.log(actor, "app.roles.import", app_name, app_name, result.is_ok(), detail).await;
+        result
+    }
+
+    async fn import_roles_unlogged(&self, app_name: &str) -> Result<Vec<String>> {
         let (client, providers) = self.iam_client(app_name)?;
         let roles = client.list_roles(self.now()).await?;
         let alias = client.account_alias(self.now()).await?;
@@ -278,6 +300,54 @@ impl Idp {
         let Some(store) = &self.store else { return Ok(version) };
         store.save(name, version, body).await.map_err(storage)?;
         Ok(version)
+    }
+
+    /// Writes one system-log entry. `detail` is a JSON object; it never holds secrets,
+    /// passwords or whole assertions.
+    pub async fn log(
+        &self,
+        actor: &str,
+        event: &str,
+        target: &str,
+        app: &str,
+        success: bool,
+        detail: serde_json::Value,
+    ) {
+        let entry = Event {
+            seq: 0,
+            at: self.now().unix_millis(),
+            actor: actor.to_owned(),
+            event: event.to_owned(),
+            target: target.to_owned(),
+            app: app.to_owned(),
+            outcome: if success { "success" } else { "failure" }.to_owned(),
+            detail: detail.to_string(),
+        };
+        match &self.store {
+            // A log write that fails must not undo the action it records; it is reported instead.
+            Some(store) => {
+                if let Err(e) = store.append_event(&entry).await {
+                    eprintln!("idfed: the system log could not be written: {e}");
+                }
+            }
+            None => {
+                let mut log = lock(&self.memory_log);
+                let seq = i64::try_from(log.len()).unwrap_or(i64::MAX) + 1;
+                log.push(Event { seq, ..entry });
+            }
+        }
+    }
+
+    /// System-log entries, newest first.
+    pub async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
+        match &self.store {
+            Some(store) => store.events(filter).await.map_err(storage),
+            None => {
+                let log = lock(&self.memory_log);
+                let limit = usize::try_from(filter.capped_limit()).unwrap_or(100);
+                Ok(log.iter().rev().filter(|e| filter.matches(e)).take(limit).cloned().collect())
+            }
+        }
     }
 
     /// A new random token (URL-safe base64 of 32 bytes).

@@ -260,6 +260,12 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
         Ok(Err(refusal)) => Some(refusal),
     };
     if let Some(refusal) = refusal {
+        let reason = match refusal {
+            Refusal::Locked { .. } => "locked",
+            Refusal::BadCredentials => "bad credentials",
+            Refusal::NoPassword => "no password set",
+        };
+        idp.log(&username, "user.session.start", &login, "", false, serde_json::json!({ "reason": reason })).await;
         let text = match refusal {
             Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
             Refusal::BadCredentials | Refusal::NoPassword => GENERIC_FAILURE,
@@ -276,6 +282,8 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
+    idp.log(&login, "user.session.start", &login, "", true, serde_json::json!({ "second_factor_due": needs_totp }))
+        .await;
     let next = if needs_totp { format!("/login/mfa?return_to={}", percent_encode(&return_to)) } else { return_to };
     let mut response = redirect(&next);
     set_cookie(&mut response, &idp, SESSION_COOKIE, &token, "Lax", None);
@@ -317,6 +325,9 @@ async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<Has
     match checked {
         Err(e) => failure(&e),
         Ok(Err(refusal)) => {
+            let locked = matches!(refusal, Refusal::Locked { .. });
+            let detail = serde_json::json!({ "reason": if locked { "locked" } else { "wrong code" } });
+            idp.log(&session.login, "user.mfa.verify", &session.login, "", false, detail).await;
             let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
             let text = match refusal {
                 Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
@@ -325,6 +336,7 @@ async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<Has
             render(StatusCode::UNAUTHORIZED, &MfaPage { csrf: &csrf, return_to: &return_to, error: Some(text) })
         }
         Ok(Ok(())) => {
+            idp.log(&session.login, "user.mfa.verify", &session.login, "", true, serde_json::json!({})).await;
             let _ = idp.end_session(&token).await;
             let fresh = match idp.start_session(&session.login, true).await {
                 Ok(t) => t,
@@ -341,10 +353,13 @@ async fn logout(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap
     if !csrf_ok(&headers, &form) {
         return csrf_refused();
     }
-    if let Some(token) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = idp.end_session(token).await
-    {
-        return failure(&e);
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if let Ok(Some(session)) = idp.session(token).await {
+            idp.log(&session.login, "user.session.end", &session.login, "", true, serde_json::json!({})).await;
+        }
+        if let Err(e) = idp.end_session(token).await {
+            return failure(&e);
+        }
     }
     let mut response = redirect("/login");
     set_cookie(&mut response, &idp, SESSION_COOKIE, "", "Lax", Some(0));
@@ -392,17 +407,27 @@ async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>
         Err(e) => return failure(&e),
     };
     let entity_id = idp.entity_id(&name);
-    let by = Issuer {
-        entity_id: &entity_id,
-        key: IdpKey { key: &idp.identity.key, certificate: &idp.identity.certificate },
-        now: idp.now(),
-        rng: idp.rng.as_ref(),
+    let issued = {
+        let by = Issuer {
+            entity_id: &entity_id,
+            key: IdpKey { key: &idp.identity.key, certificate: &idp.identity.certificate },
+            now: idp.now(),
+            rng: idp.rng.as_ref(),
+        };
+        idp.with_tenant(|t| issue(t, &name, &login, &Request::default(), &by))
     };
-    let issued = idp.with_tenant(|t| issue(t, &name, &login, &Request::default(), &by));
     let issued = match issued {
         Ok(issued) => issued,
-        Err(e) => return failure(&e),
+        Err(e) => {
+            idp.log(&login, "app.sso", &login, &name, false, serde_json::json!({ "reason": e.message })).await;
+            return failure(&e);
+        }
     };
+    let attributes: Vec<serde_json::Value> =
+        issued.attributes.iter().map(|a| serde_json::json!({ "name": a.name, "values": a.values })).collect();
+    let detail =
+        serde_json::json!({ "acs": issued.acs_url, "relay_state": issued.relay_state, "attributes": attributes });
+    idp.log(&login, "app.sso", &login, &name, true, detail).await;
     match post_form(&issued.acs_url, Param::SamlResponse, &issued.xml, issued.relay_state.as_deref()) {
         Ok(page) => {
             let response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();

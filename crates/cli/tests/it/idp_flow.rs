@@ -185,6 +185,24 @@ apps:
     )
 }
 
+/// IdP metadata for a SAML provider the test does not sign in with.
+fn some_metadata(dir: &Path) -> std::path::PathBuf {
+    let keys = dir.join("keys");
+    let generate =
+        Command::new(env!("CARGO_BIN_EXE_idfed")).args(["keys", "generate", "--out"]).arg(&keys).output().unwrap();
+    assert!(generate.status.success(), "{}", text(&generate));
+    let metadata = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["saml", "metadata", "--entity-id", "http://www.okta.com/exk_test", "--sso-url", "https://idp.test/sso"])
+        .arg("--cert")
+        .arg(keys.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(metadata.status.success(), "{}", text(&metadata));
+    let path = dir.join("metadata.xml");
+    std::fs::write(&path, &metadata.stdout).unwrap();
+    path
+}
+
 fn trust(provider: &str, action: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider}"}},"Action":"{action}"}}]}}"#
@@ -207,6 +225,11 @@ fn api_integration_imports_the_roles_that_trust_the_provider() {
     let admin = (sandbox.key.as_str(), sandbox.secret.as_str());
     let provider = "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin";
     let cmd = |args: &[&str]| ok_json(aws(&sandbox, admin, args));
+    let metadata = some_metadata(&dir);
+    for name in ["Okta_Connect_Admin", "Other"] {
+        let document = format!("file://{}", metadata.display());
+        cmd(&["iam", "create-saml-provider", "--name", name, "--saml-metadata-document", &document]);
+    }
     cmd(&[
         "iam",
         "create-role",

@@ -162,6 +162,16 @@ async fn sign_in_then_launch_posts_a_response_aws_accepts() {
     let accepted = validate_response(&xml, &config, now()).unwrap();
     assert_eq!(accepted.name_id.value, "u1");
 
+    let log = idp.events(&idfed_store::EventFilter::default()).await.unwrap();
+    let names: Vec<(&str, &str)> = log.iter().map(|e| (e.event.as_str(), e.outcome.as_str())).collect();
+    assert_eq!(names, [("app.sso", "success"), ("user.session.start", "success")]);
+    assert!(
+        log[0].detail.contains("arn:aws:iam::111122223333:role/Role1"),
+        "the log names the roles sent: {}",
+        log[0].detail
+    );
+    assert_eq!((log[0].actor.as_str(), log[0].app.as_str()), ("test", "aws"));
+
     let metadata = browser.get("/app/aws/metadata").await;
     let described = idfed_saml::metadata::parse(&metadata.body).unwrap();
     assert_eq!(described[0].entity_id, format!("{BASE}/app/aws"));
@@ -204,6 +214,15 @@ async fn five_wrong_passwords_lock_the_account_with_the_same_generic_text() {
     assert!(locked.body.contains("Too many failed attempts"), "{}", locked.body);
     let still_locked = browser.sign_in("test", "correct horse battery").await;
     assert_eq!(still_locked.status, StatusCode::UNAUTHORIZED, "the right password waits out the lock");
+    let filter = idfed_store::EventFilter { actor: Some("test".into()), ..Default::default() };
+    let log = idp.events(&filter).await.unwrap();
+    assert_eq!(log.len(), 6);
+    assert!(log.iter().all(|e| e.event == "user.session.start" && e.outcome == "failure"));
+    assert!(log[0].detail.contains("locked") && log[5].detail.contains("bad credentials"));
+    assert!(
+        log.iter().all(|e| !e.detail.contains("wrong password") && !e.detail.contains("correct horse")),
+        "no passwords in the log"
+    );
 }
 
 #[tokio::test]
