@@ -15,6 +15,7 @@ pub mod integration;
 pub mod keys;
 pub mod secrets;
 pub mod service;
+pub mod sp_initiated;
 pub mod sso;
 pub mod tenant;
 pub mod web;

@@ -24,6 +24,9 @@ const TENANT_DOCUMENT: &str = "idp-tenant";
 const CREDENTIALS_DOCUMENT: &str = "idp-credentials";
 const SIGNING_DOCUMENT: &str = "idp-signing-key";
 const SESSION_PREFIX: &str = "idp-session-";
+const PENDING_PREFIX: &str = "idp-pending-";
+/// An SP-initiated request waits this long for the person to sign in.
+pub const PENDING_REQUEST_SECONDS: i64 = 10 * 60;
 
 /// A session lasts this long without sign-in again.
 pub const SESSION_SECONDS: i64 = 8 * 3600;
@@ -33,6 +36,9 @@ pub const PENDING_SECONDS: i64 = 5 * 60;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub login: String,
+    /// Unix seconds when the person authenticated (ForceAuthn compares with it).
+    #[serde(default)]
+    pub started: i64,
     pub expires: i64,
     /// False while the second factor is still due.
     pub complete: bool,
@@ -47,7 +53,8 @@ struct StoredIdentity {
 pub struct Idp {
     tenant: Mutex<Tenant>,
     credentials: Mutex<Credentials>,
-    sessions: Mutex<HashMap<String, Session>>,
+    /// Short-lived records (JSON by key) when there is no store.
+    records: Mutex<HashMap<String, String>>,
     pub identity: Identity,
     /// The external base URL (`http://127.0.0.1:8080`): entity IDs, metadata and links use it.
     pub base_url: String,
@@ -85,7 +92,7 @@ impl Idp {
         Idp {
             tenant: Mutex::new(tenant),
             credentials: Mutex::new(Credentials::default()),
-            sessions: Mutex::new(HashMap::new()),
+            records: Mutex::new(HashMap::new()),
             identity,
             base_url: base_url.trim_end_matches('/').to_owned(),
             clock,
@@ -365,43 +372,88 @@ impl Idp {
         Ok(std::iter::once("u".to_owned()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
     }
 
-    /// Starts a session for `login`; returns the cookie value. Sessions are stored under a hash
-    /// of the token, so a copy of the database holds no usable session.
+    /// Short-lived records (sessions, held requests) live in the store when there is one, so
+    /// every node sees them and a sign-out at once; in memory otherwise. Keys are hashes of
+    /// the tokens, so a copy of the database holds no usable session.
+    async fn put_record<T: Serialize>(&self, key: String, record: &T) -> Result<()> {
+        let body = serde_json::to_string(record).map_err(|e| IdpError::internal(e.to_string()))?;
+        match &self.store {
+            Some(store) => {
+                store.save(&key, 1, &body).await.map_err(storage)?;
+            }
+            None => {
+                lock(&self.records).insert(key, body);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let body = match &self.store {
+            Some(store) => store.load(key).await.map_err(storage)?.map(|(_, body)| body),
+            None => lock(&self.records).get(key).cloned(),
+        };
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    }
+
+    async fn remove_record(&self, key: &str) -> Result<()> {
+        match &self.store {
+            Some(store) => {
+                store.delete(key).await.map_err(storage)?;
+            }
+            None => {
+                lock(&self.records).remove(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a session for `login`; returns the cookie value.
     pub async fn start_session(&self, login: &str, complete: bool) -> Result<String> {
         let token = self.token()?;
         let seconds = if complete { SESSION_SECONDS } else { PENDING_SECONDS };
-        let session = Session { login: login.to_owned(), expires: self.now().unix_seconds() + seconds, complete };
-        let key = session_key(&token);
-        if let Some(store) = &self.store {
-            let body = serde_json::to_string(&session).map_err(|e| IdpError::internal(e.to_string()))?;
-            store.save(&key, 1, &body).await.map_err(storage)?;
-        }
-        lock(&self.sessions).insert(key, session);
+        let now = self.now().unix_seconds();
+        let session = Session { login: login.to_owned(), started: now, expires: now + seconds, complete };
+        self.put_record(record_key(SESSION_PREFIX, &token), &session).await?;
         Ok(token)
     }
 
     /// The live session behind a cookie value.
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
-        let key = session_key(token);
-        let cached = lock(&self.sessions).get(&key).cloned();
-        let session = match (cached, &self.store) {
-            (Some(session), _) => Some(session),
-            (None, Some(store)) => match store.load(&key).await.map_err(storage)? {
-                Some((_, body)) => serde_json::from_str(&body).ok(),
-                None => None,
-            },
-            (None, None) => None,
-        };
+        let session: Option<Session> = self.get_record(&record_key(SESSION_PREFIX, token)).await?;
         Ok(session.filter(|s| s.expires > self.now().unix_seconds()))
     }
 
     pub async fn end_session(&self, token: &str) -> Result<()> {
-        let key = session_key(token);
-        lock(&self.sessions).remove(&key);
-        if let Some(store) = &self.store {
-            store.delete(&key).await.map_err(storage)?;
-        }
-        Ok(())
+        self.remove_record(&record_key(SESSION_PREFIX, token)).await
+    }
+
+    /// Keeps an accepted AuthnRequest until its person has signed in; returns its handle.
+    pub async fn hold_request(&self, accepted: crate::sp_initiated::Accepted) -> Result<String> {
+        let token = self.token()?;
+        let now = self.now().unix_seconds();
+        let pending = PendingRequest {
+            app: accepted.app,
+            request_id: accepted.request_id,
+            acs_url: accepted.acs_url,
+            relay_state: accepted.relay_state,
+            force_authn: accepted.force_authn,
+            received: now,
+            expires: now + PENDING_REQUEST_SECONDS,
+        };
+        self.put_record(record_key(PENDING_PREFIX, &token), &pending).await?;
+        Ok(token)
+    }
+
+    /// The held request behind a handle, while it is fresh.
+    pub async fn held_request(&self, token: &str) -> Result<Option<PendingRequest>> {
+        let pending: Option<PendingRequest> = self.get_record(&record_key(PENDING_PREFIX, token)).await?;
+        Ok(pending.filter(|p| p.expires > self.now().unix_seconds()))
+    }
+
+    /// Answers a held request once: it is gone afterwards.
+    pub async fn release_request(&self, token: &str) -> Result<()> {
+        self.remove_record(&record_key(PENDING_PREFIX, token)).await
     }
 
     /// The entity ID (Issuer) of an app's responses, as its metadata publishes it.
@@ -410,8 +462,20 @@ impl Idp {
     }
 }
 
-fn session_key(token: &str) -> String {
+fn record_key(prefix: &str, token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{SESSION_PREFIX}{hex}")
+    format!("{prefix}{hex}")
+}
+
+/// An SP-initiated request waiting for its person to sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    pub app: String,
+    pub request_id: String,
+    pub acs_url: String,
+    pub relay_state: Option<String>,
+    pub force_authn: bool,
+    pub received: i64,
+    pub expires: i64,
 }

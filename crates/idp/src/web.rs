@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use idfed_saml::bindings::{AUTO_SUBMIT_SCRIPT, Param, post_form};
@@ -35,6 +35,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/app", get(dashboard))
         .route("/app/{name}/sso", get(launch))
         .route("/app/{name}/metadata", get(metadata))
+        .route("/app/{name}/saml", get(sp_redirect).post(sp_post))
+        .route("/app/{name}/saml/continue", get(sp_continue))
         .route("/static/idfed.css", get(stylesheet))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
         .with_state(idp)
@@ -406,7 +408,12 @@ async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>
         Ok(None) => return login_redirect(&here),
         Err(e) => return failure(&e),
     };
-    let entity_id = idp.entity_id(&name);
+    answer(&idp, &name, &login, &Request::default()).await
+}
+
+/// Issues the app's response for `login` and returns the page that posts it to the ACS.
+async fn answer(idp: &Idp, name: &str, login: &str, request: &Request<'_>) -> Response {
+    let entity_id = idp.entity_id(name);
     let issued = {
         let by = Issuer {
             entity_id: &entity_id,
@@ -414,20 +421,24 @@ async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>
             now: idp.now(),
             rng: idp.rng.as_ref(),
         };
-        idp.with_tenant(|t| issue(t, &name, &login, &Request::default(), &by))
+        idp.with_tenant(|t| issue(t, name, login, request, &by))
     };
     let issued = match issued {
         Ok(issued) => issued,
         Err(e) => {
-            idp.log(&login, "app.sso", &login, &name, false, serde_json::json!({ "reason": e.message })).await;
+            idp.log(login, "app.sso", login, name, false, serde_json::json!({ "reason": e.message })).await;
             return failure(&e);
         }
     };
     let attributes: Vec<serde_json::Value> =
         issued.attributes.iter().map(|a| serde_json::json!({ "name": a.name, "values": a.values })).collect();
-    let detail =
-        serde_json::json!({ "acs": issued.acs_url, "relay_state": issued.relay_state, "attributes": attributes });
-    idp.log(&login, "app.sso", &login, &name, true, detail).await;
+    let detail = serde_json::json!({
+        "acs": issued.acs_url,
+        "relay_state": issued.relay_state,
+        "in_response_to": request.in_response_to,
+        "attributes": attributes,
+    });
+    idp.log(login, "app.sso", login, name, true, detail).await;
     match post_form(&issued.acs_url, Param::SamlResponse, &issued.xml, issued.relay_state.as_deref()) {
         Ok(page) => {
             let response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
@@ -435,6 +446,89 @@ async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>
         }
         Err(e) => failure(&IdpError::invalid(format!("the app's ACS URL cannot be used: {e}"))),
     }
+}
+
+// ---- SP-initiated ------------------------------------------------------------------------
+
+async fn sp_redirect(State(idp): Shared, Path(name): Path<String>, uri: Uri) -> Response {
+    if let Err(e) = idp.refresh().await {
+        return failure(&e);
+    }
+    let query = uri.query().unwrap_or_default();
+    let accepted = idp.with_tenant(|t| crate::sp_initiated::from_redirect(t, &name, query, idp.now()));
+    hold(&idp, &name, accepted).await
+}
+
+async fn sp_post(State(idp): Shared, Path(name): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+    if let Err(e) = idp.refresh().await {
+        return failure(&e);
+    }
+    let Some(encoded) = form.get("SAMLRequest") else {
+        return failure(&IdpError::invalid("no SAMLRequest in the form"));
+    };
+    let relay = form.get("RelayState").map(String::as_str);
+    let accepted = idp.with_tenant(|t| crate::sp_initiated::from_post(t, &name, encoded, relay, idp.now()));
+    hold(&idp, &name, accepted).await
+}
+
+/// Keeps an accepted request and sends the browser on to answer it (after sign-in if needed).
+async fn hold(idp: &Idp, name: &str, accepted: Result<crate::sp_initiated::Accepted, IdpError>) -> Response {
+    let accepted = match accepted {
+        Ok(a) => a,
+        Err(e) => {
+            idp.log("anonymous", "app.authn_request", name, name, false, serde_json::json!({ "reason": e.message }))
+                .await;
+            return failure(&e);
+        }
+    };
+    match idp.hold_request(accepted).await {
+        Ok(handle) => redirect(&format!("/app/{}/saml/continue?request={handle}", percent_encode(name))),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn sp_continue(
+    State(idp): Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let handle = query.get("request").cloned().unwrap_or_default();
+    let here = format!("/app/{}/saml/continue?request={}", percent_encode(&name), percent_encode(&handle));
+    let pending = match idp.held_request(&handle).await {
+        Ok(Some(p)) if p.app == name => p,
+        Ok(_) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Sign-in expired",
+                "This sign-in request has expired or was already used. Start again from the application.",
+            );
+        }
+        Err(e) => return failure(&e),
+    };
+    let session = match current_session(&idp, &headers).await {
+        Ok(s) => s,
+        Err(e) => return failure(&e),
+    };
+    let login = match signed_in(&idp, &headers).await {
+        Ok(Some(login)) => login,
+        Ok(None) => return login_redirect(&here),
+        Err(e) => return failure(&e),
+    };
+    // ForceAuthn: the person must have authenticated after the request arrived.
+    if pending.force_authn && session.is_some_and(|(_, s)| s.started < pending.received) {
+        return login_redirect(&here);
+    }
+    if let Err(e) = idp.release_request(&handle).await {
+        return failure(&e);
+    }
+    let request = Request {
+        in_response_to: Some(&pending.request_id),
+        acs_index: None,
+        acs_url: Some(&pending.acs_url),
+        relay_state: pending.relay_state.as_deref(),
+    };
+    answer(&idp, &name, &login, &request).await
 }
 
 fn post_page_csp() -> String {

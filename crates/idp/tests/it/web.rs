@@ -18,9 +18,13 @@ use crate::common::*;
 const BASE: &str = "http://127.0.0.1:8080";
 
 async fn idp() -> Arc<Idp> {
+    idp_with(seeds_tenant()).await
+}
+
+pub async fn idp_with(tenant: idfed_idp::tenant::Tenant) -> Arc<Idp> {
     let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
     let sealer = Sealer::new(&[7u8; 32]).unwrap();
-    let idp = Idp::in_memory(seeds_tenant(), key, BASE, Arc::new(now), Box::new(SystemRandom::new()), sealer);
+    let idp = Idp::in_memory(tenant, key, BASE, Arc::new(now), Box::new(SystemRandom::new()), sealer);
     for login in ["test", "agent.one@example.com"] {
         idp.change_credentials(|c| c.set_password(login, "correct horse battery", &SystemRandom::new()))
             .await
@@ -30,22 +34,22 @@ async fn idp() -> Arc<Idp> {
     Arc::new(idp)
 }
 
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    cookies: Vec<String>,
-    body: String,
-    headers: axum::http::HeaderMap,
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub cookies: Vec<String>,
+    pub body: String,
+    pub headers: axum::http::HeaderMap,
 }
 
 /// A browser with a cookie jar.
-struct Browser {
+pub struct Browser {
     idp: Arc<Idp>,
     jar: HashMap<String, String>,
 }
 
 impl Browser {
-    fn new(idp: &Arc<Idp>) -> Browser {
+    pub fn new(idp: &Arc<Idp>) -> Browser {
         Browser { idp: idp.clone(), jar: HashMap::new() }
     }
 
@@ -53,7 +57,7 @@ impl Browser {
         self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    async fn send(&mut self, request: Request<Body>) -> Answer {
+    pub async fn send(&mut self, request: Request<Body>) -> Answer {
         let response = idfed_idp::web::router(self.idp.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -73,12 +77,12 @@ impl Browser {
         Answer { status, location, cookies, body: String::from_utf8_lossy(&bytes).into_owned(), headers }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub async fn get(&mut self, path: &str) -> Answer {
         let request = Request::get(path).header(header::COOKIE, self.cookie_header()).body(Body::empty()).unwrap();
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let body: String = form
             .iter()
             .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| format!("%{b:02X}")).collect::<String>()))
@@ -92,11 +96,11 @@ impl Browser {
         self.send(request).await
     }
 
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         self.jar.get("idfed_csrf").cloned().unwrap_or_default()
     }
 
-    async fn sign_in(&mut self, username: &str, password: &str) -> Answer {
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Answer {
         self.get("/login").await;
         let csrf = self.csrf();
         self.post("/login", &[("csrf", &csrf), ("username", username), ("password", password), ("return_to", "/app")])
@@ -104,7 +108,7 @@ impl Browser {
     }
 }
 
-fn form_value(page: &str, name: &str) -> Option<String> {
+pub fn form_value(page: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker)? + marker.len();
     let end = page[start..].find('"')? + start;

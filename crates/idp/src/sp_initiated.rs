@@ -1,0 +1,138 @@
+//! SP-initiated sign-on for generic SAML apps: an AuthnRequest by HTTP-Redirect or HTTP-POST,
+//! checked against the app (issuer, registered ACS, signature when the app requires one,
+//! freshness) before anyone is asked to sign in.
+
+use idfed_saml::Instant;
+use idfed_saml::bindings::{parse_redirect, verify_redirect};
+use idfed_saml::dsig::{VerifyOptions, verify_enveloped};
+use idfed_saml::encoding::base64_decode;
+use idfed_saml::model::AuthnRequest;
+use idfed_saml::{Certificate, ns, xml};
+
+use crate::apps::{AppKind, SamlApp};
+use crate::error::{IdpError, Result};
+use crate::tenant::Tenant;
+
+/// How old an AuthnRequest may be, and how far in the future (clock skew).
+pub const MAX_AGE_SECONDS: i64 = 300;
+pub const SKEW_SECONDS: i64 = 60;
+
+/// A request that passed every check: what the response must answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub app: String,
+    pub request_id: String,
+    pub acs_url: String,
+    pub relay_state: Option<String>,
+    pub force_authn: bool,
+}
+
+fn refuse(message: impl Into<String>) -> IdpError {
+    IdpError::invalid(message)
+}
+
+fn saml_app<'t>(tenant: &'t Tenant, name: &str) -> Result<&'t SamlApp> {
+    let app = tenant.app(name).ok_or_else(|| IdpError::not_found(format!("there is no app {name:?}")))?;
+    match &app.kind {
+        AppKind::Saml(saml) => Ok(saml),
+        AppKind::Aws(_) => Err(refuse(format!(
+            "{} is an AWS app: AWS sign-in is IdP-initiated only; open the app's tile instead",
+            app.label
+        ))),
+    }
+}
+
+fn certificate(pem: &str) -> Result<Vec<Certificate>> {
+    Certificate::from_pem_or_base64(pem).map_err(|e| IdpError::internal(format!("the app's request certificate: {e}")))
+}
+
+/// An AuthnRequest received by HTTP-Redirect (the query string of the request).
+pub fn from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: Instant) -> Result<Accepted> {
+    let app = saml_app(tenant, app_name)?;
+    let message = parse_redirect(query).map_err(|e| refuse(format!("the SAMLRequest cannot be read: {e}")))?;
+    if let Some(pem) = &app.authn_request_certificate {
+        if message.signature.is_none() {
+            return Err(refuse("this app requires signed AuthnRequests, and this one is not signed"));
+        }
+        verify_redirect(&message, &certificate(pem)?, false)
+            .map_err(|e| refuse(format!("the AuthnRequest signature does not verify: {e}")))?;
+    }
+    check(app, app_name, &message.xml, message.relay_state, now, |_| Ok(()))
+}
+
+/// An AuthnRequest received by HTTP-POST (the `SAMLRequest` form field, base64).
+pub fn from_post(
+    tenant: &Tenant,
+    app_name: &str,
+    encoded: &str,
+    relay_state: Option<&str>,
+    now: Instant,
+) -> Result<Accepted> {
+    let app = saml_app(tenant, app_name)?;
+    let bytes = base64_decode(encoded).map_err(|e| refuse(format!("the SAMLRequest is not base64: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| refuse("the SAMLRequest is not UTF-8"))?;
+    let required = app.authn_request_certificate.as_deref().map(certificate).transpose()?;
+    check(app, app_name, &text, relay_state.map(str::to_owned), now, |root| {
+        let Some(trusted) = &required else { return Ok(()) };
+        let verified = verify_enveloped(root, VerifyOptions { trusted, allow_sha1: false })
+            .map_err(|e| refuse(format!("the AuthnRequest signature does not verify: {e}")))?;
+        verified.map(|_| ()).ok_or_else(|| refuse("this app requires signed AuthnRequests, and this one is not signed"))
+    })
+}
+
+fn check(
+    app: &SamlApp,
+    app_name: &str,
+    text: &str,
+    relay_state: Option<String>,
+    now: Instant,
+    verify: impl FnOnce(roxmltree::Node) -> Result<()>,
+) -> Result<Accepted> {
+    let doc = xml::parse(text, xml::Limits::MESSAGE)
+        .map_err(|e| refuse(format!("the AuthnRequest is not valid XML: {e}")))?;
+    if let Some(id) = xml::first_duplicate_id(&doc) {
+        return Err(refuse(format!("the ID {id:?} appears more than once")));
+    }
+    let root = doc.root_element();
+    verify(root)?;
+    let request = AuthnRequest::from_node(root).map_err(|e| refuse(format!("not an AuthnRequest: {e}")))?;
+    match request.issuer.as_deref() {
+        Some(issuer) if issuer == app.entity_id => {}
+        Some(other) => {
+            return Err(refuse(format!(
+                "the AuthnRequest comes from {other:?}, but this app's SP entity ID is {:?}",
+                app.entity_id
+            )));
+        }
+        None => return Err(refuse("the AuthnRequest names no Issuer")),
+    }
+    if let Some(at) = request.issue_instant {
+        let age = now.unix_seconds() - at.unix_seconds();
+        if !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&age) {
+            return Err(refuse(format!(
+                "the AuthnRequest was issued at {}, more than five minutes from now; check the SP's clock",
+                at.to_xml()
+            )));
+        }
+    }
+    if let Some(binding) = &request.protocol_binding
+        && binding != ns::BINDING_POST
+    {
+        return Err(refuse(format!("the response binding {binding:?} is not supported; use HTTP-POST")));
+    }
+    if request.is_passive {
+        return Err(refuse("IsPassive requests cannot be answered without asking the person to sign in"));
+    }
+    let acs =
+        app.acs_for(request.assertion_consumer_service_index, request.assertion_consumer_service_url.as_deref())?;
+    if relay_state.as_ref().is_some_and(|r| r.len() > 80 * 1024) {
+        return Err(refuse("the RelayState is too long"));
+    }
+    Ok(Accepted {
+        app: app_name.to_owned(),
+        request_id: request.id,
+        acs_url: acs.url.clone(),
+        relay_state,
+        force_authn: request.force_authn,
+    })
+}
