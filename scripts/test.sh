@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the third-party oracles (xmlsec1,
-# python3-saml, samlify), then checks formatting and lints, runs every test with the oracles
-# required, and gives each fuzz target a short run.
+# python3-saml, samlify) and PostgreSQL, starts a throwaway PostgreSQL on loopback, checks
+# formatting and lints, runs every test (oracles and both storage backends required), and
+# gives each fuzz target a short run.
 #   IDFED_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips fuzzing)
 #   IDFED_CORPUS         the SAML corpus (default ../shared/corpus beside the repository)
 set -euo pipefail
@@ -15,6 +16,12 @@ bash scripts/setup-oracles.sh
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "PostgreSQL test server (loopback)"
+IDFED_TEST_DATABASE_URL=$(bash scripts/pg-test-server.sh start)
+export IDFED_TEST_DATABASE_URL
+trap 'bash scripts/pg-test-server.sh stop' EXIT
+echo "$IDFED_TEST_DATABASE_URL"
 
 step "tests"
 export IDFED_REQUIRE_ORACLES=1

@@ -145,8 +145,23 @@ fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     Sealer::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+static DATABASE_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// `--database-url` / `IDFED_DATABASE_URL`, for every IdP command.
+pub fn use_database(url: Option<String>) {
+    let _ = DATABASE_URL.set(url);
+}
+
+async fn open_store(data_dir: &Path) -> Result<DocumentStore, String> {
+    match DATABASE_URL.get().cloned().flatten() {
+        Some(url) => DocumentStore::open(&url).await.map_err(|e| format!("opening the database: {e}")),
+        None => DocumentStore::open_sqlite(&store_path(data_dir)?).await.map_err(|e| e.to_string()),
+    }
+}
+
 async fn open(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
-    let store = DocumentStore::open_sqlite(&store_path(data_dir)?).await.map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+    let store = open_store(data_dir).await?;
     let sealer = sealer(data_dir)?;
     Idp::open(store, base_url, Arc::new(crate::clock::now), Box::new(SystemRandom::new()), sealer)
         .await
@@ -163,7 +178,12 @@ pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Res
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
         // Whoever started us may stop reading; the server keeps serving regardless.
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "idfed IdP: {base_url}  ({users} users, {apps} apps; data in {})", data_dir.display());
+        let kept = match DATABASE_URL.get().cloned().flatten() {
+            Some(url) if url.starts_with("postgres") => "data in PostgreSQL".to_owned(),
+            Some(url) => format!("data in {url}"),
+            None => format!("data in {}", data_dir.display()),
+        };
+        let _ = writeln!(out, "idfed IdP: {base_url}  ({users} users, {apps} apps; {kept})");
         let _ = writeln!(out, "  sign in at {base_url}/login; app metadata at {base_url}/app/<app>/metadata");
         let _ = out.flush();
         drop(out);

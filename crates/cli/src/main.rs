@@ -17,6 +17,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "idfed", version, about = "Self-hosted single sign-on for AWS and Amazon Connect")]
 struct Cli {
+    /// The IdP's database: `postgres://…` for PostgreSQL (several IdP nodes can share it);
+    /// default: `idp.sqlite` in the data directory.
+    #[arg(long, global = true, env = "IDFED_DATABASE_URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,6 +118,7 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    idp_cmd::use_database(cli.database_url.clone());
     let result = match cli.command {
         Command::Up { data_dir } => Err(format!(
             "`idfed up` is not built yet: the identity provider and the AWS sandbox are still being written \

@@ -131,18 +131,30 @@ impl Idp {
             }
             None => Credentials::default(),
         };
+        // The private key is stored sealed, like every other secret.
+        let read = |body: &str| -> Result<Identity> {
+            let stored: StoredIdentity =
+                serde_json::from_str(body).map_err(|e| IdpError::internal(format!("stored signing key: {e}")))?;
+            Identity::from_pem(&sealer.open(&stored.key_pem)?, &stored.cert_pem)
+        };
         let identity = match store.load(SIGNING_DOCUMENT).await.map_err(storage)? {
-            Some((_, body)) => {
-                let stored: StoredIdentity =
-                    serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored signing key: {e}")))?;
-                Identity::from_pem(&stored.key_pem, &stored.cert_pem)?
-            }
+            Some((_, body)) => read(&body)?,
             None => {
                 let identity = Identity::generate("idfed IdP", clock())?;
-                let stored = StoredIdentity { key_pem: identity.key_pem.clone(), cert_pem: identity.cert_pem.clone() };
+                let sealed = sealer.seal(&identity.key_pem, rng.as_ref())?;
+                let stored = StoredIdentity { key_pem: sealed, cert_pem: identity.cert_pem.clone() };
                 let body = serde_json::to_string(&stored).map_err(|e| IdpError::internal(e.to_string()))?;
-                store.save(SIGNING_DOCUMENT, 1, &body).await.map_err(storage)?;
-                identity
+                // Nodes starting together each make a key; the first stored wins and all use it.
+                if store.save(SIGNING_DOCUMENT, 1, &body).await.map_err(storage)? {
+                    identity
+                } else {
+                    let (_, body) = store
+                        .load(SIGNING_DOCUMENT)
+                        .await
+                        .map_err(storage)?
+                        .ok_or_else(|| IdpError::internal("the signing key vanished while starting"))?;
+                    read(&body)?
+                }
             }
         };
         let mut idp = Idp::in_memory(tenant, identity, base_url, clock, rng, sealer);

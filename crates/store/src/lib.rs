@@ -2,9 +2,12 @@
 //! uses for its state. Handlers never write SQL; they call this crate.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 #[derive(Debug, thiserror::Error)]
@@ -13,10 +16,47 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
-/// A store of named, versioned documents.
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code against whichever pool this store has; `$sql` is written with `?N`
+/// placeholders and rewritten for PostgreSQL.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident, $q:ident| $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite($pool) => {
+                let $q = |sql: &'static str| -> Cow<'static, str> { Cow::Borrowed(sql) };
+                $body
+            }
+            Pool::Postgres($pool) => {
+                let $q = |sql: &'static str| -> Cow<'static, str> { Cow::Owned(postgres_placeholders(sql)) };
+                $body
+            }
+        }
+    };
+}
+
+/// `?1` → `$1` (our SQL numbers every placeholder).
+fn postgres_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A store of named, versioned documents and the system log, on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct DocumentStore {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
 impl DocumentStore {
@@ -28,51 +68,80 @@ impl DocumentStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        // Idempotent schema files, in order.
-        for schema in [include_str!("../migrations/0001_documents.sql"), include_str!("../migrations/0002_events.sql")]
-        {
+        for schema in [
+            include_str!("../migrations/sqlite/0001_documents.sql"),
+            include_str!("../migrations/sqlite/0002_events.sql"),
+        ] {
             sqlx::raw_sql(schema).execute(&pool).await?;
         }
-        Ok(DocumentStore { pool })
+        Ok(DocumentStore { pool: Pool::Sqlite(pool) })
+    }
+
+    /// Connects to PostgreSQL (`postgres://user:password@host:port/database`) and applies the
+    /// schema. Waits at most five seconds for a connection, so an outage is reported quickly.
+    pub async fn open_postgres(url: &str) -> Result<DocumentStore, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+        for schema in [
+            include_str!("../migrations/postgres/0001_documents.sql"),
+            include_str!("../migrations/postgres/0002_events.sql"),
+        ] {
+            sqlx::raw_sql(schema).execute(&pool).await?;
+        }
+        Ok(DocumentStore { pool: Pool::Postgres(pool) })
+    }
+
+    /// Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file path.
+    pub async fn open(location: &str) -> Result<DocumentStore, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            DocumentStore::open_postgres(location).await
+        } else {
+            DocumentStore::open_sqlite(Path::new(location.strip_prefix("sqlite://").unwrap_or(location))).await
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
     }
 
     /// The stored version and body of `name`.
     pub async fn load(&self, name: &str) -> Result<Option<(i64, String)>, StoreError> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT version, body FROM documents WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row)
+        on_pool!(self, |pool, q| {
+            let sql = q("SELECT version, body FROM documents WHERE name = ?1");
+            Ok(sqlx::query_as(&sql).bind(name).fetch_optional(pool).await?)
+        })
     }
 
     /// Writes `body` as `version` of `name` unless a newer version is already stored (saves
     /// racing each other never move the document backwards). Returns whether it was written.
     pub async fn save(&self, name: &str, version: i64, body: &str) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(name) DO UPDATE SET version = excluded.version, body = excluded.body WHERE documents.version < excluded.version",
-        )
-        .bind(name)
-        .bind(version)
-        .bind(body)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        on_pool!(self, |pool, q| {
+            let sql = q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(name) DO UPDATE SET version = excluded.version, body = excluded.body \
+                 WHERE documents.version < excluded.version");
+            let result = sqlx::query(&sql).bind(name).bind(version).bind(body).execute(pool).await?;
+            Ok(result.rows_affected() == 1)
+        })
     }
 
     /// The stored version of `name`, without its body (cheap: for noticing changes).
     pub async fn version(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM documents WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(v,)| v))
+        on_pool!(self, |pool, q| {
+            let sql = q("SELECT version FROM documents WHERE name = ?1");
+            let row: Option<(i64,)> = sqlx::query_as(&sql).bind(name).fetch_optional(pool).await?;
+            Ok(row.map(|(v,)| v))
+        })
     }
 
     /// Removes `name`; returns whether it existed.
     pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM documents WHERE name = ?").bind(name).execute(&self.pool).await?;
-        Ok(result.rows_affected() == 1)
+        on_pool!(self, |pool, q| {
+            let sql = q("DELETE FROM documents WHERE name = ?1");
+            let result = sqlx::query(&sql).bind(name).execute(pool).await?;
+            Ok(result.rows_affected() == 1)
+        })
     }
 }
 
@@ -122,38 +191,45 @@ impl EventFilter {
 
 impl DocumentStore {
     pub async fn append_event(&self, e: &Event) -> Result<i64, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO events (at, actor, event, target, app, outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(e.at)
-        .bind(&e.actor)
-        .bind(&e.event)
-        .bind(&e.target)
-        .bind(&e.app)
-        .bind(&e.outcome)
-        .bind(&e.detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.last_insert_rowid())
+        on_pool!(self, |pool, q| {
+            let sql = q("INSERT INTO events (at, actor, event, target, app, outcome, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq");
+            let (seq,): (i64,) = sqlx::query_as(&sql)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.event)
+                .bind(&e.target)
+                .bind(&e.app)
+                .bind(&e.outcome)
+                .bind(&e.detail)
+                .fetch_one(pool)
+                .await?;
+            Ok(seq)
+        })
     }
 
     pub async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
         type Row = (i64, i64, String, String, String, String, String, String);
-        let like = filter.event.as_ref().map(|p| format!("{}%", p.replace('%', "").replace('_', "\\_")));
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT seq, at, actor, event, target, app, outcome, detail FROM events \
-             WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR app = ?2) \
-             AND (?3 IS NULL OR event LIKE ?3 ESCAPE '\\') AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) \
-             ORDER BY seq DESC LIMIT ?6",
-        )
-        .bind(&filter.actor)
-        .bind(&filter.app)
-        .bind(like)
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(i64::from(filter.capped_limit()))
-        .fetch_all(&self.pool)
-        .await?;
+        let like = filter
+            .event
+            .as_ref()
+            .map(|p| format!("{}%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let actor = filter.actor.as_ref().map(|a| a.to_lowercase());
+        let rows: Vec<Row> = on_pool!(self, |pool, q| {
+            let sql = q("SELECT seq, at, actor, event, target, app, outcome, detail FROM events \
+                 WHERE (?1 IS NULL OR lower(actor) = ?1) AND (?2 IS NULL OR app = ?2) \
+                 AND (?3 IS NULL OR event LIKE ?3 ESCAPE '\\') AND (?4 IS NULL OR at >= ?4) \
+                 AND (?5 IS NULL OR at < ?5) ORDER BY seq DESC LIMIT ?6");
+            sqlx::query_as(&sql)
+                .bind(&actor)
+                .bind(&filter.app)
+                .bind(&like)
+                .bind(filter.since)
+                .bind(filter.until)
+                .bind(i64::from(filter.capped_limit()))
+                .fetch_all(pool)
+                .await?
+        });
         Ok(rows
             .into_iter()
             .map(|(seq, at, actor, event, target, app, outcome, detail)| Event {
@@ -170,37 +246,115 @@ impl DocumentStore {
     }
 }
 
+/// Support for test suites that run on both backends.
+pub mod testing {
+    use super::*;
+
+    /// The admin URL of the test PostgreSQL server (`scripts/pg-test-server.sh`), if any.
+    pub fn postgres_url() -> Option<String> {
+        std::env::var("IDFED_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    }
+
+    /// Whether the test script demands every backend (it sets IDFED_REQUIRE_ORACLES=1).
+    pub fn required() -> bool {
+        std::env::var_os("IDFED_REQUIRE_ORACLES").is_some_and(|v| v == "1")
+    }
+
+    /// A new, empty database `name` on the server at `admin_url`; returns its URL.
+    pub async fn fresh_postgres_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+        let admin = PgPoolOptions::new().max_connections(1).connect(admin_url).await?;
+        let quoted = format!("\"{}\"", name.replace('"', ""));
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")).execute(&admin).await?;
+        sqlx::raw_sql(&format!("CREATE DATABASE {quoted}")).execute(&admin).await?;
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+        Ok(format!("{base}/{}", name.replace('"', "")))
+    }
+
+    /// The stores a test runs on: a fresh SQLite file, and a fresh PostgreSQL database when the
+    /// test server is up (otherwise the test says loudly that PostgreSQL was skipped).
+    pub async fn stores(label: &str) -> Vec<DocumentStore> {
+        let dir = std::env::temp_dir().join(format!("idfed-store-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut stores = Vec::new();
+        if std::fs::create_dir_all(&dir).is_ok()
+            && let Ok(store) = DocumentStore::open_sqlite(&dir.join("store.sqlite")).await
+        {
+            stores.push(store);
+        }
+        match postgres_url() {
+            Some(url) => {
+                let name = format!(
+                    "idfed_{}_{}",
+                    label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+                    std::process::id()
+                );
+                if let Ok(db) = fresh_postgres_database(&url, &name).await
+                    && let Ok(store) = DocumentStore::open_postgres(&db).await
+                {
+                    stores.push(store);
+                }
+            }
+            None => {
+                eprintln!(
+                    "SKIPPED (PostgreSQL): IDFED_TEST_DATABASE_URL is not set; run scripts/pg-test-server.sh start"
+                );
+            }
+        }
+        let expected = if postgres_url().is_some() || required() { 2 } else { 1 };
+        if stores.len() < expected {
+            eprintln!("idfed test stores: only {} of {expected} backends opened", stores.len());
+        }
+        stores
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use super::testing::{required, stores};
+
+    async fn both(label: &str) -> Vec<DocumentStore> {
+        let stores = stores(label).await;
+        assert!(!stores.is_empty());
+        assert!(stores.len() == 2 || !required(), "PostgreSQL is required (IDFED_REQUIRE_ORACLES=1)");
+        stores
+    }
+
     #[tokio::test]
-    async fn versions_only_move_forward_and_survive_reopening() {
+    async fn versions_only_move_forward_and_deletes_remove() {
+        for store in both("versions").await {
+            let b = store.backend();
+            assert_eq!(store.load("aws").await.unwrap(), None, "{b}");
+            assert!(store.save("aws", 2, "two").await.unwrap(), "{b}");
+            assert!(!store.save("aws", 1, "one").await.unwrap(), "{b}: an older version never overwrites");
+            assert!(store.save("aws", 3, "three").await.unwrap(), "{b}");
+            assert_eq!(store.version("aws").await.unwrap(), Some(3), "{b}");
+            assert!(store.save("gone", 1, "x").await.unwrap());
+            assert!(store.delete("gone").await.unwrap());
+            assert!(!store.delete("gone").await.unwrap(), "{b}");
+            assert_eq!(store.load("gone").await.unwrap(), None);
+            assert_eq!(store.load("aws").await.unwrap(), Some((3, "three".to_owned())), "{b}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_documents_survive_reopening() {
         let dir = std::env::temp_dir().join(format!("idfed-store-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("store.sqlite");
         let store = DocumentStore::open_sqlite(&path).await.unwrap();
-        assert_eq!(store.load("aws").await.unwrap(), None);
-        assert!(store.save("aws", 2, "two").await.unwrap());
-        assert!(!store.save("aws", 1, "one").await.unwrap(), "an older version never overwrites");
         assert!(store.save("aws", 3, "three").await.unwrap());
-        assert!(store.save("gone", 1, "x").await.unwrap());
-        assert!(store.delete("gone").await.unwrap());
-        assert!(!store.delete("gone").await.unwrap());
-        assert_eq!(store.load("gone").await.unwrap(), None);
         drop(store);
-        let reopened = DocumentStore::open_sqlite(&path).await.unwrap();
+        let reopened = DocumentStore::open(path.to_str().unwrap()).await.unwrap();
         assert_eq!(reopened.load("aws").await.unwrap(), Some((3, "three".to_owned())));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
     async fn events_are_found_by_actor_app_prefix_and_time() {
-        let dir = std::env::temp_dir().join(format!("idfed-store-events-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = DocumentStore::open_sqlite(&dir.join("s.sqlite")).await.unwrap();
         let event = |at: i64, actor: &str, name: &str, app: &str| Event {
             at,
             actor: actor.into(),
@@ -210,21 +364,26 @@ mod tests {
             detail: "{}".into(),
             ..Event::default()
         };
-        store.append_event(&event(1, "alice", "user.session.start", "")).await.unwrap();
-        store.append_event(&event(2, "alice", "app.sso", "aws")).await.unwrap();
-        store.append_event(&event(3, "bob", "user.session_x", "")).await.unwrap();
-        store.append_event(&event(4, "Bob", "app.sso", "ccp")).await.unwrap();
-        let find = |f: EventFilter| {
-            let store = store.clone();
-            async move { store.events(&f).await.unwrap().into_iter().map(|e| e.at).collect::<Vec<_>>() }
-        };
-        assert_eq!(find(EventFilter::default()).await, [4, 3, 2, 1]);
-        assert_eq!(find(EventFilter { actor: Some("BOB".into()), ..Default::default() }).await, [4, 3]);
-        assert_eq!(find(EventFilter { app: Some("aws".into()), ..Default::default() }).await, [2]);
-        assert_eq!(find(EventFilter { event: Some("user.session".into()), ..Default::default() }).await, [3, 1]);
-        assert_eq!(find(EventFilter { event: Some("user.session.".into()), ..Default::default() }).await, [1]);
-        assert_eq!(find(EventFilter { since: Some(2), until: Some(4), ..Default::default() }).await, [3, 2]);
-        assert_eq!(find(EventFilter { limit: 1, ..Default::default() }).await, [4]);
-        let _ = std::fs::remove_dir_all(&dir);
+        for store in both("events").await {
+            let b = store.backend();
+            store.append_event(&event(1, "alice", "user.session.start", "")).await.unwrap();
+            store.append_event(&event(2, "alice", "app.sso", "aws")).await.unwrap();
+            store.append_event(&event(3, "bob", "user.session_x", "")).await.unwrap();
+            let seq = store.append_event(&event(4, "Bob", "app.sso", "ccp")).await.unwrap();
+            assert_eq!(seq, 4, "{b}");
+            let find = |f: EventFilter| {
+                let store = store.clone();
+                async move { store.events(&f).await.unwrap().into_iter().map(|e| e.at).collect::<Vec<_>>() }
+            };
+            assert_eq!(find(EventFilter::default()).await, [4, 3, 2, 1], "{b}");
+            assert_eq!(find(EventFilter { actor: Some("BOB".into()), ..Default::default() }).await, [4, 3], "{b}");
+            assert_eq!(find(EventFilter { app: Some("aws".into()), ..Default::default() }).await, [2], "{b}");
+            let prefix = |p: &str| EventFilter { event: Some(p.into()), ..Default::default() };
+            assert_eq!(find(prefix("user.session")).await, [3, 1], "{b}");
+            assert_eq!(find(prefix("user.session.")).await, [1], "{b}");
+            assert_eq!(find(prefix("user%")).await, Vec::<i64>::new(), "{b}: % is literal");
+            assert_eq!(find(EventFilter { since: Some(2), until: Some(4), ..Default::default() }).await, [3, 2], "{b}");
+            assert_eq!(find(EventFilter { limit: 1, ..Default::default() }).await, [4], "{b}");
+        }
     }
 }

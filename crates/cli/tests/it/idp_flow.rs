@@ -11,11 +11,26 @@ use std::process::{Command, Stdio};
 use crate::sandbox_clients::{Server, aws, ok_json, repo, required, start, text};
 
 fn idfed(args: &[&str], data_dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_idfed")).args(args).arg("--data-dir").arg(data_dir).output().unwrap()
+    idfed_on(args, data_dir, None)
 }
 
-fn start_idp(data_dir: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+/// `idfed … --data-dir D`, on PostgreSQL when `database` is given.
+fn idfed_on(args: &[&str], data_dir: &Path, database: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idfed"));
+    command.args(args).arg("--data-dir").arg(data_dir).env_remove("IDFED_DATABASE_URL");
+    if let Some(url) = database {
+        command.args(["--database-url", url]);
+    }
+    command.output().unwrap()
+}
+
+fn start_idp(data_dir: &Path, database: Option<&str>) -> (Server, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idfed"));
+    command.env_remove("IDFED_DATABASE_URL");
+    if let Some(url) = database {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -45,7 +60,29 @@ fn sign_in_at_the_idp_and_land_in_the_sandbox_console_as_the_chosen_role() {
         eprintln!("SKIPPED: .venv/bin/aws missing; run scripts/setup-oracles.sh");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("idfed-idp-flow-{}", std::process::id()));
+    login_flow("sqlite", None);
+}
+
+#[test]
+fn the_same_login_with_the_idp_on_postgresql() {
+    let Some(admin) = idfed_store::testing::postgres_url() else {
+        assert!(!required(), "PostgreSQL is required (IDFED_REQUIRE_ORACLES=1); run scripts/pg-test-server.sh start");
+        eprintln!("SKIPPED: IDFED_TEST_DATABASE_URL is not set; run scripts/pg-test-server.sh start");
+        return;
+    };
+    if !repo().join(".venv/bin/aws").exists() {
+        assert!(!required(), "the aws CLI (.venv) is required; run scripts/setup-oracles.sh");
+        return;
+    }
+    let name = format!("idfed_cli_flow_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = rt.block_on(idfed_store::testing::fresh_postgres_database(&admin, &name)).unwrap();
+    login_flow("postgres", Some(&url));
+}
+
+fn login_flow(label: &str, database: Option<&str>) {
+    let idfed = |args: &[&str], dir: &Path| idfed_on(args, dir, database);
+    let dir = std::env::temp_dir().join(format!("idfed-idp-flow-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (idp_dir, aws_dir) = (dir.join("idp"), dir.join("aws"));
     let sandbox = start(&aws_dir);
@@ -85,12 +122,13 @@ assignments:
         let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
             .args(["users", "set-password", login, "--data-dir"])
             .arg(&idp_dir)
+            .args(database.map(|url| ["--database-url", url]).into_iter().flatten())
             .env("IDFED_PASSWORD", "correct horse battery")
             .output()
             .unwrap();
         assert!(set.status.success(), "{}", text(&set));
     }
-    let (_idp, idp_url) = start_idp(&idp_dir);
+    let (_idp, idp_url) = start_idp(&idp_dir, database);
 
     // The AWS side, as seed 004 steps 1–2 do it, from the IdP's own metadata.
     let metadata = dir.join("metadata.xml");

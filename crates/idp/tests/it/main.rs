@@ -4,4 +4,5 @@
 mod common;
 mod sp_initiated;
 mod sso;
+mod storage;
 mod web;

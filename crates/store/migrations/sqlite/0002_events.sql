@@ -10,5 +10,5 @@ CREATE TABLE IF NOT EXISTS events (
     detail  TEXT    NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
-CREATE INDEX IF NOT EXISTS events_actor ON events (actor, at);
+CREATE INDEX IF NOT EXISTS events_actor ON events (lower(actor), at);
 CREATE INDEX IF NOT EXISTS events_app ON events (app, at);

@@ -1,0 +1,64 @@
+//! The IdP on both storage backends (SQLite, and PostgreSQL when the test server runs):
+//! everything survives a restart, and two nodes on one database share the tenant, sessions,
+//! held requests and the system log.
+
+use std::sync::Arc;
+
+use idfed_idp::secrets::Sealer;
+use idfed_idp::service::Idp;
+use idfed_saml::random::SystemRandom;
+use idfed_store::testing::{required, stores};
+use idfed_store::{DocumentStore, EventFilter};
+
+use crate::common::*;
+
+async fn node(store: &DocumentStore) -> Idp {
+    let sealer = Sealer::new(&[9u8; 32]).unwrap();
+    Idp::open(store.clone(), "http://127.0.0.1:8080", Arc::new(now), Box::new(SystemRandom::new()), sealer)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_shared_by_nodes() {
+    let stores = stores("idp-storage").await;
+    assert!(stores.len() == 2 || !required(), "PostgreSQL is required (IDFED_REQUIRE_ORACLES=1)");
+    for store in stores {
+        let backend = store.backend();
+        let a = node(&store).await;
+        let b = node(&store).await;
+        assert_eq!(a.identity.cert_pem, b.identity.cert_pem, "{backend}: the signing key is made once and shared");
+        let (_, signing) = store.load("idp-signing-key").await.unwrap().unwrap();
+        assert!(
+            !signing.contains("PRIVATE KEY") && signing.contains("sealed:v1:"),
+            "{backend}: the key is sealed at rest"
+        );
+        let summary = a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        assert_eq!(summary.users.0, 4, "{backend}");
+        a.change_credentials(|c| c.set_password("test", "correct horse battery", &SystemRandom::new()))
+            .await
+            .unwrap()
+            .unwrap();
+        let token = a.start_session("test", true).await.unwrap();
+        a.log("test", "user.session.start", "test", "", true, serde_json::json!({})).await;
+
+        // Node B sees A's tenant after a refresh, A's session, and A's log entry.
+        b.refresh().await.unwrap();
+        assert_eq!(b.tenant().users.len(), 4, "{backend}");
+        assert_eq!(b.session(&token).await.unwrap().map(|s| s.login).as_deref(), Some("test"), "{backend}");
+        let log = b.events(&EventFilter::default()).await.unwrap();
+        assert_eq!(log.len(), 1, "{backend}");
+        b.end_session(&token).await.unwrap();
+        assert!(a.session(&token).await.unwrap().is_none(), "{backend}: a sign-out on one node holds on all");
+
+        // A restart loses nothing.
+        drop((a, b));
+        let restarted = node(&store).await;
+        assert_eq!(restarted.tenant(), seeds_tenant(), "{backend}");
+        let checked = restarted
+            .change_credentials(|c| c.check_password("test", "correct horse battery", true, now()))
+            .await
+            .unwrap();
+        assert_eq!(checked, Ok(()), "{backend}: the password survived");
+    }
+}
