@@ -42,6 +42,56 @@ pub enum UsersCommand {
 }
 
 #[derive(Subcommand)]
+pub enum TokensCommand {
+    /// Make a token for the admin API (`Authorization: Bearer …`); it is printed once.
+    Create {
+        name: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        name: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// List token names and when they were made.
+    List {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+}
+
+pub fn tokens(command: TokensCommand) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        match command {
+            TokensCommand::Create { name, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                println!("{}", idp.create_api_token(&name).await.map_err(|e| e.message)?);
+            }
+            TokensCommand::Revoke { name, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                if !idp.change_credentials(|c| c.revoke_api_token(&name)).await.map_err(|e| e.message)? {
+                    return Err(format!("there is no token {name:?}"));
+                }
+                idp.log("cli", "api_token.revoke", &name, "", true, serde_json::json!({})).await;
+                println!("revoked {name}");
+            }
+            TokensCommand::List { data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                idp.with_credentials(|c| {
+                    for token in c.api_tokens.values() {
+                        let made = idfed_saml::Instant::from_unix_seconds(token.created).to_xml();
+                        println!("{}\t{made}", token.name);
+                    }
+                });
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}
+
+#[derive(Subcommand)]
 pub enum AppsCommand {
     /// List apps: name, type, label.
     List {

@@ -87,6 +87,11 @@ enum Command {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
     },
+    /// Tokens for the IdP's admin REST API (`/api/v1`, described at /api/v1/openapi.json).
+    ApiTokens {
+        #[command(subcommand)]
+        command: idp_cmd::TokensCommand,
+    },
     /// The IdP's apps: list, test the AWS API integration, import roles.
     Apps {
         #[command(subcommand)]
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
         Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),
         Command::Users { command } => idp_cmd::users(command),
         Command::Apps { command } => idp_cmd::apps(command),
+        Command::ApiTokens { command } => idp_cmd::tokens(command),
         Command::Logs { actor, app, event, since, limit, json, data_dir } => (|| {
             let since = match since {
                 Some(text) => {

@@ -50,11 +50,27 @@ impl Credential {
     }
 }
 
-/// Every login's credential, keyed by lower-cased login.
+/// An admin API token: only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub name: String,
+    pub created: i64,
+}
+
+/// Every login's credential, keyed by lower-cased login, and the admin API tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     #[serde(default)]
     pub by_login: BTreeMap<String, Credential>,
+    /// Keyed by the hex SHA-256 of the token.
+    #[serde(default)]
+    pub api_tokens: BTreeMap<String, ApiToken>,
+}
+
+/// The hex SHA-256 of a token, as tokens are kept.
+pub fn token_hash(token: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why a sign-in step failed. People only ever see one generic text for the first three, so
@@ -193,6 +209,27 @@ impl Credentials {
             }
             None => Err(credential.count_failure(now_s)),
         }
+    }
+
+    /// Records a new API token (its hash) under `name`, replacing one of the same name.
+    pub fn add_api_token(&mut self, name: &str, token: &str, now: Instant) -> Result<()> {
+        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(IdpError::invalid("a token name is 1–64 letters, digits, '-', '_' or '.'"));
+        }
+        self.api_tokens.retain(|_, t| t.name != name);
+        self.api_tokens.insert(token_hash(token), ApiToken { name: name.to_owned(), created: now.unix_seconds() });
+        Ok(())
+    }
+
+    /// The name of the token, if it is one.
+    pub fn api_token_name(&self, token: &str) -> Option<&str> {
+        self.api_tokens.get(&token_hash(token)).map(|t| t.name.as_str())
+    }
+
+    pub fn revoke_api_token(&mut self, name: &str) -> bool {
+        let before = self.api_tokens.len();
+        self.api_tokens.retain(|_, t| t.name != name);
+        before != self.api_tokens.len()
     }
 
     /// The current code, for tests and `idfed users totp-code` in development.

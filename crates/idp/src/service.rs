@@ -377,6 +377,15 @@ impl Idp {
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// Makes an admin API token called `name` (replacing one of that name); it is shown once.
+    pub async fn create_api_token(&self, name: &str) -> Result<String> {
+        let token = format!("idfed_{}", self.token()?);
+        let now = self.now();
+        self.change_credentials(|c| c.add_api_token(name, &token, now)).await??;
+        self.log("cli", "api_token.create", name, "", true, serde_json::json!({})).await;
+        Ok(token)
+    }
+
     /// A new user id (`u` and 20 hex digits).
     pub fn new_user_id(&self) -> Result<String> {
         let mut bytes = [0u8; 10];

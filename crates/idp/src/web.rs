@@ -39,7 +39,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/app/{name}/saml/continue", get(sp_continue))
         .route("/static/idfed.css", get(stylesheet))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
-        .with_state(idp)
+        .with_state(idp.clone())
+        .merge(crate::api::router(idp))
 }
 
 // ---- pages -------------------------------------------------------------------------------
