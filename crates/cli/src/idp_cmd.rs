@@ -34,6 +34,16 @@ pub enum UsersCommand {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
     },
+    /// Import people from a CSV file (header: login,email,first_name,last_name,status,groups and
+    /// custom attributes). All rows or none: every bad row is listed with its line.
+    Import {
+        file: PathBuf,
+        /// Check the file and say what would change, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// List users: login, status, name.
     List {
         #[arg(long, default_value = "./idfed-data")]
@@ -320,6 +330,34 @@ pub fn users(command: UsersCommand) -> Result<Outcome, String> {
                 let login = known_login(&idp, &login)?;
                 idp.change_credentials(|c| c.reset_totp(&login)).await.map_err(|e| e.message)?;
                 println!("TOTP removed for {login}");
+            }
+            UsersCommand::Import { file, dry_run, data_dir } => {
+                let text = crate::input::read_text(&file)?;
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let mut bar = crate::progress::Bar::new("rows");
+                let result = idp
+                    .import_csv("cli", &text, dry_run, &mut |done, total| bar.show(done, total))
+                    .await
+                    .map_err(|e| e.message)?;
+                bar.finish();
+                match result {
+                    Ok(done) => {
+                        let verb = if dry_run { "would import" } else { "imported" };
+                        println!(
+                            "{verb} {}: {} created, {} updated, {} group memberships added",
+                            file.display(),
+                            done.created,
+                            done.updated,
+                            done.memberships
+                        );
+                    }
+                    Err(errors) => {
+                        for error in &errors {
+                            eprintln!("{}: {error}", file.display());
+                        }
+                        return Err(format!("{} bad rows in {}; nothing was imported", errors.len(), file.display()));
+                    }
+                }
             }
             UsersCommand::List { data_dir } => {
                 let idp = open(&data_dir, "http://127.0.0.1:8080").await?;

@@ -7,6 +7,7 @@ mod clock;
 mod idp_cmd;
 mod input;
 mod keys_cmd;
+mod progress;
 mod saml_cmd;
 
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ pub mod api;
 pub mod apps;
 pub mod assignments;
 pub mod credentials;
+pub mod csv_import;
 pub mod group_mapping;
 pub mod integration;
 pub mod keys;

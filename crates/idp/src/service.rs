@@ -377,6 +377,42 @@ impl Idp {
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// Imports people from CSV (see `csv_import`): all rows or none. With `dry_run`, only checks.
+    pub async fn import_csv(
+        &self,
+        actor: &str,
+        text: &str,
+        dry_run: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<std::result::Result<crate::csv_import::Imported, Vec<crate::csv_import::RowError>>> {
+        self.refresh().await?;
+        let snapshot = self.tenant();
+        let planned = crate::csv_import::plan(&snapshot, text, || self.new_user_id(), progress);
+        let (next, imported) = match planned {
+            Ok(plan) => plan,
+            Err(errors) => {
+                let detail =
+                    serde_json::json!({ "bad_rows": errors.len(), "first": errors.first().map(ToString::to_string) });
+                self.log(actor, "user.import", "csv", "", false, detail).await;
+                return Ok(Err(errors));
+            }
+        };
+        if dry_run {
+            return Ok(Ok(imported));
+        }
+        self.change_tenant(|t| {
+            if *t != snapshot {
+                return Err(IdpError::conflict("the directory changed during the import; run it again"));
+            }
+            *t = next;
+            Ok(())
+        })
+        .await?;
+        let detail = serde_json::json!({ "created": imported.created, "updated": imported.updated, "memberships": imported.memberships });
+        self.log(actor, "user.import", "csv", "", true, detail).await;
+        Ok(Ok(imported))
+    }
+
     /// Makes an admin API token called `name` (replacing one of that name); it is shown once.
     pub async fn create_api_token(&self, name: &str) -> Result<String> {
         let token = format!("idfed_{}", self.token()?);

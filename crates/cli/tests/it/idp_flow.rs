@@ -433,3 +433,32 @@ fn api_integration_reads_roles_from_moto_server_too() {
     assert!(!text(&imported).contains("Unrelated"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `idfed users import`: a bad file lists its bad rows, exits 2 and changes nothing; a good one
+/// imports, and `idfed users list` shows the people.
+#[test]
+fn csv_import_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("idfed-csv-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("tenant.yaml");
+    std::fs::write(&tenant, "groups:\n  - { name: Agents }\n").unwrap();
+    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &dir).status.success());
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "login,email,groups\nann,ann@example.com,Agents\nbob,bob@example.com,Nope\n").unwrap();
+    let out = idfed(&["users", "import", bad.to_str().unwrap()], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("line 3: there is no group \"Nope\"") && text(&out).contains("nothing was imported"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&idfed(&["users", "list"], &dir)).contains("ann"), "all or nothing");
+    let good = dir.join("good.csv");
+    std::fs::write(&good, "login,email,groups\nann,ann@example.com,Agents\nbob,bob@example.com,\n").unwrap();
+    let out = idfed(&["users", "import", good.to_str().unwrap()], &dir);
+    assert!(out.status.success() && text(&out).contains("2 created, 0 updated, 1 group memberships"), "{}", text(&out));
+    let listed = text(&idfed(&["users", "list"], &dir));
+    assert!(listed.contains("ann\tstaged") && listed.contains("bob\tstaged"), "{listed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,7 @@
 
 mod api;
 mod common;
+mod csv;
 mod sp_initiated;
 mod sso;
 mod storage;
