@@ -108,6 +108,18 @@ pub enum AppsCommand {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
     },
+    /// Create or replace an AWS app from Okta's AWS app settings JSON (appFilter, groupFilter,
+    /// joinAllRoles, roleValuePattern, sessionDuration, useGroupMapping, identityProviderArn,
+    /// awsEnvironmentType, loginURL).
+    ImportOkta {
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// "Test API Credentials": call IAM ListRoles and ListAccountAliases with the app's keys.
     TestApiCredentials {
         app: String,
@@ -136,6 +148,21 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
                         println!("{}\t{kind}\t{}", app.name, app.label);
                     }
                 });
+            }
+            AppsCommand::ImportOkta { file, name, label, data_dir } => {
+                let text = crate::input::read_text(&file)?;
+                let converted = idfed_idp::okta_import::aws_app(&name, &label, &text)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let app = converted.app;
+                let result = idp.change_tenant(|t| t.put_app(app)).await;
+                let detail = serde_json::json!({ "file": file.display().to_string(), "notes": converted.notes });
+                idp.log("cli", "app.import_okta", &name, &name, result.is_ok(), detail).await;
+                result.map_err(|e| format!("{}: {e}", file.display()))?;
+                for note in &converted.notes {
+                    eprintln!("note: {note}");
+                }
+                println!("app {name} imported from {}", file.display());
             }
             AppsCommand::TestApiCredentials { app, data_dir } => {
                 let idp = open(&data_dir, "http://127.0.0.1:8080").await?;

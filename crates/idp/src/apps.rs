@@ -113,6 +113,81 @@ pub struct AwsApp {
     pub role_session_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_integration: Option<ApiIntegration>,
+    /// The Default Relay State helper for Amazon Connect: used when `default_relay_state` is unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<ConnectRelay>,
+}
+
+/// Where Amazon Connect opens after sign-in (seed 002): the admin console or the CCP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectRelay {
+    pub instance_id: String,
+    /// The instance's region (default us-east-1).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// `admin` (default), `ccp` (the Contact Control Panel), `agent-app`, or a path such as `/ccp-v2/chat`.
+    #[serde(default = "default_destination")]
+    pub destination: String,
+    /// The console's base URL; by default AWS's for the partition and region, or the ACS's
+    /// origin for a custom environment such as the local sandbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_url: Option<String>,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_destination() -> String {
+    "admin".into()
+}
+
+impl ConnectRelay {
+    /// `…/connect/federate/<instance-id>[?destination=…]` for `environment`.
+    pub fn relay_state(&self, environment: &AwsEnvironment) -> String {
+        let base = match (&self.console_url, environment) {
+            (Some(url), _) => url.trim_end_matches('/').to_owned(),
+            (None, AwsEnvironment::Custom { acs_url }) => origin(acs_url).to_owned(),
+            (None, env) => env.console_base(&self.region),
+        };
+        let destination = match self.destination.as_str() {
+            "admin" | "" => None,
+            "ccp" => Some("/ccp-v2".to_owned()),
+            "agent-app" => Some("/agent-app-v2".to_owned()),
+            path => Some(path.to_owned()),
+        };
+        let query = destination
+            .map(|d| format!("?destination={}", idfed_saml::encoding::percent_encode(&d)))
+            .unwrap_or_default();
+        format!("{base}/connect/federate/{}{query}", self.instance_id)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let id_ok = !self.instance_id.is_empty()
+            && self.instance_id.len() <= 100
+            && self.instance_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !id_ok {
+            return Err(IdpError::invalid(format!("{:?} is not an Amazon Connect instance ID", self.instance_id)));
+        }
+        if let Some(url) = &self.console_url {
+            check_url("Connect console URL", url)?;
+        }
+        if !matches!(self.destination.as_str(), "admin" | "ccp" | "agent-app") && !self.destination.starts_with('/') {
+            return Err(IdpError::invalid(
+                "the Connect destination is admin, ccp, agent-app or a path starting with /",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url.get(after_scheme..).and_then(|rest| rest.find('/')) {
+        Some(slash) => url.get(..after_scheme + slash).unwrap_or(url),
+        None => url,
+    }
 }
 
 fn default_session_duration() -> u32 {
@@ -351,6 +426,20 @@ fn check_expression(schema: &Schema, what: &str, text: &str) -> Result<Expressio
 }
 
 impl App {
+    /// The RelayState sent when a launch names none: the default, or the Connect helper's.
+    pub fn default_relay_state(&self) -> Option<String> {
+        if let Some(relay) = &self.default_relay_state {
+            return Some(relay.clone());
+        }
+        match &self.kind {
+            AppKind::Aws(aws) => {
+                let connect = aws.connect.as_ref()?;
+                Some(connect.relay_state(&aws.environment().ok()?))
+            }
+            AppKind::Saml(_) => None,
+        }
+    }
+
     /// Every check that can be made when the app is saved, so that sign-in never meets a
     /// configuration mistake: names, URLs, ARNs, durations, patterns and every expression.
     pub fn validate(&self, schema: &Schema) -> Result<()> {
@@ -449,6 +538,9 @@ impl AwsApp {
             return Err(IdpError::invalid(
                 "add the Identity Provider ARN (the SAML provider created in IAM for this app)",
             ));
+        }
+        if let Some(connect) = &self.connect {
+            connect.validate()?;
         }
         if let Some(api) = &self.api_integration {
             if let Some(endpoint) = &api.endpoint {

@@ -128,6 +128,7 @@ mod tests {
             group_mapping: None,
             role_session_name: "user.login".into(),
             api_integration: None,
+            connect: None,
         }
     }
 

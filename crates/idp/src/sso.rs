@@ -117,7 +117,7 @@ pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by
         let values = evaluate(tenant, &person, &statement.name, &statement.value)?.into_attribute_values();
         statements.push(attribute(&statement.name, statement.format, values));
     }
-    let relay_state = request.relay_state.map(str::to_owned).or_else(|| app.default_relay_state.clone());
+    let relay_state = request.relay_state.map(str::to_owned).or_else(|| app.default_relay_state());
     let (spec, acs_url, encrypt) = match &app.kind {
         AppKind::Aws(aws) => {
             let roles = aws_roles(aws, &assigned, &person)?;
