@@ -27,6 +27,8 @@ pub struct App {
     pub signing: Signing,
 }
 
+// Apps are configuration, held a few at a time: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AppKind {
