@@ -52,6 +52,151 @@ pub enum UsersCommand {
 }
 
 #[derive(Subcommand)]
+pub enum GroupsCommand {
+    /// List groups with their members.
+    List {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Create a group (source `okta` unless given).
+    Create {
+        name: String,
+        #[arg(long, default_value = "okta")]
+        source: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Add people to a group.
+    AddMember {
+        group: String,
+        logins: Vec<String>,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Remove people from a group.
+    RemoveMember {
+        group: String,
+        logins: Vec<String>,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+}
+
+pub fn groups(command: GroupsCommand) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        match command {
+            GroupsCommand::List { data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                idp.with_tenant(|t| {
+                    for group in &t.groups {
+                        println!("{}\t{}\t{}", group.name, group.source, group.members.join(","));
+                    }
+                });
+            }
+            GroupsCommand::Create { name, source, data_dir } => {
+                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let group = idfed_idp::directory::Group {
+                    name: name.clone(),
+                    description: String::new(),
+                    source,
+                    members: vec![],
+                };
+                admin_change(&idp, "group.create", &name, |t| {
+                    if t.group(&group.name).is_some() {
+                        return Err(idfed_idp::IdpError::conflict(format!("group {:?} exists already", group.name)));
+                    }
+                    t.groups.push(group);
+                    Ok(())
+                })
+                .await?;
+                println!("group {name} created");
+            }
+            GroupsCommand::AddMember { group, logins, data_dir } => members(&group, &logins, true, &data_dir).await?,
+            GroupsCommand::RemoveMember { group, logins, data_dir } => {
+                members(&group, &logins, false, &data_dir).await?
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}
+
+async fn members(group: &str, logins: &[String], adding: bool, data_dir: &Path) -> Result<(), String> {
+    let idp = open(data_dir, "http://127.0.0.1:8080").await?;
+    let event = if adding { "group.member.add" } else { "group.member.remove" };
+    admin_change(&idp, event, group, |t| {
+        for login in logins {
+            let login = t
+                .user(login)
+                .map(|u| u.login.clone())
+                .ok_or_else(|| idfed_idp::IdpError::not_found(format!("there is no user {login:?}")))?;
+            let members = &mut t.group_mut(group)?.members;
+            members.retain(|m| !m.eq_ignore_ascii_case(&login));
+            if adding {
+                members.push(login);
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    println!("group {group}: {} {}", if adding { "added" } else { "removed" }, logins.join(", "));
+    Ok(())
+}
+
+/// `idfed assign APP --user LOGIN | --group NAME [--role ROLE]…`
+pub fn assign(
+    app: String,
+    user: Option<String>,
+    group: Option<String>,
+    roles: Vec<String>,
+    remove: bool,
+    data_dir: PathBuf,
+) -> Result<Outcome, String> {
+    use idfed_idp::assignments::{Assignment, Principal};
+    let principal = match (user, group) {
+        (Some(user), None) => Principal::User(user),
+        (None, Some(group)) => Principal::Group(group),
+        _ => return Err("name exactly one of --user or --group".into()),
+    };
+    runtime()?.block_on(async move {
+        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let target = format!("{app} → {}", principal.describe());
+        if remove {
+            admin_change(&idp, "assignment.delete", &target, |t| {
+                let before = t.assignments.len();
+                t.assignments.retain(|a| !(a.app == app && a.principal == principal));
+                if before == t.assignments.len() {
+                    return Err(idfed_idp::IdpError::not_found(format!("{target} is not assigned")));
+                }
+                Ok(())
+            })
+            .await?;
+            println!("unassigned {target}");
+        } else {
+            let assignment = Assignment { app: app.clone(), principal: principal.clone(), roles };
+            admin_change(&idp, "assignment.put", &target, |t| t.assign(assignment)).await?;
+            println!("assigned {target}");
+        }
+        Ok(Outcome::Success)
+    })
+}
+
+/// A tenant change made from the command line, logged with actor `cli`.
+async fn admin_change<T>(
+    idp: &Idp,
+    event: &str,
+    target: &str,
+    change: impl FnOnce(&mut Tenant) -> Result<T, idfed_idp::IdpError>,
+) -> Result<T, String> {
+    let result = idp.change_tenant(change).await;
+    let detail = match &result {
+        Ok(_) => serde_json::json!({}),
+        Err(e) => serde_json::json!({ "reason": e.message }),
+    };
+    idp.log("cli", event, target, "", result.is_ok(), detail).await;
+    result.map_err(|e| e.message)
+}
+
+#[derive(Subcommand)]
 pub enum TokensCommand {
     /// Make a token for the admin API (`Authorization: Bearer …`); it is printed once.
     Create {

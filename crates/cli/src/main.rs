@@ -88,6 +88,27 @@ enum Command {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
     },
+    /// Groups in the IdP's directory.
+    Groups {
+        #[command(subcommand)]
+        command: idp_cmd::GroupsCommand,
+    },
+    /// Assign an app to a person or group, with AWS roles (role ARNs, or names with one
+    /// Identity Provider ARN); --remove unassigns.
+    Assign {
+        app: String,
+        #[arg(long, conflicts_with = "group")]
+        user: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// Repeat for several roles.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        remove: bool,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// Tokens for the IdP's admin REST API (`/api/v1`, described at /api/v1/openapi.json).
     ApiTokens {
         #[command(subcommand)]
@@ -137,6 +158,10 @@ fn main() -> ExitCode {
         Command::Users { command } => idp_cmd::users(command),
         Command::Apps { command } => idp_cmd::apps(command),
         Command::ApiTokens { command } => idp_cmd::tokens(command),
+        Command::Groups { command } => idp_cmd::groups(command),
+        Command::Assign { app, user, group, roles, remove, data_dir } => {
+            idp_cmd::assign(app, user, group, roles, remove, data_dir)
+        }
         Command::Logs { actor, app, event, since, limit, json, data_dir } => (|| {
             let since = match since {
                 Some(text) => {

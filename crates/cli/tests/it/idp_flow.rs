@@ -462,3 +462,39 @@ fn csv_import_from_the_command_line() {
     assert!(listed.contains("ann\tstaged") && listed.contains("bob\tstaged"), "{listed}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `idfed groups …` and `idfed assign …` change the tenant as `idfed apply` would, checked the
+/// same way, and `idfed logs` shows who did what.
+#[test]
+fn groups_and_assignments_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("idfed-assign-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("tenant.yaml");
+    std::fs::write(
+        &tenant,
+        "users:\n  - { login: ann, email: ann@example.com }\napps:\n  - { name: aws, label: AWS, type: aws, identity_provider_arns: [\"arn:aws:iam::111122223333:saml-provider/Okta\"] }\n",
+    )
+    .unwrap();
+    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &dir).status.success());
+    let ok = |args: &[&str]| {
+        let out = idfed(args, &dir);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        text(&out)
+    };
+    ok(&["groups", "create", "Operators"]);
+    ok(&["groups", "add-member", "Operators", "ANN"]);
+    assert!(ok(&["groups", "list"]).contains("Operators\tokta\tann"));
+    ok(&["assign", "aws", "--group", "Operators", "--role", "Okta_Role", "--role", "ReadOnly"]);
+    let bad = idfed(&["assign", "aws", "--user", "ann", "--role", "arn:aws:iam::999999999999:role/X"], &dir);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("no Identity Provider ARN for that account"), "{}", text(&bad));
+    let exported = ok(&["export"]);
+    assert!(exported.contains("group: Operators") && exported.contains("- ReadOnly"), "{exported}");
+    ok(&["groups", "remove-member", "Operators", "ann"]);
+    ok(&["assign", "aws", "--group", "Operators", "--remove"]);
+    let logs = ok(&["logs", "--actor", "cli", "--event", "assignment"]);
+    assert_eq!(logs.lines().count(), 3, "{logs}");
+    assert!(logs.lines().next().unwrap().contains("assignment.delete"), "{logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
