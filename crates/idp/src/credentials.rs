@@ -32,6 +32,9 @@ pub struct Credential {
     /// Unix seconds until which sign-in is refused.
     #[serde(default)]
     pub locked_until: i64,
+    /// A secret being enrolled: active once a code from it is confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_pending: Option<String>,
     /// The last TOTP time step accepted, so a code is never used twice.
     #[serde(default)]
     pub last_totp_step: u64,
@@ -179,7 +182,43 @@ impl Credentials {
     }
 
     pub fn reset_totp(&mut self, login: &str) {
-        self.entry(login).totp_secret = None;
+        let credential = self.entry(login);
+        credential.totp_secret = None;
+        credential.totp_pending = None;
+    }
+
+    /// Self-service enrollment, step one: a pending secret (kept until confirmed or replaced).
+    /// Returns the base32 secret and the otpauth:// URL.
+    pub fn begin_totp(&mut self, login: &str, rng: &dyn Random) -> Result<(String, String)> {
+        let secret = match self.get(login).and_then(|c| c.totp_pending.clone()) {
+            Some(secret) => secret,
+            None => {
+                let mut raw = [0u8; 20];
+                rng.fill(&mut raw)?;
+                Secret::Raw(raw.to_vec()).to_encoded().to_string()
+            }
+        };
+        let mut generator = totp(&secret)?;
+        generator.account_name = login.to_owned();
+        self.entry(login).totp_pending = Some(secret.clone());
+        Ok((secret, generator.get_url()))
+    }
+
+    /// Step two: a code from the pending secret turns it on.
+    pub fn confirm_totp(&mut self, login: &str, code: &str, now: Instant) -> Result<(), Refusal> {
+        let credential = self.entry(login);
+        let Some(pending) = credential.totp_pending.clone() else { return Err(Refusal::BadCredentials) };
+        let Ok(generator) = totp(&pending) else { return Err(Refusal::BadCredentials) };
+        let now_s = u64::try_from(now.unix_seconds()).unwrap_or(0);
+        let step = now_s / 30;
+        let ok = [step.saturating_sub(1), step, step + 1].iter().any(|s| generator.generate(s * 30) == code.trim());
+        if !ok {
+            return Err(Refusal::BadCredentials);
+        }
+        credential.totp_secret = Some(pending);
+        credential.totp_pending = None;
+        credential.last_totp_step = step + 1;
+        Ok(())
     }
 
     pub fn has_totp(&self, login: &str) -> bool {

@@ -6,7 +6,7 @@ use idfed_saml::Instant;
 use idfed_saml::bindings::{parse_redirect, verify_redirect};
 use idfed_saml::dsig::{VerifyOptions, verify_enveloped};
 use idfed_saml::encoding::base64_decode;
-use idfed_saml::model::AuthnRequest;
+use idfed_saml::model::{AuthnRequest, LogoutRequest};
 use idfed_saml::{Certificate, ns, xml};
 
 use crate::apps::{AppKind, SamlApp};
@@ -135,4 +135,38 @@ fn check(
         relay_state,
         force_authn: request.force_authn,
     })
+}
+
+/// A LogoutRequest from an app's SP (HTTP-Redirect), checked like an AuthnRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout {
+    pub request_id: String,
+    pub relay_state: Option<String>,
+    /// Where the LogoutResponse goes: the app's SLO URL.
+    pub slo_url: String,
+}
+
+pub fn logout_from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: Instant) -> Result<Logout> {
+    let app = saml_app(tenant, app_name)?;
+    let Some(slo_url) = app.slo_url.clone() else {
+        return Err(refuse("this app has no single logout URL configured"));
+    };
+    let message = parse_redirect(query).map_err(|e| refuse(format!("the SAMLRequest cannot be read: {e}")))?;
+    if let Some(pem) = &app.authn_request_certificate {
+        verify_redirect(&message, &certificate(pem)?, false)
+            .map_err(|e| refuse(format!("the LogoutRequest signature does not verify: {e}")))?;
+    }
+    let doc = xml::parse(&message.xml, xml::Limits::MESSAGE)
+        .map_err(|e| refuse(format!("the LogoutRequest is not valid XML: {e}")))?;
+    let request =
+        LogoutRequest::from_node(doc.root_element()).map_err(|e| refuse(format!("not a LogoutRequest: {e}")))?;
+    if request.issuer.as_deref() != Some(app.entity_id.as_str()) {
+        return Err(refuse(format!("the LogoutRequest does not come from this app's SP ({:?})", app.entity_id)));
+    }
+    if let Some(at) = request.issue_instant
+        && !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&(now.unix_seconds() - at.unix_seconds()))
+    {
+        return Err(refuse("the LogoutRequest is more than five minutes from now; check the SP's clock"));
+    }
+    Ok(Logout { request_id: request.id, relay_state: message.relay_state, slo_url })
 }

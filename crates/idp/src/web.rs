@@ -37,6 +37,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/app/{name}/metadata", get(metadata))
         .route("/app/{name}/saml", get(sp_redirect).post(sp_post))
         .route("/app/{name}/saml/continue", get(sp_continue))
+        .route("/app/{name}/slo", get(sp_logout))
+        .route("/account/mfa", get(mfa_setup_page).post(mfa_setup_submit))
         .route("/static/idfed.css", get(stylesheet))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
         .with_state(idp.clone())
@@ -74,6 +76,17 @@ struct DashboardPage<'a> {
     csrf: &'a str,
     display_name: &'a str,
     tiles: Vec<Tile>,
+    mfa_enrolled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account_mfa.html")]
+struct MfaSetupPage<'a> {
+    csrf: &'a str,
+    enrolled: bool,
+    secret: &'a str,
+    otpauth_url: &'a str,
+    error: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -397,7 +410,8 @@ async fn dashboard(State(idp): Shared, headers: HeaderMap) -> Response {
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
-    let page = DashboardPage { csrf: &csrf, display_name: &display_name, tiles };
+    let mfa_enrolled = idp.with_credentials(|c| c.has_totp(&login));
+    let page = DashboardPage { csrf: &csrf, display_name: &display_name, tiles, mfa_enrolled };
     with_csrf_cookie(render(StatusCode::OK, &page), &idp, &csrf, fresh)
 }
 
@@ -446,6 +460,132 @@ async fn answer(idp: &Idp, name: &str, login: &str, request: &Request<'_>) -> Re
             with_security_headers(response, &post_page_csp())
         }
         Err(e) => failure(&IdpError::invalid(format!("the app's ACS URL cannot be used: {e}"))),
+    }
+}
+
+// ---- two-step verification, self-service -------------------------------------------------
+
+async fn mfa_setup_page(State(idp): Shared, headers: HeaderMap) -> Response {
+    let login = match signed_in(&idp, &headers).await {
+        Ok(Some(login)) => login,
+        Ok(None) => return login_redirect("/account/mfa"),
+        Err(e) => return failure(&e),
+    };
+    mfa_setup(&idp, &headers, &login, None).await
+}
+
+async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&str>) -> Response {
+    let (csrf, fresh) = match csrf_token(idp, headers) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    if idp.with_credentials(|c| c.has_totp(login)) {
+        let page = MfaSetupPage { csrf: &csrf, enrolled: true, secret: "", otpauth_url: "", error: None };
+        return with_csrf_cookie(render(status, &page), idp, &csrf, fresh);
+    }
+    let begun = idp.change_credentials(|c| c.begin_totp(login, idp.rng.as_ref())).await;
+    let (secret, url) = match begun {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) | Err(e) => return failure(&e),
+    };
+    let page = MfaSetupPage { csrf: &csrf, enrolled: false, secret: &secret, otpauth_url: &url, error };
+    with_csrf_cookie(render(status, &page), idp, &csrf, fresh)
+}
+
+async fn mfa_setup_submit(
+    State(idp): Shared,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let login = match signed_in(&idp, &headers).await {
+        Ok(Some(login)) => login,
+        Ok(None) => return login_redirect("/account/mfa"),
+        Err(e) => return failure(&e),
+    };
+    let code = form.get("code").cloned().unwrap_or_default();
+    let now = idp.now();
+    match idp.change_credentials(|c| c.confirm_totp(&login, &code, now)).await {
+        Err(e) => failure(&e),
+        Ok(Err(_)) => {
+            idp.log(&login, "user.mfa.enroll", &login, "", false, serde_json::json!({ "reason": "wrong code" })).await;
+            mfa_setup(
+                &idp,
+                &headers,
+                &login,
+                Some("That code is not right. Check the app shows idfed and try the current code."),
+            )
+            .await
+        }
+        Ok(Ok(())) => {
+            idp.log(&login, "user.mfa.enroll", &login, "", true, serde_json::json!({ "self_service": true })).await;
+            redirect("/account/mfa")
+        }
+    }
+}
+
+// ---- single logout --------------------------------------------------------------------------
+
+/// SP-initiated single logout (HTTP-Redirect): ends the IdP session and answers the SP with a
+/// signed LogoutResponse at its SLO URL.
+async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>, uri: Uri) -> Response {
+    if let Err(e) = idp.refresh().await {
+        return failure(&e);
+    }
+    let query = uri.query().unwrap_or_default();
+    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, &name, query, idp.now()));
+    let logout = match logout {
+        Ok(l) => l,
+        Err(e) => {
+            idp.log("anonymous", "app.logout_request", &name, &name, false, serde_json::json!({ "reason": e.message }))
+                .await;
+            return failure(&e);
+        }
+    };
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if let Ok(Some(session)) = idp.session(token).await {
+            idp.log(
+                &session.login,
+                "user.session.end",
+                &session.login,
+                &name,
+                true,
+                serde_json::json!({ "via": "slo" }),
+            )
+            .await;
+        }
+        if let Err(e) = idp.end_session(token).await {
+            return failure(&e);
+        }
+    }
+    let built = idfed_saml::build::new_id(idp.rng.as_ref()).and_then(|id| {
+        let xml = idfed_saml::build::logout_response_xml(
+            &id,
+            &logout.request_id,
+            idp.now(),
+            &idp.entity_id(&name),
+            &logout.slo_url,
+            ns::STATUS_SUCCESS,
+        )?;
+        let algorithm = idp.identity.key.default_algorithm();
+        idfed_saml::bindings::redirect_url(
+            &logout.slo_url,
+            Param::SamlResponse,
+            &xml,
+            logout.relay_state.as_deref(),
+            Some((&idp.identity.key, algorithm)),
+        )
+    });
+    match built {
+        Ok(url) => {
+            let mut response = redirect(&url);
+            set_cookie(&mut response, &idp, SESSION_COOKIE, "", "Lax", Some(0));
+            response
+        }
+        Err(e) => failure(&IdpError::internal(format!("building the LogoutResponse: {e}"))),
     }
 }
 
@@ -546,9 +686,10 @@ async fn metadata(
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !idp.with_tenant(|t| t.app(&name).is_some()) {
+    let Some(is_saml) = idp.with_tenant(|t| t.app(&name).map(|a| matches!(a.kind, AppKind::Saml(_)))) else {
         return message(StatusCode::NOT_FOUND, "Not found", "There is no such app.");
-    }
+    };
+    let slo = format!("{}/app/{name}/slo", idp.base_url);
     let entity_id = idp.entity_id(&name);
     let sso = format!("{}/app/{name}/sso", idp.base_url);
     let certificates = [idp.identity.certificate.clone()];
@@ -558,7 +699,7 @@ async fn metadata(
         signing_certificates: &certificates,
         sso_post: Some(&sso),
         sso_redirect: Some(&sso),
-        slo_redirect: None,
+        slo_redirect: is_saml.then_some(slo.as_str()),
         name_id_formats: &formats,
         want_authn_requests_signed: false,
     });

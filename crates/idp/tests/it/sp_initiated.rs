@@ -181,3 +181,42 @@ async fn a_post_binding_request_gets_an_encrypted_assertion_python3_saml_accepts
     assert_eq!(verdict["valid"], true, "python3-saml (strict) says {verdict}");
     assert_eq!(verdict["name_id"], "test@example.com");
 }
+
+#[tokio::test]
+async fn single_logout_ends_the_session_and_answers_with_a_signed_logout_response() {
+    let mut tenant = tenant_with_wiki(true, false);
+    let mut app = tenant.app("wiki").unwrap().clone();
+    if let AppKind::Saml(saml) = &mut app.kind {
+        saml.slo_url = Some("https://wiki.example.com/saml/slo".into());
+    }
+    tenant.put_app(app).unwrap();
+    let idp = idp_with(tenant).await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::OK);
+    let logout = idfed_saml::build::logout_request_xml(&idfed_saml::build::LogoutRequestSpec {
+        id: "_lo1".into(),
+        issue_instant: now(),
+        issuer: SP.into(),
+        destination: "http://127.0.0.1:8080/app/wiki/slo".into(),
+        name_id: idfed_saml::model::NameId { value: "test@example.com".into(), ..Default::default() },
+        session_index: None,
+    })
+    .unwrap();
+    let signer = Some((&other_key().key, SignatureAlgorithm::RsaSha256));
+    let url = redirect_url("/app/wiki/slo", Param::SamlRequest, &logout, Some("bye"), signer).unwrap();
+    let answer = browser.get(&url).await;
+    assert_eq!(answer.status, axum::http::StatusCode::SEE_OTHER, "{}", answer.body);
+    let location = answer.location.unwrap();
+    let (endpoint, query) = location.split_once('?').unwrap();
+    assert_eq!(endpoint, "https://wiki.example.com/saml/slo");
+    let message = idfed_saml::bindings::parse_redirect(query).unwrap();
+    idfed_saml::bindings::verify_redirect(&message, std::slice::from_ref(&idp_key().certificate), false).unwrap();
+    assert!(message.xml.contains("InResponseTo=\"_lo1\"") && message.xml.contains("status:Success"), "{}", message.xml);
+    assert_eq!(message.relay_state.as_deref(), Some("bye"));
+    assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::SEE_OTHER, "signed out at the IdP");
+    let unsigned = redirect_url("/app/wiki/slo", Param::SamlRequest, &logout, None, None).unwrap();
+    assert_eq!(browser.get(&unsigned).await.status, axum::http::StatusCode::BAD_REQUEST);
+    let metadata = browser.get("/app/wiki/metadata").await;
+    assert!(metadata.body.contains("SingleLogoutService") && metadata.body.contains("/app/wiki/slo"));
+}

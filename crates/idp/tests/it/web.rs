@@ -273,3 +273,41 @@ async fn return_targets_stay_on_this_site() {
         .await;
     assert_eq!(answer.location.as_deref(), Some("/app"));
 }
+
+#[tokio::test]
+async fn people_turn_on_two_step_verification_themselves() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let dashboard = browser.get("/app").await;
+    assert!(dashboard.body.contains("Set up two-step verification"));
+    let setup = browser.get("/account/mfa").await;
+    let start = setup.body.find("<code>").unwrap() + 6;
+    let secret = setup.body[start..].split('<').next().unwrap().to_owned();
+    assert!(setup.body.contains("otpauth://totp/idfed:test?secret="), "{}", setup.body);
+    let again = browser.get("/account/mfa").await;
+    assert!(again.body.contains(&secret), "reloading keeps the same pending secret");
+    let csrf = browser.csrf();
+    let wrong = browser.post("/account/mfa", &[("csrf", &csrf), ("code", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(!idp.with_credentials(|c| c.has_totp("test")), "not on until a code is confirmed");
+    let generator = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(secret).to_bytes().unwrap(),
+        Some("idfed".into()),
+        "test".into(),
+    )
+    .unwrap();
+    let code = generator.generate(now().unix_seconds() as u64);
+    let on = browser.post("/account/mfa", &[("csrf", &csrf), ("code", &code)]).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    assert!(idp.with_credentials(|c| c.has_totp("test")));
+    assert!(!browser.get("/app").await.body.contains("Set up two-step verification"));
+    let csrf = browser.csrf();
+    browser.post("/logout", &[("csrf", &csrf)]).await;
+    let again = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(again.location.as_deref(), Some("/login/mfa?return_to=/app"), "the next sign-in asks for the code");
+}
