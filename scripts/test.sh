@@ -29,10 +29,16 @@ if [ ! -f ../shared/corpus/MANIFEST.tsv ] && [ -z "${IDFED_CORPUS:-}" ]; then
   echo "NOTE: ../shared/corpus is absent: the corpus tests will skip (and say so)"
 fi
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
+  run_tests() { cargo nextest run --locked --no-fail-fast "$@"; }
 else
-  cargo test --workspace --locked --no-fail-fast
+  run_tests() { cargo test --locked --no-fail-fast "$@"; }
 fi
+run_tests --workspace
+# The IdP's integration tests again with the IdP kept in each database (they ran in memory above).
+for backend in sqlite postgres; do
+  step "IdP tests on $backend"
+  IDFED_IDP_TEST_STORE=$backend run_tests -p idfed-idp --test it
+done
 
 fuzz_seconds=${IDFED_FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" -gt 0 ]; then

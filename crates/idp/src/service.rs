@@ -114,6 +114,19 @@ impl Idp {
         rng: Box<dyn Random + Send + Sync>,
         sealer: Sealer,
     ) -> Result<Idp> {
+        Idp::open_with_identity(store, base_url, clock, rng, sealer, None).await
+    }
+
+    /// As [`Idp::open`], with the signing identity to store at first start (an existing IdP's
+    /// key being brought over) instead of a new one.
+    pub async fn open_with_identity(
+        store: DocumentStore,
+        base_url: &str,
+        clock: Clock,
+        rng: Box<dyn Random + Send + Sync>,
+        sealer: Sealer,
+        first_identity: Option<Identity>,
+    ) -> Result<Idp> {
         let mut version = 0;
         let mut tenant_version = 0;
         let tenant = match store.load(TENANT_DOCUMENT).await.map_err(storage)? {
@@ -140,7 +153,10 @@ impl Idp {
         let identity = match store.load(SIGNING_DOCUMENT).await.map_err(storage)? {
             Some((_, body)) => read(&body)?,
             None => {
-                let identity = Identity::generate("idfed IdP", clock())?;
+                let identity = match first_identity {
+                    Some(identity) => identity,
+                    None => Identity::generate("idfed IdP", clock())?,
+                };
                 let sealed = sealer.seal(&identity.key_pem, rng.as_ref())?;
                 let stored = StoredIdentity { key_pem: sealed, cert_pem: identity.cert_pem.clone() };
                 let body = serde_json::to_string(&stored).map_err(|e| IdpError::internal(e.to_string()))?;

@@ -21,10 +21,29 @@ async fn idp() -> Arc<Idp> {
     idp_with(seeds_tenant()).await
 }
 
+/// An IdP holding `tenant`, kept where IDFED_IDP_TEST_STORE says: `memory` (default), `sqlite`
+/// or `postgres` (the test script runs this binary on each).
 pub async fn idp_with(tenant: idfed_idp::tenant::Tenant) -> Arc<Idp> {
     let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
     let sealer = Sealer::new(&[7u8; 32]).unwrap();
-    let idp = Idp::in_memory(tenant, key, BASE, Arc::new(now), Box::new(SystemRandom::new()), sealer);
+    let rng = Box::new(SystemRandom::new());
+    let idp = match std::env::var("IDFED_IDP_TEST_STORE").as_deref() {
+        Ok("sqlite") | Ok("postgres") => {
+            static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let label = format!("web{n}_{}", std::thread::current().name().unwrap_or("t").len());
+            let want = std::env::var("IDFED_IDP_TEST_STORE").unwrap();
+            let store = idfed_store::testing::stores(&label)
+                .await
+                .into_iter()
+                .find(|s| s.backend() == want)
+                .unwrap_or_else(|| panic!("no {want} store: is the PostgreSQL test server up?"));
+            let idp = Idp::open_with_identity(store, BASE, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
+            idp.change_tenant(|t| t.apply(tenant, || Ok("unused".into()))).await.unwrap();
+            idp
+        }
+        _ => Idp::in_memory(tenant, key, BASE, Arc::new(now), rng, sealer),
+    };
     for login in ["test", "agent.one@example.com"] {
         idp.change_credentials(|c| c.set_password(login, "correct horse battery", &SystemRandom::new()))
             .await
