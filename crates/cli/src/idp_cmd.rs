@@ -352,6 +352,32 @@ pub fn logs(filter: idfed_store::EventFilter, json: bool, data_dir: PathBuf) -> 
     })
 }
 
+/// `idfed keys list | stage | activate | retire`: the IdP's signing-key rotation.
+pub fn signing_keys(data_dir: PathBuf, step: Option<&str>) -> Result<Outcome, String> {
+    runtime()?.block_on(async move {
+        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let done = match step {
+            Some("stage") => idp.stage_next_key().await,
+            Some("activate") => idp.activate_next_key().await,
+            Some("retire") => idp.retire_previous_key().await,
+            _ => Ok(()),
+        };
+        done.map_err(|e| e.message)?;
+        let keys = idp.signing();
+        let show = |role: &str, identity: &idfed_idp::keys::Identity| {
+            println!("{role:<9} {}  {}", identity.certificate.fingerprint_sha256(), identity.certificate.subject);
+        };
+        show("active", &keys.active);
+        if let Some(next) = &keys.next {
+            show("next", next);
+        }
+        if let Some(previous) = &keys.previous {
+            show("previous", previous);
+        }
+        Ok(Outcome::Success)
+    })
+}
+
 fn store_path(data_dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
     Ok(data_dir.join("idp.sqlite"))

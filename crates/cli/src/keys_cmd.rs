@@ -12,6 +12,27 @@ use crate::Outcome;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
+    /// The IdP's signing keys: fingerprints of the active, next and previous ones.
+    List {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Rotation, step 1: make the IdP's next signing key and publish it in metadata (it does not
+    /// sign yet). Update the SAML providers (AWS keeps up to 10 certificates each), then activate.
+    Stage {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Rotation, step 2: the next key signs from now on; the old one stays in metadata.
+    Activate {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Rotation, step 3: stop publishing the previous key.
+    Retire {
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// Generate a signing key (key.pem, mode 0600) and a self-signed certificate (cert.pem).
     Generate {
         #[arg(long, value_enum, default_value = "rsa2048")]
@@ -39,7 +60,13 @@ pub enum KeyAlgorithm {
 }
 
 pub fn run(command: KeysCommand) -> Result<Outcome, String> {
-    let KeysCommand::Generate { alg, subject, out, years, force } = command;
+    let (alg, subject, out, years, force) = match command {
+        KeysCommand::Generate { alg, subject, out, years, force } => (alg, subject, out, years, force),
+        KeysCommand::List { data_dir } => return crate::idp_cmd::signing_keys(data_dir, None),
+        KeysCommand::Stage { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("stage")),
+        KeysCommand::Activate { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("activate")),
+        KeysCommand::Retire { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("retire")),
+    };
     let key_path = out.join("key.pem");
     let cert_path = out.join("cert.pem");
     for path in [&key_path, &cert_path] {

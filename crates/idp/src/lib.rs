@@ -18,6 +18,7 @@ pub mod keys;
 pub mod okta_import;
 pub mod secrets;
 pub mod service;
+pub mod signing;
 pub mod sp_initiated;
 pub mod sso;
 pub mod tenant;

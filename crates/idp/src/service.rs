@@ -16,6 +16,7 @@ use crate::error::{IdpError, Result};
 use crate::integration::{IamClient, trusts};
 use crate::keys::Identity;
 use crate::secrets::Sealer;
+use crate::signing::SigningKeys;
 use crate::tenant::Tenant;
 
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -44,18 +45,13 @@ pub struct Session {
     pub complete: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredIdentity {
-    key_pem: String,
-    cert_pem: String,
-}
-
 pub struct Idp {
     tenant: Mutex<Tenant>,
     credentials: Mutex<Credentials>,
     /// Short-lived records (JSON by key) when there is no store.
     records: Mutex<HashMap<String, String>>,
-    pub identity: Identity,
+    signing: std::sync::RwLock<Arc<SigningKeys>>,
+    signing_version: AtomicI64,
     /// The external base URL (`http://127.0.0.1:8080`): entity IDs, metadata and links use it.
     pub base_url: String,
     pub clock: Clock,
@@ -93,7 +89,8 @@ impl Idp {
             tenant: Mutex::new(tenant),
             credentials: Mutex::new(Credentials::default()),
             records: Mutex::new(HashMap::new()),
-            identity,
+            signing: std::sync::RwLock::new(Arc::new(SigningKeys::new(identity))),
+            signing_version: AtomicI64::new(0),
             base_url: base_url.trim_end_matches('/').to_owned(),
             clock,
             rng,
@@ -144,36 +141,34 @@ impl Idp {
             }
             None => Credentials::default(),
         };
-        // The private key is stored sealed, like every other secret.
-        let read = |body: &str| -> Result<Identity> {
-            let stored: StoredIdentity =
-                serde_json::from_str(body).map_err(|e| IdpError::internal(format!("stored signing key: {e}")))?;
-            Identity::from_pem(&sealer.open(&stored.key_pem)?, &stored.cert_pem)
-        };
-        let identity = match store.load(SIGNING_DOCUMENT).await.map_err(storage)? {
-            Some((_, body)) => read(&body)?,
+        // Private keys are stored sealed, like every other secret.
+        let (signing_version, keys) = match store.load(SIGNING_DOCUMENT).await.map_err(storage)? {
+            Some((v, body)) => (v, SigningKeys::from_json(&body, &sealer)?),
             None => {
                 let identity = match first_identity {
                     Some(identity) => identity,
                     None => Identity::generate("idfed IdP", clock())?,
                 };
-                let sealed = sealer.seal(&identity.key_pem, rng.as_ref())?;
-                let stored = StoredIdentity { key_pem: sealed, cert_pem: identity.cert_pem.clone() };
-                let body = serde_json::to_string(&stored).map_err(|e| IdpError::internal(e.to_string()))?;
+                let keys = SigningKeys::new(identity);
+                let body = keys.to_json(&sealer, rng.as_ref())?;
                 // Nodes starting together each make a key; the first stored wins and all use it.
                 if store.save(SIGNING_DOCUMENT, 1, &body).await.map_err(storage)? {
-                    identity
+                    (1, keys)
                 } else {
-                    let (_, body) = store
+                    let (v, body) = store
                         .load(SIGNING_DOCUMENT)
                         .await
                         .map_err(storage)?
                         .ok_or_else(|| IdpError::internal("the signing key vanished while starting"))?;
-                    read(&body)?
+                    (v, SigningKeys::from_json(&body, &sealer)?)
                 }
             }
         };
+        version = version.max(signing_version);
+        let identity = Identity::from_pem(&keys.active.key_pem, &keys.active.cert_pem)?;
         let mut idp = Idp::in_memory(tenant, identity, base_url, clock, rng, sealer);
+        idp.signing = std::sync::RwLock::new(Arc::new(keys));
+        idp.signing_version = AtomicI64::new(signing_version);
         *lock(&idp.credentials) = credentials;
         idp.store = Some(store);
         idp.version = AtomicI64::new(version);
@@ -195,10 +190,56 @@ impl Idp {
         read(&lock(&self.tenant))
     }
 
-    /// Picks up a tenant another process or node stored since this one last looked (`idfed
-    /// apply` while the server runs, or another IdP node on the same database).
+    /// The signing keys now (the active one signs; metadata publishes all).
+    pub fn signing(&self) -> Arc<SigningKeys> {
+        self.signing.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn change_signing(
+        &self,
+        event: &str,
+        change: impl FnOnce(&SigningKeys) -> Result<SigningKeys>,
+    ) -> Result<()> {
+        self.refresh().await?;
+        let next = change(&self.signing())?;
+        let body = next.to_json(&self.sealer, self.rng.as_ref())?;
+        let version = self.save(SIGNING_DOCUMENT, &body).await?;
+        self.signing_version.fetch_max(version, Ordering::SeqCst);
+        let fingerprint = next.active.certificate.fingerprint_sha256();
+        *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        self.log("cli", event, "signing-key", "", true, serde_json::json!({ "active": fingerprint })).await;
+        Ok(())
+    }
+
+    /// Makes the next signing key and publishes it in metadata (it does not sign yet).
+    pub async fn stage_next_key(&self) -> Result<()> {
+        let next = Identity::generate("idfed IdP", self.now())?;
+        self.change_signing("signing_key.stage", |keys| Ok(keys.with_next(next))).await
+    }
+
+    /// The next key signs from now on; the old one stays in metadata until retired.
+    pub async fn activate_next_key(&self) -> Result<()> {
+        self.change_signing("signing_key.activate", SigningKeys::activated).await
+    }
+
+    /// Stops publishing the previous key.
+    pub async fn retire_previous_key(&self) -> Result<()> {
+        self.change_signing("signing_key.retire", SigningKeys::retired).await
+    }
+
+    /// Picks up a tenant (or signing keys) another process or node stored since this one last
+    /// looked (`idfed apply` while the server runs, or another IdP node on the same database).
     pub async fn refresh(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
+        if let Some(stored) = store.version(SIGNING_DOCUMENT).await.map_err(storage)?
+            && stored > self.signing_version.load(Ordering::SeqCst)
+            && let Some((version, body)) = store.load(SIGNING_DOCUMENT).await.map_err(storage)?
+        {
+            let keys = SigningKeys::from_json(&body, &self.sealer)?;
+            *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+            self.signing_version.fetch_max(version, Ordering::SeqCst);
+            self.version.fetch_max(version, Ordering::SeqCst);
+        }
         let Some(stored) = store.version(TENANT_DOCUMENT).await.map_err(storage)? else { return Ok(()) };
         if stored <= self.tenant_version.load(Ordering::SeqCst) {
             return Ok(());

@@ -429,10 +429,11 @@ async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>
 /// Issues the app's response for `login` and returns the page that posts it to the ACS.
 async fn answer(idp: &Idp, name: &str, login: &str, request: &Request<'_>) -> Response {
     let entity_id = idp.entity_id(name);
+    let signing = idp.signing();
     let issued = {
         let by = Issuer {
             entity_id: &entity_id,
-            key: IdpKey { key: &idp.identity.key, certificate: &idp.identity.certificate },
+            key: IdpKey { key: &signing.active.key, certificate: &signing.active.certificate },
             now: idp.now(),
             rng: idp.rng.as_ref(),
         };
@@ -570,13 +571,14 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
             &logout.slo_url,
             ns::STATUS_SUCCESS,
         )?;
-        let algorithm = idp.identity.key.default_algorithm();
+        let signing = idp.signing();
+        let algorithm = signing.active.key.default_algorithm();
         idfed_saml::bindings::redirect_url(
             &logout.slo_url,
             Param::SamlResponse,
             &xml,
             logout.relay_state.as_deref(),
-            Some((&idp.identity.key, algorithm)),
+            Some((&signing.active.key, algorithm)),
         )
     });
     match built {
@@ -692,7 +694,7 @@ async fn metadata(
     let slo = format!("{}/app/{name}/slo", idp.base_url);
     let entity_id = idp.entity_id(&name);
     let sso = format!("{}/app/{name}/sso", idp.base_url);
-    let certificates = [idp.identity.certificate.clone()];
+    let certificates = idp.signing().published();
     let formats = [ns::NAMEID_PERSISTENT, ns::NAMEID_TRANSIENT, ns::NAMEID_EMAIL, ns::NAMEID_UNSPECIFIED];
     let xml = idp_metadata_xml(&IdpMetadata {
         entity_id: &entity_id,

@@ -27,7 +27,11 @@ async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_share
         let backend = store.backend();
         let a = node(&store).await;
         let b = node(&store).await;
-        assert_eq!(a.identity.cert_pem, b.identity.cert_pem, "{backend}: the signing key is made once and shared");
+        assert_eq!(
+            a.signing().active.cert_pem,
+            b.signing().active.cert_pem,
+            "{backend}: the signing key is made once and shared"
+        );
         let (_, signing) = store.load("idp-signing-key").await.unwrap().unwrap();
         assert!(
             !signing.contains("PRIVATE KEY") && signing.contains("sealed:v1:"),
@@ -60,5 +64,54 @@ async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_share
             .await
             .unwrap();
         assert_eq!(checked, Ok(()), "{backend}: the password survived");
+    }
+}
+
+/// Key rotation: the next key is published before it signs; after activation the other node
+/// signs with it too; the previous key stays in metadata until retired.
+#[tokio::test]
+async fn signing_keys_rotate_across_nodes() {
+    use idfed_idp::sso::{IdpKey, Issuer, Request, issue};
+    for store in stores("idp-rotation").await {
+        let backend = store.backend();
+        let a = node(&store).await;
+        let b = node(&store).await;
+        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        let first = a.signing().active.certificate.clone();
+        a.stage_next_key().await.unwrap();
+        b.refresh().await.unwrap();
+        let published = b.signing().published();
+        assert_eq!(published.len(), 2, "{backend}: metadata shows the next key before it signs");
+        assert_eq!(published[0], first, "{backend}: the old key still signs");
+        let next = published[1].clone();
+
+        a.activate_next_key().await.unwrap();
+        b.refresh().await.unwrap();
+        let keys = b.signing();
+        assert_eq!(keys.active.certificate, next, "{backend}: the other node signs with the new key");
+        assert_eq!(keys.published(), [next.clone(), first.clone()], "{backend}: the previous key is still published");
+        let rng = Seeded::new(5);
+        let by = Issuer {
+            entity_id: ISSUER,
+            key: IdpKey { key: &keys.active.key, certificate: &keys.active.certificate },
+            now: now(),
+            rng: &rng,
+        };
+        let issued = issue(&b.tenant(), "aws", "test", &Request::default(), &by).unwrap();
+        let config = |trusted: Vec<idfed_saml::Certificate>| idfed_saml::sp::SpConfig {
+            trusted,
+            recipient: Some(issued.acs_url.clone()),
+            ..Default::default()
+        };
+        assert!(idfed_saml::sp::validate_response(&issued.xml, &config(vec![first.clone()]), now()).is_err());
+        assert!(
+            idfed_saml::sp::validate_response(&issued.xml, &config(vec![first.clone(), next.clone()]), now()).is_ok()
+        );
+
+        a.retire_previous_key().await.unwrap();
+        assert!(a.retire_previous_key().await.is_err(), "{backend}: nothing left to retire");
+        drop((a, b));
+        let restarted = node(&store).await;
+        assert_eq!(restarted.signing().published(), [next], "{backend}: the rotation survived a restart");
     }
 }
