@@ -349,6 +349,16 @@ fn api_integration_imports_the_roles_that_trust_the_provider() {
     let raw = std::fs::read(idp_dir.join("idp.sqlite")).unwrap();
     assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "the database holds no plain secret");
 
+    // A key AWS does not know: InvalidClientTokenId, explained.
+    apply(&api_tenant(&sandbox.endpoint, "AKIAUNKNOWNUNKNOWN00", secret));
+    let unknown = apps_cmd(&["test-api-credentials", "aws"], &idp_dir);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown).contains("InvalidClientTokenId") && text(&unknown).contains("does not know this access key ID"),
+        "{}",
+        text(&unknown)
+    );
+
     // A wrong secret: SignatureDoesNotMatch, explained.
     apply(&api_tenant(&sandbox.endpoint, key_id, "0000000000000000000000000000000000000000"));
     let wrong = apps_cmd(&["test-api-credentials", "aws"], &idp_dir);
