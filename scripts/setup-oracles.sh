@@ -12,7 +12,7 @@ VENV=$REPO/.venv
 REQS=$REPO/tools/oracles/requirements.txt
 NODE_DIR=$REPO/tools/node
 PYTHON=${PYTHON:-python3}
-APT_PKGS=(xmlsec1 libxmlsec1-dev libxmlsec1-openssl libxml2-dev libxslt1-dev pkg-config build-essential postgresql)
+APT_PKGS=(xmlsec1 libxmlsec1-dev libxmlsec1-openssl libxml2-dev libxslt1-dev pkg-config build-essential postgresql chromium fonts-dejavu-core)
 
 start=$SECONDS
 log=$(mktemp /tmp/setup-oracles.XXXXXX.log)

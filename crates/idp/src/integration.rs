@@ -3,21 +3,12 @@
 //! endpoint or any other (the sandbox, moto). Only roles whose trust policy lets the app's
 //! SAML provider call sts:AssumeRoleWithSAML are offered.
 
-use std::time::{Duration, SystemTime};
-
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use idfed_saml::Instant;
 
+use crate::aws_client::{AwsClient, AwsFault};
 use crate::error::{ErrorKind, IdpError, Result};
 
 pub const AWS_IAM_ENDPOINT: &str = "https://iam.amazonaws.com/";
-const MAX_RESPONSE: usize = 8 << 20;
 const MAX_PAGES: usize = 100;
 
 /// A role as ListRoles describes it.
@@ -31,81 +22,19 @@ pub struct RoleInfo {
 
 /// Keys and endpoint for one IAM account.
 pub struct IamClient {
-    pub endpoint: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    /// IAM is global and signs in us-east-1 (aws-us-gov-west-1 / cn-north-1 in other partitions).
-    pub region: String,
+    client: AwsClient,
 }
 
 impl IamClient {
+    /// IAM is global and signs in us-east-1.
     pub fn new(endpoint: Option<&str>, access_key_id: &str, secret_access_key: &str) -> IamClient {
         IamClient {
-            endpoint: endpoint.unwrap_or(AWS_IAM_ENDPOINT).to_owned(),
-            access_key_id: access_key_id.to_owned(),
-            secret_access_key: secret_access_key.to_owned(),
-            region: "us-east-1".into(),
+            client: AwsClient::new(endpoint.unwrap_or(AWS_IAM_ENDPOINT), access_key_id, secret_access_key, "us-east-1"),
         }
     }
 
     async fn call(&self, params: &[(&str, &str)], now: Instant) -> Result<String> {
-        let mut body = String::new();
-        for (key, value) in params {
-            if !body.is_empty() {
-                body.push('&');
-            }
-            body.push_str(&format!("{key}={}", idfed_saml::encoding::percent_encode(value)));
-        }
-        let mut request = http::Request::post(&self.endpoint)
-            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-            .body(body.clone())
-            .map_err(|e| IdpError::invalid(format!("IAM endpoint {:?}: {e}", self.endpoint)))?;
-        let identity = Credentials::new(&self.access_key_id, &self.secret_access_key, None, None, "idfed").into();
-        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now.unix_millis()).unwrap_or(0));
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("iam")
-            .time(at)
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| IdpError::internal(format!("SigV4: {e}")))?
-            .into();
-        let headers: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
-            .collect();
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.as_str(),
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| IdpError::internal(format!("SigV4: {e}")))?;
-        let (instructions, _) =
-            sign(signable, &params).map_err(|e| IdpError::internal(format!("SigV4: {e}")))?.into_parts();
-        instructions.apply_to_request_http1x(&mut request);
-        let request = request.map(|b| Full::new(Bytes::from(b)));
-
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .map_err(|e| IdpError::internal(format!("TLS: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-        let unreachable =
-            |e: &dyn std::fmt::Display| IdpError::unavailable(format!("cannot reach IAM at {}: {e}", self.endpoint));
-        let response = tokio::time::timeout(Duration::from_secs(20), client.request(request))
-            .await
-            .map_err(|_| unreachable(&"no answer within 20 seconds"))?
-            .map_err(|e| unreachable(&e))?;
-        let status = response.status();
-        let bytes =
-            Limited::new(response.into_body(), MAX_RESPONSE).collect().await.map_err(|e| unreachable(&e))?.to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        if status.is_success() { Ok(text) } else { Err(aws_error(&text, status.as_u16())) }
+        self.client.query("iam", params, now).await?.map_err(|fault| explain(&fault))
     }
 
     /// Every role in the account (following IsTruncated/Marker).
@@ -164,16 +93,9 @@ fn bad_answer(e: &dyn std::fmt::Display) -> IdpError {
     IdpError::unavailable(format!("IAM answered with something that is not its XML: {e}"))
 }
 
-/// IAM's ErrorResponse, explained for the administrator (seed 004 step 3).
-fn aws_error(text: &str, status: u16) -> IdpError {
-    let doc = roxmltree::Document::parse(text).ok();
-    let field = |name: &str| {
-        doc.as_ref()
-            .and_then(|d| d.descendants().find(|n| n.has_tag_name(name)).and_then(|n| n.text()).map(str::to_owned))
-            .unwrap_or_default()
-    };
-    let (code, message) = (field("Code"), field("Message"));
-    let advice = match code.as_str() {
+/// IAM's error, explained for the administrator (seed 004 step 3).
+fn explain(fault: &AwsFault) -> IdpError {
+    let advice = match fault.code.as_str() {
         "AccessDenied" => {
             "Attach a policy allowing iam:ListRoles and iam:ListAccountAliases on \"*\" to the IAM user of these keys."
         }
@@ -184,10 +106,11 @@ fn aws_error(text: &str, status: u16) -> IdpError {
         "ExpiredToken" | "RequestExpired" => "Check the clock of the machine running idfed.",
         _ => "",
     };
-    let code = if code.is_empty() { format!("HTTP {status}") } else { code };
+    let code = if fault.code.is_empty() { format!("HTTP {}", fault.status) } else { fault.code.clone() };
+    let kind = if matches!(fault.status, 401 | 403) { ErrorKind::Forbidden } else { ErrorKind::Unavailable };
     IdpError::new(
-        if status == 403 || status == 401 { ErrorKind::Forbidden } else { ErrorKind::Unavailable },
-        format!("IAM refused the API credentials: {code}: {message} {advice}").trim_end().to_owned(),
+        kind,
+        format!("IAM refused the API credentials: {code}: {} {advice}", fault.message).trim_end().to_owned(),
     )
 }
 
@@ -245,19 +168,14 @@ mod tests {
 
     #[test]
     fn iam_errors_say_what_to_do() {
-        let denied = aws_error(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: x is not authorized</Message></Error></ErrorResponse>",
-            403,
-        );
+        let fault = |code: &str, message: &str| AwsFault { status: 403, code: code.into(), message: message.into() };
+        let denied = explain(&fault("AccessDenied", "User: x is not authorized"));
         assert_eq!(denied.kind, ErrorKind::Forbidden);
         assert!(
             denied.message.contains("AccessDenied: User: x is not authorized")
                 && denied.message.contains("iam:ListRoles")
         );
-        let unknown = aws_error(
-            "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>",
-            403,
-        );
+        let unknown = explain(&fault("InvalidClientTokenId", "The security token included in the request is invalid."));
         assert!(unknown.message.contains("does not know this access key ID"));
     }
 }

@@ -10,6 +10,7 @@ pub use error::{ErrorKind, IdpError};
 pub mod api;
 pub mod apps;
 pub mod assignments;
+pub mod aws_client;
 pub mod credentials;
 pub mod csv_import;
 pub mod group_mapping;
