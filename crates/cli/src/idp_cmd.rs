@@ -105,7 +105,7 @@ pub fn groups(command: GroupsCommand) -> Result<Outcome, String> {
                     if t.group(&group.name).is_some() {
                         return Err(idfed_idp::IdpError::conflict(format!("group {:?} exists already", group.name)));
                     }
-                    t.groups.push(group);
+                    t.groups.push(group.clone());
                     Ok(())
                 })
                 .await?;
@@ -173,7 +173,7 @@ pub fn assign(
             println!("unassigned {target}");
         } else {
             let assignment = Assignment { app: app.clone(), principal: principal.clone(), roles };
-            admin_change(&idp, "assignment.put", &target, |t| t.assign(assignment)).await?;
+            admin_change(&idp, "assignment.put", &target, |t| t.assign(assignment.clone())).await?;
             println!("assigned {target}");
         }
         Ok(Outcome::Success)
@@ -185,7 +185,7 @@ async fn admin_change<T>(
     idp: &Idp,
     event: &str,
     target: &str,
-    change: impl FnOnce(&mut Tenant) -> Result<T, idfed_idp::IdpError>,
+    change: impl FnMut(&mut Tenant) -> Result<T, idfed_idp::IdpError>,
 ) -> Result<T, String> {
     let result = idp.change_tenant(change).await;
     let detail = match &result {
@@ -300,7 +300,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
                     .map_err(|e| format!("{}: {e}", file.display()))?;
                 let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
                 let app = converted.app;
-                let result = idp.change_tenant(|t| t.put_app(app)).await;
+                let result = idp.change_tenant(|t| t.put_app(app.clone())).await;
                 let detail = serde_json::json!({ "file": file.display().to_string(), "notes": converted.notes });
                 idp.log("cli", "app.import_okta", &name, &name, result.is_ok(), detail).await;
                 result.map_err(|e| format!("{}: {e}", file.display()))?;
@@ -464,9 +464,9 @@ pub fn apply(file: PathBuf, data_dir: PathBuf, dry_run: bool) -> Result<Outcome,
         let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
         let summary = if dry_run {
             let mut copy = idp.tenant();
-            copy.apply(desired, || idp.new_user_id()).map_err(|e| format!("{}: {e}", file.display()))?
+            copy.apply(desired.clone(), || idp.new_user_id()).map_err(|e| format!("{}: {e}", file.display()))?
         } else {
-            let applied = idp.change_tenant(|t| t.apply(desired, || idp.new_user_id())).await;
+            let applied = idp.change_tenant(|t| t.apply(desired.clone(), || idp.new_user_id())).await;
             let detail = match &applied {
                 Ok(summary) => {
                     serde_json::json!({ "file": file.display().to_string(), "summary": summary.to_string() })

@@ -105,7 +105,7 @@ async fn change<T>(
     headers: &HeaderMap,
     event: &str,
     target: &str,
-    change: impl FnOnce(&mut Tenant) -> Result<T, IdpError>,
+    change: impl FnMut(&mut Tenant) -> Result<T, IdpError>,
 ) -> Result<T, IdpError> {
     let actor = caller(idp, headers).await?;
     let result = idp.change_tenant(change).await;
@@ -141,7 +141,8 @@ async fn get_tenant(State(idp): Shared, headers: HeaderMap) -> ApiResult {
 
 async fn put_tenant(State(idp): Shared, headers: HeaderMap, body: Bytes) -> ApiResult {
     let desired: Tenant = parse_body(&headers, &body)?;
-    let summary = change(&idp, &headers, "tenant.apply", "tenant", |t| t.apply(desired, || idp.new_user_id())).await?;
+    let summary =
+        change(&idp, &headers, "tenant.apply", "tenant", |t| t.apply(desired.clone(), || idp.new_user_id())).await?;
     ok(json!({
         "users": triple(summary.users), "groups": triple(summary.groups),
         "apps": triple(summary.apps), "assignments": triple(summary.assignments),
@@ -214,7 +215,7 @@ async fn create_user(State(idp): Shared, headers: HeaderMap, body: Bytes) -> Api
         if t.user(&stored.login).is_some() {
             return Err(IdpError::conflict(format!("login {:?} exists already", stored.login)));
         }
-        t.users.push(stored);
+        t.users.push(stored.clone());
         Ok(())
     })
     .await?;
@@ -257,22 +258,22 @@ async fn update_user(State(idp): Shared, headers: HeaderMap, Path(login): Path<S
     let update: UserUpdate = parse_body(&headers, &body)?;
     let user = change(&idp, &headers, "user.update", &login, |t| {
         let user = t.user_mut(&login)?;
-        if let Some(v) = update.email {
-            user.email = v;
+        if let Some(v) = &update.email {
+            user.email = v.clone();
         }
-        if let Some(v) = update.first_name {
-            user.first_name = v;
+        if let Some(v) = &update.first_name {
+            user.first_name = v.clone();
         }
-        if let Some(v) = update.last_name {
-            user.last_name = v;
+        if let Some(v) = &update.last_name {
+            user.last_name = v.clone();
         }
         if let Some(v) = update.admin {
             user.admin = v;
         }
-        for (name, value) in update.profile {
+        for (name, value) in &update.profile {
             match value {
-                Some(value) => user.profile.insert(name, value),
-                None => user.profile.remove(&name),
+                Some(value) => user.profile.insert(name.clone(), value.clone()),
+                None => user.profile.remove(name),
             };
         }
         Ok(user.clone())
@@ -353,7 +354,7 @@ async fn create_group(State(idp): Shared, headers: HeaderMap, body: Bytes) -> Ap
         if t.group(&stored.name).is_some() {
             return Err(IdpError::conflict(format!("group {:?} exists already", stored.name)));
         }
-        t.groups.push(stored);
+        t.groups.push(stored.clone());
         Ok(())
     })
     .await?;
@@ -430,7 +431,7 @@ async fn put_app(State(idp): Shared, headers: HeaderMap, Path(name): Path<String
         return Err(IdpError::invalid(format!("the body names app {:?} but the URL names {name:?}", app.name)));
     }
     let existed = idp.with_tenant(|t| t.app(&name).is_some());
-    change(&idp, &headers, "app.put", &name, |t| t.put_app(app)).await?;
+    change(&idp, &headers, "app.put", &name, |t| t.put_app(app.clone())).await?;
     let stored = idp.with_tenant(|t| t.app(&name).cloned());
     if existed { ok(stored) } else { created(stored) }
 }
@@ -478,7 +479,7 @@ async fn put_assignment(State(idp): Shared, headers: HeaderMap, body: Bytes) -> 
     let assignment: Assignment = parse_body(&headers, &body)?;
     let target = format!("{} → {}", assignment.app, assignment.principal.describe());
     let stored = assignment.clone();
-    change(&idp, &headers, "assignment.put", &target, |t| t.assign(stored)).await?;
+    change(&idp, &headers, "assignment.put", &target, |t| t.assign(stored.clone())).await?;
     ok(assignment)
 }
 

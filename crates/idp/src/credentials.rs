@@ -35,6 +35,10 @@ pub struct Credential {
     /// A secret being enrolled: active once a code from it is confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_pending: Option<String>,
+    /// Raised when the password changes or the person is removed: sessions started before
+    /// carry an older epoch and stop working.
+    #[serde(default)]
+    pub epoch: u64,
     /// The last TOTP time step accepted, so a code is never used twice.
     #[serde(default)]
     pub last_totp_step: u64,
@@ -85,7 +89,9 @@ pub enum Refusal {
     NoPassword,
 }
 
-pub const GENERIC_FAILURE: &str = "Sign-in failed. Check your username and password.";
+/// One text for every failed sign-in (wrong password, unknown or locked account), so the page
+/// never tells whether an account exists.
+pub const GENERIC_FAILURE: &str = "Sign-in failed. Check your username and password. After several failed attempts, sign-in is paused for 15 minutes.";
 
 fn hasher() -> Argon2<'static> {
     Argon2::default()
@@ -132,11 +138,11 @@ fn totp(secret: &str) -> Result<TOTP> {
 
 impl Credentials {
     pub fn get(&self, login: &str) -> Option<&Credential> {
-        self.by_login.get(&login.to_lowercase())
+        self.by_login.get(&login.to_ascii_lowercase())
     }
 
     fn entry(&mut self, login: &str) -> &mut Credential {
-        self.by_login.entry(login.to_lowercase()).or_default()
+        self.by_login.entry(login.to_ascii_lowercase()).or_default()
     }
 
     pub fn set_password(&mut self, login: &str, password: &str, rng: &dyn Random) -> Result<()> {
@@ -145,6 +151,7 @@ impl Credentials {
         credential.password_hash = Some(hash);
         credential.failures = 0;
         credential.locked_until = 0;
+        credential.epoch += 1;
         Ok(())
     }
 
@@ -164,7 +171,11 @@ impl Credentials {
             return Err(Refusal::NoPassword);
         };
         if password_matches(&hash, password) {
-            credential.failures = 0;
+            // With a second factor due, failures are cleared only when it succeeds: otherwise
+            // a known password would reset the count between guesses of the code.
+            if credential.totp_secret.is_none() {
+                credential.failures = 0;
+            }
             return Ok(());
         }
         Err(credential.count_failure(now_s))
@@ -219,6 +230,17 @@ impl Credentials {
         credential.totp_pending = None;
         credential.last_totp_step = step + 1;
         Ok(())
+    }
+
+    /// The epoch sessions must carry (see [`Credential::epoch`]).
+    pub fn epoch(&self, login: &str) -> u64 {
+        self.get(login).map_or(0, |c| c.epoch)
+    }
+
+    /// Forgets a removed person: password, TOTP, lock. A later account with the same login
+    /// starts afresh, and the old sessions stop (their user id no longer matches).
+    pub fn forget(&mut self, login: &str) -> bool {
+        self.by_login.remove(&login.to_ascii_lowercase()).is_some()
     }
 
     pub fn has_totp(&self, login: &str) -> bool {

@@ -26,6 +26,7 @@ const CREDENTIALS_DOCUMENT: &str = "idp-credentials";
 const SIGNING_DOCUMENT: &str = "idp-signing-key";
 const SESSION_PREFIX: &str = "idp-session-";
 const PENDING_PREFIX: &str = "idp-pending-";
+const SEEN_PREFIX: &str = "idp-seen-request-";
 /// An SP-initiated request waits this long for the person to sign in.
 pub const PENDING_REQUEST_SECONDS: i64 = 10 * 60;
 
@@ -37,6 +38,12 @@ pub const PENDING_SECONDS: i64 = 5 * 60;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub login: String,
+    /// The person's id when the session began: a later account reusing the login is not them.
+    #[serde(default)]
+    pub user_id: String,
+    /// The credential epoch when the session began: a password change ends older sessions.
+    #[serde(default)]
+    pub epoch: u64,
     /// Unix seconds when the person authenticated (ForceAuthn compares with it).
     #[serde(default)]
     pub started: i64,
@@ -60,10 +67,14 @@ pub struct Idp {
     pub secure_cookies: bool,
     pub sealer: Sealer,
     store: Option<DocumentStore>,
-    version: AtomicI64,
+    /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
+    credentials_version: AtomicI64,
+    /// When this node last purged expired short-lived records (unix seconds).
+    last_purge: AtomicI64,
     /// The system log when there is no store.
     memory_log: Mutex<Vec<Event>>,
-    /// The stored version of the tenant this node holds, to notice changes made elsewhere.
+    /// The stored version of the tenant this node holds: changes made elsewhere are noticed, and
+    /// saves are compare-and-swap against it.
     tenant_version: AtomicI64,
 }
 
@@ -97,7 +108,8 @@ impl Idp {
             secure_cookies: base_url.starts_with("https://"),
             sealer,
             store: None,
-            version: AtomicI64::new(0),
+            credentials_version: AtomicI64::new(0),
+            last_purge: AtomicI64::new(0),
             tenant_version: AtomicI64::new(0),
             memory_log: Mutex::new(Vec::new()),
         }
@@ -124,11 +136,10 @@ impl Idp {
         sealer: Sealer,
         first_identity: Option<Identity>,
     ) -> Result<Idp> {
-        let mut version = 0;
         let mut tenant_version = 0;
+        let mut credentials_version = 0;
         let tenant = match store.load(TENANT_DOCUMENT).await.map_err(storage)? {
             Some((v, body)) => {
-                version = version.max(v);
                 tenant_version = v;
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?
             }
@@ -136,7 +147,7 @@ impl Idp {
         };
         let credentials = match store.load(CREDENTIALS_DOCUMENT).await.map_err(storage)? {
             Some((v, body)) => {
-                version = version.max(v);
+                credentials_version = v;
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored credentials: {e}")))?
             }
             None => Credentials::default(),
@@ -164,14 +175,13 @@ impl Idp {
                 }
             }
         };
-        version = version.max(signing_version);
         let identity = Identity::from_pem(&keys.active.key_pem, &keys.active.cert_pem)?;
         let mut idp = Idp::in_memory(tenant, identity, base_url, clock, rng, sealer);
         idp.signing = std::sync::RwLock::new(Arc::new(keys));
         idp.signing_version = AtomicI64::new(signing_version);
         *lock(&idp.credentials) = credentials;
         idp.store = Some(store);
-        idp.version = AtomicI64::new(version);
+        idp.credentials_version = AtomicI64::new(credentials_version);
         idp.tenant_version = AtomicI64::new(tenant_version);
         Ok(idp)
     }
@@ -198,23 +208,26 @@ impl Idp {
     async fn change_signing(
         &self,
         event: &str,
-        change: impl FnOnce(&SigningKeys) -> Result<SigningKeys>,
+        mut change: impl FnMut(&SigningKeys) -> Result<SigningKeys>,
     ) -> Result<()> {
-        self.refresh().await?;
-        let next = change(&self.signing())?;
-        let body = next.to_json(&self.sealer, self.rng.as_ref())?;
-        let version = self.save(SIGNING_DOCUMENT, &body).await?;
-        self.signing_version.fetch_max(version, Ordering::SeqCst);
-        let fingerprint = next.active.certificate.fingerprint_sha256();
-        *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-        self.log("cli", event, "signing-key", "", true, serde_json::json!({ "active": fingerprint })).await;
-        Ok(())
+        for _ in 0..CAS_ATTEMPTS {
+            self.refresh().await?;
+            let next = change(&self.signing())?;
+            let body = next.to_json(&self.sealer, self.rng.as_ref())?;
+            let Some(version) = self.swap(SIGNING_DOCUMENT, &self.signing_version, &body).await? else { continue };
+            self.signing_version.store(version, Ordering::SeqCst);
+            let fingerprint = next.active.certificate.fingerprint_sha256();
+            *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+            self.log("cli", event, "signing-key", "", true, serde_json::json!({ "active": fingerprint })).await;
+            return Ok(());
+        }
+        Err(busy())
     }
 
     /// Makes the next signing key and publishes it in metadata (it does not sign yet).
     pub async fn stage_next_key(&self) -> Result<()> {
-        let next = Identity::generate("idfed IdP", self.now())?;
-        self.change_signing("signing_key.stage", |keys| Ok(keys.with_next(next))).await
+        let next = Arc::new(Identity::generate("idfed IdP", self.now())?);
+        self.change_signing("signing_key.stage", |keys| Ok(keys.with_next(next.clone()))).await
     }
 
     /// The next key signs from now on; the old one stays in metadata until retired.
@@ -231,45 +244,66 @@ impl Idp {
     /// looked (`idfed apply` while the server runs, or another IdP node on the same database).
     pub async fn refresh(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
-        if let Some(stored) = store.version(SIGNING_DOCUMENT).await.map_err(storage)?
-            && stored > self.signing_version.load(Ordering::SeqCst)
-            && let Some((version, body)) = store.load(SIGNING_DOCUMENT).await.map_err(storage)?
-        {
+        if let Some((version, body)) = newer(store, SIGNING_DOCUMENT, &self.signing_version).await? {
             let keys = SigningKeys::from_json(&body, &self.sealer)?;
             *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
-            self.signing_version.fetch_max(version, Ordering::SeqCst);
-            self.version.fetch_max(version, Ordering::SeqCst);
+            self.signing_version.store(version, Ordering::SeqCst);
         }
-        let Some(stored) = store.version(TENANT_DOCUMENT).await.map_err(storage)? else { return Ok(()) };
-        if stored <= self.tenant_version.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        if let Some((version, body)) = store.load(TENANT_DOCUMENT).await.map_err(storage)? {
+        if let Some((version, body)) = newer(store, TENANT_DOCUMENT, &self.tenant_version).await? {
             let tenant: Tenant =
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
             *lock(&self.tenant) = tenant;
-            self.tenant_version.fetch_max(version, Ordering::SeqCst);
-            self.version.fetch_max(version, Ordering::SeqCst);
+            self.tenant_version.store(version, Ordering::SeqCst);
+        }
+        self.refresh_credentials().await
+    }
+
+    /// Picks up credentials (passwords, failure counts, tokens) changed by another node.
+    pub async fn refresh_credentials(&self) -> Result<()> {
+        let Some(store) = &self.store else { return Ok(()) };
+        if let Some((version, body)) = newer(store, CREDENTIALS_DOCUMENT, &self.credentials_version).await? {
+            let credentials: Credentials =
+                serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored credentials: {e}")))?;
+            *lock(&self.credentials) = credentials;
+            self.credentials_version.store(version, Ordering::SeqCst);
         }
         Ok(())
     }
 
+    /// Writes `body` as the next version of `name` if the store still holds the version this
+    /// node last saw; `None` when another writer came first (the caller reloads and retries).
+    async fn swap(&self, name: &str, seen: &AtomicI64, body: &str) -> Result<Option<i64>> {
+        let base = seen.load(Ordering::SeqCst);
+        let Some(store) = &self.store else { return Ok(Some(base + 1)) };
+        let written = store.replace(name, base, base + 1, body).await.map_err(storage)?;
+        Ok(written.then_some(base + 1))
+    }
+
     /// Changes the tenant (all or nothing, validated), seals secrets written in plain text,
-    /// and stores it before returning.
-    pub async fn change_tenant<T>(&self, change: impl FnOnce(&mut Tenant) -> Result<T>) -> Result<T> {
-        self.refresh().await?;
-        let (value, body) = {
-            let mut tenant = lock(&self.tenant);
-            let mut next = tenant.clone();
-            let value = next.change(change)?;
+    /// and stores it before returning. If another node changed it meanwhile, the change is
+    /// made again on the newer tenant (compare-and-swap), so no acknowledged change is lost.
+    pub async fn change_tenant<T>(&self, mut change: impl FnMut(&mut Tenant) -> Result<T>) -> Result<T> {
+        for _ in 0..CAS_ATTEMPTS {
+            self.refresh().await?;
+            let mut next = self.tenant();
+            let value = next.change(&mut change)?;
             self.seal_secrets(&mut next)?;
             let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
-            *tenant = next;
-            (value, body)
-        };
-        let version = self.save(TENANT_DOCUMENT, &body).await?;
-        self.tenant_version.fetch_max(version, Ordering::SeqCst);
-        Ok(value)
+            let Some(version) = self.swap(TENANT_DOCUMENT, &self.tenant_version, &body).await? else { continue };
+            let removed: Vec<String> = {
+                let mut tenant = lock(&self.tenant);
+                let gone =
+                    tenant.users.iter().filter(|u| next.user(&u.login).is_none()).map(|u| u.login.clone()).collect();
+                *tenant = next;
+                gone
+            };
+            self.tenant_version.store(version, Ordering::SeqCst);
+            if !removed.is_empty() {
+                self.change_credentials(|c| removed.iter().filter(|login| c.forget(login)).count()).await?;
+            }
+            return Ok(value);
+        }
+        Err(busy())
     }
 
     fn seal_secrets(&self, tenant: &mut Tenant) -> Result<()> {
@@ -347,8 +381,8 @@ impl Idp {
             if let AppKind::Aws(aws) = &mut app.kind
                 && let Some(api) = &mut aws.api_integration
             {
-                api.imported_roles = kept;
-                api.account_alias = alias;
+                api.imported_roles = kept.clone();
+                api.account_alias = alias.clone();
             }
             Ok(())
         })
@@ -357,25 +391,24 @@ impl Idp {
     }
 
     /// Changes credentials and stores them before returning.
-    pub async fn change_credentials<T>(&self, change: impl FnOnce(&mut Credentials) -> T) -> Result<T> {
-        let (value, body) = {
-            let mut credentials = lock(&self.credentials);
-            let value = change(&mut credentials);
-            (value, serde_json::to_string(&*credentials).map_err(|e| IdpError::internal(e.to_string()))?)
-        };
-        self.save(CREDENTIALS_DOCUMENT, &body).await?;
-        Ok(value)
+    pub async fn change_credentials<T>(&self, mut change: impl FnMut(&mut Credentials) -> T) -> Result<T> {
+        for _ in 0..CAS_ATTEMPTS {
+            self.refresh_credentials().await?;
+            let mut next = lock(&self.credentials).clone();
+            let value = change(&mut next);
+            let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
+            let Some(version) = self.swap(CREDENTIALS_DOCUMENT, &self.credentials_version, &body).await? else {
+                continue;
+            };
+            *lock(&self.credentials) = next;
+            self.credentials_version.store(version, Ordering::SeqCst);
+            return Ok(value);
+        }
+        Err(busy())
     }
 
     pub fn with_credentials<T>(&self, read: impl FnOnce(&Credentials) -> T) -> T {
         read(&lock(&self.credentials))
-    }
-
-    async fn save(&self, name: &str, body: &str) -> Result<i64> {
-        let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
-        let Some(store) = &self.store else { return Ok(version) };
-        store.save(name, version, body).await.map_err(storage)?;
-        Ok(version)
     }
 
     /// Writes one system-log entry. `detail` is a JSON object; it never holds secrets,
@@ -461,7 +494,7 @@ impl Idp {
             if *t != snapshot {
                 return Err(IdpError::conflict("the directory changed during the import; run it again"));
             }
-            *t = next;
+            *t = next.clone();
             Ok(())
         })
         .await?;
@@ -488,24 +521,37 @@ impl Idp {
 
     /// Short-lived records (sessions, held requests) live in the store when there is one, so
     /// every node sees them and a sign-out at once; in memory otherwise. Keys are hashes of
-    /// the tokens, so a copy of the database holds no usable session.
-    async fn put_record<T: Serialize>(&self, key: String, record: &T) -> Result<()> {
+    /// the tokens, so a copy of the database holds no usable session. A record's version is
+    /// its expiry (unix seconds), which lets expired ones be purged with one statement.
+    async fn put_record<T: Serialize>(&self, key: String, expires: i64, record: &T) -> Result<bool> {
         let body = serde_json::to_string(record).map_err(|e| IdpError::internal(e.to_string()))?;
+        self.purge_expired().await;
         match &self.store {
-            Some(store) => {
-                store.save(&key, 1, &body).await.map_err(storage)?;
-            }
+            Some(store) => store.replace(&key, 0, expires, &body).await.map_err(storage),
             None => {
-                lock(&self.records).insert(key, body);
+                let mut records = lock(&self.records);
+                if records.contains_key(&key) {
+                    return Ok(false);
+                }
+                records.insert(key, body);
+                Ok(true)
             }
         }
-        Ok(())
     }
 
     async fn get_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let body = match &self.store {
             Some(store) => store.load(key).await.map_err(storage)?.map(|(_, body)| body),
             None => lock(&self.records).get(key).cloned(),
+        };
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    }
+
+    /// Removes a record and returns it: of two concurrent callers, one gets it.
+    async fn take_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let body = match &self.store {
+            Some(store) => store.take(key).await.map_err(storage)?.map(|(_, body)| body),
+            None => lock(&self.records).remove(key),
         };
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
@@ -522,20 +568,59 @@ impl Idp {
         Ok(())
     }
 
+    /// At most once a minute per node: drop expired sessions, held requests and replay marks.
+    async fn purge_expired(&self) {
+        let now = self.now().unix_seconds();
+        let last = self.last_purge.load(Ordering::SeqCst);
+        if now - last < 60 || self.last_purge.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return;
+        }
+        if let Some(store) = &self.store {
+            for prefix in [SESSION_PREFIX, PENDING_PREFIX, SEEN_PREFIX] {
+                if let Err(e) = store.purge(prefix, now).await {
+                    eprintln!("idfed: purging expired {prefix}records failed: {e}");
+                }
+            }
+        } else {
+            lock(&self.records).retain(|_, body| {
+                serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("expires").and_then(serde_json::Value::as_i64))
+                    .is_none_or(|expires| expires > now)
+            });
+        }
+    }
+
+    /// Marks an SP's request ID as answered-for until `until`; false if it was seen before
+    /// (a replayed AuthnRequest).
+    pub async fn first_sight(&self, app: &str, request_id: &str, until: i64) -> Result<bool> {
+        let key = record_key(SEEN_PREFIX, &format!("{app}\n{request_id}"));
+        self.put_record(key, until, &serde_json::json!({ "expires": until })).await
+    }
+
     /// Starts a session for `login`; returns the cookie value.
     pub async fn start_session(&self, login: &str, complete: bool) -> Result<String> {
         let token = self.token()?;
         let seconds = if complete { SESSION_SECONDS } else { PENDING_SECONDS };
         let now = self.now().unix_seconds();
-        let session = Session { login: login.to_owned(), started: now, expires: now + seconds, complete };
-        self.put_record(record_key(SESSION_PREFIX, &token), &session).await?;
+        let user_id = self.with_tenant(|t| t.user(login).map(|u| u.id.clone())).unwrap_or_default();
+        let epoch = self.with_credentials(|c| c.epoch(login));
+        let session =
+            Session { login: login.to_owned(), user_id, epoch, started: now, expires: now + seconds, complete };
+        self.put_record(record_key(SESSION_PREFIX, &token), session.expires, &session).await?;
         Ok(token)
     }
 
-    /// The live session behind a cookie value.
+    /// The live session behind a cookie value: unexpired, for the same person (id) with the
+    /// same credential epoch (no password change or removal since).
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
         let session: Option<Session> = self.get_record(&record_key(SESSION_PREFIX, token)).await?;
-        Ok(session.filter(|s| s.expires > self.now().unix_seconds()))
+        self.refresh_credentials().await?;
+        Ok(session.filter(|s| {
+            s.expires > self.now().unix_seconds()
+                && self.with_tenant(|t| t.user(&s.login).is_some_and(|u| u.id == s.user_id))
+                && self.with_credentials(|c| c.epoch(&s.login)) == s.epoch
+        }))
     }
 
     pub async fn end_session(&self, token: &str) -> Result<()> {
@@ -555,7 +640,7 @@ impl Idp {
             received: now,
             expires: now + PENDING_REQUEST_SECONDS,
         };
-        self.put_record(record_key(PENDING_PREFIX, &token), &pending).await?;
+        self.put_record(record_key(PENDING_PREFIX, &token), pending.expires, &pending).await?;
         Ok(token)
     }
 
@@ -565,14 +650,31 @@ impl Idp {
         Ok(pending.filter(|p| p.expires > self.now().unix_seconds()))
     }
 
-    /// Answers a held request once: it is gone afterwards.
-    pub async fn release_request(&self, token: &str) -> Result<()> {
-        self.remove_record(&record_key(PENDING_PREFIX, token)).await
+    /// Takes a held request to answer it: it is gone afterwards, and of two concurrent
+    /// callers only one gets it.
+    pub async fn take_request(&self, token: &str) -> Result<Option<PendingRequest>> {
+        let pending: Option<PendingRequest> = self.take_record(&record_key(PENDING_PREFIX, token)).await?;
+        Ok(pending.filter(|p| p.expires > self.now().unix_seconds()))
     }
 
     /// The entity ID (Issuer) of an app's responses, as its metadata publishes it.
     pub fn entity_id(&self, app: &str) -> String {
         format!("{}/app/{app}", self.base_url)
+    }
+}
+
+/// How often a change is retried when other nodes keep changing the same document.
+const CAS_ATTEMPTS: usize = 8;
+
+fn busy() -> IdpError {
+    IdpError::unavailable("the directory is changing too fast on other nodes; try again")
+}
+
+/// The stored document when it is newer than the version this node holds.
+async fn newer(store: &DocumentStore, name: &str, seen: &AtomicI64) -> Result<Option<(i64, String)>> {
+    match store.version(name).await.map_err(storage)? {
+        Some(stored) if stored > seen.load(Ordering::SeqCst) => store.load(name).await.map_err(storage),
+        _ => Ok(None),
     }
 }
 

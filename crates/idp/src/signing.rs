@@ -85,8 +85,8 @@ impl SigningKeys {
     }
 
     /// Stage a new key as next (replacing a staged one).
-    pub fn with_next(&self, next: Identity) -> SigningKeys {
-        SigningKeys { next: Some(Arc::new(next)), ..self.clone() }
+    pub fn with_next(&self, next: Arc<Identity>) -> SigningKeys {
+        SigningKeys { next: Some(next), ..self.clone() }
     }
 
     /// The next key signs from now on; the active one becomes previous (still published).

@@ -22,6 +22,8 @@ pub const SKEW_SECONDS: i64 = 60;
 pub struct Accepted {
     pub app: String,
     pub request_id: String,
+    /// Unix seconds of the request's IssueInstant.
+    pub issue_instant: i64,
     pub acs_url: String,
     pub relay_state: Option<String>,
     pub force_authn: bool,
@@ -106,14 +108,17 @@ fn check(
         }
         None => return Err(refuse("the AuthnRequest names no Issuer")),
     }
-    if let Some(at) = request.issue_instant {
-        let age = now.unix_seconds() - at.unix_seconds();
-        if !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&age) {
-            return Err(refuse(format!(
-                "the AuthnRequest was issued at {}, more than five minutes from now; check the SP's clock",
-                at.to_xml()
-            )));
-        }
+    // IssueInstant is required (SAML core 3.2.1): without it a captured request could be
+    // replayed forever.
+    let Some(at) = request.issue_instant else {
+        return Err(refuse("the AuthnRequest has no IssueInstant"));
+    };
+    let age = now.unix_seconds() - at.unix_seconds();
+    if !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&age) {
+        return Err(refuse(format!(
+            "the AuthnRequest was issued at {}, more than five minutes from now; check the SP's clock",
+            at.to_xml()
+        )));
     }
     if let Some(binding) = &request.protocol_binding
         && binding != ns::BINDING_POST
@@ -131,6 +136,7 @@ fn check(
     Ok(Accepted {
         app: app_name.to_owned(),
         request_id: request.id,
+        issue_instant: at.unix_seconds(),
         acs_url: acs.url.clone(),
         relay_state,
         force_authn: request.force_authn,
@@ -141,6 +147,10 @@ fn check(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logout {
     pub request_id: String,
+    /// The NameID the request names.
+    pub name_id: Option<String>,
+    /// Whether the request's signature was verified (the app requires signed requests).
+    pub signed: bool,
     pub relay_state: Option<String>,
     /// Where the LogoutResponse goes: the app's SLO URL.
     pub slo_url: String,
@@ -168,5 +178,11 @@ pub fn logout_from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: I
     {
         return Err(refuse("the LogoutRequest is more than five minutes from now; check the SP's clock"));
     }
-    Ok(Logout { request_id: request.id, relay_state: message.relay_state, slo_url })
+    Ok(Logout {
+        request_id: request.id,
+        name_id: request.name_id.map(|n| n.value),
+        signed: app.authn_request_certificate.is_some(),
+        relay_state: message.relay_state,
+        slo_url,
+    })
 }

@@ -142,6 +142,14 @@ pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by
     Ok(Issued { xml, acs_url, relay_state, attributes: spec.attributes })
 }
 
+/// The NameID value `app_name` sends for `login` (single logout checks requests against it).
+pub fn name_id_value(tenant: &Tenant, app_name: &str, login: &str) -> Result<String> {
+    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let person = Person { user, groups: tenant.groups_of(&user.login) };
+    Ok(text_of(evaluate(tenant, &person, "NameID", &app.name_id.value)?))
+}
+
 fn text_of(value: Value) -> String {
     value.into_attribute_values().join(",")
 }

@@ -208,10 +208,18 @@ fn csrf_refused() -> Response {
     )
 }
 
-/// Only local paths are followed after sign-in, never another site.
+/// Only local paths are followed after sign-in, never another site: printable ASCII without
+/// spaces or backslashes (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`).
 fn safe_return(target: Option<&String>) -> String {
     match target {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') && t.len() <= 1024 => t.clone(),
+        Some(t)
+            if t.starts_with('/')
+                && !t.starts_with("//")
+                && t.len() <= 1024
+                && t.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            t.clone()
+        }
         _ => "/app".to_owned(),
     }
 }
@@ -281,12 +289,10 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
             Refusal::BadCredentials => "bad credentials",
             Refusal::NoPassword => "no password set",
         };
-        idp.log(&username, "user.session.start", &login, "", false, serde_json::json!({ "reason": reason })).await;
-        let text = match refusal {
-            Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
-            Refusal::BadCredentials | Refusal::NoPassword => GENERIC_FAILURE,
-        };
-        let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(text) };
+        // Unknown names are not logged as typed: people paste passwords into the wrong field.
+        let actor = known.as_deref().unwrap_or("unknown");
+        idp.log(actor, "user.session.start", actor, "", false, serde_json::json!({ "reason": reason })).await;
+        let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(GENERIC_FAILURE) };
         return render(StatusCode::UNAUTHORIZED, &page);
     }
     let needs_totp = idp.with_credentials(|c| c.has_totp(&login));
@@ -547,16 +553,23 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
         }
     };
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Ok(Some(session)) = idp.session(token).await {
-            idp.log(
-                &session.login,
-                "user.session.end",
-                &session.login,
-                &name,
-                true,
-                serde_json::json!({ "via": "slo" }),
-            )
-            .await;
+        let session = match idp.session(token).await {
+            Ok(s) => s,
+            Err(e) => return failure(&e),
+        };
+        if let Some(session) = session {
+            // An unsigned request (the app requires no signature) may only end the session of
+            // the person it names: a link from elsewhere cannot sign anyone out.
+            let expected = idp.with_tenant(|t| crate::sso::name_id_value(t, &name, &session.login)).ok();
+            if !logout.signed && (logout.name_id.is_none() || logout.name_id != expected) {
+                let detail = serde_json::json!({ "reason": "the LogoutRequest names another person" });
+                idp.log(&session.login, "app.logout_request", &name, &name, false, detail).await;
+                return failure(&IdpError::invalid(
+                    "This sign-out request does not name you; you are still signed in.",
+                ));
+            }
+            let detail = serde_json::json!({ "via": "slo" });
+            idp.log(&session.login, "user.session.end", &session.login, &name, true, detail).await;
         }
         if let Err(e) = idp.end_session(token).await {
             return failure(&e);
@@ -624,6 +637,19 @@ async fn hold(idp: &Idp, name: &str, accepted: Result<crate::sp_initiated::Accep
             return failure(&e);
         }
     };
+    // An AuthnRequest ID is answered once within its validity window (no replay).
+    let until = accepted.issue_instant + crate::sp_initiated::MAX_AGE_SECONDS + crate::sp_initiated::SKEW_SECONDS;
+    match idp.first_sight(name, &accepted.request_id, until).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let reason = format!("the AuthnRequest {} was already received", accepted.request_id);
+            idp.log("anonymous", "app.authn_request", name, name, false, serde_json::json!({ "reason": reason })).await;
+            return failure(&IdpError::invalid(
+                "This sign-in request was already used. Start again from the application.",
+            ));
+        }
+        Err(e) => return failure(&e),
+    }
     match idp.hold_request(accepted).await {
         Ok(handle) => redirect(&format!("/app/{}/saml/continue?request={handle}", percent_encode(name))),
         Err(e) => failure(&e),
@@ -662,9 +688,14 @@ async fn sp_continue(
     if pending.force_authn && session.is_some_and(|(_, s)| s.started < pending.received) {
         return login_redirect(&here);
     }
-    if let Err(e) = idp.release_request(&handle).await {
-        return failure(&e);
-    }
+    // Taken atomically: a second tab (or a racing request) finds it gone.
+    let pending = match idp.take_request(&handle).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return message(StatusCode::BAD_REQUEST, "Sign-in expired", "This sign-in request was already answered.");
+        }
+        Err(e) => return failure(&e),
+    };
     let request = Request {
         in_response_to: Some(&pending.request_id),
         acs_index: None,

@@ -135,6 +135,41 @@ impl DocumentStore {
         })
     }
 
+    /// Compare-and-swap: writes `body` as `version` only if the stored version is still
+    /// `expected` (0: only if absent). Returns whether it was written; `false` means another
+    /// writer got there first, and the caller reloads and tries again.
+    pub async fn replace(&self, name: &str, expected: i64, version: i64, body: &str) -> Result<bool, StoreError> {
+        on_pool!(self, |pool, q| {
+            let result = if expected == 0 {
+                let sql =
+                    q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO NOTHING");
+                sqlx::query(&sql).bind(name).bind(version).bind(body).execute(pool).await?
+            } else {
+                let sql = q("UPDATE documents SET version = ?2, body = ?3 WHERE name = ?1 AND version = ?4");
+                sqlx::query(&sql).bind(name).bind(version).bind(body).bind(expected).execute(pool).await?
+            };
+            Ok(result.rows_affected() == 1)
+        })
+    }
+
+    /// Removes `name` and returns what it held, atomically: of two callers, one gets it.
+    pub async fn take(&self, name: &str) -> Result<Option<(i64, String)>, StoreError> {
+        on_pool!(self, |pool, q| {
+            let sql = q("DELETE FROM documents WHERE name = ?1 RETURNING version, body");
+            Ok(sqlx::query_as(&sql).bind(name).fetch_optional(pool).await?)
+        })
+    }
+
+    /// Removes every document under `prefix` whose version is below `version` (short-lived
+    /// records store their expiry as their version). Returns how many went.
+    pub async fn purge(&self, prefix: &str, below_version: i64) -> Result<u64, StoreError> {
+        let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        on_pool!(self, |pool, q| {
+            let sql = q("DELETE FROM documents WHERE name LIKE ?1 ESCAPE '\\' AND version < ?2");
+            Ok(sqlx::query(&sql).bind(&like).bind(below_version).execute(pool).await?.rows_affected())
+        })
+    }
+
     /// Removes `name`; returns whether it existed.
     pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
         on_pool!(self, |pool, q| {
@@ -336,6 +371,20 @@ mod tests {
             assert!(!store.delete("gone").await.unwrap(), "{b}");
             assert_eq!(store.load("gone").await.unwrap(), None);
             assert_eq!(store.load("aws").await.unwrap(), Some((3, "three".to_owned())), "{b}");
+
+            assert!(store.replace("cas", 0, 1, "first").await.unwrap(), "{b}");
+            assert!(!store.replace("cas", 0, 1, "again").await.unwrap(), "{b}: exists already");
+            assert!(!store.replace("cas", 7, 8, "stale").await.unwrap(), "{b}: wrong base version");
+            assert!(store.replace("cas", 1, 2, "second").await.unwrap(), "{b}");
+            assert_eq!(store.load("cas").await.unwrap(), Some((2, "second".to_owned())), "{b}");
+
+            assert!(store.save("rec-a", 100, "a").await.unwrap());
+            assert!(store.save("rec_b", 300, "b").await.unwrap());
+            assert!(store.save("recXc", 50, "c").await.unwrap());
+            assert_eq!(store.purge("rec_", 200).await.unwrap(), 0, "{b}: _ is literal");
+            assert_eq!(store.purge("rec-", 200).await.unwrap(), 1, "{b}");
+            assert_eq!(store.take("rec_b").await.unwrap(), Some((300, "b".to_owned())), "{b}");
+            assert_eq!(store.take("rec_b").await.unwrap(), None, "{b}: taken once");
         }
     }
 

@@ -5,6 +5,7 @@ mod api;
 mod apps;
 mod common;
 mod csv;
+mod regressions;
 mod sp_initiated;
 mod sso;
 mod storage;

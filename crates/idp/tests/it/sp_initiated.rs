@@ -109,6 +109,9 @@ async fn a_signed_redirect_request_is_answered_after_sign_in_with_in_response_to
     assert_eq!(accepted.assertion.attribute_values("email"), ["test@example.com"]);
     let again = browser.get(&next).await;
     assert_eq!(again.status, axum::http::StatusCode::BAD_REQUEST, "a request is answered once");
+    let replayed = browser.get(&signed_redirect(&request("_req1", Some(ACS), SP), Some("/page/42"))).await;
+    assert_eq!(replayed.status, axum::http::StatusCode::BAD_REQUEST, "the same AuthnRequest cannot be replayed");
+    assert!(replayed.body.contains("already used"), "{}", replayed.body);
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ pub async fn idp_with(tenant: idfed_idp::tenant::Tenant) -> Arc<Idp> {
                 .find(|s| s.backend() == want)
                 .unwrap_or_else(|| panic!("no {want} store: is the PostgreSQL test server up?"));
             let idp = Idp::open_with_identity(store, BASE, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
-            idp.change_tenant(|t| t.apply(tenant, || Ok("unused".into()))).await.unwrap();
+            idp.change_tenant(|t| t.apply(tenant.clone(), || Ok("unused".into()))).await.unwrap();
             idp
         }
         _ => Idp::in_memory(tenant, key, BASE, Arc::new(now), rng, sealer),
@@ -229,14 +229,20 @@ async fn five_wrong_passwords_lock_the_account_with_the_same_generic_text() {
     let unknown = browser.sign_in("nobody", "whatever1").await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert!(unknown.body.contains("Sign-in failed. Check your username and password."));
+    let unknown_text = unknown.body.clone();
     for _ in 0..4 {
         let wrong = browser.sign_in("test", "wrong password").await;
         assert!(wrong.body.contains("Sign-in failed. Check your username and password."));
     }
     let locked = browser.sign_in("test", "wrong password").await;
-    assert!(locked.body.contains("Too many failed attempts"), "{}", locked.body);
+    assert!(locked.body.contains("Sign-in failed."), "a locked account reads like any failure: {}", locked.body);
     let still_locked = browser.sign_in("test", "correct horse battery").await;
     assert_eq!(still_locked.status, StatusCode::UNAUTHORIZED, "the right password waits out the lock");
+    assert_eq!(
+        still_locked.body.replace("value=\"test\"", "value=\"nobody\""),
+        unknown_text,
+        "the page for a locked account equals the page for an unknown one"
+    );
     let filter = idfed_store::EventFilter { actor: Some("test".into()), ..Default::default() };
     let log = idp.events(&filter).await.unwrap();
     assert_eq!(log.len(), 6);

@@ -1,0 +1,156 @@
+//! Regressions from the security review of the IdP's pages and API.
+
+use axum::http::StatusCode;
+use idfed_saml::bindings::{Param, redirect_url};
+
+use crate::common::*;
+use crate::web::{Browser, idp_with};
+
+#[tokio::test]
+async fn a_known_password_does_not_reset_the_count_of_wrong_codes() {
+    let idp = idp_with(seeds_tenant()).await;
+    idp.change_credentials(|c| c.enroll_totp("test", &idfed_saml::random::SystemRandom::new())).await.unwrap().unwrap();
+    let mut browser = Browser::new(&idp);
+    for round in 0..2 {
+        browser.sign_in("test", "correct horse battery").await;
+        browser.get("/login/mfa").await;
+        let csrf = browser.csrf();
+        let tries = if round == 0 { 4 } else { 1 };
+        for _ in 0..tries {
+            browser.post("/login/mfa", &[("csrf", &csrf), ("code", "000000"), ("return_to", "/app")]).await;
+        }
+    }
+    let locked = idp.with_credentials(|c| c.get("test").unwrap().locked_until);
+    assert!(locked > now().unix_seconds(), "the fifth wrong code locks, password success in between or not");
+}
+
+#[tokio::test]
+async fn return_targets_with_control_characters_are_refused() {
+    let idp = idp_with(seeds_tenant()).await;
+    let mut browser = Browser::new(&idp);
+    browser.get("/login").await;
+    let csrf = browser.csrf();
+    for target in ["/\t/evil.example", "/\n/evil.example", "/ /evil.example", "/\\evil.example"] {
+        let answer = browser
+            .post(
+                "/login",
+                &[("csrf", &csrf), ("username", "test"), ("password", "correct horse battery"), ("return_to", target)],
+            )
+            .await;
+        assert_eq!(answer.location.as_deref(), Some("/app"), "{target:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_removed_person_leaves_no_password_and_no_session_to_a_newcomer_with_the_login() {
+    let idp = idp_with(seeds_tenant()).await;
+    let mut old = Browser::new(&idp);
+    old.sign_in("test", "correct horse battery").await;
+    assert_eq!(old.get("/app").await.status, StatusCode::OK);
+    idp.change_tenant(|t| t.remove_user("test").map(|_| ())).await.unwrap();
+    assert!(idp.with_credentials(|c| c.get("test").is_none()), "the credential went with the person");
+    let newcomer = idfed_idp::directory::User {
+        id: "u-new".into(),
+        login: "test".into(),
+        email: "new@example.com".into(),
+        first_name: String::new(),
+        last_name: String::new(),
+        status: idfed_idp::directory::UserStatus::Active,
+        profile: Default::default(),
+        admin: false,
+    };
+    idp.change_tenant(|t| {
+        t.users.push(newcomer.clone());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(old.get("/app").await.status, StatusCode::SEE_OTHER, "the old session is not the newcomer's");
+    let again = Browser::new(&idp).sign_in("test", "correct horse battery").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "the old password is not the newcomer's");
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_sessions_begun_before_it() {
+    let idp = idp_with(seeds_tenant()).await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK);
+    idp.change_credentials(|c| {
+        c.set_password("test", "another long password", &idfed_saml::random::SystemRandom::new())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn logins_that_differ_only_beyond_ascii_do_not_share_credentials() {
+    let mut creds = idfed_idp::credentials::Credentials::default();
+    let rng = idfed_saml::random::SystemRandom::new();
+    creds.set_password("kate", "kate's password", &rng).unwrap();
+    creds.set_password("\u{212A}ate", "kelvin's password", &rng).unwrap();
+    assert_eq!(creds.check_password("kate", "kate's password", true, now()), Ok(()));
+    assert_eq!(creds.check_password("\u{212A}ate", "kelvin's password", true, now()), Ok(()));
+}
+
+#[tokio::test]
+async fn an_unsigned_logout_request_cannot_sign_out_someone_else() {
+    let mut tenant = seeds_tenant();
+    tenant
+        .put_app(idfed_idp::apps::App {
+            name: "wiki".into(),
+            label: "Wiki".into(),
+            kind: idfed_idp::apps::AppKind::Saml(idfed_idp::apps::SamlApp {
+                entity_id: "https://wiki.example.com".into(),
+                acs: vec![idfed_idp::apps::AcsEndpoint {
+                    url: "https://wiki.example.com/acs".into(),
+                    index: 0,
+                    default: true,
+                }],
+                encryption_certificate: None,
+                encryption_algorithm: Default::default(),
+                authn_request_certificate: None,
+                slo_url: Some("https://wiki.example.com/slo".into()),
+            }),
+            default_relay_state: None,
+            attribute_statements: vec![],
+            name_id: idfed_idp::apps::NameIdSource { format: "email".into(), value: "user.email".into() },
+            signing: Default::default(),
+        })
+        .unwrap();
+    let idp = idp_with(tenant).await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let logout = |name_id: &str| {
+        let xml = idfed_saml::build::logout_request_xml(&idfed_saml::build::LogoutRequestSpec {
+            id: "_lo".into(),
+            issue_instant: now(),
+            issuer: "https://wiki.example.com".into(),
+            destination: "http://127.0.0.1:8080/app/wiki/slo".into(),
+            name_id: idfed_saml::model::NameId { value: name_id.into(), ..Default::default() },
+            session_index: None,
+        })
+        .unwrap();
+        redirect_url("/app/wiki/slo", Param::SamlRequest, &xml, None, None).unwrap()
+    };
+    let forged = browser.get(&logout("someone.else@example.com")).await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK, "still signed in");
+    let own = browser.get(&logout("test@example.com")).await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "signed out by a request naming them");
+}
+
+#[tokio::test]
+async fn the_api_refuses_before_reading_the_body() {
+    let idp = idp_with(seeds_tenant()).await;
+    let request = axum::http::Request::post("/api/v1/users")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(r#"{"login":"x","password":"aaaaaaaa"}"#))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(idfed_idp::web::router(idp.clone()), request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(idp.with_tenant(|t| t.user("x").is_none()));
+}
