@@ -390,7 +390,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 /// The key that seals secrets at rest: `IDFED_SECRET_KEY`, else `secret.key` in the data
 /// directory, made (mode 0600) at first start. Back it up with the database: without it the
 /// stored API integration secrets cannot be opened.
-fn sealer(data_dir: &Path) -> Result<Sealer, String> {
+pub(crate) fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     if let Ok(text) = std::env::var("IDFED_SECRET_KEY") {
         return Sealer::from_base64(&text).map_err(|e| format!("IDFED_SECRET_KEY: {e}"));
     }
@@ -410,7 +410,7 @@ pub fn use_database(url: Option<String>) {
     let _ = DATABASE_URL.set(url);
 }
 
-async fn open_store(data_dir: &Path) -> Result<DocumentStore, String> {
+pub(crate) async fn open_store(data_dir: &Path) -> Result<DocumentStore, String> {
     match DATABASE_URL.get().cloned().flatten() {
         Some(url) => DocumentStore::open(&url).await.map_err(|e| format!("opening the database: {e}")),
         None => DocumentStore::open_sqlite(&store_path(data_dir)?).await.map_err(|e| e.to_string()),

@@ -9,6 +9,7 @@ mod input;
 mod keys_cmd;
 mod progress;
 mod saml_cmd;
+mod up;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,10 +29,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the identity provider and the AWS sandbox with the seeds' scenario (not built yet).
+    /// Run the identity provider and the AWS sandbox on loopback with the seeds' scenario (Okta →
+    /// IAM → Amazon Connect), set up at first start and reused after.
     Up {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        idp_listen: String,
+        #[arg(long, default_value = "127.0.0.1:4566")]
+        aws_listen: String,
+        /// One JSON line (URLs, keys, people with first-start passwords) for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the identity provider: sign-in, app tiles, SSO launch links and metadata.
     Serve {
@@ -147,11 +156,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     idp_cmd::use_database(cli.database_url.clone());
     let result = match cli.command {
-        Command::Up { data_dir } => Err(format!(
-            "`idfed up` is not built yet: the identity provider and the AWS sandbox are still being written \
-             (data directory would be {}). Today idfed offers `idfed keys` and `idfed saml` (sign, decode, verify, metadata).",
-            data_dir.display()
-        )),
+        Command::Up { data_dir, idp_listen, aws_listen, json } => {
+            up::run(up::Options { data_dir, idp_listen, aws_listen, json })
+        }
         Command::Serve { listen, base_url, data_dir } => idp_cmd::serve(listen, base_url, data_dir),
         Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),
         Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),

@@ -714,20 +714,16 @@ fn post_page_csp() -> String {
     )
 }
 
-async fn metadata(
-    State(idp): Shared,
-    Path(name): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let Some(is_saml) = idp.with_tenant(|t| t.app(&name).map(|a| matches!(a.kind, AppKind::Saml(_)))) else {
-        return message(StatusCode::NOT_FOUND, "Not found", "There is no such app.");
-    };
+/// An app's IdP metadata (what IAM's CreateSAMLProvider and SPs take): entity ID, every
+/// published signing certificate, the SSO endpoint (both bindings) and, for SAML apps, SLO.
+pub fn app_metadata(idp: &Idp, name: &str) -> Option<String> {
+    let is_saml = idp.with_tenant(|t| t.app(name).map(|a| matches!(a.kind, AppKind::Saml(_))))?;
     let slo = format!("{}/app/{name}/slo", idp.base_url);
-    let entity_id = idp.entity_id(&name);
-    let sso = format!("{}/app/{name}/sso", idp.base_url);
+    let entity_id = idp.entity_id(name);
+    let sso = format!("{}/app/{name}/saml", idp.base_url);
     let certificates = idp.signing().published();
     let formats = [ns::NAMEID_PERSISTENT, ns::NAMEID_TRANSIENT, ns::NAMEID_EMAIL, ns::NAMEID_UNSPECIFIED];
-    let xml = idp_metadata_xml(&IdpMetadata {
+    Some(idp_metadata_xml(&IdpMetadata {
         entity_id: &entity_id,
         signing_certificates: &certificates,
         sso_post: Some(&sso),
@@ -735,7 +731,20 @@ async fn metadata(
         slo_redirect: is_saml.then_some(slo.as_str()),
         name_id_formats: &formats,
         want_authn_requests_signed: false,
-    });
+    }))
+}
+
+async fn metadata(
+    State(idp): Shared,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = idp.refresh().await {
+        return failure(&e);
+    }
+    let Some(xml) = app_metadata(&idp, &name) else {
+        return message(StatusCode::NOT_FOUND, "Not found", "There is no such app.");
+    };
     let mut response = ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response();
     if query.contains_key("download")
         && let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}-metadata.xml\""))

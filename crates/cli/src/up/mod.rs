@@ -1,0 +1,155 @@
+//! `idfed up`: the IdP and the AWS sandbox on loopback with the seeds' scenario, set up on
+//! first start through the same APIs a person would call, reused on later starts.
+
+mod scenario;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use idfed_aws::server::Sandbox;
+use idfed_idp::service::Idp;
+use idfed_saml::random::SystemRandom;
+use idfed_store::DocumentStore;
+
+use crate::Outcome;
+
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub idp_listen: String,
+    pub aws_listen: String,
+    /// One JSON line for scripts instead of the text summary.
+    pub json: bool,
+}
+
+const MARKER: &str = "scenario.json";
+
+pub fn run(options: Options) -> Result<Outcome, String> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("starting: {e}"))?;
+    runtime.block_on(up(options))
+}
+
+async fn listen(address: &str, what: &str) -> Result<(tokio::net::TcpListener, String), String> {
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        format!(
+            "cannot listen on {address} for the {what}: {e} (choose another with --{}-listen)",
+            if what == "IdP" { "idp" } else { "aws" }
+        )
+    })?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    Ok((listener, url))
+}
+
+async fn up(options: Options) -> Result<Outcome, String> {
+    let dir = &options.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let (aws_listener, sandbox_url) = listen(&options.aws_listen, "AWS sandbox").await?;
+    let (idp_listener, idp_url) = listen(&options.idp_listen, "IdP").await?;
+
+    let aws_store = DocumentStore::open_sqlite(&dir.join("aws.sqlite")).await.map_err(|e| e.to_string())?;
+    let sandbox =
+        Sandbox::with_store(aws_store, Arc::new(crate::clock::now), vec![format!("{sandbox_url}/saml")]).await?;
+    let admin = sandbox.ensure_account(scenario::ACCOUNT, Some("corp"));
+    sandbox.persist().await.map_err(|e| e.message)?;
+    let sandbox = Arc::new(sandbox);
+
+    let idp_store = crate::idp_cmd::open_store(dir).await?;
+    let sealer = crate::idp_cmd::sealer(dir)?;
+    let idp = Idp::open(idp_store, &idp_url, Arc::new(crate::clock::now), Box::new(SystemRandom::new()), sealer)
+        .await
+        .map_err(|e| e.message)?;
+    let idp = Arc::new(idp);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let aws_task = tokio::spawn(idfed_aws::server::serve(aws_listener, sandbox.clone(), stopped(stop_rx.clone())));
+    let idp_task = tokio::spawn(
+        axum::serve(idp_listener, idfed_idp::web::router(idp.clone()))
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future(),
+    );
+
+    let marker = dir.join(MARKER);
+    let (scenario, first) = if marker.exists() {
+        let text = crate::input::read_text(&marker)?;
+        let scenario: scenario::Scenario =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", marker.display()))?;
+        (scenario, false)
+    } else {
+        let scenario = scenario::set_up(&idp, &sandbox_url, (&admin.access_key, &admin.secret), &crate::clock::now)
+            .await
+            .map_err(|e| format!("setting up the scenario: {e}"))?;
+        let text = serde_json::to_string_pretty(&scenario).map_err(|e| e.to_string())?;
+        std::fs::write(&marker, text + "\n").map_err(|e| format!("writing {}: {e}", marker.display()))?;
+        (scenario, true)
+    };
+    report(&options, &idp_url, &sandbox_url, &admin, &scenario, first);
+
+    crate::aws_cmd::shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = aws_task.await;
+    let _ = idp_task.await;
+    Ok(Outcome::Success)
+}
+
+fn report(
+    options: &Options,
+    idp_url: &str,
+    sandbox_url: &str,
+    admin: &idfed_aws::server::AdminKey,
+    scenario: &scenario::Scenario,
+    first: bool,
+) {
+    let mut out = std::io::stdout().lock();
+    if options.json {
+        let people: Vec<serde_json::Value> = scenario
+            .people
+            .iter()
+            .map(|p| serde_json::json!({ "login": p.login, "password": p.password, "what": p.what }))
+            .collect();
+        let line = serde_json::json!({
+            "idp": idp_url, "aws": sandbox_url, "account": scenario::ACCOUNT,
+            "access_key_id": admin.access_key, "secret_access_key": admin.secret,
+            "instance_id": scenario.instance_id, "instance_alias": scenario.instance_alias,
+            "first_start": first, "people": people,
+        });
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+        return;
+    }
+    let _ =
+        writeln!(out, "idfed up: the seeds' scenario on loopback ({})", if first { "set up now" } else { "reused" });
+    let _ = writeln!(out, "  sign in here:     {idp_url}/");
+    let _ = writeln!(
+        out,
+        "  AWS sandbox:      {sandbox_url}  (account {} \"corp\", sign-in endpoint {sandbox_url}/saml)",
+        scenario::ACCOUNT
+    );
+    let _ = writeln!(
+        out,
+        "                    AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+        admin.access_key, admin.secret
+    );
+    let _ = writeln!(
+        out,
+        "  Amazon Connect:   instance {} ({}), SAML identity management, console {sandbox_url}/connect/federate/{}",
+        scenario.instance_alias, scenario.instance_id, scenario.instance_id
+    );
+    let _ = writeln!(out, "People:");
+    for person in &scenario.people {
+        let password = person.password.as_deref().unwrap_or("(shown at first start)");
+        let _ = writeln!(out, "  {:<24} {:<20} {}", person.login, password, person.what);
+    }
+    if first {
+        let _ = writeln!(out, "Passwords are shown this once; set new ones with `idfed users set-password LOGIN`.");
+    }
+    let _ = writeln!(out, "Data in {}; a second start reuses it. Stop with Ctrl-C.", display(&options.data_dir));
+    let _ = out.flush();
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
