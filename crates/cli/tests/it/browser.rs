@@ -307,3 +307,122 @@ fn download(url: &str, to: &Path) {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// Adds an attribute statement to the seed 001 app (before its Role statement).
+fn add_statement(up: &Up, name: &str, value: &str) {
+    let role = "  - name: https://aws.amazon.com/SAML/Attributes/Role\n";
+    up.edit_tenant(role, &format!("  - name: {name}\n    format: uri\n    value: '{value}'\n{role}"));
+}
+
+#[test]
+fn f02_the_role_attribute_holds_only_the_provider() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f02");
+    up.edit_tenant(
+        "arn:aws:iam::111122223333:role/Okta_Role,arn:aws:iam::111122223333:saml-provider/Okta_Connect_SCV",
+        "arn:aws:iam::111122223333:saml-provider/Okta_Connect_SCV",
+    );
+    let result = up.flow("sam.scv@example.com", "connect-scv", None, "f02-provider-only");
+    page_says(&result, "Your request included an invalid SAML response. To logout, click here.");
+}
+
+#[test]
+fn f03_role_session_name_missing_when_the_profile_attribute_is_empty() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f03");
+    up.edit_tenant("connect_username: SamVoice", "connect_username: ''");
+    let result = up.flow("sam.scv@example.com", "connect-scv", None, "f03-no-role-session-name");
+    page_says(&result, "RoleSessionName is required in AuthnResponse");
+}
+
+#[test]
+fn f05_source_identity_starting_with_aws() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f05");
+    add_statement(&up, "https://aws.amazon.com/SAML/Attributes/SourceIdentity", "\"aws:\" + user.connect_username");
+    let result = up.flow("sam.scv@example.com", "connect-scv", None, "f05-source-identity");
+    page_says(&result, "Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with \"aws:\"");
+}
+
+#[test]
+fn f08_the_saml_provider_was_deleted() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f08");
+    up.aws(&[
+        "iam",
+        "delete-saml-provider",
+        "--saml-provider-arn",
+        "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin",
+    ]);
+    let result = up.flow("ada.admin@example.com", "connect-admin", None, "f08-provider-missing");
+    page_says(&result, "Specified provider doesn't exist.");
+}
+
+#[test]
+fn f12_the_trust_policy_trusts_another_provider() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f12");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:saml-provider/Okta_Console"}},"Action":"sts:AssumeRoleWithSAML","Condition":{{"StringEquals":{{"SAML:aud":"{}/saml"}}}}}}]}}"#,
+        up.url("aws")
+    );
+    up.aws(&["iam", "update-assume-role-policy", "--role-name", "Okta_Role", "--policy-document", &trust]);
+    let result = up.flow("ada.admin@example.com", "connect-admin", None, "f12-other-provider");
+    page_says(&result, "Not authorized to perform sts:AssumeRoleWithSAML");
+}
+
+#[test]
+fn f14_session_tags_without_tag_session_in_the_trust_policy() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f14");
+    add_statement(&up, "https://aws.amazon.com/SAML/Attributes/PrincipalTag:Team", "\"voice\"");
+    let result = up.flow("sam.scv@example.com", "connect-scv", None, "f14-tag-session");
+    page_says(&result, "Not authorized to perform sts:AssumeRoleWithSAML");
+}
+
+#[test]
+fn f15_source_identity_without_set_source_identity_in_the_trust_policy() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f15");
+    add_statement(&up, "https://aws.amazon.com/SAML/Attributes/SourceIdentity", "user.connect_username");
+    let result = up.flow("sam.scv@example.com", "connect-scv", None, "f15-set-source-identity");
+    page_says(&result, "Not authorized to perform sts:AssumeRoleWithSAML");
+}
+
+#[test]
+fn f24_the_provider_requires_encrypted_assertions() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f24");
+    let keys = up.dir.join("encryption");
+    let made =
+        Command::new(env!("CARGO_BIN_EXE_idfed")).args(["keys", "generate", "--out"]).arg(&keys).output().unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    up.aws(&[
+        "iam",
+        "update-saml-provider",
+        "--saml-provider-arn",
+        "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin",
+        "--assertion-encryption-mode",
+        "Required",
+        "--add-private-key",
+        &format!("file://{}", keys.join("key.pem").display()),
+    ]);
+    let result = up.flow("ada.admin@example.com", "connect-admin", None, "f24-encryption-required");
+    page_says(&result, "The identity provider requires encrypted assertions, and this SAML response is not encrypted.");
+}
