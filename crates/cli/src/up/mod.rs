@@ -77,6 +77,21 @@ async fn up(options: Options) -> Result<Outcome, String> {
         let text = crate::input::read_text(&marker)?;
         let scenario: scenario::Scenario =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", marker.display()))?;
+        // The apps post to the sandbox's old address and IAM holds metadata naming the IdP's old
+        // address: a different port breaks every sign-in (F07), so say so now.
+        for (what, then, now, flag) in [
+            ("IdP", &scenario.idp, &idp_url, "--idp-listen"),
+            ("AWS sandbox", &scenario.aws, &sandbox_url, "--aws-listen"),
+        ] {
+            if !then.is_empty() && then != now {
+                eprintln!(
+                    "idfed up: warning: the scenario in {} was set up with the {what} at {then}, now it is at {now}; \
+                     sign-ins will fail. Start with {flag} {} or remove the data directory to set up again.",
+                    dir.display(),
+                    then.trim_start_matches("http://")
+                );
+            }
+        }
         (scenario, false)
     } else {
         let scenario = scenario::set_up(&idp, &sandbox_url, (&admin.access_key, &admin.secret), &crate::clock::now)

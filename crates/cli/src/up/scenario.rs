@@ -16,6 +16,11 @@ const SEEDS_TENANT: &str = include_str!("../../scenario/seeds.yaml");
 /// What the first start made, kept in the data directory so later starts can say it again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scenario {
+    /// Where the two halves were when the scenario was set up (apps and IAM point there).
+    #[serde(default)]
+    pub idp: String,
+    #[serde(default)]
+    pub aws: String,
     pub instance_id: String,
     pub instance_alias: String,
     pub people: Vec<Person>,
@@ -220,5 +225,11 @@ pub async fn set_up(
             .map_err(|e| e.message)?;
         people.push(Person { login: login.to_owned(), what: what.to_owned(), password: Some(secret) });
     }
-    Ok(Scenario { instance_id, instance_alias: INSTANCE_ALIAS.to_owned(), people })
+    Ok(Scenario {
+        idp: idp.base_url.clone(),
+        aws: sandbox.to_owned(),
+        instance_id,
+        instance_alias: INSTANCE_ALIAS.to_owned(),
+        people,
+    })
 }

@@ -6,3 +6,4 @@ mod idp_flow;
 mod moto_shapes;
 mod saml_cli;
 mod sandbox_clients;
+mod up;
