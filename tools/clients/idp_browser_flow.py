@@ -3,7 +3,7 @@
 the auto-submitted SAMLResponse to the ACS it names, pick a role on AWS's role picker when one
 is shown, and report where the browser ended. Prints one JSON object.
 
-  idp_browser_flow.py --idp URL --username U --password P --app NAME [--role ARN]
+  idp_browser_flow.py --idp URL --username U --password P --app NAME [--role ARN] [--capture FILE]
   idp_browser_flow.py --fetch URL --out FILE          (download, e.g. app metadata)
 """
 import argparse
@@ -48,6 +48,7 @@ def main():
     p.add_argument("--password")
     p.add_argument("--app")
     p.add_argument("--role")
+    p.add_argument("--capture", help="save the form posted to the ACS (SAMLResponse, RelayState) here")
     p.add_argument("--fetch")
     p.add_argument("--out")
     a = p.parse_args()
@@ -73,6 +74,9 @@ def main():
     fields = hidden_inputs(page)
     out["acs"] = acs
     out["relay_state"] = fields.get("RelayState")
+    if a.capture:
+        with open(a.capture, "w") as f:
+            f.write(urllib.parse.urlencode(fields))
     status, url, page = open_url(opener, acs, fields)
     out["steps"].append({"url": url, "status": status})
     if 'name="roleIndex"' in page:

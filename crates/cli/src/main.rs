@@ -4,6 +4,7 @@
 
 mod aws_cmd;
 mod clock;
+mod doctor_cmd;
 mod idp_cmd;
 mod input;
 mod keys_cmd;
@@ -41,6 +42,33 @@ enum Command {
         /// One JSON line (URLs, keys, people with first-start passwords) for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Explain why a login fails: a captured SAMLResponse judged against the AWS side, each
+    /// finding with its failure ID (F01–F24), AWS's text, the cause and the fix.
+    Doctor {
+        /// The captured response: XML, base64, the form body (SAMLResponse=…&RelayState=…) or a HAR.
+        #[arg(long)]
+        response: Option<PathBuf>,
+        /// The RelayState it was posted with (taken from the capture when it has one).
+        #[arg(long)]
+        relay_state: Option<String>,
+        /// The AWS side as `idfed aws export` wrote it.
+        #[arg(long)]
+        aws_export: Option<PathBuf>,
+        /// The AWS side from a sandbox data directory (idfed up, idfed aws serve).
+        #[arg(long)]
+        aws_data_dir: Option<PathBuf>,
+        /// A sign-in URL the response may name besides AWS's (the sandbox's /saml); repeatable.
+        #[arg(long = "sign-in-url")]
+        sign_in_urls: Vec<String>,
+        /// Judge as of this instant (RFC 3339), to replay an old capture.
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print what a failure ID means, its cause and fix.
+        #[arg(long)]
+        explain: Option<String>,
     },
     /// Serve the identity provider: sign-in, app tiles, SSO launch links and metadata.
     Serve {
@@ -179,6 +207,18 @@ fn main() -> ExitCode {
             let filter = idfed_store::EventFilter { actor, app, event, since, until: None, limit };
             idp_cmd::logs(filter, json, data_dir)
         })(),
+        Command::Doctor { response, relay_state, aws_export, aws_data_dir, sign_in_urls, now, json, explain } => {
+            doctor_cmd::run(doctor_cmd::Options {
+                response,
+                relay_state,
+                aws_export,
+                aws_data_dir,
+                sign_in_urls,
+                now,
+                json,
+                explain,
+            })
+        }
         Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),

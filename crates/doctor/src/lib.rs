@@ -1,1 +1,43 @@
-//! Diagnostics over configs and SAML responses. Not built yet.
+//! The doctor: explains why a SAML login to AWS or Amazon Connect fails. It reads a captured
+//! response and the AWS side (a sandbox export, or a running sandbox's state), replays the login
+//! the way AWS judges it, and names each fault with its failure ID (reference/failures.md), the
+//! text AWS shows, the cause in this configuration and the fix.
+
+pub mod catalogue;
+mod findings;
+mod replay;
+mod response;
+
+pub use findings::{Finding, Severity};
+
+use idfed_aws::state::State;
+use idfed_saml::Instant;
+
+/// What the doctor looks at.
+pub struct Inputs<'a> {
+    /// The captured response as XML (see `idfed_saml::encoding::find_saml`).
+    pub response: Option<&'a str>,
+    /// The RelayState captured with it (where Connect federation starts).
+    pub relay_state: Option<&'a str>,
+    /// The AWS side, when known.
+    pub aws: Option<&'a State>,
+    /// The sign-in URLs AWS answers at besides its own (a sandbox's `/saml`).
+    pub sign_in_urls: &'a [String],
+    pub now: Instant,
+}
+
+/// Every finding, errors first.
+pub fn diagnose(inputs: &Inputs) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let Some(xml) = inputs.response {
+        let facts = response::read(xml, inputs.now, inputs.sign_in_urls, &mut findings);
+        if let (Some(facts), Some(state)) = (facts, inputs.aws) {
+            replay::replay(&facts, xml, inputs, state, &mut findings);
+        }
+    }
+    if let Some(state) = inputs.aws {
+        replay::lint(state, &mut findings);
+    }
+    findings.sort_by_key(|f| f.severity);
+    findings
+}

@@ -53,3 +53,86 @@ fn a_second_start_reuses_the_scenario_and_warns_when_ports_move() {
     assert!(err.contains("was set up with the IdP at") && err.contains("--idp-listen"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The doctor on a captured login of the running scenario: clean before, F20 with its cause and
+/// fix after the federation policy is detached (exit 1), and `--explain`.
+#[test]
+fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if !repo.join(".venv/bin/aws").exists() {
+        assert!(std::env::var_os("IDFED_REQUIRE_ORACLES").is_none_or(|v| v != "1"), "the aws CLI is required");
+        eprintln!("SKIPPED: .venv/bin/aws missing; run scripts/setup-oracles.sh");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("idfed-up-doctor-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (child, info) = start(&dir, "127.0.0.1:0", "127.0.0.1:0");
+    let (idp, aws) = (info["idp"].as_str().unwrap(), info["aws"].as_str().unwrap());
+    let password = info["people"][0]["password"].as_str().unwrap();
+    let capture = dir.join("capture.txt");
+    let login = |capture: &std::path::Path| {
+        let out = Command::new("python3")
+            .arg(repo.join("tools/clients/idp_browser_flow.py"))
+            .args([
+                "--idp",
+                idp,
+                "--username",
+                "ada.admin@example.com",
+                "--password",
+                password,
+                "--app",
+                "connect-admin",
+                "--capture",
+            ])
+            .arg(capture)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let doctor = |capture: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_idfed"))
+            .args(["doctor", "--response"])
+            .arg(capture)
+            .arg("--aws-data-dir")
+            .arg(&dir)
+            .args(["--sign-in-url", &format!("{aws}/saml")])
+            .output()
+            .unwrap()
+    };
+    login(&capture);
+    let healthy = doctor(&capture);
+    let text = String::from_utf8_lossy(&healthy.stdout).into_owned();
+    assert!(healthy.status.success(), "{text}");
+    assert!(
+        text.contains("AWS accepts this response for arn:aws:iam::111122223333:role/Okta_Role")
+            && text.contains("Amazon Connect lets this session in"),
+        "{text}"
+    );
+
+    let detach = Command::new(repo.join(".venv/bin/aws"))
+        .args(["--endpoint-url", aws, "--region", "us-east-1", "iam", "detach-role-policy", "--role-name", "Okta_Role"])
+        .args(["--policy-arn", "arn:aws:iam::111122223333:policy/okta_federation_policy"])
+        .env("AWS_ACCESS_KEY_ID", info["access_key_id"].as_str().unwrap())
+        .env("AWS_SECRET_ACCESS_KEY", info["secret_access_key"].as_str().unwrap())
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(detach.status.success(), "{}", String::from_utf8_lossy(&detach.stderr));
+    let broken_capture = dir.join("capture-broken.txt");
+    login(&broken_capture);
+    let broken = doctor(&broken_capture);
+    let text = String::from_utf8_lossy(&broken.stdout).into_owned();
+    assert_eq!(broken.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("ERROR F20 Federation role lacks connect:GetFederationToken"), "{text}");
+    assert!(
+        text.contains("Access denied, Please contact your AWS account administrator for assistance.")
+            && text.contains("Attach okta_federation_policy"),
+        "{text}"
+    );
+
+    let explain = Command::new(env!("CARGO_BIN_EXE_idfed")).args(["doctor", "--explain", "f06"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&explain.stdout).contains("Response signature invalid"));
+    stop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}

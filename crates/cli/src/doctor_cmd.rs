@@ -1,0 +1,96 @@
+//! `idfed doctor`: why a login fails. Reads a captured response (XML, base64, form body or a
+//! browser HAR) and the AWS side (a sandbox export or data directory), prints each finding
+//! with its failure ID, AWS's text, the cause and the fix; exit 1 when something is wrong.
+
+use std::path::PathBuf;
+
+use idfed_aws::server::STATE_DOCUMENT;
+use idfed_aws::state::State;
+use idfed_doctor::{Inputs, Severity, catalogue, diagnose};
+use idfed_store::DocumentStore;
+
+use crate::Outcome;
+
+pub struct Options {
+    pub response: Option<PathBuf>,
+    pub relay_state: Option<String>,
+    pub aws_export: Option<PathBuf>,
+    pub aws_data_dir: Option<PathBuf>,
+    pub sign_in_urls: Vec<String>,
+    pub now: Option<String>,
+    pub json: bool,
+    pub explain: Option<String>,
+}
+
+pub fn run(options: Options) -> Result<Outcome, String> {
+    if let Some(id) = &options.explain {
+        let entry = catalogue::entry(id).ok_or_else(|| format!("{id} is not a failure ID (F01–F24)"))?;
+        println!(
+            "{} {}\n  shows on: {}\n  AWS says: {}\n  cause:    {}\n  fix:      {}",
+            entry.id, entry.title, entry.shows, entry.aws_text, entry.cause, entry.fix
+        );
+        return Ok(Outcome::Success);
+    }
+    let captured = match &options.response {
+        Some(path) => Some(
+            idfed_saml::encoding::find_saml(&crate::input::read_bytes(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let state = match (&options.aws_export, &options.aws_data_dir) {
+        (Some(file), _) => {
+            Some(State::from_json(&crate::input::read_text(file)?).map_err(|e| format!("{}: {e}", file.display()))?)
+        }
+        (None, Some(dir)) => Some(load_sandbox(dir)?),
+        (None, None) => None,
+    };
+    if captured.is_none() && state.is_none() {
+        return Err("give a captured response (--response) and/or the AWS side (--aws-export or --aws-data-dir)".into());
+    }
+    let relay = options.relay_state.clone().or_else(|| captured.as_ref().and_then(|c| c.relay_state.clone()));
+    let now = crate::clock::now_or(options.now.as_deref())?;
+    let findings = diagnose(&Inputs {
+        response: captured.as_ref().map(|c| c.xml.as_str()),
+        relay_state: relay.as_deref(),
+        aws: state.as_ref(),
+        sign_in_urls: &options.sign_in_urls,
+        now,
+    });
+    let failed = findings.iter().any(|f| f.severity == Severity::Error);
+    if options.json {
+        println!("{}", serde_json::json!({ "ok": !failed, "findings": findings }));
+    } else {
+        for f in &findings {
+            let level = match f.severity {
+                Severity::Error => "ERROR",
+                Severity::Warning => "WARN ",
+                Severity::Info => "ok   ",
+            };
+            println!("{level} {} {}", f.id, f.title);
+            for (label, text) in [("AWS says", &f.aws_text), ("cause", &f.cause), ("fix", &f.fix)] {
+                if !text.is_empty() {
+                    println!("      {label:<8} {text}");
+                }
+            }
+        }
+        if findings.is_empty() {
+            println!("nothing to report");
+        }
+    }
+    Ok(if failed { Outcome::Negative } else { Outcome::Success })
+}
+
+fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {
+    let path = dir.join("aws.sqlite");
+    if !path.exists() {
+        return Err(format!("{} has no sandbox state (aws.sqlite)", dir.display()));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let store = DocumentStore::open_sqlite(&path).await.map_err(|e| e.to_string())?;
+        let (_, body) =
+            store.load(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.ok_or("the sandbox state is empty")?;
+        State::from_json(&body)
+    })
+}

@@ -1,0 +1,307 @@
+//! The login replayed against the AWS side as AWS judges it (the sandbox's own validation), and
+//! each refusal traced to its cause in this configuration.
+
+use idfed_aws::state::{Role, State};
+use idfed_aws::sts::assume_role_with_saml::{self as sts, AssumeRequest};
+use idfed_saml::random::SystemRandom;
+use serde_json::Value;
+
+use crate::Inputs;
+use crate::findings::{Finding, Severity};
+use crate::response::Facts;
+
+fn push(findings: &mut Vec<Finding>, finding: Finding) {
+    if !findings.iter().any(|f| f.id == finding.id) {
+        findings.push(finding);
+    }
+}
+
+/// The trust policy's statements as JSON (one statement or a list).
+fn statements(role: &Role) -> Vec<Value> {
+    let policy: Value = serde_json::from_str(&role.trust_policy_text).unwrap_or_default();
+    match policy.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn allows(actions: &[String], action: &str) -> bool {
+    actions.iter().any(|a| a.eq_ignore_ascii_case(action) || a == "*" || a.eq_ignore_ascii_case("sts:*"))
+}
+
+pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings: &mut Vec<Finding>) {
+    let encoded = idfed_saml::encoding::base64_encode(xml.as_bytes());
+    let pairs: Vec<(String, String)> = if facts.pairs.is_empty() && facts.encrypted {
+        // The pairs are inside the encryption: try every role with every provider it trusts.
+        state
+            .roles
+            .values()
+            .flat_map(|r| state.providers.values().map(move |p| (r.arn.clone(), p.arn.clone())))
+            .collect()
+    } else {
+        facts.pairs.clone()
+    };
+    for (role_arn, provider_arn) in &pairs {
+        let request =
+            AssumeRequest { role_arn, principal_arn: provider_arn, saml_assertion: &encoded, duration_seconds: None };
+        match sts::assume_role_with_saml(state, &request, inputs.sign_in_urls, inputs.now, &SystemRandom::new()) {
+            Ok(assumed) => {
+                findings.push(Finding::note(
+                    "accepted",
+                    Severity::Info,
+                    format!("AWS accepts this response for {role_arn}"),
+                    format!("The session would be {}.", assumed.session.assumed_role_arn),
+                    "",
+                ));
+                connect(inputs, state, &assumed.session, findings);
+            }
+            Err(e) => explain(&e.message, facts, role_arn, provider_arn, state, findings),
+        }
+    }
+}
+
+fn explain(
+    message: &str,
+    facts: &Facts,
+    role_arn: &str,
+    provider_arn: &str,
+    state: &State,
+    findings: &mut Vec<Finding>,
+) {
+    let provider = state.providers.values().find(|p| p.arn == provider_arn);
+    if message == sts::PROVIDER_MISSING {
+        let known: Vec<&str> = state.providers.values().map(|p| p.arn.as_str()).collect();
+        return push(
+            findings,
+            Finding::failure(
+                "F08",
+                format!(
+                    "{provider_arn} is not a SAML provider of the account (it has: {}).",
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ),
+                "Create it from the IdP app's metadata, or correct the app's Identity Provider ARN.",
+            ),
+        );
+    }
+    if message.starts_with(sts::ISSUER_NOT_PRESENT) {
+        let entity = provider.map(|p| p.entity_id.as_str()).unwrap_or("?");
+        return push(
+            findings,
+            Finding::failure(
+                "F07",
+                format!(
+                    "The response's Issuer is {:?}; the metadata in {provider_arn} has entityID {entity:?}.",
+                    facts.issuer.as_deref().unwrap_or("")
+                ),
+                format!(
+                    "Upload the metadata of the app whose Issuer is {:?} to {provider_arn}.",
+                    facts.issuer.as_deref().unwrap_or("")
+                ),
+            ),
+        );
+    }
+    if message == sts::SIGNATURE_INVALID {
+        let certs: Vec<String> =
+            provider.map(|p| p.certificates.iter().map(|c| c.fingerprint_sha256()).collect()).unwrap_or_default();
+        return push(
+            findings,
+            Finding::failure(
+                "F06",
+                format!(
+                    "The signature does not verify with the certificates in {provider_arn} (SHA-256 {}): the IdP signs with another key (rotated?), or the response was changed.",
+                    certs.join(", ")
+                ),
+                format!(
+                    "aws iam update-saml-provider --saml-provider-arn {provider_arn} --saml-metadata-document file://<the app's current metadata>"
+                ),
+            ),
+        );
+    }
+    let simple = [
+        (sts::AUDIENCE_MISSING, "F09"),
+        (sts::TOKEN_EXPIRED, "F10"),
+        (sts::ROLE_SESSION_NAME_REQUIRED, "F03"),
+        (sts::ROLE_SESSION_NAME_PATTERN, "F04"),
+        (sts::SOURCE_IDENTITY_PATTERN, "F05"),
+    ];
+    if let Some((_, id)) = simple.iter().find(|(text, _)| message.starts_with(text)) {
+        if !findings.iter().any(|f| f.id == *id) {
+            let entry = crate::catalogue::entry(id);
+            push(
+                findings,
+                Finding::failure(
+                    id,
+                    entry.map(|e| e.cause).unwrap_or_default(),
+                    entry.map(|e| e.fix).unwrap_or_default(),
+                ),
+            );
+        }
+        return;
+    }
+    if message.contains("encrypt") {
+        return push(
+            findings,
+            Finding::failure(
+                "F24",
+                format!("{provider_arn} requires encrypted assertions: {message}"),
+                "Encrypt assertions for the provider's key in the IdP app, or set the provider's AssertionEncryptionMode to Allowed.",
+            ),
+        );
+    }
+    if message == sts::NOT_AUTHORIZED {
+        return push(findings, not_authorized(facts, role_arn, provider_arn, state));
+    }
+    push(findings, Finding::note("refused", Severity::Error, "AWS refuses the response", message.to_owned(), ""));
+}
+
+/// AccessDenied has many causes; name the one that applies.
+fn not_authorized(facts: &Facts, role_arn: &str, provider_arn: &str, state: &State) -> Finding {
+    let Some(role) = state.roles.values().find(|r| r.arn == role_arn) else {
+        let near = state.roles.values().find(|r| r.arn.eq_ignore_ascii_case(role_arn));
+        let cause = match near {
+            Some(r) => format!("There is no role {role_arn}; there is {} (role names are compared exactly).", r.arn),
+            None => format!("There is no role {role_arn} in the account."),
+        };
+        return Finding::failure(
+            "F16",
+            cause,
+            "Assign the role's exact ARN (re-import the roles through the API integration).",
+        );
+    };
+    let all = statements(role);
+    let for_provider: Vec<&Value> = all
+        .iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .filter(|s| strings(s.pointer("/Principal/Federated")).iter().any(|p| p == provider_arn))
+        .collect();
+    if for_provider.is_empty() {
+        let trusted: Vec<String> = all.iter().flat_map(|s| strings(s.pointer("/Principal/Federated"))).collect();
+        return Finding::failure(
+            "F12",
+            format!(
+                "{} trusts {} but not {provider_arn}.",
+                role.name,
+                if trusted.is_empty() { "no SAML provider".to_owned() } else { trusted.join(", ") }
+            ),
+            format!("Add {provider_arn} to Principal.Federated in the trust policy of {}.", role.name),
+        );
+    }
+    let actions: Vec<String> = for_provider.iter().flat_map(|s| strings(s.get("Action"))).collect();
+    if !allows(&actions, "sts:AssumeRoleWithSAML") {
+        return Finding::failure(
+            "F11",
+            format!(
+                "The trust policy of {} allows {} for the provider, not sts:AssumeRoleWithSAML.",
+                role.name,
+                actions.join(", ")
+            ),
+            "Set \"Action\": \"sts:AssumeRoleWithSAML\" in that statement.",
+        );
+    }
+    let auds: Vec<String> = for_provider
+        .iter()
+        .flat_map(|s| {
+            s.get("Condition").and_then(Value::as_object).into_iter().flat_map(|ops| {
+                ops.values().filter_map(Value::as_object).flat_map(|keys| {
+                    keys.iter().filter(|(k, _)| k.eq_ignore_ascii_case("SAML:aud")).flat_map(|(_, v)| strings(Some(v)))
+                })
+            })
+        })
+        .collect();
+    if let Some(recipient) = &facts.recipient
+        && !auds.is_empty()
+        && !auds.contains(recipient)
+    {
+        return Finding::failure(
+            "F13",
+            format!("The trust policy requires SAML:aud {auds:?}; the response was made for {recipient:?}."),
+            format!("Put {recipient} in the SAML:aud condition (or post to the endpoint it names)."),
+        );
+    }
+    if !facts.principal_tags.is_empty() && !allows(&actions, "sts:TagSession") {
+        return Finding::failure(
+            "F14",
+            format!(
+                "The response sends session tags ({}) and the trust policy of {} does not allow sts:TagSession.",
+                facts.principal_tags.join(", "),
+                role.name
+            ),
+            "Add sts:TagSession to the statement's actions, or stop sending PrincipalTag attributes.",
+        );
+    }
+    if facts.source_identity.is_some() && !allows(&actions, "sts:SetSourceIdentity") {
+        return Finding::failure(
+            "F15",
+            format!(
+                "The response sends SourceIdentity and the trust policy of {} does not allow sts:SetSourceIdentity.",
+                role.name
+            ),
+            "Add sts:SetSourceIdentity to the statement's actions, or stop sending SourceIdentity.",
+        );
+    }
+    Finding::failure(
+        "F17",
+        "The trust allows this provider, so the assertion itself is refused: most often its Subject has no NameID, or another condition of the trust policy does not hold.",
+        "Check the NameID and every Condition of the trust policy against the response.",
+    )
+}
+
+/// When the RelayState leads into Amazon Connect, the federation check Connect makes next.
+fn connect(inputs: &Inputs, state: &State, session: &idfed_aws::state::Session, findings: &mut Vec<Finding>) {
+    let Some(relay) = inputs.relay_state else { return };
+    let Some(rest) = relay.split("/connect/federate/").nth(1) else { return };
+    let instance_id = rest.split(['?', '/', '#']).next().unwrap_or_default();
+    let Some(inst) = state.connect_instances.get(instance_id) else {
+        findings.push(Finding::note(
+            "lint-relay-instance",
+            Severity::Error,
+            "The relay state names an unknown Connect instance",
+            format!("RelayState {relay:?} names instance {instance_id:?}, which the account does not have."),
+            "Put the instance ID (Connect console → instance → Distribution settings) in the app's relay state.",
+        ));
+        return;
+    };
+    match idfed_aws::connect::federate(state, session, instance_id, inputs.now) {
+        Ok(_) => findings.push(Finding::note("connect", Severity::Info, "Amazon Connect lets this session in", format!("Instance {} (alias {}).", inst.id, inst.alias), "")),
+        Err(e) if e.code == "UserNotFoundException" => {
+            let name = session.assumed_role_arn.rsplit('/').next().unwrap_or_default();
+            let near = inst.users.values().find(|u| u.username.eq_ignore_ascii_case(name));
+            let cause = match near {
+                Some(u) => format!("RoleSessionName is {name:?}; the Connect user is {:?}: they differ only in case, and Connect compares exactly.", u.username),
+                None => format!("No user of instance {} is named {name:?}.", inst.alias),
+            };
+            findings.push(Finding::failure("F21", cause, format!("Create (or rename) the Connect user {name:?}, or send the Connect username as RoleSessionName.")));
+        }
+        Err(_) => findings.push(Finding::failure(
+            "F20",
+            format!("The session's role {} has no policy allowing connect:GetFederationToken on {}/user/${{aws:userid}}.", session.role_arn, inst.arn),
+            "Attach okta_federation_policy (connect:GetFederationToken on the instance's user/${aws:userid}) to the role.",
+        )),
+    }
+}
+
+/// Configuration checks that need no response.
+pub fn lint(state: &State, findings: &mut Vec<Finding>) {
+    for role in state.roles.values() {
+        for provider in statements(role).iter().flat_map(|s| strings(s.pointer("/Principal/Federated"))) {
+            if provider.contains(":saml-provider/") && !state.providers.values().any(|p| p.arn == provider) {
+                findings.push(Finding::note(
+                    "lint-trusted-provider",
+                    Severity::Warning,
+                    format!("{} trusts a SAML provider that does not exist", role.name),
+                    format!("{provider} is in the trust policy but not in IAM."),
+                    "Create the provider, or remove it from the trust policy.",
+                ));
+            }
+        }
+    }
+}

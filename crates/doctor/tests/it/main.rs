@@ -1,0 +1,365 @@
+//! One test per failure ID the doctor can judge from a response and the AWS side, each starting
+//! from the seeds' working state broken one way, checking the finding, its cause and its fix.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::sync::OnceLock;
+
+use idfed_aws::connect::{self, NewUser};
+use idfed_aws::iam::{policies, providers, roles};
+use idfed_aws::state::{Account, State};
+use idfed_doctor::{Finding, Inputs, Severity, diagnose};
+use idfed_saml::aws::{AwsResponse, RolePair};
+use idfed_saml::dsig::SignOptions;
+use idfed_saml::issue::{SignWhat, Signer, issue_response};
+use idfed_saml::model::Attribute;
+use idfed_saml::random::SystemRandom;
+use idfed_saml::{Certificate, Instant, SigningKey, metadata, ns};
+
+const ACCOUNT: &str = "111122223333";
+const ISSUER: &str = "http://127.0.0.1:8080/app/connect-admin";
+const SIGNIN: &str = "https://signin.aws.amazon.com/saml";
+const PROVIDER: &str = "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin";
+const ROLE: &str = "arn:aws:iam::111122223333:role/Okta_Role";
+
+struct Key {
+    key: SigningKey,
+    cert: Certificate,
+}
+
+fn key(n: usize) -> &'static Key {
+    static KEYS: OnceLock<Vec<Key>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        (0..2)
+            .map(|i| {
+                let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+                let der = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap();
+                let pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+                    &der.as_ref().to_vec().into(),
+                    &rcgen::PKCS_RSA_SHA256,
+                )
+                .unwrap();
+                let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+                params.distinguished_name.push(rcgen::DnType::CommonName, format!("idp {i}"));
+                let cert = params.self_signed(&pair).unwrap();
+                Key {
+                    key: SigningKey::from_pem(&pair.serialize_pem()).unwrap(),
+                    cert: Certificate::from_pem_or_base64(&cert.pem()).unwrap().remove(0),
+                }
+            })
+            .collect()
+    });
+    &keys[n]
+}
+
+fn now() -> Instant {
+    Instant::parse("2026-12-02T10:00:00Z").unwrap()
+}
+
+fn metadata_for(entity_id: &str) -> String {
+    metadata::idp_metadata_xml(&metadata::IdpMetadata {
+        entity_id,
+        signing_certificates: std::slice::from_ref(&key(0).cert),
+        sso_post: Some("http://127.0.0.1:8080/app/connect-admin/saml"),
+        sso_redirect: None,
+        slo_redirect: None,
+        name_id_formats: &[ns::NAMEID_PERSISTENT],
+        want_authn_requests_signed: false,
+    })
+}
+
+fn trust(actions: &str, provider: &str, aud: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider}"}},"Action":{actions},"Condition":{{"StringEquals":{{"SAML:aud":"{aud}"}}}}}}]}}"#
+    )
+}
+
+struct World {
+    state: State,
+    instance: String,
+}
+
+/// The seeds' working AWS side: provider, Okta_Role trusting it, Connect with user "ada", the
+/// federation policy.
+fn world() -> World {
+    let rng = SystemRandom::new();
+    let mut state =
+        State { accounts: vec![Account { id: ACCOUNT.into(), alias: Some("corp".into()) }], ..State::default() };
+    providers::create(&mut state, ACCOUNT, "Okta_Connect_Admin", &metadata_for(ISSUER), now(), &rng).unwrap();
+    providers::create(&mut state, ACCOUNT, "Okta_Console", &metadata_for("http://other"), now(), &rng).unwrap();
+    let role = roles::NewRole {
+        name: "Okta_Role",
+        path: "/",
+        trust_policy: &trust("\"sts:AssumeRoleWithSAML\"", PROVIDER, SIGNIN),
+        max_session_duration: Some(3600),
+        description: None,
+    };
+    roles::create(&mut state, ACCOUNT, &role, now(), &rng).unwrap();
+    let (instance, _) =
+        connect::create_instance(&mut state, ACCOUNT, "us-east-1", "idfed-demo", "SAML", now(), &rng).unwrap();
+    let agent = state.connect_instances[&instance].security_profiles["Agent"].clone();
+    let user = NewUser {
+        username: "ada",
+        first_name: Some("Ada"),
+        last_name: Some("Admin"),
+        email: None,
+        password: None,
+        security_profile_ids: vec![agent],
+    };
+    connect::create_user(&mut state, ACCOUNT, &instance, &user, &rng).unwrap();
+    let doc = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"connect:GetFederationToken","Resource":"arn:aws:connect:us-east-1:{ACCOUNT}:instance/{instance}/user/${{aws:userid}}"}}]}}"#
+    );
+    let arn = policies::create(&mut state, ACCOUNT, "okta_federation_policy", "/", &doc, now(), &rng).unwrap();
+    policies::attach(&mut state, ACCOUNT, &policies::Holder::Role("Okta_Role"), &arn).unwrap();
+    World { state, instance }
+}
+
+fn response() -> AwsResponse {
+    AwsResponse::new(ISSUER, "u1", "ada", vec![RolePair { role_arn: ROLE.into(), provider_arn: PROVIDER.into() }])
+}
+
+fn signed(r: &AwsResponse, signer: &Key) -> String {
+    let spec = r.to_spec(now(), &SystemRandom::new()).unwrap();
+    let signer =
+        Signer { key: &signer.key, certificate: Some(&signer.cert), options: SignOptions::for_key(&signer.key) };
+    issue_response(&spec, &signer, SignWhat::Assertion, None, &SystemRandom::new()).unwrap()
+}
+
+/// The doctor's findings for a response posted with the seeds' relay state into Connect.
+fn judge(world: &World, xml: &str, at: Instant) -> Vec<Finding> {
+    let relay = format!("https://us-east-1.console.aws.amazon.com/connect/federate/{}", world.instance);
+    diagnose(&Inputs {
+        response: Some(xml),
+        relay_state: Some(&relay),
+        aws: Some(&world.state),
+        sign_in_urls: &[],
+        now: at,
+    })
+}
+
+/// The finding with `id`, which must be an error that explains itself.
+fn expect(findings: &[Finding], id: &str, cause: &str) -> Finding {
+    let found = findings.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("no {id} among {findings:#?}"));
+    assert_eq!(found.severity, Severity::Error, "{found:?}");
+    assert!(found.cause.contains(cause), "{id}: the cause {:?} should mention {cause:?}", found.cause);
+    assert!(!found.fix.is_empty(), "{id} has no fix");
+    assert_eq!(findings.first().map(|f| f.severity), Some(Severity::Error), "errors come first");
+    found.clone()
+}
+
+fn with_attribute(mut r: AwsResponse, name: &str, value: &str) -> AwsResponse {
+    r.extra_attributes.push(Attribute {
+        name: name.into(),
+        name_format: Some(ns::ATTRNAME_FORMAT_URI.into()),
+        friendly_name: None,
+        values: vec![value.into()],
+    });
+    r
+}
+
+#[test]
+fn a_working_login_has_no_errors_and_reaches_connect() {
+    let w = world();
+    let findings = judge(&w, &signed(&response(), key(0)), now());
+    assert!(findings.iter().all(|f| f.severity != Severity::Error), "{findings:#?}");
+    assert!(findings.iter().any(|f| f.id == "accepted") && findings.iter().any(|f| f.id == "connect"));
+}
+
+#[test]
+fn f01_role_attribute_missing() {
+    let mut r = response();
+    r.roles.clear();
+    let found = expect(&judge(&world(), &signed(&r, key(0)), now()), "F01", "no Role attribute value");
+    assert_eq!(found.aws_text, "Your request included an invalid SAML response. To logout, click here.");
+}
+
+#[test]
+fn f02_provider_arn_only() {
+    let mut r = response();
+    r.roles.clear();
+    let r = with_attribute(r, idfed_saml::aws::ATTR_ROLE, PROVIDER);
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F02", "no role ARN");
+}
+
+#[test]
+fn f03_role_session_name_missing() {
+    let mut r = response();
+    r.role_session_name = String::new();
+    let xml = signed(&r, key(0));
+    expect(&judge(&world(), &xml, now()), "F03", "no RoleSessionName");
+}
+
+#[test]
+fn f04_role_session_name_with_a_space() {
+    let mut r = response();
+    r.role_session_name = "Ada Admin".into();
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F04", "\"Ada Admin\"");
+}
+
+#[test]
+fn f05_source_identity_with_aws_prefix() {
+    let r = with_attribute(response(), idfed_saml::aws::ATTR_SOURCE_IDENTITY, "aws:ada");
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F05", "aws:ada");
+}
+
+#[test]
+fn f06_signed_with_a_key_iam_does_not_hold() {
+    let found = expect(&judge(&world(), &signed(&response(), key(1)), now()), "F06", "does not verify");
+    assert!(
+        found.cause.contains(&key(0).cert.fingerprint_sha256()),
+        "names the certificate IAM holds: {}",
+        found.cause
+    );
+    assert!(found.fix.contains("update-saml-provider"));
+}
+
+#[test]
+fn f07_issuer_not_the_providers_entity_id() {
+    let mut r = response();
+    r.issuer = "http://127.0.0.1:8080/app/connect-ccp".into();
+    let found = expect(&judge(&world(), &signed(&r, key(0)), now()), "F07", "entityID");
+    assert!(found.cause.contains("app/connect-ccp") && found.cause.contains("app/connect-admin"), "{}", found.cause);
+}
+
+#[test]
+fn f08_provider_does_not_exist() {
+    let mut r = response();
+    r.roles[0].provider_arn = "arn:aws:iam::111122223333:saml-provider/Okta".into();
+    let found = expect(&judge(&world(), &signed(&r, key(0)), now()), "F08", "saml-provider/Okta is not");
+    assert!(found.cause.contains("Okta_Connect_Admin"), "lists the providers that exist: {}", found.cause);
+}
+
+#[test]
+fn f09_audience_is_a_contact_centre_name() {
+    let mut r = response();
+    r.audience = "my-contact-center".into();
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F09", "my-contact-center");
+}
+
+#[test]
+fn f10_a_capture_replayed_ten_minutes_later() {
+    let later = now().plus_seconds(600);
+    expect(&judge(&world(), &signed(&response(), key(0)), later), "F10", "issued at");
+}
+
+fn with_trust(text: &str) -> World {
+    let mut w = world();
+    roles::update_assume_role_policy(&mut w.state, ACCOUNT, "Okta_Role", text).unwrap();
+    w
+}
+
+#[test]
+fn f11_trust_policy_allows_assume_role() {
+    let w = with_trust(&trust("\"sts:AssumeRole\"", PROVIDER, SIGNIN));
+    let found = expect(&judge(&w, &signed(&response(), key(0)), now()), "F11", "sts:AssumeRole");
+    assert!(found.fix.contains("sts:AssumeRoleWithSAML"));
+}
+
+#[test]
+fn f12_trust_policy_names_another_provider() {
+    let w = with_trust(&trust(
+        "\"sts:AssumeRoleWithSAML\"",
+        "arn:aws:iam::111122223333:saml-provider/Okta_Console",
+        SIGNIN,
+    ));
+    expect(&judge(&w, &signed(&response(), key(0)), now()), "F12", "Okta_Console but not");
+}
+
+#[test]
+fn f13_saml_aud_names_the_regional_endpoint() {
+    let w = with_trust(&trust("\"sts:AssumeRoleWithSAML\"", PROVIDER, "https://us-west-2.signin.aws.amazon.com/saml"));
+    expect(&judge(&w, &signed(&response(), key(0)), now()), "F13", "us-west-2");
+}
+
+#[test]
+fn f14_session_tags_without_tag_session() {
+    let r = with_attribute(response(), "https://aws.amazon.com/SAML/Attributes/PrincipalTag:Team", "voice");
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F14", "Team");
+}
+
+#[test]
+fn f15_source_identity_without_set_source_identity() {
+    let r = with_attribute(response(), idfed_saml::aws::ATTR_SOURCE_IDENTITY, "ada");
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F15", "sts:SetSourceIdentity");
+}
+
+#[test]
+fn f16_role_differs_in_case() {
+    let mut r = response();
+    r.roles[0].role_arn = "arn:aws:iam::111122223333:role/okta_role".into();
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F16", "there is arn:aws:iam::111122223333:role/Okta_Role");
+}
+
+#[test]
+fn f17_no_name_id() {
+    let mut r = response();
+    r.name_id.value = String::new();
+    expect(&judge(&world(), &signed(&r, key(0)), now()), "F17", "no NameID");
+}
+
+#[test]
+fn f20_no_get_federation_token() {
+    let mut w = world();
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/okta_federation_policy");
+    policies::detach(&mut w.state, ACCOUNT, &policies::Holder::Role("Okta_Role"), &arn).unwrap();
+    expect(&judge(&w, &signed(&response(), key(0)), now()), "F20", "connect:GetFederationToken");
+}
+
+#[test]
+fn f21_connect_username_differs_in_case() {
+    let mut r = response();
+    r.role_session_name = "Ada".into();
+    let found = expect(&judge(&world(), &signed(&r, key(0)), now()), "F21", "differ only in case");
+    assert!(found.aws_text.contains("has not been onboarded"));
+}
+
+#[test]
+fn f24_provider_requires_encryption() {
+    let mut w = world();
+    for p in w.state.providers.values_mut() {
+        p.assertion_encryption_mode = Some("Required".into());
+    }
+    expect(&judge(&w, &signed(&response(), key(0)), now()), "F24", "requires encrypted assertions");
+}
+
+#[test]
+fn lint_relay_state_names_an_unknown_instance() {
+    let w = world();
+    let xml = signed(&response(), key(0));
+    let relay = "https://us-east-1.console.aws.amazon.com/connect/federate/00000000-0000-0000-0000-000000000000";
+    let findings = diagnose(&Inputs {
+        response: Some(&xml),
+        relay_state: Some(relay),
+        aws: Some(&w.state),
+        sign_in_urls: &[],
+        now: now(),
+    });
+    let found = findings.iter().find(|f| f.id == "lint-relay-instance").unwrap();
+    assert!(found.cause.contains("00000000-0000"), "{found:?}");
+}
+
+#[test]
+fn lint_a_role_trusts_a_provider_that_does_not_exist() {
+    let mut w = world();
+    let text = trust("\"sts:AssumeRoleWithSAML\"", PROVIDER, SIGNIN)
+        .replace(PROVIDER, "arn:aws:iam::111122223333:saml-provider/Gone");
+    w.state.roles.values_mut().for_each(|r| r.trust_policy_text = text.clone());
+    let findings =
+        diagnose(&Inputs { response: None, relay_state: None, aws: Some(&w.state), sign_in_urls: &[], now: now() });
+    assert!(
+        findings.iter().any(|f| f.id == "lint-trusted-provider" && f.cause.contains("saml-provider/Gone")),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn the_catalogue_explains_every_failure_id() {
+    let ids: Vec<&str> = idfed_doctor::catalogue::ENTRIES.iter().map(|e| e.id).collect();
+    let expected: Vec<String> = (1..=24).map(|n| format!("F{n:02}")).collect();
+    assert_eq!(ids, expected);
+    assert!(
+        idfed_doctor::catalogue::ENTRIES
+            .iter()
+            .all(|e| !e.aws_text.is_empty() && !e.cause.is_empty() && !e.fix.is_empty())
+    );
+}
