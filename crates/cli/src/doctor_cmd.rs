@@ -20,6 +20,9 @@ pub struct Options {
     pub now: Option<String>,
     pub json: bool,
     pub explain: Option<String>,
+    /// The IdP's data directory: every assigned person's login is simulated (preflight).
+    pub idp_data_dir: Option<PathBuf>,
+    pub idp_base_url: Option<String>,
 }
 
 pub fn run(options: Options) -> Result<Outcome, String> {
@@ -48,15 +51,22 @@ pub fn run(options: Options) -> Result<Outcome, String> {
     if captured.is_none() && state.is_none() {
         return Err("give a captured response (--response) and/or the AWS side (--aws-export or --aws-data-dir)".into());
     }
+    if options.idp_data_dir.is_some() && state.is_none() {
+        return Err("the preflight (--idp-data-dir) needs the AWS side too (--aws-export or --aws-data-dir)".into());
+    }
     let relay = options.relay_state.clone().or_else(|| captured.as_ref().and_then(|c| c.relay_state.clone()));
     let now = crate::clock::now_or(options.now.as_deref())?;
-    let findings = diagnose(&Inputs {
+    let mut findings = diagnose(&Inputs {
         response: captured.as_ref().map(|c| c.xml.as_str()),
         relay_state: relay.as_deref(),
         aws: state.as_ref(),
         sign_in_urls: &options.sign_in_urls,
         now,
     });
+    if let (Some(dir), Some(state)) = (&options.idp_data_dir, &state) {
+        findings.extend(preflight_of(dir, options.idp_base_url.as_deref(), state, &options.sign_in_urls, now)?);
+        findings.sort_by_key(|f| f.severity);
+    }
     let failed = findings.iter().any(|f| f.severity == Severity::Error);
     if options.json {
         println!("{}", serde_json::json!({ "ok": !failed, "findings": findings }));
@@ -79,6 +89,33 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         }
     }
     Ok(if failed { Outcome::Negative } else { Outcome::Success })
+}
+
+/// Simulates every assigned person's login with the IdP's own key and configuration.
+fn preflight_of(
+    dir: &std::path::Path,
+    base_url: Option<&str>,
+    state: &State,
+    sign_in_urls: &[String],
+    now: idfed_saml::Instant,
+) -> Result<Vec<idfed_doctor::Finding>, String> {
+    // The IdP's address is part of every entity ID: `idfed up` records it; otherwise say it.
+    let recorded = std::fs::read_to_string(dir.join("scenario.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("idp").and_then(|u| u.as_str()).map(str::to_owned));
+    let base = base_url.map(str::to_owned).or(recorded).unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let idp = runtime.block_on(crate::idp_cmd::open_at(dir, &base))?;
+    let tenant = idp.tenant();
+    let signing = idp.signing();
+    let entity_id = |app: &str| idp.entity_id(app);
+    let side = idfed_doctor::IdpSide {
+        tenant: &tenant,
+        entity_id: &entity_id,
+        key: idfed_idp::sso::IdpKey { key: &signing.active.key, certificate: &signing.active.certificate },
+    };
+    Ok(idfed_doctor::preflight(&side, state, sign_in_urls, now))
 }
 
 fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {

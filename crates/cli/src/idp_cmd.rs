@@ -417,6 +417,11 @@ pub(crate) async fn open_store(data_dir: &Path) -> Result<DocumentStore, String>
     }
 }
 
+/// The IdP kept in `data_dir` (or `--database-url`), as seen at `base_url`.
+pub(crate) async fn open_at(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
+    open(data_dir, base_url).await
+}
+
 async fn open(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
     let store = open_store(data_dir).await?;

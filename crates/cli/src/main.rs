@@ -69,6 +69,12 @@ enum Command {
         /// Print what a failure ID means, its cause and fix.
         #[arg(long)]
         explain: Option<String>,
+        /// Preflight: simulate every assigned person's login from this IdP data directory.
+        #[arg(long)]
+        idp_data_dir: Option<PathBuf>,
+        /// The IdP's external URL (entity IDs depend on it); default: what `idfed up` recorded.
+        #[arg(long)]
+        idp_base_url: Option<String>,
     },
     /// Serve the identity provider: sign-in, app tiles, SSO launch links and metadata.
     Serve {
@@ -207,18 +213,29 @@ fn main() -> ExitCode {
             let filter = idfed_store::EventFilter { actor, app, event, since, until: None, limit };
             idp_cmd::logs(filter, json, data_dir)
         })(),
-        Command::Doctor { response, relay_state, aws_export, aws_data_dir, sign_in_urls, now, json, explain } => {
-            doctor_cmd::run(doctor_cmd::Options {
-                response,
-                relay_state,
-                aws_export,
-                aws_data_dir,
-                sign_in_urls,
-                now,
-                json,
-                explain,
-            })
-        }
+        Command::Doctor {
+            response,
+            relay_state,
+            aws_export,
+            aws_data_dir,
+            sign_in_urls,
+            now,
+            json,
+            explain,
+            idp_data_dir,
+            idp_base_url,
+        } => doctor_cmd::run(doctor_cmd::Options {
+            response,
+            relay_state,
+            aws_export,
+            aws_data_dir,
+            sign_in_urls,
+            now,
+            json,
+            explain,
+            idp_data_dir,
+            idp_base_url,
+        }),
         Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),

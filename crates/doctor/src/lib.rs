@@ -5,10 +5,12 @@
 
 pub mod catalogue;
 mod findings;
+mod preflight;
 mod replay;
 mod response;
 
 pub use findings::{Finding, Severity};
+pub use preflight::{IdpSide, preflight};
 
 use idfed_aws::state::State;
 use idfed_saml::Instant;

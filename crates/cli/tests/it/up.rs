@@ -109,16 +109,19 @@ fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
         "{text}"
     );
 
-    let detach = Command::new(repo.join(".venv/bin/aws"))
-        .args(["--endpoint-url", aws, "--region", "us-east-1", "iam", "detach-role-policy", "--role-name", "Okta_Role"])
-        .args(["--policy-arn", "arn:aws:iam::111122223333:policy/okta_federation_policy"])
-        .env("AWS_ACCESS_KEY_ID", info["access_key_id"].as_str().unwrap())
-        .env("AWS_SECRET_ACCESS_KEY", info["secret_access_key"].as_str().unwrap())
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(detach.status.success(), "{}", String::from_utf8_lossy(&detach.stderr));
+    let policy = |action: &str| {
+        let out = Command::new(repo.join(".venv/bin/aws"))
+            .args(["--endpoint-url", aws, "--region", "us-east-1", "iam", action, "--role-name", "Okta_Role"])
+            .args(["--policy-arn", "arn:aws:iam::111122223333:policy/okta_federation_policy"])
+            .env("AWS_ACCESS_KEY_ID", info["access_key_id"].as_str().unwrap())
+            .env("AWS_SECRET_ACCESS_KEY", info["secret_access_key"].as_str().unwrap())
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    policy("detach-role-policy");
     let broken_capture = dir.join("capture-broken.txt");
     login(&broken_capture);
     let broken = doctor(&broken_capture);
@@ -130,6 +133,36 @@ fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
             && text.contains("Attach okta_federation_policy"),
         "{text}"
     );
+
+    policy("attach-role-policy");
+    // Preflight: every assigned person's login simulated; seed 001's person now has a Connect
+    // username differing in case, and only that person is named.
+    let export = Command::new(env!("CARGO_BIN_EXE_idfed")).arg("export").arg("--data-dir").arg(&dir).output().unwrap();
+    let edited =
+        String::from_utf8_lossy(&export.stdout).replace("connect_username: SamVoice", "connect_username: samvoice");
+    std::fs::write(dir.join("edited.yaml"), edited).unwrap();
+    let applied = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["apply", "-f"])
+        .arg(dir.join("edited.yaml"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(applied.status.success());
+    let preflight = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["doctor", "--idp-data-dir"])
+        .arg(&dir)
+        .arg("--aws-data-dir")
+        .arg(&dir)
+        .args(["--sign-in-url", &format!("{aws}/saml")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&preflight.stdout).into_owned();
+    assert_eq!(preflight.status.code(), Some(1), "{text}");
+    assert!(text.contains("ERROR F21 sam.scv@example.com → Amazon Connect (Service Cloud Voice)"), "{text}");
+    assert!(text.contains("\"samvoice\"; the Connect user is \"SamVoice\": they differ only in case"), "{text}");
+    assert!(!text.contains("F20"), "the policy is back: {text}");
+    assert!(!text.contains("max.multi@example.com"), "people whose login works are not listed: {text}");
 
     let explain = Command::new(env!("CARGO_BIN_EXE_idfed")).args(["doctor", "--explain", "f06"]).output().unwrap();
     assert!(String::from_utf8_lossy(&explain.stdout).contains("Response signature invalid"));

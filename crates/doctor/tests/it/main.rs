@@ -363,3 +363,93 @@ fn the_catalogue_explains_every_failure_id() {
             .all(|e| !e.aws_text.is_empty() && !e.cause.is_empty() && !e.fix.is_empty())
     );
 }
+
+fn tenant(session_duration: u32, connect_username: &str) -> idfed_idp::tenant::Tenant {
+    let tenant: idfed_idp::tenant::Tenant = serde_json::from_value(serde_json::json!({
+        "schema": { "custom": [{ "name": "connect_username", "type": "string" }] },
+        "users": [
+            { "id": "u1", "login": "ada@example.com", "email": "ada@example.com", "profile": { "connect_username": connect_username } },
+            { "id": "u2", "login": "bob@example.com", "email": "bob@example.com" }
+        ],
+        "apps": [{
+            "name": "connect-admin", "label": "Connect", "type": "aws",
+            "identity_provider_arns": [PROVIDER], "session_duration": session_duration,
+            "role_session_name": "user.connect_username",
+            "connect": { "instance_id": "INSTANCE", "region": "us-east-1" }
+        }],
+        "assignments": [
+            { "app": "connect-admin", "user": "ada@example.com", "roles": ["Okta_Role"] },
+            { "app": "connect-admin", "user": "bob@example.com", "roles": ["Okta_Role"] }
+        ]
+    }))
+    .unwrap();
+    tenant.validate().unwrap();
+    tenant
+}
+
+fn preflight_of(w: &World, tenant: &idfed_idp::tenant::Tenant) -> Vec<Finding> {
+    let mut tenant = tenant.clone();
+    for app in &mut tenant.apps {
+        if let idfed_idp::apps::AppKind::Aws(aws) = &mut app.kind {
+            aws.connect.as_mut().unwrap().instance_id = w.instance.clone();
+        }
+    }
+    let entity_id = |_: &str| ISSUER.to_owned();
+    let side = idfed_doctor::IdpSide {
+        tenant: &tenant,
+        entity_id: &entity_id,
+        key: idfed_idp::sso::IdpKey { key: &key(0).key, certificate: &key(0).cert },
+    };
+    idfed_doctor::preflight(&side, &w.state, &[], now())
+}
+
+#[test]
+fn preflight_names_the_person_whose_login_would_fail() {
+    let w = world();
+    let findings = preflight_of(&w, &tenant(3600, "ada"));
+    // ada maps to Connect user "ada"; bob has no connect_username: no RoleSessionName (F03).
+    let f03 = findings.iter().find(|f| f.id == "F03").unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(f03.title.starts_with("bob@example.com → Connect"), "{f03:?}");
+    assert!(!findings.iter().any(|f| f.title.starts_with("ada@example.com")), "ada signs in: {findings:#?}");
+    let case = preflight_of(&w, &tenant(3600, "ADA"));
+    assert!(
+        case.iter().any(|f| f.id == "F21"
+            && f.title.starts_with("ada@example.com")
+            && f.cause.contains("differ only in case")),
+        "{case:#?}"
+    );
+}
+
+#[test]
+fn lint_session_duration_above_the_roles_maximum_for_api_use() {
+    let w = world();
+    let findings = preflight_of(&w, &tenant(7200, "ada"));
+    let lint = findings.iter().find(|f| f.id == "lint-session-duration").unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(lint.severity, Severity::Warning);
+    assert!(
+        lint.cause.contains("7200") && lint.cause.contains("3600") && lint.fix.contains("--max-session-duration 7200"),
+        "{lint:?}"
+    );
+    assert!(!preflight_of(&w, &tenant(3600, "ada")).iter().any(|f| f.id == "lint-session-duration"));
+}
+
+#[test]
+fn lint_provider_metadata_holds_another_certificate_than_the_idp_signs_with() {
+    let w = world();
+    let t = tenant(3600, "ada");
+    let mut tenant = t.clone();
+    for app in &mut tenant.apps {
+        if let idfed_idp::apps::AppKind::Aws(aws) = &mut app.kind {
+            aws.connect.as_mut().unwrap().instance_id = w.instance.clone();
+        }
+    }
+    let entity_id = |_: &str| ISSUER.to_owned();
+    let side = idfed_doctor::IdpSide {
+        tenant: &tenant,
+        entity_id: &entity_id,
+        key: idfed_idp::sso::IdpKey { key: &key(1).key, certificate: &key(1).cert },
+    };
+    let findings = idfed_doctor::preflight(&side, &w.state, &[], now());
+    let f06 = findings.iter().find(|f| f.id == "F06").unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(f06.cause.contains(&key(0).cert.fingerprint_sha256()), "{f06:?}");
+}
