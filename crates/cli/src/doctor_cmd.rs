@@ -11,17 +11,36 @@ use idfed_store::DocumentStore;
 
 use crate::Outcome;
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// The captured response: XML, base64, the form body (SAMLResponse=…&RelayState=…) or a HAR.
+    #[arg(long)]
     pub response: Option<PathBuf>,
+    /// The RelayState it was posted with (taken from the capture when it has one).
+    #[arg(long)]
     pub relay_state: Option<String>,
+    /// The AWS side as `idfed aws export` wrote it.
+    #[arg(long)]
     pub aws_export: Option<PathBuf>,
+    /// The AWS side from a sandbox data directory (idfed up, idfed aws serve).
+    #[arg(long)]
     pub aws_data_dir: Option<PathBuf>,
+    /// A sign-in URL the response may name besides AWS's (the sandbox's /saml); repeatable.
+    #[arg(long = "sign-in-url")]
     pub sign_in_urls: Vec<String>,
+    /// Judge as of this instant (RFC 3339), to replay an old capture.
+    #[arg(long)]
     pub now: Option<String>,
+    #[arg(long)]
     pub json: bool,
+    /// Print what a failure ID means, its cause and fix.
+    #[arg(long)]
     pub explain: Option<String>,
-    /// The IdP's data directory: every assigned person's login is simulated (preflight).
+    /// Preflight: simulate every assigned person's login from this IdP data directory.
+    #[arg(long)]
     pub idp_data_dir: Option<PathBuf>,
+    /// The IdP's external URL (entity IDs depend on it); default: what `idfed up` recorded.
+    #[arg(long)]
     pub idp_base_url: Option<String>,
 }
 

@@ -44,38 +44,9 @@ enum Command {
         json: bool,
     },
     /// Explain why a login fails: a captured SAMLResponse judged against the AWS side, each
-    /// finding with its failure ID (F01–F24), AWS's text, the cause and the fix.
-    Doctor {
-        /// The captured response: XML, base64, the form body (SAMLResponse=…&RelayState=…) or a HAR.
-        #[arg(long)]
-        response: Option<PathBuf>,
-        /// The RelayState it was posted with (taken from the capture when it has one).
-        #[arg(long)]
-        relay_state: Option<String>,
-        /// The AWS side as `idfed aws export` wrote it.
-        #[arg(long)]
-        aws_export: Option<PathBuf>,
-        /// The AWS side from a sandbox data directory (idfed up, idfed aws serve).
-        #[arg(long)]
-        aws_data_dir: Option<PathBuf>,
-        /// A sign-in URL the response may name besides AWS's (the sandbox's /saml); repeatable.
-        #[arg(long = "sign-in-url")]
-        sign_in_urls: Vec<String>,
-        /// Judge as of this instant (RFC 3339), to replay an old capture.
-        #[arg(long)]
-        now: Option<String>,
-        #[arg(long)]
-        json: bool,
-        /// Print what a failure ID means, its cause and fix.
-        #[arg(long)]
-        explain: Option<String>,
-        /// Preflight: simulate every assigned person's login from this IdP data directory.
-        #[arg(long)]
-        idp_data_dir: Option<PathBuf>,
-        /// The IdP's external URL (entity IDs depend on it); default: what `idfed up` recorded.
-        #[arg(long)]
-        idp_base_url: Option<String>,
-    },
+    /// finding with its failure ID (F01–F24), AWS's text, the cause and the fix; or a preflight
+    /// of every assigned person's login.
+    Doctor(doctor_cmd::Options),
     /// Serve the identity provider: sign-in, app tiles, SSO launch links and metadata.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -213,29 +184,7 @@ fn main() -> ExitCode {
             let filter = idfed_store::EventFilter { actor, app, event, since, until: None, limit };
             idp_cmd::logs(filter, json, data_dir)
         })(),
-        Command::Doctor {
-            response,
-            relay_state,
-            aws_export,
-            aws_data_dir,
-            sign_in_urls,
-            now,
-            json,
-            explain,
-            idp_data_dir,
-            idp_base_url,
-        } => doctor_cmd::run(doctor_cmd::Options {
-            response,
-            relay_state,
-            aws_export,
-            aws_data_dir,
-            sign_in_urls,
-            now,
-            json,
-            explain,
-            idp_data_dir,
-            idp_base_url,
-        }),
+        Command::Doctor(options) => doctor_cmd::run(options),
         Command::Aws { command } => aws_cmd::run(command),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Saml { command } => saml_cmd::run(command),

@@ -388,6 +388,11 @@ fn tenant(session_duration: u32, connect_username: &str) -> idfed_idp::tenant::T
 }
 
 fn preflight_of(w: &World, tenant: &idfed_idp::tenant::Tenant) -> Vec<Finding> {
+    preflight_signed_by(w, tenant, key(0))
+}
+
+/// Every assigned person's login to the tenant's apps (pointed at the world's instance), signed by `signer`.
+fn preflight_signed_by(w: &World, tenant: &idfed_idp::tenant::Tenant, signer: &Key) -> Vec<Finding> {
     let mut tenant = tenant.clone();
     for app in &mut tenant.apps {
         if let idfed_idp::apps::AppKind::Aws(aws) = &mut app.kind {
@@ -398,7 +403,7 @@ fn preflight_of(w: &World, tenant: &idfed_idp::tenant::Tenant) -> Vec<Finding> {
     let side = idfed_doctor::IdpSide {
         tenant: &tenant,
         entity_id: &entity_id,
-        key: idfed_idp::sso::IdpKey { key: &key(0).key, certificate: &key(0).cert },
+        key: idfed_idp::sso::IdpKey { key: &signer.key, certificate: &signer.cert },
     };
     idfed_doctor::preflight(&side, &w.state, &[], now())
 }
@@ -436,20 +441,7 @@ fn lint_session_duration_above_the_roles_maximum_for_api_use() {
 #[test]
 fn lint_provider_metadata_holds_another_certificate_than_the_idp_signs_with() {
     let w = world();
-    let t = tenant(3600, "ada");
-    let mut tenant = t.clone();
-    for app in &mut tenant.apps {
-        if let idfed_idp::apps::AppKind::Aws(aws) = &mut app.kind {
-            aws.connect.as_mut().unwrap().instance_id = w.instance.clone();
-        }
-    }
-    let entity_id = |_: &str| ISSUER.to_owned();
-    let side = idfed_doctor::IdpSide {
-        tenant: &tenant,
-        entity_id: &entity_id,
-        key: idfed_idp::sso::IdpKey { key: &key(1).key, certificate: &key(1).cert },
-    };
-    let findings = idfed_doctor::preflight(&side, &w.state, &[], now());
+    let findings = preflight_signed_by(&w, &tenant(3600, "ada"), key(1));
     let f06 = findings.iter().find(|f| f.id == "F06").unwrap_or_else(|| panic!("{findings:#?}"));
     assert!(f06.cause.contains(&key(0).cert.fingerprint_sha256()), "{f06:?}");
 }
