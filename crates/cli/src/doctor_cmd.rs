@@ -36,6 +36,12 @@ pub struct Options {
     /// Print what a failure ID means, its cause and fix.
     #[arg(long)]
     pub explain: Option<String>,
+    /// The DurationSeconds an API caller asks for (checks F18 against the role's maximum).
+    #[arg(long)]
+    pub duration: Option<i64>,
+    /// IdP metadata about to be uploaded to IAM: checked as CreateSAMLProvider would (F19).
+    #[arg(long)]
+    pub metadata: Option<PathBuf>,
     /// Preflight: simulate every assigned person's login from this IdP data directory.
     #[arg(long)]
     pub idp_data_dir: Option<PathBuf>,
@@ -67,8 +73,11 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         (None, Some(dir)) => Some(load_sandbox(dir)?),
         (None, None) => None,
     };
-    if captured.is_none() && state.is_none() {
-        return Err("give a captured response (--response) and/or the AWS side (--aws-export or --aws-data-dir)".into());
+    let metadata = options.metadata.as_ref().map(|p| crate::input::read_text(p)).transpose()?;
+    if captured.is_none() && state.is_none() && metadata.is_none() {
+        return Err(
+            "give a captured response (--response), the AWS side (--aws-export or --aws-data-dir) or --metadata".into(),
+        );
     }
     if options.idp_data_dir.is_some() && state.is_none() {
         return Err("the preflight (--idp-data-dir) needs the AWS side too (--aws-export or --aws-data-dir)".into());
@@ -81,6 +90,8 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         aws: state.as_ref(),
         sign_in_urls: &options.sign_in_urls,
         now,
+        duration_seconds: options.duration,
+        metadata: metadata.as_deref(),
     });
     if let (Some(dir), Some(state)) = (&options.idp_data_dir, &state) {
         findings.extend(preflight_of(dir, options.idp_base_url.as_deref(), state, &options.sign_in_urls, now)?);

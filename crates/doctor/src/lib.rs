@@ -26,11 +26,18 @@ pub struct Inputs<'a> {
     /// The sign-in URLs AWS answers at besides its own (a sandbox's `/saml`).
     pub sign_in_urls: &'a [String],
     pub now: Instant,
+    /// DurationSeconds an API caller asks AssumeRoleWithSAML for (`idfed aws login --duration`).
+    pub duration_seconds: Option<i64>,
+    /// IdP metadata about to be uploaded to IAM, checked as CreateSAMLProvider would.
+    pub metadata: Option<&'a str>,
 }
 
 /// Every finding, errors first.
 pub fn diagnose(inputs: &Inputs) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if let Some(text) = inputs.metadata {
+        replay::metadata(text, inputs.now, &mut findings);
+    }
     if let Some(xml) = inputs.response {
         let facts = response::read(xml, inputs.now, inputs.sign_in_urls, &mut findings);
         if let (Some(facts), Some(state)) = (facts, inputs.aws) {

@@ -58,6 +58,8 @@ pub fn preflight(idp: &IdpSide, state: &State, sign_in_urls: &[String], now: Ins
                 aws: Some(state),
                 sign_in_urls,
                 now,
+                duration_seconds: None,
+                metadata: None,
             };
             for mut finding in diagnose(&inputs).into_iter().filter(|f| f.severity != Severity::Info) {
                 if finding.id.starts_with("lint-trusted") {

@@ -51,8 +51,12 @@ pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings
         facts.pairs.clone()
     };
     for (role_arn, provider_arn) in &pairs {
-        let request =
-            AssumeRequest { role_arn, principal_arn: provider_arn, saml_assertion: &encoded, duration_seconds: None };
+        let request = AssumeRequest {
+            role_arn,
+            principal_arn: provider_arn,
+            saml_assertion: &encoded,
+            duration_seconds: inputs.duration_seconds,
+        };
         match sts::assume_role_with_saml(state, &request, inputs.sign_in_urls, inputs.now, &SystemRandom::new()) {
             Ok(assumed) => {
                 findings.push(Finding::note(
@@ -122,6 +126,19 @@ fn explain(
                 ),
                 format!(
                     "aws iam update-saml-provider --saml-provider-arn {provider_arn} --saml-metadata-document file://<the app's current metadata>"
+                ),
+            ),
+        );
+    }
+    if message == sts::DURATION_EXCEEDS {
+        let max = state.roles.values().find(|r| r.arn == role_arn).map(|r| r.max_session_duration).unwrap_or_default();
+        return push(
+            findings,
+            Finding::failure(
+                "F18",
+                format!("The caller asks for a longer session than {role_arn} allows ({max} s)."),
+                format!(
+                    "Ask for at most {max} s (idfed aws login --duration {max}), or raise the role's MaxSessionDuration."
                 ),
             ),
         );
@@ -302,6 +319,33 @@ pub fn lint(state: &State, findings: &mut Vec<Finding>) {
                     "Create the provider, or remove it from the trust policy.",
                 ));
             }
+        }
+    }
+}
+
+/// IdP metadata checked as IAM's CreateSAMLProvider checks it (F19).
+pub fn metadata(text: &str, now: idfed_saml::Instant, findings: &mut Vec<Finding>) {
+    let mut scratch = State {
+        accounts: vec![idfed_aws::state::Account { id: "000000000000".into(), alias: None }],
+        ..State::default()
+    };
+    let result =
+        idfed_aws::iam::providers::create(&mut scratch, "000000000000", "check", text, now, &SystemRandom::new());
+    match result {
+        Ok(_) => findings.push(Finding::note("metadata", Severity::Info, "IAM accepts this metadata", "", "")),
+        Err(e) => {
+            let why = if text.starts_with('\u{feff}') {
+                "The file starts with a byte-order mark (IAM wants UTF-8 without one).".to_owned()
+            } else if text.trim_start().starts_with("<!DOCTYPE html") || text.trim_start().starts_with("<html") {
+                "The file is an HTML page, not metadata (saved from a browser or a login page?).".to_owned()
+            } else {
+                format!("IAM answers {}: {}", e.code, e.message)
+            };
+            findings.push(Finding::failure(
+                "F19",
+                why,
+                "Download the app's metadata itself (…/app/<name>/metadata?download) and upload that file unchanged.",
+            ));
         }
     }
 }

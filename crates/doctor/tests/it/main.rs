@@ -134,6 +134,8 @@ fn judge(world: &World, xml: &str, at: Instant) -> Vec<Finding> {
         aws: Some(&world.state),
         sign_in_urls: &[],
         now: at,
+        duration_seconds: None,
+        metadata: None,
     })
 }
 
@@ -333,6 +335,8 @@ fn lint_relay_state_names_an_unknown_instance() {
         aws: Some(&w.state),
         sign_in_urls: &[],
         now: now(),
+        duration_seconds: None,
+        metadata: None,
     });
     let found = findings.iter().find(|f| f.id == "lint-relay-instance").unwrap();
     assert!(found.cause.contains("00000000-0000"), "{found:?}");
@@ -344,8 +348,15 @@ fn lint_a_role_trusts_a_provider_that_does_not_exist() {
     let text = trust("\"sts:AssumeRoleWithSAML\"", PROVIDER, SIGNIN)
         .replace(PROVIDER, "arn:aws:iam::111122223333:saml-provider/Gone");
     w.state.roles.values_mut().for_each(|r| r.trust_policy_text = text.clone());
-    let findings =
-        diagnose(&Inputs { response: None, relay_state: None, aws: Some(&w.state), sign_in_urls: &[], now: now() });
+    let findings = diagnose(&Inputs {
+        response: None,
+        relay_state: None,
+        aws: Some(&w.state),
+        sign_in_urls: &[],
+        now: now(),
+        duration_seconds: None,
+        metadata: None,
+    });
     assert!(
         findings.iter().any(|f| f.id == "lint-trusted-provider" && f.cause.contains("saml-provider/Gone")),
         "{findings:#?}"
@@ -444,4 +455,55 @@ fn lint_provider_metadata_holds_another_certificate_than_the_idp_signs_with() {
     let findings = preflight_signed_by(&w, &tenant(3600, "ada"), key(1));
     let f06 = findings.iter().find(|f| f.id == "F06").unwrap_or_else(|| panic!("{findings:#?}"));
     assert!(f06.cause.contains(&key(0).cert.fingerprint_sha256()), "{f06:?}");
+}
+
+#[test]
+fn f18_an_api_caller_asks_for_more_than_the_roles_maximum() {
+    let w = world();
+    let xml = signed(&response(), key(0));
+    let at = |duration| Inputs {
+        response: Some(&xml),
+        relay_state: None,
+        aws: Some(&w.state),
+        sign_in_urls: &[],
+        now: now(),
+        duration_seconds: Some(duration),
+        metadata: None,
+    };
+    let findings = diagnose(&at(7200));
+    let found = expect(&findings, "F18", "3600 s");
+    assert_eq!(found.aws_text, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+    assert!(!diagnose(&at(3600)).iter().any(|f| f.id == "F18"));
+}
+
+#[test]
+fn f19_metadata_iam_cannot_parse() {
+    let check = |text: &str| {
+        diagnose(&Inputs {
+            response: None,
+            relay_state: None,
+            aws: None,
+            sign_in_urls: &[],
+            now: now(),
+            duration_seconds: None,
+            metadata: Some(text),
+        })
+    };
+    let html = check("<!DOCTYPE html><html><body>Sign in</body></html>");
+    expect(&html, "F19", "HTML page");
+    let bom = check(&format!("\u{feff}{}", metadata_for(ISSUER)));
+    expect(&bom, "F19", "byte-order mark");
+    assert!(check(&metadata_for(ISSUER)).iter().all(|f| f.severity == Severity::Info), "good metadata passes");
+}
+
+#[test]
+fn f22_and_f23_are_explained_from_the_catalogue() {
+    // Neither leaves a SAML response to judge: F22 is a Connect page opened without signing in,
+    // F23 an API call; the doctor explains them (idfed doctor --explain) and the browser and
+    // sandbox tests reproduce them.
+    let f22 = idfed_doctor::catalogue::entry("f22").unwrap();
+    assert_eq!(f22.aws_text, "Session Expired");
+    assert!(f22.fix.contains("IdP"));
+    let f23 = idfed_doctor::catalogue::entry("F23").unwrap();
+    assert!(f23.aws_text.starts_with("No user with the specified credentials"));
 }
