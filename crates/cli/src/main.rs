@@ -42,6 +42,10 @@ enum Command {
         /// One JSON line (URLs, keys, people with first-start passwords) for scripts.
         #[arg(long)]
         json: bool,
+        /// One's own scenario: the AWS side and the tenant (see crates/cli/scenario/seeds.yaml);
+        /// used at first start.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
     },
     /// Explain why a login fails: a captured SAMLResponse judged against the AWS side, each
     /// finding with its failure ID (F01–F24), AWS's text, the cause and the fix; or a preflight
@@ -161,8 +165,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     idp_cmd::use_database(cli.database_url.clone());
     let result = match cli.command {
-        Command::Up { data_dir, idp_listen, aws_listen, json } => {
-            up::run(up::Options { data_dir, idp_listen, aws_listen, json })
+        Command::Up { data_dir, idp_listen, aws_listen, json, scenario } => {
+            up::run(up::Options { data_dir, idp_listen, aws_listen, json, scenario })
         }
         Command::Serve { listen, base_url, data_dir } => idp_cmd::serve(listen, base_url, data_dir),
         Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),

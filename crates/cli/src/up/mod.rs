@@ -20,6 +20,8 @@ pub struct Options {
     pub aws_listen: String,
     /// One JSON line for scripts instead of the text summary.
     pub json: bool,
+    /// One's own scenario (the format of scenario/seeds.yaml); the seeds' by default.
+    pub scenario: Option<PathBuf>,
 }
 
 const MARKER: &str = "scenario.json";
@@ -42,6 +44,10 @@ async fn listen(address: &str, what: &str) -> Result<(tokio::net::TcpListener, S
 }
 
 async fn up(options: Options) -> Result<Outcome, String> {
+    let description = match &options.scenario {
+        Some(path) => scenario::Description::parse(&crate::input::read_text(path)?, &path.display().to_string())?,
+        None => scenario::Description::parse(scenario::SEEDS, "the seeds' scenario")?,
+    };
     let dir = &options.data_dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let (aws_listener, sandbox_url) = listen(&options.aws_listen, "AWS sandbox").await?;
@@ -50,7 +56,7 @@ async fn up(options: Options) -> Result<Outcome, String> {
     let aws_store = DocumentStore::open_sqlite(&dir.join("aws.sqlite")).await.map_err(|e| e.to_string())?;
     let sandbox =
         Sandbox::with_store(aws_store, Arc::new(crate::clock::now), vec![format!("{sandbox_url}/saml")]).await?;
-    let admin = sandbox.ensure_account(scenario::ACCOUNT, Some("corp"));
+    let admin = sandbox.ensure_account(&description.aws.account, description.aws.alias.as_deref());
     sandbox.persist().await.map_err(|e| e.message)?;
     let sandbox = Arc::new(sandbox);
 
@@ -94,9 +100,10 @@ async fn up(options: Options) -> Result<Outcome, String> {
         }
         (scenario, false)
     } else {
-        let scenario = scenario::set_up(&idp, &sandbox_url, (&admin.access_key, &admin.secret), &crate::clock::now)
-            .await
-            .map_err(|e| format!("setting up the scenario: {e}"))?;
+        let scenario =
+            scenario::set_up(&description, &idp, &sandbox_url, (&admin.access_key, &admin.secret), &crate::clock::now)
+                .await
+                .map_err(|e| format!("setting up the scenario: {e}"))?;
         let text = serde_json::to_string_pretty(&scenario).map_err(|e| e.to_string())?;
         std::fs::write(&marker, text + "\n").map_err(|e| format!("writing {}: {e}", marker.display()))?;
         (scenario, true)
@@ -126,7 +133,7 @@ fn report(
             .map(|p| serde_json::json!({ "login": p.login, "password": p.password, "what": p.what }))
             .collect();
         let line = serde_json::json!({
-            "idp": idp_url, "aws": sandbox_url, "account": scenario::ACCOUNT,
+            "idp": idp_url, "aws": sandbox_url, "account": scenario.account,
             "access_key_id": admin.access_key, "secret_access_key": admin.secret,
             "instance_id": scenario.instance_id, "instance_alias": scenario.instance_alias,
             "first_start": first, "people": people,
@@ -141,7 +148,7 @@ fn report(
     let _ = writeln!(
         out,
         "  AWS sandbox:      {sandbox_url}  (account {} \"corp\", sign-in endpoint {sandbox_url}/saml)",
-        scenario::ACCOUNT
+        scenario.account
     );
     let _ = writeln!(
         out,

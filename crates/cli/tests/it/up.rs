@@ -169,3 +169,62 @@ fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
     stop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `idfed up --scenario FILE`: one's own scenario (here one person, one role, no Connect) set up
+/// the same way, and the person signs in to the console.
+#[test]
+fn one_s_own_scenario() {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!("idfed-up-own-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("scenario.yaml");
+    std::fs::write(
+        &file,
+        r#"
+aws:
+  account: "444455556666"
+  alias: lab
+  providers: [{ name: LabIdP, app: lab }]
+  roles: [{ name: LabAdmin, trusts: [LabIdP], max_session_duration: 7200 }]
+people: [{ login: kim, what: "the lab's only person" }]
+tenant:
+  users: [{ login: kim, email: kim@example.com }]
+  apps:
+    - name: lab
+      label: Lab account
+      type: aws
+      environment: custom
+      acs_url: "{{sandbox}}/saml"
+      identity_provider_arns: ["arn:aws:iam::{{account}}:saml-provider/LabIdP"]
+  assignments: [{ app: lab, user: kim, roles: [LabAdmin] }]
+"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["up", "--json", "--idp-listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--scenario"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env_remove("IDFED_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("idfed up said {line:?}"));
+    assert_eq!(info["account"], "444455556666");
+    assert_eq!(info["people"][0]["what"], "the lab's only person");
+    let out = Command::new("python3")
+        .arg(repo.join("tools/clients/idp_browser_flow.py"))
+        .args(["--idp", info["idp"].as_str().unwrap(), "--username", "kim", "--password"])
+        .arg(info["people"][0]["password"].as_str().unwrap())
+        .args(["--app", "lab"])
+        .output()
+        .unwrap();
+    let flow: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(flow["page"].as_str().unwrap().contains("arn:aws:sts::444455556666:assumed-role/LabAdmin/kim"), "{flow}");
+    stop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
