@@ -36,6 +36,16 @@ pub struct Options {
     /// Print what a failure ID means, its cause and fix.
     #[arg(long)]
     pub explain: Option<String>,
+    /// Read the AWS side from AWS itself with read-only calls (IAM, Amazon Connect), with the
+    /// credentials of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+    #[arg(long)]
+    pub aws_live: bool,
+    /// As --aws-live, at another endpoint speaking AWS's APIs (the sandbox, LocalStack).
+    #[arg(long)]
+    pub aws_endpoint: Option<String>,
+    /// Amazon Connect's region for --aws-live.
+    #[arg(long, default_value = "us-east-1")]
+    pub aws_region: String,
     /// The DurationSeconds an API caller asks for (checks F18 against the role's maximum).
     #[arg(long)]
     pub duration: Option<i64>,
@@ -71,6 +81,7 @@ pub fn run(options: Options) -> Result<Outcome, String> {
             Some(State::from_json(&crate::input::read_text(file)?).map_err(|e| format!("{}: {e}", file.display()))?)
         }
         (None, Some(dir)) => Some(load_sandbox(dir)?),
+        (None, None) if options.aws_live || options.aws_endpoint.is_some() => Some(read_live(&options)?),
         (None, None) => None,
     };
     let metadata = options.metadata.as_ref().map(|p| crate::input::read_text(p)).transpose()?;
@@ -146,6 +157,29 @@ fn preflight_of(
         key: idfed_idp::sso::IdpKey { key: &signing.active.key, certificate: &signing.active.certificate },
     };
     Ok(idfed_doctor::preflight(&side, state, sign_in_urls, now))
+}
+
+fn read_live(options: &Options) -> Result<State, String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let key = env("AWS_ACCESS_KEY_ID")
+        .ok_or("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (read-only IAM and Connect access)")?;
+    let secret = env("AWS_SECRET_ACCESS_KEY").ok_or("set AWS_SECRET_ACCESS_KEY")?;
+    let token = env("AWS_SESSION_TOKEN");
+    let connect_endpoint = format!("https://connect.{}.amazonaws.com", options.aws_region);
+    let (iam_endpoint, connect_endpoint) = match &options.aws_endpoint {
+        Some(url) => (url.as_str(), url.as_str()),
+        None => ("https://iam.amazonaws.com", connect_endpoint.as_str()),
+    };
+    let live = idfed_doctor::live::Live {
+        iam_endpoint,
+        connect_endpoint,
+        access_key_id: &key,
+        secret_access_key: &secret,
+        session_token: token.as_deref(),
+        region: &options.aws_region,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(idfed_doctor::live::read(&live, crate::clock::now()))
 }
 
 fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {

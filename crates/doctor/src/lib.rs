@@ -5,6 +5,7 @@
 
 pub mod catalogue;
 mod findings;
+pub mod live;
 mod preflight;
 mod replay;
 mod response;

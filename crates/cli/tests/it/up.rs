@@ -134,6 +134,21 @@ fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
         "{text}"
     );
 
+    // The same judgement with the AWS side read through AWS's own read-only APIs (here the
+    // sandbox's, as --aws-live reads real AWS).
+    let live = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["doctor", "--response"])
+        .arg(&broken_capture)
+        .args(["--aws-endpoint", aws, "--sign-in-url", &format!("{aws}/saml")])
+        .env("AWS_ACCESS_KEY_ID", info["access_key_id"].as_str().unwrap())
+        .env("AWS_SECRET_ACCESS_KEY", info["secret_access_key"].as_str().unwrap())
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&live.stdout).into_owned();
+    assert_eq!(live.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&live.stderr));
+    assert!(text.starts_with("ERROR F20"), "{text}");
+
     policy("attach-role-policy");
     // Preflight: every assigned person's login simulated; seed 001's person now has a Connect
     // username differing in case, and only that person is named.
