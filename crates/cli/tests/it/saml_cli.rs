@@ -165,9 +165,9 @@ fn usage_errors_exit_2() {
         idfed(&["saml", "sign", "--key", &p("rsa/key.pem"), "--issuer", "i", "--name-id", "n", "--role", "not-a-pair"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("ROLE_ARN,PROVIDER_ARN"));
-    let o = idfed(&["up"]);
+    let o = idfed(&["up", "--scenario", "/nonexistent/scenario.yaml", "--data-dir", "/nonexistent/data"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("not built yet"));
+    assert!(text(&o).contains("/nonexistent/scenario.yaml"), "{}", text(&o));
 }
 
 #[test]
