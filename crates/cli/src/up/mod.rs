@@ -78,6 +78,9 @@ async fn up(options: Options) -> Result<Outcome, String> {
             .into_future(),
     );
 
+    // Listen for Ctrl-C and SIGTERM before saying we are up: a script that reads our first
+    // line and stops us at once must not find the default handler still in place.
+    let stop_requested = stop_signals()?;
     let marker = dir.join(MARKER);
     let (scenario, first) = if marker.exists() {
         let text = crate::input::read_text(&marker)?;
@@ -110,11 +113,30 @@ async fn up(options: Options) -> Result<Outcome, String> {
     };
     report(&options, &idp_url, &sandbox_url, &admin, &scenario, first);
 
-    crate::aws_cmd::shutdown_signal().await;
+    stop_requested.await;
     let _ = stop_tx.send(true);
     let _ = aws_task.await;
     let _ = idp_task.await;
     Ok(Outcome::Success)
+}
+
+/// Registers the stop signals now; the future resolves when one arrives.
+fn stop_signals() -> Result<impl std::future::Future<Output = ()>, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("listening for SIGTERM: {e}"))?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("listening for SIGINT: {e}"))?;
+        Ok(async move {
+            tokio::select! { _ = term.recv() => {}, _ = interrupt.recv() => {} }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 fn report(
