@@ -46,6 +46,9 @@ enum Command {
         /// used at first start.
         #[arg(long)]
         scenario: Option<PathBuf>,
+        /// Run the IdP's clock this many seconds off, to rehearse a clock fault (F10).
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        idp_clock_skew: i64,
     },
     /// Explain why a login fails: a captured SAMLResponse judged against the AWS side, each
     /// finding with its failure ID (F01–F24), AWS's text, the cause and the fix; or a preflight
@@ -165,8 +168,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     idp_cmd::use_database(cli.database_url.clone());
     let result = match cli.command {
-        Command::Up { data_dir, idp_listen, aws_listen, json, scenario } => {
-            up::run(up::Options { data_dir, idp_listen, aws_listen, json, scenario })
+        Command::Up { data_dir, idp_listen, aws_listen, json, scenario, idp_clock_skew } => {
+            up::run(up::Options { data_dir, idp_listen, aws_listen, json, scenario, idp_clock_skew })
         }
         Command::Serve { listen, base_url, data_dir } => idp_cmd::serve(listen, base_url, data_dir),
         Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),

@@ -125,8 +125,11 @@ fn finish(
     {
         return Err(reject(Reason::Expired, format!("the session ended at {end} (SessionNotOnOrAfter); now is {now}")));
     }
-    let name_id =
-        assertion.name_id.clone().ok_or_else(|| reject(Reason::Subject, "the Assertion's Subject has no NameID"))?;
+    let name_id = assertion
+        .name_id
+        .clone()
+        .filter(|n| !n.value.trim().is_empty())
+        .ok_or_else(|| reject(Reason::Subject, "the Assertion's Subject has no NameID (or an empty one)"))?;
     Ok(Accepted {
         issuer: assertion.issuer.clone(),
         name_id,

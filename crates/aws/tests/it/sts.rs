@@ -219,6 +219,9 @@ fn role_missing_or_case_f16_and_name_id_f17() {
         format!("{}{}", &x[..start], &x[end..])
     });
     expect(assume(&state, &no_name_id, None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+    let mut empty = response();
+    empty.name_id.value = String::new();
+    expect(assume(&state, &signed(&empty), None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
 }
 
 #[test]

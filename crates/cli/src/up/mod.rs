@@ -22,6 +22,8 @@ pub struct Options {
     pub json: bool,
     /// One's own scenario (the format of scenario/seeds.yaml); the seeds' by default.
     pub scenario: Option<PathBuf>,
+    /// Seconds the IdP's clock is off (to rehearse F10, a response AWS finds too old).
+    pub idp_clock_skew: i64,
 }
 
 const MARKER: &str = "scenario.json";
@@ -62,7 +64,9 @@ async fn up(options: Options) -> Result<Outcome, String> {
 
     let idp_store = crate::idp_cmd::open_store(dir).await?;
     let sealer = crate::idp_cmd::sealer(dir)?;
-    let idp = Idp::open(idp_store, &idp_url, Arc::new(crate::clock::now), Box::new(SystemRandom::new()), sealer)
+    let skew = options.idp_clock_skew;
+    let idp_clock = Arc::new(move || crate::clock::now().plus_seconds(skew));
+    let idp = Idp::open(idp_store, &idp_url, idp_clock, Box::new(SystemRandom::new()), sealer)
         .await
         .map_err(|e| e.message)?;
     let idp = Arc::new(idp);

@@ -115,10 +115,16 @@ fn browser_ready() -> bool {
 }
 
 fn up(label: &str) -> Up {
+    up_with(label, &[])
+}
+
+fn up_with(label: &str, extra: &[&str]) -> Up {
     let dir = std::env::temp_dir().join(format!("idfed-up-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
-        .args(["up", "--json", "--idp-listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--data-dir"])
+        .args(["up", "--json", "--idp-listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data-dir")
         .arg(&dir)
         .env_remove("IDFED_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -425,4 +431,57 @@ fn f24_the_provider_requires_encrypted_assertions() {
     ]);
     let result = up.flow("ada.admin@example.com", "connect-admin", None, "f24-encryption-required");
     page_says(&result, "The identity provider requires encrypted assertions, and this SAML response is not encrypted.");
+}
+
+#[test]
+fn f09_the_audience_is_the_contact_centres_name() {
+    if !browser_ready() {
+        return;
+    }
+    // Seed 001 builds a generic SAML app and types the contact centre's name as the SP entity ID.
+    let up = up("f09");
+    let exported = up.idfed(&["export"]);
+    let mut tenant: serde_json::Value = serde_norway::from_str(&exported).unwrap();
+    let apps = tenant["apps"].as_array_mut().unwrap();
+    let scv = apps.iter_mut().find(|a| a["name"] == "connect-scv").unwrap();
+    let generic = serde_json::json!({
+        "name": "connect-scv", "label": scv["label"], "type": "saml",
+        "entity_id": "my-contact-center",
+        "acs": [{ "url": format!("{}/saml", up.url("aws")), "index": 0, "default": true }],
+        "default_relay_state": format!("{}/connect/federate/{}?destination=%2Fccp-v2", up.url("aws"), up.info["instance_id"].as_str().unwrap()),
+        "attribute_statements": scv["attribute_statements"],
+        "name_id": { "format": "persistent", "value": "user.id" },
+    });
+    *scv = generic;
+    let file = up.dir.join("generic.yaml");
+    std::fs::write(&file, serde_norway::to_string(&tenant).unwrap()).unwrap();
+    up.idfed(&["apply", "-f", file.to_str().unwrap()]);
+    let result = up.flow("sam.scv@example.com", "connect-scv", None, "f09-audience");
+    page_says(&result, "Response does not contain the required audience.");
+}
+
+#[test]
+fn f10_the_idps_clock_is_ten_minutes_behind() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up_with("f10", &["--idp-clock-skew", "-600"]);
+    let result = up.flow("ada.admin@example.com", "connect-admin", None, "f10-expired");
+    page_says(&result, "Token must be redeemed within 5 minutes of issuance");
+}
+
+#[test]
+fn f17_the_name_id_comes_from_an_attribute_the_person_lacks() {
+    if !browser_ready() {
+        return;
+    }
+    let up = up("f17");
+    let exported = up.idfed(&["export"]);
+    let edited = exported.replacen("value: user.id", "value: user.connect_username", 1);
+    assert_ne!(edited, exported);
+    let file = up.dir.join("nameid.yaml");
+    std::fs::write(&file, edited).unwrap();
+    up.idfed(&["apply", "-f", file.to_str().unwrap()]);
+    let result = up.flow("ada.admin@example.com", "connect-admin", None, "f17-no-name-id");
+    page_says(&result, "Not authorized to perform sts:AssumeRoleWithSAML");
 }
