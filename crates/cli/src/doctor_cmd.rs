@@ -55,6 +55,10 @@ pub struct Options {
     /// Preflight: simulate every assigned person's login from this IdP data directory.
     #[arg(long)]
     pub idp_data_dir: Option<PathBuf>,
+    /// Preflight from a tenant file (`idfed export`) instead: everything but the signing
+    /// certificates is judged (an export holds no keys).
+    #[arg(long)]
+    pub idp_export: Option<PathBuf>,
     /// The IdP's external URL (entity IDs depend on it); default: what `idfed up` recorded.
     #[arg(long)]
     pub idp_base_url: Option<String>,
@@ -90,7 +94,7 @@ pub fn run(options: Options) -> Result<Outcome, String> {
             "give a captured response (--response), the AWS side (--aws-export or --aws-data-dir) or --metadata".into(),
         );
     }
-    if options.idp_data_dir.is_some() && state.is_none() {
+    if (options.idp_data_dir.is_some() || options.idp_export.is_some()) && state.is_none() {
         return Err("the preflight (--idp-data-dir) needs the AWS side too (--aws-export or --aws-data-dir)".into());
     }
     let relay = options.relay_state.clone().or_else(|| captured.as_ref().and_then(|c| c.relay_state.clone()));
@@ -106,6 +110,14 @@ pub fn run(options: Options) -> Result<Outcome, String> {
     });
     if let (Some(dir), Some(state)) = (&options.idp_data_dir, &state) {
         findings.extend(preflight_of(dir, options.idp_base_url.as_deref(), state, &options.sign_in_urls, now)?);
+        findings.sort_by_key(|f| f.severity);
+    }
+    if let (Some(file), Some(state)) = (&options.idp_export, &state) {
+        let tenant = crate::idp_cmd::parse_tenant(&crate::input::read_text(file)?, file)?;
+        let base = options.idp_base_url.as_deref().unwrap_or("http://127.0.0.1:8080");
+        findings.extend(
+            idfed_doctor::preflight_export(&tenant, base, state, &options.sign_in_urls, now).map_err(|e| e.message)?,
+        );
         findings.sort_by_key(|f| f.severity);
     }
     let failed = findings.iter().any(|f| f.severity == Severity::Error);

@@ -11,7 +11,7 @@ mod replay;
 mod response;
 
 pub use findings::{Finding, Severity};
-pub use preflight::{IdpSide, preflight};
+pub use preflight::{IdpSide, preflight, preflight_export};
 
 use idfed_aws::state::State;
 use idfed_saml::Instant;

@@ -96,3 +96,35 @@ pub fn preflight(idp: &IdpSide, state: &State, sign_in_urls: &[String], now: Ins
     findings.sort_by_key(|f| f.severity);
     findings
 }
+
+/// The preflight from a tenant export: the export holds no signing key, so responses are signed
+/// with a stand-in whose certificate every provider is taken to hold; all else is judged.
+pub fn preflight_export(
+    tenant: &Tenant,
+    base_url: &str,
+    state: &State,
+    sign_in_urls: &[String],
+    now: Instant,
+) -> Result<Vec<Finding>, idfed_idp::IdpError> {
+    let stand_in = idfed_idp::keys::Identity::generate("idfed doctor stand-in", now)?;
+    let mut state = state.clone();
+    for provider in state.providers.values_mut() {
+        provider.certificates.push(stand_in.certificate.clone());
+    }
+    let base = base_url.trim_end_matches('/').to_owned();
+    let entity_id = move |app: &str| format!("{base}/app/{app}");
+    let side = IdpSide {
+        tenant,
+        entity_id: &entity_id,
+        key: IdpKey { key: &stand_in.key, certificate: &stand_in.certificate },
+    };
+    let mut findings = preflight(&side, &state, sign_in_urls, now);
+    findings.push(Finding::note(
+        "signing-not-checked",
+        Severity::Info,
+        "Signing certificates were not compared",
+        "A tenant export holds no keys; use --idp-data-dir to compare the IdP's certificate with IAM's metadata (F06).",
+        "",
+    ));
+    Ok(findings)
+}

@@ -178,6 +178,30 @@ fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
     assert!(text.contains("\"samvoice\"; the Connect user is \"SamVoice\": they differ only in case"), "{text}");
     assert!(!text.contains("F20"), "the policy is back: {text}");
     assert!(!text.contains("max.multi@example.com"), "people whose login works are not listed: {text}");
+    // The same from a tenant export (no keys: certificates are not compared).
+    let exported = dir.join("tenant-export.yaml");
+    let export = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["export", "--out"])
+        .arg(&exported)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let from_export = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["doctor", "--idp-export"])
+        .arg(&exported)
+        .args(["--idp-base-url", idp, "--aws-data-dir"])
+        .arg(&dir)
+        .args(["--sign-in-url", &format!("{aws}/saml")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&from_export.stdout).into_owned();
+    assert_eq!(from_export.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ERROR F21 sam.scv@example.com") && text.contains("Signing certificates were not compared"),
+        "{text}"
+    );
 
     let explain = Command::new(env!("CARGO_BIN_EXE_idfed")).args(["doctor", "--explain", "f06"]).output().unwrap();
     assert!(String::from_utf8_lossy(&explain.stdout).contains("Response signature invalid"));
