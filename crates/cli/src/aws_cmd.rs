@@ -31,6 +31,21 @@ pub enum AwsCommand {
         #[arg(long)]
         in_memory: bool,
     },
+    /// AWS CLI credentials from the IdP: sign in (password, TOTP), pick a role, AssumeRoleWithSAML,
+    /// write the profile to the AWS CLI files (other profiles untouched).
+    Login {
+        #[command(flatten)]
+        target: crate::aws_login::Target,
+        /// The AWS CLI profile to write.
+        #[arg(long, default_value = "default")]
+        profile: String,
+    },
+    /// For `credential_process` in ~/.aws/config: prints AWS's JSON, cached until five minutes
+    /// before expiry, refreshed silently while the IdP session lasts.
+    CredentialProcess {
+        #[command(flatten)]
+        target: crate::aws_login::Target,
+    },
     /// Write the whole sandbox state as JSON.
     Export {
         #[arg(long, default_value = "./idfed-data")]
@@ -60,6 +75,8 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
         AwsCommand::Serve { listen, accounts, json, data_dir, in_memory } => {
             runtime.block_on(serve_command(listen, accounts, json, if in_memory { None } else { Some(data_dir) }))
         }
+        AwsCommand::Login { target, profile } => crate::aws_login::login(target, profile),
+        AwsCommand::CredentialProcess { target } => crate::aws_login::credential_process(target),
         AwsCommand::Export { data_dir, out } => runtime.block_on(async move {
             let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
             let (_, body) = store

@@ -3,6 +3,7 @@
 //! input errors).
 
 mod aws_cmd;
+mod aws_login;
 mod clock;
 mod doctor_cmd;
 mod idp_cmd;

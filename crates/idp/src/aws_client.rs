@@ -121,25 +121,58 @@ impl AwsClient {
         instructions.apply_to_request_http1x(&mut request);
         let request = request.map(|b| Full::new(Bytes::from(b)));
 
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .map_err(|e| IdpError::internal(format!("TLS: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-        let unreachable =
-            |e: &dyn std::fmt::Display| IdpError::unavailable(format!("cannot reach AWS at {}: {e}", self.endpoint));
-        let response = tokio::time::timeout(Duration::from_secs(20), client.request(request))
-            .await
-            .map_err(|_| unreachable(&"no answer within 20 seconds"))?
-            .map_err(|e| unreachable(&e))?;
-        let status = response.status();
-        let bytes =
-            Limited::new(response.into_body(), MAX_RESPONSE).collect().await.map_err(|e| unreachable(&e))?.to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Ok(if status.is_success() { Ok(text) } else { Err((status.as_u16(), text)) })
+        let (status, text) = exchange(request, &self.endpoint).await?;
+        Ok(if (200..300).contains(&status) { Ok(text) } else { Err((status, text)) })
     }
+}
+
+/// Sends one request over HTTP(S) (rustls with AWS-LC, the web's roots) within 20 seconds and
+/// returns the status and body (at most 8 MiB).
+async fn exchange(request: http::Request<Full<Bytes>>, what: &str) -> Result<(u16, String)> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| IdpError::internal(format!("TLS: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let unreachable = |e: &dyn std::fmt::Display| IdpError::unavailable(format!("cannot reach {what}: {e}"));
+    let response = tokio::time::timeout(Duration::from_secs(20), client.request(request))
+        .await
+        .map_err(|_| unreachable(&"no answer within 20 seconds"))?
+        .map_err(|e| unreachable(&e))?;
+    let status = response.status().as_u16();
+    let bytes =
+        Limited::new(response.into_body(), MAX_RESPONSE).collect().await.map_err(|e| unreachable(&e))?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// A JSON POST (the IdP's client API), with a bearer token when given: (status, body).
+pub async fn post_json(url: &str, bearer: Option<&str>, body: &str) -> Result<(u16, String)> {
+    let mut builder = http::Request::post(url).header("content-type", "application/json");
+    if let Some(token) = bearer {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let request = builder
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .map_err(|e| IdpError::invalid(format!("{url:?}: {e}")))?;
+    exchange(request, url).await
+}
+
+/// An unsigned Query-protocol POST (STS AssumeRoleWithSAML needs no AWS credentials).
+pub async fn query_unsigned(endpoint: &str, params: &[(&str, &str)]) -> Result<Answer> {
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", idfed_saml::encoding::percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let url = format!("{}/", endpoint.trim_end_matches('/'));
+    let request = http::Request::post(&url)
+        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| IdpError::invalid(format!("{url:?}: {e}")))?;
+    let (status, text) = exchange(request, &url).await?;
+    Ok(if (200..300).contains(&status) { Ok(text) } else { Err(query_fault(status, &text)) })
 }
 
 /// `<ErrorResponse><Error><Code>…</Code><Message>…</Message></Error></ErrorResponse>`.

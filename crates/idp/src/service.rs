@@ -657,6 +657,19 @@ impl Idp {
         Ok(pending.filter(|p| p.expires > self.now().unix_seconds()))
     }
 
+    /// The signed response `app` sends for `login` now, with the active key.
+    pub fn issue(&self, app: &str, login: &str, request: &crate::sso::Request) -> Result<crate::sso::Issued> {
+        let entity_id = self.entity_id(app);
+        let signing = self.signing();
+        let by = crate::sso::Issuer {
+            entity_id: &entity_id,
+            key: crate::sso::IdpKey { key: &signing.active.key, certificate: &signing.active.certificate },
+            now: self.now(),
+            rng: self.rng.as_ref(),
+        };
+        self.with_tenant(|t| crate::sso::issue(t, app, login, request, &by))
+    }
+
     /// The entity ID (Issuer) of an app's responses, as its metadata publishes it.
     pub fn entity_id(&self, app: &str) -> String {
         format!("{}/app/{app}", self.base_url)

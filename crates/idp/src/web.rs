@@ -19,7 +19,7 @@ use crate::credentials::{GENERIC_FAILURE, Refusal};
 use crate::directory::UserStatus;
 use crate::error::{ErrorKind, IdpError};
 use crate::service::{Idp, Session};
-use crate::sso::{IdpKey, Issuer, Request, issue};
+use crate::sso::Request;
 
 pub const SESSION_COOKIE: &str = "idfed_session";
 pub const CSRF_COOKIE: &str = "idfed_csrf";
@@ -42,7 +42,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/static/idfed.css", get(stylesheet))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
         .with_state(idp.clone())
-        .merge(crate::api::router(idp))
+        .merge(crate::api::router(idp.clone()))
+        .merge(crate::client_api::router(idp))
 }
 
 // ---- pages -------------------------------------------------------------------------------
@@ -434,17 +435,7 @@ async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>
 
 /// Issues the app's response for `login` and returns the page that posts it to the ACS.
 async fn answer(idp: &Idp, name: &str, login: &str, request: &Request<'_>) -> Response {
-    let entity_id = idp.entity_id(name);
-    let signing = idp.signing();
-    let issued = {
-        let by = Issuer {
-            entity_id: &entity_id,
-            key: IdpKey { key: &signing.active.key, certificate: &signing.active.certificate },
-            now: idp.now(),
-            rng: idp.rng.as_ref(),
-        };
-        idp.with_tenant(|t| issue(t, name, login, request, &by))
-    };
+    let issued = idp.issue(name, login, request);
     let issued = match issued {
         Ok(issued) => issued,
         Err(e) => {

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn start(dir: &std::path::Path, idp: &str, aws: &str) -> (std::process::Child, Value) {
+pub(crate) fn start(dir: &std::path::Path, idp: &str, aws: &str) -> (std::process::Child, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
         .args(["up", "--json", "--idp-listen", idp, "--aws-listen", aws, "--data-dir"])
         .arg(dir)
@@ -21,7 +21,7 @@ fn start(dir: &std::path::Path, idp: &str, aws: &str) -> (std::process::Child, V
     (child, info)
 }
 
-fn stop(mut child: std::process::Child) -> String {
+pub(crate) fn stop(mut child: std::process::Child) -> String {
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     let status = child.wait().unwrap();
     assert!(status.success(), "idfed up stops cleanly on SIGTERM: {status:?}");

@@ -1,0 +1,164 @@
+//! The API programmatic clients use instead of scraping pages (`idfed aws login`,
+//! `credential_process`): authenticate with password and TOTP, then ask for an app's SAML
+//! response. JSON in and out; no cookies, so no CSRF; the same lockout and log as the pages.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::credentials::{GENERIC_FAILURE, Refusal};
+use crate::directory::UserStatus;
+use crate::error::{ErrorKind, IdpError};
+use crate::service::Idp;
+use crate::sso::Request;
+
+type Shared = State<Arc<Idp>>;
+
+pub fn router(idp: Arc<Idp>) -> Router {
+    Router::new()
+        .route("/api/client/authn", post(authn))
+        .route("/api/client/apps/{name}/saml", post(saml))
+        .route("/api/client/logout", post(logout))
+        .with_state(idp)
+}
+
+fn answer(status: StatusCode, value: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], value.to_string())
+        .into_response()
+}
+
+fn refused(code: &str, message: &str) -> Response {
+    answer(StatusCode::UNAUTHORIZED, json!({ "error": { "code": code, "message": message } }))
+}
+
+#[derive(Deserialize)]
+struct Authn {
+    username: String,
+    password: String,
+    /// The TOTP code, when the person has enrolled one.
+    #[serde(default)]
+    code: Option<String>,
+}
+
+async fn authn(State(idp): Shared, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Authn>(&body) else {
+        return IdpError::invalid("send {\"username\": …, \"password\": …, \"code\": … (TOTP, when enrolled)}")
+            .into_response();
+    };
+    if let Err(e) = idp.refresh().await {
+        return e.into_response();
+    }
+    let known = idp.with_tenant(|t| {
+        t.user(request.username.trim()).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone())
+    });
+    let login = known.clone().unwrap_or_else(|| request.username.clone());
+    let now = idp.now();
+    let checked = idp.change_credentials(|c| c.check_password(&login, &request.password, known.is_some(), now)).await;
+    let actor = known.as_deref().unwrap_or("unknown");
+    match checked {
+        Err(e) => return e.into_response(),
+        Ok(Err(refusal)) => {
+            let reason = if matches!(refusal, Refusal::Locked { .. }) { "locked" } else { "bad credentials" };
+            idp.log(actor, "user.session.start", actor, "", false, json!({ "reason": reason, "via": "api" })).await;
+            return refused("unauthenticated", GENERIC_FAILURE);
+        }
+        Ok(Ok(())) => {}
+    }
+    if idp.with_credentials(|c| c.has_totp(&login)) {
+        let Some(code) = request.code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return refused("mfa_required", "Enter the current code from your authenticator app.");
+        };
+        let checked = idp.change_credentials(|c| c.check_totp(&login, code, now)).await;
+        match checked {
+            Err(e) => return e.into_response(),
+            Ok(Err(_)) => {
+                idp.log(&login, "user.mfa.verify", &login, "", false, json!({ "reason": "wrong code", "via": "api" }))
+                    .await;
+                return refused(
+                    "mfa_invalid",
+                    "That code is not valid. Enter the current code from your authenticator app.",
+                );
+            }
+            Ok(Ok(())) => {}
+        }
+    }
+    match idp.start_session(&login, true).await {
+        Ok(token) => {
+            idp.log(&login, "user.session.start", &login, "", true, json!({ "via": "api" })).await;
+            let expires = now.unix_seconds() + crate::service::SESSION_SECONDS;
+            answer(StatusCode::OK, json!({ "session": token, "login": login, "expires": expires }))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The person behind `Authorization: Bearer <session>`.
+async fn person(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| IdpError::new(ErrorKind::Unauthenticated, "sign in first: POST /api/client/authn"))?;
+    idp.refresh().await?;
+    let session = idp
+        .session(token.trim())
+        .await?
+        .filter(|s| s.complete)
+        .ok_or_else(|| IdpError::new(ErrorKind::Unauthenticated, "the session has ended: sign in again"))?;
+    let active = idp.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active));
+    if !active {
+        return Err(IdpError::new(ErrorKind::Unauthenticated, "the session has ended: sign in again"));
+    }
+    Ok(session.login)
+}
+
+/// The signed response `name` would post for this person, and the roles in it.
+async fn saml(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    let login = match person(&idp, &headers).await {
+        Ok(login) => login,
+        Err(e) => return e.into_response(),
+    };
+    let issued = idp.issue(&name, &login, &Request::default());
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(e) => {
+            idp.log(&login, "app.sso", &login, &name, false, json!({ "reason": e.message, "via": "api" })).await;
+            return e.into_response();
+        }
+    };
+    let roles: Vec<String> = issued
+        .attributes
+        .iter()
+        .filter(|a| a.name == idfed_saml::aws::ATTR_ROLE)
+        .flat_map(|a| a.values.iter().cloned())
+        .collect();
+    idp.log(&login, "app.sso", &login, &name, true, json!({ "acs": issued.acs_url, "roles": roles, "via": "api" }))
+        .await;
+    answer(
+        StatusCode::OK,
+        json!({
+            "saml_response": idfed_saml::encoding::base64_encode(issued.xml.as_bytes()),
+            "relay_state": issued.relay_state,
+            "acs_url": issued.acs_url,
+            "roles": roles,
+        }),
+    )
+}
+
+async fn logout(State(idp): Shared, headers: HeaderMap) -> Response {
+    let token =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = token
+        && let Err(e) = idp.end_session(token.trim()).await
+    {
+        return e.into_response();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
