@@ -378,6 +378,61 @@ pub fn signing_keys(data_dir: PathBuf, step: Option<&str>) -> Result<Outcome, St
     })
 }
 
+/// `idfed backup FILE`: a consistent copy of the IdP's SQLite store, taken while it serves.
+pub fn backup(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
+    if file.exists() {
+        return Err(format!("{} exists; choose a new file", file.display()));
+    }
+    runtime()?.block_on(async move {
+        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        idp.backup_to(&file).await.map_err(|e| e.message)?;
+        idp.log("cli", "backup", &file.display().to_string(), "", true, serde_json::json!({})).await;
+        println!(
+            "backed up to {}. Keep {} (or IDFED_SECRET_KEY) with it: the sealed secrets open only with that key.",
+            file.display(),
+            data_dir.join("secret.key").display()
+        );
+        Ok(Outcome::Success)
+    })
+}
+
+/// `idfed restore FILE`: replaces the IdP's store with a backup, after checking that it is one
+/// and that this data directory's key opens its secrets. Stop the IdP first.
+pub fn restore(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
+    let target = store_path(&data_dir)?;
+    let staged = data_dir.join("idp.sqlite.restoring");
+    std::fs::copy(&file, &staged).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let checked: Result<(usize, usize), String> = runtime()?.block_on(async {
+        let store = DocumentStore::open_sqlite(&staged)
+            .await
+            .map_err(|e| format!("{} is not an idfed backup: {e}", file.display()))?;
+        let idp = Idp::open(
+            store,
+            "http://127.0.0.1:8080",
+            Arc::new(crate::clock::now),
+            Box::new(SystemRandom::new()),
+            sealer(&data_dir)?,
+        )
+        .await
+        .map_err(|e| format!("{}: {}", file.display(), e.message))?;
+        Ok(idp.with_tenant(|t| (t.users.len(), t.apps.len())))
+    });
+    let (users, apps) = match checked {
+        Ok(counts) => counts,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(e);
+        }
+    };
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+        let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
+    }
+    std::fs::rename(&staged, &target).map_err(|e| format!("replacing {}: {e}", target.display()))?;
+    println!("restored {} into {} ({users} users, {apps} apps)", file.display(), target.display());
+    Ok(Outcome::Success)
+}
+
 fn store_path(data_dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
     Ok(data_dir.join("idp.sqlite"))

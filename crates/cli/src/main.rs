@@ -84,6 +84,19 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A consistent copy of the IdP's SQLite store, taken while it serves (PostgreSQL: pg_dump).
+    Backup {
+        file: PathBuf,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
+    /// Replace the IdP's store with a backup (stop the IdP first; the data directory's
+    /// secret.key must be the one the backup was sealed with).
+    Restore {
+        file: PathBuf,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// People in the IdP's directory: passwords and TOTP.
     Users {
         #[command(subcommand)]
@@ -176,6 +189,8 @@ fn main() -> ExitCode {
         Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),
         Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),
         Command::Users { command } => idp_cmd::users(command),
+        Command::Backup { file, data_dir } => idp_cmd::backup(file, data_dir),
+        Command::Restore { file, data_dir } => idp_cmd::restore(file, data_dir),
         Command::Apps { command } => idp_cmd::apps(command),
         Command::ApiTokens { command } => idp_cmd::tokens(command),
         Command::Groups { command } => idp_cmd::groups(command),

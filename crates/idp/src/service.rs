@@ -670,6 +670,23 @@ impl Idp {
         self.with_tenant(|t| crate::sso::issue(t, app, login, request, &by))
     }
 
+    /// Ready to serve: the database answers and a signing key is loaded.
+    pub async fn ready(&self) -> Result<()> {
+        if let Some(store) = &self.store {
+            store.ping().await.map_err(storage)?;
+        }
+        if self.signing().active.certificate.der.is_empty() {
+            return Err(IdpError::unavailable("no signing key is loaded"));
+        }
+        Ok(())
+    }
+
+    /// A consistent copy of the IdP's SQLite store at `target`, made while it serves.
+    pub async fn backup_to(&self, target: &std::path::Path) -> Result<()> {
+        let store = self.store.as_ref().ok_or_else(|| IdpError::invalid("this IdP keeps nothing on disk"))?;
+        store.backup_to(target).await.map_err(|e| IdpError::invalid(format!("backup: {e}")))
+    }
+
     /// The entity ID (Issuer) of an app's responses, as its metadata publishes it.
     pub fn entity_id(&self, app: &str) -> String {
         format!("{}/app/{app}", self.base_url)

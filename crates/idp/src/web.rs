@@ -29,6 +29,8 @@ type Shared = State<Arc<Idp>>;
 pub fn router(idp: Arc<Idp>) -> Router {
     Router::new()
         .route("/", get(|| async { redirect("/app") }))
+        .route("/healthz", get(|| async { ([(header::CONTENT_TYPE, "text/plain")], "ok\n") }))
+        .route("/readyz", get(readyz))
         .route("/login", get(login_page).post(login_submit))
         .route("/login/mfa", get(mfa_page).post(mfa_submit))
         .route("/logout", post(logout))
@@ -146,6 +148,21 @@ fn redirect(to: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// Ready when the database answers and a key is loaded; 503 with the reason otherwise.
+async fn readyz(State(idp): Shared) -> Response {
+    let check = tokio::time::timeout(std::time::Duration::from_secs(2), idp.ready()).await;
+    let (status, body) = match check {
+        Ok(Ok(())) => (StatusCode::OK, serde_json::json!({ "ready": true })),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ready": false, "reason": e.message })),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "ready": false, "reason": "the database did not answer within 2 seconds" }),
+        ),
+    };
+    (status, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body.to_string())
+        .into_response()
 }
 
 async fn stylesheet() -> Response {

@@ -170,6 +170,29 @@ impl DocumentStore {
         })
     }
 
+    /// Whether the database answers (readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, |pool, q| {
+            let sql = q("SELECT 1");
+            sqlx::query(&sql).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// A consistent copy of a SQLite store at `target` while it is in use (`VACUUM INTO`).
+    /// PostgreSQL is backed up with its own tools (pg_dump); this says so.
+    pub async fn backup_to(&self, target: &Path) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO ?1").bind(target.to_string_lossy().into_owned()).execute(pool).await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => Err(StoreError::Database(sqlx::Error::Configuration(
+                "back up PostgreSQL with pg_dump (see the README's operations section)".into(),
+            ))),
+        }
+    }
+
     /// Removes `name`; returns whether it existed.
     pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
         on_pool!(self, |pool, q| {

@@ -336,3 +336,14 @@ async fn people_turn_on_two_step_verification_themselves() {
     let again = browser.sign_in("test", "correct horse battery").await;
     assert_eq!(again.location.as_deref(), Some("/login/mfa?return_to=/app"), "the next sign-in asks for the code");
 }
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_signing_in() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    let health = browser.get("/healthz").await;
+    assert_eq!((health.status, health.body.as_str()), (StatusCode::OK, "ok\n"));
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert!(ready.body.contains("\"ready\":true"), "{}", ready.body);
+}
