@@ -458,15 +458,21 @@ pub(crate) fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     Sealer::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-static DATABASE_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+static DATABASE_URL: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
-/// `--database-url` / `IDFED_DATABASE_URL`, for every IdP command.
+/// `--database-url` / `IDFED_DATABASE_URL` (or the configuration file), for every IdP command.
 pub fn use_database(url: Option<String>) {
-    let _ = DATABASE_URL.set(url);
+    if let Some(url) = url {
+        *DATABASE_URL.lock().unwrap_or_else(|e| e.into_inner()) = Some(url);
+    }
+}
+
+fn database_url() -> Option<String> {
+    DATABASE_URL.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 pub(crate) async fn open_store(data_dir: &Path) -> Result<DocumentStore, String> {
-    match DATABASE_URL.get().cloned().flatten() {
+    match database_url() {
         Some(url) => DocumentStore::open(&url).await.map_err(|e| format!("opening the database: {e}")),
         None => DocumentStore::open_sqlite(&store_path(data_dir)?).await.map_err(|e| e.to_string()),
     }
@@ -496,7 +502,7 @@ pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Res
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
         // Whoever started us may stop reading; the server keeps serving regardless.
         let mut out = std::io::stdout().lock();
-        let kept = match DATABASE_URL.get().cloned().flatten() {
+        let kept = match database_url() {
             Some(url) if url.starts_with("postgres") => "data in PostgreSQL".to_owned(),
             Some(url) => format!("data in {url}"),
             None => format!("data in {}", data_dir.display()),

@@ -5,6 +5,7 @@
 mod aws_cmd;
 mod aws_login;
 mod clock;
+mod config;
 mod doctor_cmd;
 mod idp_cmd;
 mod input;
@@ -57,14 +58,24 @@ enum Command {
     Doctor(doctor_cmd::Options),
     /// Serve the identity provider: sign-in, app tiles, SSO launch links and metadata.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
+        /// The configuration file (TOML); IDFED_… variables and these flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
         /// The URL people and SPs reach the IdP at (entity IDs and metadata use it).
         /// Default: http:// and the listening address.
         #[arg(long)]
         base_url: Option<String>,
-        #[arg(long, default_value = "./idfed-data")]
-        data_dir: PathBuf,
+        /// Default ./idfed-data.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// The configuration file: check one, or print the effective configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Make the IdP's tenant equal to a YAML file (people, groups, apps, assignments): creates,
     /// updates and removes, all or nothing.
@@ -171,6 +182,17 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration file: every mistake with its line and column.
+    Check { file: PathBuf },
+    /// The effective configuration (file, then IDFED_… variables), secrets masked.
+    Print {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
 /// What a command ended with, for the exit code.
 pub enum Outcome {
     Success,
@@ -185,7 +207,48 @@ fn main() -> ExitCode {
         Command::Up { data_dir, idp_listen, aws_listen, json, scenario, idp_clock_skew } => {
             up::run(up::Options { data_dir, idp_listen, aws_listen, json, scenario, idp_clock_skew })
         }
-        Command::Serve { listen, base_url, data_dir } => idp_cmd::serve(listen, base_url, data_dir),
+        Command::Serve { config, listen, base_url, data_dir } => (|| {
+            let mut settings = config::Config::load(config.as_deref()).map_err(|errors| errors.join("\n"))?;
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            if base_url.is_some() {
+                settings.server.base_url = base_url;
+            }
+            if let Some(dir) = data_dir {
+                settings.server.data_dir = dir;
+            }
+            // Parsed and checked, but not served yet: refuse rather than ignore them.
+            if settings.tls.is_some() {
+                return Err("[tls] is not served yet: terminate TLS at a reverse proxy and set server.base_url to its https URL".into());
+            }
+            if !settings.proxy.trusted.is_empty() {
+                return Err("[proxy] trusted is not honoured yet: X-Forwarded-* headers are ignored; remove it".into());
+            }
+            if settings.log.format != "human" {
+                return Err(format!("log.format {:?} is not available yet: use human", settings.log.format));
+            }
+            if settings.database.url.is_some() && cli.database_url.is_none() {
+                idp_cmd::use_database(settings.database.url.clone());
+            }
+            idp_cmd::serve(settings.server.listen, settings.server.base_url, settings.server.data_dir)
+        })(),
+        Command::Config { command } => match command {
+            ConfigCommand::Check { file } => match config::Config::load(Some(&file)) {
+                Ok(_) => {
+                    println!("{}: ok", file.display());
+                    Ok(Outcome::Success)
+                }
+                Err(errors) => Err(errors.join("\n")),
+            },
+            ConfigCommand::Print { config } => match config::Config::load(config.as_deref()) {
+                Ok(settings) => {
+                    print!("{}", settings.printable());
+                    Ok(Outcome::Success)
+                }
+                Err(errors) => Err(errors.join("\n")),
+            },
+        },
         Command::Apply { file, data_dir, dry_run } => idp_cmd::apply(file, data_dir, dry_run),
         Command::Export { data_dir, out } => idp_cmd::export(data_dir, out),
         Command::Users { command } => idp_cmd::users(command),

@@ -564,3 +564,63 @@ fn backup_and_restore_round_trip() {
     assert!(String::from_utf8_lossy(&idfed(&["export"], &other).stdout).contains("bob"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The configuration file: `idfed config check` names the line, `serve --config` uses it, the
+/// environment overrides it, `config print` masks the database password.
+#[test]
+fn the_configuration_file_and_the_environment() {
+    let dir = std::env::temp_dir().join(format!("idfed-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[server]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"xml\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_idfed")).args(["config", "check"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains(&format!("{}:5:1: log.format \"xml\"", bad.display())), "{}", text(&out));
+
+    let good = dir.join("idfed.toml");
+    std::fs::write(
+        &good,
+        format!("[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n", dir.join("data").display()),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["serve", "--config"])
+        .arg(&good)
+        .env_remove("IDFED_DATABASE_URL")
+        .env("IDFED_BASE_URL", "https://idp.example.com")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("idfed IdP: https://idp.example.com ") && line.contains("data in"), "{line}");
+    assert!(dir.join("data/idp.sqlite").exists(), "the data directory came from the file");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["config", "print", "--config"])
+        .arg(&good)
+        .env("IDFED_DATABASE_URL", "postgres://idfed:hunter2@db.example.com/idfed")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        printed.contains("postgres://idfed:****@db.example.com/idfed") && !printed.contains("hunter2"),
+        "{printed}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The example configuration in deploy/ stays valid.
+#[test]
+fn the_example_configuration_is_valid() {
+    let out = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["config", "check"])
+        .arg(repo().join("deploy/idfed.toml"))
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -1,0 +1,245 @@
+//! The configuration file (TOML) and the `IDFED_…` environment variables that override it.
+//! Precedence: command-line flag, then environment, then file, then default. `idfed config
+//! check` reports mistakes with their line and column; `idfed config print` shows the
+//! effective configuration with secrets masked.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub database: Database,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
+    pub proxy: Proxy,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Address to listen on.
+    pub listen: String,
+    /// The external URL (entity IDs, metadata, links); default http:// + listen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    pub data_dir: PathBuf,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server { listen: "127.0.0.1:8080".into(), base_url: None, data_dir: PathBuf::from("./idfed-data") }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// `postgres://…`; unset: SQLite in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Proxy {
+    /// Addresses or CIDR ranges whose X-Forwarded-* headers are believed.
+    pub trusted: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// `human` or `json`.
+    pub format: String,
+    /// `error`, `warn`, `info`, `debug`.
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log { format: "human".into(), level: "info".into() }
+    }
+}
+
+/// Line and column (1-based) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl Config {
+    /// Parses a file's text; errors read `FILE:LINE:COLUMN: what is wrong`.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, Vec<String>> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |span| position(text, span.start));
+            vec![format!("{origin}:{line}:{column}: {}", e.message())]
+        })?;
+        let errors = config.problems(|key| {
+            locate(text, key).map(|(l, c)| format!("{origin}:{l}:{c}")).unwrap_or_else(|| origin.to_owned())
+        });
+        if errors.is_empty() { Ok(config) } else { Err(errors) }
+    }
+
+    /// What is wrong with the values (types are already right), each with where it is.
+    fn problems(&self, at: impl Fn(&str) -> String) -> Vec<String> {
+        let mut errors = Vec::new();
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            errors.push(format!(
+                "{}: server.listen {:?} is not an address such as 127.0.0.1:8080",
+                at("listen"),
+                self.server.listen
+            ));
+        }
+        if let Some(url) = &self.server.base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.push(format!("{}: server.base_url {url:?} must start with https:// or http://", at("base_url")));
+        }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            errors.push(format!("{}: database.url must be a postgres:// URL (SQLite needs none)", at("url")));
+        }
+        for entry in &self.proxy.trusted {
+            let (address, bits) = entry.split_once('/').map_or((entry.as_str(), None), |(a, b)| (a, Some(b)));
+            let ok = address.parse::<std::net::IpAddr>().is_ok()
+                && bits.is_none_or(|b| b.parse::<u8>().is_ok_and(|n| n <= 128));
+            if !ok {
+                errors.push(format!("{}: proxy.trusted {entry:?} is not an IP address or CIDR range", at("trusted")));
+            }
+        }
+        if !matches!(self.log.format.as_str(), "human" | "json") {
+            errors.push(format!("{}: log.format {:?}: use human or json", at("format"), self.log.format));
+        }
+        if !matches!(self.log.level.as_str(), "error" | "warn" | "info" | "debug") {
+            errors.push(format!("{}: log.level {:?}: use error, warn, info or debug", at("level"), self.log.level));
+        }
+        errors
+    }
+
+    /// Applies `IDFED_…` variables (`env` reads one), then checks again.
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<String>> {
+        if let Some(v) = env("IDFED_LISTEN") {
+            self.server.listen = v;
+        }
+        if let Some(v) = env("IDFED_BASE_URL") {
+            self.server.base_url = Some(v);
+        }
+        if let Some(v) = env("IDFED_DATA_DIR") {
+            self.server.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("IDFED_DATABASE_URL") {
+            self.database.url = Some(v);
+        }
+        match (env("IDFED_TLS_CERT"), env("IDFED_TLS_KEY")) {
+            (Some(cert), Some(key)) => self.tls = Some(Tls { cert: cert.into(), key: key.into() }),
+            (None, None) => {}
+            _ => return Err(vec!["IDFED_TLS_CERT and IDFED_TLS_KEY go together".into()]),
+        }
+        if let Some(v) = env("IDFED_TRUSTED_PROXIES") {
+            self.proxy.trusted = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(v) = env("IDFED_LOG_FORMAT") {
+            self.log.format = v;
+        }
+        if let Some(v) = env("IDFED_LOG_LEVEL") {
+            self.log.level = v;
+        }
+        let errors = self.problems(|key| format!("environment ({key})"));
+        if errors.is_empty() { Ok(self) } else { Err(errors) }
+    }
+
+    /// The file (if any) plus the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, Vec<String>> {
+        let base = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| vec![format!("reading {}: {e}", p.display())])?;
+                Config::parse(&text, &p.display().to_string())?
+            }
+            None => Config::default(),
+        };
+        base.with_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// The effective configuration as TOML, with the database password masked.
+    pub fn printable(&self) -> String {
+        let mut shown = self.clone();
+        if let Some(url) = &shown.database.url {
+            shown.database.url = Some(mask_password(url));
+        }
+        toml::to_string(&shown).unwrap_or_default()
+    }
+}
+
+/// Where `key = …` first appears in the text.
+fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(n, line)| {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix(key)?;
+        rest.trim_start().starts_with('=').then(|| (n + 1, line.len() - trimmed.len() + 1))
+    })
+}
+
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mistakes_are_reported_with_their_line_and_column() {
+        let errors = Config::parse("[server]\nlisten = \"127.0.0.1:8080\"\nport = 1\n", "idfed.toml").unwrap_err();
+        assert!(errors[0].starts_with("idfed.toml:3:1:") && errors[0].contains("unknown field `port`"), "{errors:?}");
+        let errors = Config::parse("[server]\nlisten = 8080\n", "idfed.toml").unwrap_err();
+        assert!(errors[0].starts_with("idfed.toml:2:10:"), "{errors:?}");
+        let errors =
+            Config::parse("[server]\n  listen = \"everywhere\"\n[log]\nformat = \"xml\"\n", "c.toml").unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("c.toml:2:3: server.listen"), "{errors:?}");
+        assert!(errors[1].starts_with("c.toml:4:1: log.format"), "{errors:?}");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_secrets_are_masked() {
+        let file = Config::parse(
+            "[server]\nlisten = \"127.0.0.1:8080\"\n[database]\nurl = \"postgres://idfed:s3cret@db/idfed\"\n",
+            "f",
+        )
+        .unwrap();
+        let vars = |name: &str| match name {
+            "IDFED_LISTEN" => Some("0.0.0.0:9090".to_owned()),
+            "IDFED_TRUSTED_PROXIES" => Some("10.0.0.0/8, 127.0.0.1".to_owned()),
+            _ => None,
+        };
+        let config = file.with_env(vars).unwrap();
+        assert_eq!(config.server.listen, "0.0.0.0:9090");
+        assert_eq!(config.proxy.trusted, ["10.0.0.0/8", "127.0.0.1"]);
+        let printed = config.printable();
+        assert!(printed.contains("postgres://idfed:****@db/idfed") && !printed.contains("s3cret"), "{printed}");
+        let bad = Config::default().with_env(|n| (n == "IDFED_TLS_CERT").then(|| "c.pem".to_owned())).unwrap_err();
+        assert!(bad[0].contains("go together"));
+    }
+}
