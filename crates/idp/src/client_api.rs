@@ -66,6 +66,7 @@ async fn authn(State(idp): Shared, body: Bytes) -> Response {
         Err(e) => return e.into_response(),
         Ok(Err(refusal)) => {
             let reason = if matches!(refusal, Refusal::Locked { .. }) { "locked" } else { "bad credentials" };
+            idp.metrics.sign_in(if reason == "locked" { "locked" } else { "failure" });
             idp.log(actor, "user.session.start", actor, "", false, json!({ "reason": reason, "via": "api" })).await;
             return refused("unauthenticated", GENERIC_FAILURE);
         }
@@ -92,6 +93,7 @@ async fn authn(State(idp): Shared, body: Bytes) -> Response {
     match idp.start_session(&login, true).await {
         Ok(token) => {
             idp.log(&login, "user.session.start", &login, "", true, json!({ "via": "api" })).await;
+            idp.metrics.sign_in("success");
             let expires = now.unix_seconds() + crate::service::SESSION_SECONDS;
             answer(StatusCode::OK, json!({ "session": token, "login": login, "expires": expires }))
         }

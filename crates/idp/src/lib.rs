@@ -17,6 +17,7 @@ pub mod csv_import;
 pub mod group_mapping;
 pub mod integration;
 pub mod keys;
+pub mod metrics;
 pub mod okta_import;
 pub mod secrets;
 pub mod service;

@@ -66,6 +66,7 @@ pub struct Idp {
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
     pub sealer: Sealer,
+    pub metrics: crate::metrics::Metrics,
     store: Option<DocumentStore>,
     /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
     credentials_version: AtomicI64,
@@ -107,6 +108,7 @@ impl Idp {
             rng,
             secure_cookies: base_url.starts_with("https://"),
             sealer,
+            metrics: crate::metrics::Metrics::default(),
             store: None,
             credentials_version: AtomicI64::new(0),
             last_purge: AtomicI64::new(0),
@@ -667,7 +669,15 @@ impl Idp {
             now: self.now(),
             rng: self.rng.as_ref(),
         };
-        self.with_tenant(|t| crate::sso::issue(t, app, login, request, &by))
+        let started = std::time::Instant::now();
+        let issued = self.with_tenant(|t| crate::sso::issue(t, app, login, request, &by))?;
+        self.metrics.assertion(app, started.elapsed());
+        Ok(issued)
+    }
+
+    /// Connections open and idle in the database pool, when there is one.
+    pub fn pool_use(&self) -> Option<(u32, usize)> {
+        self.store.as_ref().map(DocumentStore::pool_use)
     }
 
     /// Ready to serve: the database answers and a signing key is loaded.

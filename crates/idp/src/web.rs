@@ -31,6 +31,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/", get(|| async { redirect("/app") }))
         .route("/healthz", get(|| async { ([(header::CONTENT_TYPE, "text/plain")], "ok\n") }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/login", get(login_page).post(login_submit))
         .route("/login/mfa", get(mfa_page).post(mfa_submit))
         .route("/logout", post(logout))
@@ -45,7 +46,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
         .with_state(idp.clone())
         .merge(crate::api::router(idp.clone()))
-        .merge(crate::client_api::router(idp))
+        .merge(crate::client_api::router(idp.clone()))
+        .layer(axum::middleware::from_fn_with_state(idp, count_request))
 }
 
 // ---- pages -------------------------------------------------------------------------------
@@ -148,6 +150,23 @@ fn redirect(to: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// Counts every request by method, route pattern (not the concrete path) and status.
+async fn count_request(State(idp): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    idp.metrics.request(&method, &route, response.status().as_u16());
+    response
+}
+
+async fn metrics(State(idp): Shared) -> Response {
+    let body = idp.metrics.render(idp.pool_use());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 /// Ready when the database answers and a key is loaded; 503 with the reason otherwise.
@@ -307,6 +326,7 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
             Refusal::BadCredentials => "bad credentials",
             Refusal::NoPassword => "no password set",
         };
+        idp.metrics.sign_in(if reason == "locked" { "locked" } else { "failure" });
         // Unknown names are not logged as typed: people paste passwords into the wrong field.
         let actor = known.as_deref().unwrap_or("unknown");
         idp.log(actor, "user.session.start", actor, "", false, serde_json::json!({ "reason": reason })).await;
@@ -324,6 +344,7 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
     };
     idp.log(&login, "user.session.start", &login, "", true, serde_json::json!({ "second_factor_due": needs_totp }))
         .await;
+    idp.metrics.sign_in(if needs_totp { "password_ok_mfa_due" } else { "success" });
     let next = if needs_totp { format!("/login/mfa?return_to={}", percent_encode(&return_to)) } else { return_to };
     let mut response = redirect(&next);
     set_cookie(&mut response, &idp, SESSION_COOKIE, &token, "Lax", None);
@@ -377,6 +398,7 @@ async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<Has
         }
         Ok(Ok(())) => {
             idp.log(&session.login, "user.mfa.verify", &session.login, "", true, serde_json::json!({})).await;
+            idp.metrics.sign_in("success");
             let _ = idp.end_session(&token).await;
             let fresh = match idp.start_session(&session.login, true).await {
                 Ok(t) => t,

@@ -170,6 +170,14 @@ impl DocumentStore {
         })
     }
 
+    /// Connections open and idle in the pool (for metrics).
+    pub fn pool_use(&self) -> (u32, usize) {
+        match &self.pool {
+            Pool::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+        }
+    }
+
     /// Whether the database answers (readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, |pool, q| {

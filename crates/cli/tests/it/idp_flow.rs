@@ -624,3 +624,68 @@ fn the_example_configuration_is_valid() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// `/metrics` after a sign-in, a failed one and a launch, read by prometheus_client's parser.
+#[test]
+fn metrics_after_a_login_parse_as_prometheus_text() {
+    if !repo().join(".venv/bin/python").exists() {
+        assert!(!required(), "the Python venv is required; run scripts/setup-oracles.sh");
+        eprintln!("SKIPPED: .venv missing; run scripts/setup-oracles.sh");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("idfed-metrics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("tenant.yaml");
+    std::fs::write(
+        &tenant,
+        "users:\n  - { login: ann, email: ann@example.com }\napps:\n  - { name: aws, label: AWS, type: aws, identity_provider_arns: [\"arn:aws:iam::111122223333:saml-provider/Okta\"] }\nassignments:\n  - { app: aws, user: ann, roles: [Okta_Role] }\n",
+    )
+    .unwrap();
+    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &dir).status.success());
+    let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["users", "set-password", "ann", "--data-dir"])
+        .arg(&dir)
+        .env("IDFED_PASSWORD", "correct horse battery")
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    let (_server, url) = start_idp(&dir, None);
+    let flow = |password: &str| {
+        Command::new("python3")
+            .arg(repo().join("tools/clients/idp_browser_flow.py"))
+            .args(["--idp", &url, "--username", "ann", "--password", password, "--app", "aws"])
+            .output()
+            .unwrap()
+    };
+    flow("wrong password");
+    flow("correct horse battery");
+    let metrics = dir.join("metrics.txt");
+    let fetched = Command::new("python3")
+        .arg(repo().join("tools/clients/idp_browser_flow.py"))
+        .args(["--fetch", &format!("{url}/metrics"), "--out"])
+        .arg(&metrics)
+        .output()
+        .unwrap();
+    assert!(fetched.status.success());
+    let parsed = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tools/clients/prom_parse.py"))
+        .stdin(std::fs::File::open(&metrics).unwrap())
+        .output()
+        .unwrap();
+    assert!(parsed.status.success(), "not Prometheus text: {}", text(&parsed));
+    let samples: Vec<serde_json::Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    let value = |name: &str, key: &str, label: &str| {
+        samples.iter().find(|s| s["name"] == name && s["labels"][key] == label).map(|s| s["value"].as_f64().unwrap())
+    };
+    assert_eq!(value("idfed_sign_ins_total", "outcome", "success"), Some(1.0), "{samples:?}");
+    assert_eq!(value("idfed_sign_ins_total", "outcome", "failure"), Some(1.0));
+    assert_eq!(value("idfed_assertions_issued_total", "app", "aws"), Some(1.0));
+    assert!(samples.iter().any(|s| s["name"] == "idfed_signing_seconds_count" && s["value"] == 1.0));
+    assert!(samples.iter().any(|s| s["name"] == "idfed_http_requests_total"
+        && s["labels"]["route"] == "/app/{name}/sso"
+        && s["labels"]["status"] == "200"));
+    assert!(samples.iter().any(|s| s["name"] == "idfed_db_connections" && s["labels"]["state"] == "open"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
