@@ -77,7 +77,12 @@ def main():
     if a.capture:
         with open(a.capture, "w") as f:
             f.write(urllib.parse.urlencode(fields))
-    status, url, page = open_url(opener, acs, fields)
+    try:
+        status, url, page = open_url(opener, acs, fields)
+    except urllib.error.URLError as e:
+        out.update(final_url=acs, status=0, page="", post_error=str(e.reason))
+        print(json.dumps(out))
+        return 0
     out["steps"].append({"url": url, "status": status})
     if 'name="roleIndex"' in page:
         out["role_picker"] = re.findall(r'name="roleIndex" value="([^"]*)"', page)

@@ -200,6 +200,13 @@ pub enum Outcome {
     Negative,
 }
 
+/// Process logs on standard error: human lines or JSON objects, at the configured level.
+fn init_logs(log: &config::Log) {
+    let filter = tracing_subscriber::EnvFilter::new(format!("{},sqlx=warn,hyper=warn", log.level));
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false);
+    let _ = if log.format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     idp_cmd::use_database(cli.database_url.clone());
@@ -225,9 +232,7 @@ fn main() -> ExitCode {
             if !settings.proxy.trusted.is_empty() {
                 return Err("[proxy] trusted is not honoured yet: X-Forwarded-* headers are ignored; remove it".into());
             }
-            if settings.log.format != "human" {
-                return Err(format!("log.format {:?} is not available yet: use human", settings.log.format));
-            }
+            init_logs(&settings.log);
             if settings.database.url.is_some() && cli.database_url.is_none() {
                 idp_cmd::use_database(settings.database.url.clone());
             }

@@ -424,6 +424,9 @@ impl Idp {
         success: bool,
         detail: serde_json::Value,
     ) {
+        // The system log's events also go to the process log: names and outcomes, no details
+        // (details may hold attribute values a log collector should not keep).
+        tracing::info!(event = %event, actor = %actor, target = %target, app = %app, success, "idp event");
         let entry = Event {
             seq: 0,
             at: self.now().unix_millis(),

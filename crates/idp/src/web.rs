@@ -152,15 +152,33 @@ fn redirect(to: &str) -> Response {
     response
 }
 
-/// Counts every request by method, route pattern (not the concrete path) and status.
+/// Every request: a request ID (the caller's X-Request-Id when it is a plain token, else a
+/// new one) echoed in the response, one log line (method, route pattern, status, time; never
+/// query strings, bodies or cookies), and the request counter.
 async fn count_request(State(idp): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = request.method().as_str().to_owned();
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    idp.metrics.request(&method, &route, response.status().as_u16());
+    let given = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map(str::to_owned);
+    let request_id = match given {
+        Some(id) => id,
+        None => idp.token().map(|t| t.chars().take(16).collect()).unwrap_or_else(|_| "-".into()),
+    };
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    idp.metrics.request(&method, &route, status);
+    tracing::info!(request_id = %request_id, method = %method, route = %route, status, millis = started.elapsed().as_millis() as u64, "request");
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     response
 }
 

@@ -750,3 +750,70 @@ fn readiness_follows_the_database() {
     let _ = std::fs::remove_dir_all(&pg_dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// JSON process logs of a whole login (pages and client API, debug level) hold request lines
+/// with IDs, and none of the password, the session, the SAML response or a key.
+#[test]
+fn logs_of_a_full_login_hold_no_secrets() {
+    let dir = std::env::temp_dir().join(format!("idfed-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("tenant.yaml");
+    std::fs::write(
+        &tenant,
+        "users:\n  - { login: ann, email: ann@example.com }\napps:\n  - { name: aws, label: AWS, type: aws, identity_provider_arns: [\"arn:aws:iam::111122223333:saml-provider/Okta\"] }\nassignments:\n  - { app: aws, user: ann, roles: [Okta_Role] }\n",
+    )
+    .unwrap();
+    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &dir).status.success());
+    let password = "Zebra-Quartz-9931-secret";
+    let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["users", "set-password", "ann", "--data-dir"])
+        .arg(&dir)
+        .env("IDFED_PASSWORD", password)
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    let log_file = dir.join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("IDFED_LOG_FORMAT", "json")
+        .env("IDFED_LOG_LEVEL", "debug")
+        .env_remove("IDFED_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_file).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().nth(2).unwrap().to_owned();
+    let flow = Command::new("python3")
+        .arg(repo().join("tools/clients/idp_browser_flow.py"))
+        .args(["--idp", &url, "--username", "ann", "--password", password, "--app", "aws"])
+        .output()
+        .unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&flow.stdout).unwrap();
+    assert!(page["acs"].as_str().is_some(), "{page}");
+    let client = Command::new("python3")
+        .args(["-c", &format!(
+            "import json,urllib.request as u\nr=json.load(u.urlopen(u.Request('{url}/api/client/authn',data=json.dumps({{'username':'ann','password':'{password}'}}).encode(),headers={{'content-type':'application/json','x-request-id':'trace-me-42'}})))\ns=r['session']\nx=json.load(u.urlopen(u.Request('{url}/api/client/apps/aws/saml',data=b'{{}}',headers={{'authorization':'Bearer '+s,'content-type':'application/json'}})))\nprint(json.dumps({{'session':s,'saml':x['saml_response']}}))"
+        )])
+        .output()
+        .unwrap();
+    let secrets: serde_json::Value =
+        serde_json::from_slice(&client.stdout).unwrap_or_else(|_| panic!("{}", text(&client)));
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log_file).unwrap();
+    assert!(logs.lines().filter(|l| l.contains("\"request_id\"") && l.contains("\"route\"")).count() >= 5, "{logs}");
+    assert!(logs.contains("trace-me-42"), "the caller's request ID is kept: {logs}");
+    let session = secrets["session"].as_str().unwrap();
+    let saml = secrets["saml"].as_str().unwrap();
+    for (what, secret) in
+        [("password", password), ("session", session), ("SAML response", &saml[..60]), ("private key", "PRIVATE KEY")]
+    {
+        assert!(!logs.contains(secret), "the logs hold the {what}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
