@@ -24,6 +24,30 @@ fn idfed_on(args: &[&str], data_dir: &Path, database: Option<&str>) -> std::proc
     command.output().unwrap()
 }
 
+/// Sets `login`'s password in the IdP at `dir`, as an administrator does.
+fn set_password(dir: &Path, login: &str, password: &str) {
+    let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["users", "set-password", login, "--data-dir"])
+        .arg(dir)
+        .env("IDFED_PASSWORD", password)
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", text(&set));
+}
+
+/// One person, `ann`, assigned to an AWS app, with `password`.
+fn ann_tenant(dir: &Path, password: &str) {
+    let tenant = dir.join("tenant.yaml");
+    std::fs::write(
+        &tenant,
+        "users:\n  - { login: ann, email: ann@example.com }\napps:\n  - { name: aws, label: AWS, type: aws, identity_provider_arns: [\"arn:aws:iam::111122223333:saml-provider/Okta\"] }\nassignments:\n  - { app: aws, user: ann, roles: [Okta_Role] }\n",
+    )
+    .unwrap();
+    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], dir).status.success());
+    set_password(dir, "ann", password);
+}
+
 fn start_idp(data_dir: &Path, database: Option<&str>) -> (Server, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_idfed"));
     command.env_remove("IDFED_DATABASE_URL");
@@ -524,14 +548,7 @@ fn backup_and_restore_round_trip() {
     )
     .unwrap();
     assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &data).status.success());
-    let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
-        .args(["users", "set-password", "ann", "--data-dir"])
-        .arg(&data)
-        .env("IDFED_PASSWORD", "correct horse battery")
-        .env_remove("IDFED_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(set.status.success());
+    set_password(&data, "ann", "correct horse battery");
     let before = String::from_utf8_lossy(&idfed(&["export"], &data).stdout).into_owned();
     let (serving, _) = start_idp(&data, None);
     let backup = dir.join("idp-backup.sqlite");
@@ -636,21 +653,7 @@ fn metrics_after_a_login_parse_as_prometheus_text() {
     let dir = std::env::temp_dir().join(format!("idfed-metrics-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let tenant = dir.join("tenant.yaml");
-    std::fs::write(
-        &tenant,
-        "users:\n  - { login: ann, email: ann@example.com }\napps:\n  - { name: aws, label: AWS, type: aws, identity_provider_arns: [\"arn:aws:iam::111122223333:saml-provider/Okta\"] }\nassignments:\n  - { app: aws, user: ann, roles: [Okta_Role] }\n",
-    )
-    .unwrap();
-    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &dir).status.success());
-    let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
-        .args(["users", "set-password", "ann", "--data-dir"])
-        .arg(&dir)
-        .env("IDFED_PASSWORD", "correct horse battery")
-        .env_remove("IDFED_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(set.status.success());
+    ann_tenant(&dir, "correct horse battery");
     let (_server, url) = start_idp(&dir, None);
     let flow = |password: &str| {
         Command::new("python3")
@@ -758,22 +761,8 @@ fn logs_of_a_full_login_hold_no_secrets() {
     let dir = std::env::temp_dir().join(format!("idfed-logs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let tenant = dir.join("tenant.yaml");
-    std::fs::write(
-        &tenant,
-        "users:\n  - { login: ann, email: ann@example.com }\napps:\n  - { name: aws, label: AWS, type: aws, identity_provider_arns: [\"arn:aws:iam::111122223333:saml-provider/Okta\"] }\nassignments:\n  - { app: aws, user: ann, roles: [Okta_Role] }\n",
-    )
-    .unwrap();
-    assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &dir).status.success());
     let password = "Zebra-Quartz-9931-secret";
-    let set = Command::new(env!("CARGO_BIN_EXE_idfed"))
-        .args(["users", "set-password", "ann", "--data-dir"])
-        .arg(&dir)
-        .env("IDFED_PASSWORD", password)
-        .env_remove("IDFED_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(set.status.success());
+    ann_tenant(&dir, password);
     let log_file = dir.join("server.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
