@@ -492,12 +492,18 @@ async fn open(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
         .map_err(|e| e.message)
 }
 
-pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Result<Outcome, String> {
+pub fn serve(
+    listen: String,
+    base_url: Option<String>,
+    data_dir: PathBuf,
+    tls: Option<(PathBuf, PathBuf)>,
+) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let base_url = base_url.unwrap_or_else(|| format!("http://{address}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = base_url.unwrap_or_else(|| format!("{scheme}://{address}"));
         let idp = Arc::new(open(&data_dir, &base_url).await?);
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
         // Whoever started us may stop reading; the server keeps serving regardless.
@@ -507,14 +513,21 @@ pub fn serve(listen: String, base_url: Option<String>, data_dir: PathBuf) -> Res
             Some(url) => format!("data in {url}"),
             None => format!("data in {}", data_dir.display()),
         };
-        let _ = writeln!(out, "idfed IdP: {base_url}  ({users} users, {apps} apps; {kept})");
+        let _ = writeln!(
+            out,
+            "idfed IdP: {base_url}  ({users} users, {apps} apps; {kept}; listening on {scheme}://{address})"
+        );
         let _ = writeln!(out, "  sign in at {base_url}/login; app metadata at {base_url}/app/<app>/metadata");
         let _ = out.flush();
         drop(out);
-        axum::serve(listener, idfed_idp::web::router(idp))
-            .with_graceful_shutdown(crate::aws_cmd::shutdown_signal())
-            .await
-            .map_err(|e| format!("serving: {e}"))?;
+        let app = idfed_idp::web::router(idp);
+        match tls {
+            Some((cert, key)) => crate::tls::serve(listener, app, cert, key, crate::aws_cmd::shutdown_signal()).await?,
+            None => axum::serve(listener, app)
+                .with_graceful_shutdown(crate::aws_cmd::shutdown_signal())
+                .await
+                .map_err(|e| format!("serving: {e}"))?,
+        }
         Ok(Outcome::Success)
     })
 }

@@ -12,6 +12,7 @@ mod input;
 mod keys_cmd;
 mod progress;
 mod saml_cmd;
+mod tls;
 mod up;
 
 use std::path::PathBuf;
@@ -226,9 +227,6 @@ fn main() -> ExitCode {
                 settings.server.data_dir = dir;
             }
             // Parsed and checked, but not served yet: refuse rather than ignore them.
-            if settings.tls.is_some() {
-                return Err("[tls] is not served yet: terminate TLS at a reverse proxy and set server.base_url to its https URL".into());
-            }
             if !settings.proxy.trusted.is_empty() {
                 return Err("[proxy] trusted is not honoured yet: X-Forwarded-* headers are ignored; remove it".into());
             }
@@ -236,7 +234,8 @@ fn main() -> ExitCode {
             if settings.database.url.is_some() && cli.database_url.is_none() {
                 idp_cmd::use_database(settings.database.url.clone());
             }
-            idp_cmd::serve(settings.server.listen, settings.server.base_url, settings.server.data_dir)
+            let tls = settings.tls.map(|t| (t.cert, t.key));
+            idp_cmd::serve(settings.server.listen, settings.server.base_url, settings.server.data_dir, tls)
         })(),
         Command::Config { command } => match command {
             ConfigCommand::Check { file } => match config::Config::load(Some(&file)) {

@@ -806,3 +806,74 @@ fn logs_of_a_full_login_hold_no_secrets() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// HTTPS served directly with the configured certificate, and a new certificate picked up on
+/// SIGHUP by new connections while the server keeps running.
+#[test]
+fn https_with_a_certificate_reloaded_on_sighup() {
+    let dir = std::env::temp_dir().join(format!("idfed-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let make = |name: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_idfed"))
+            .args(["keys", "generate", "--subject", &format!("CN={name}"), "--out"])
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    make("first");
+    make("second");
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    std::fs::copy(dir.join("first/cert.pem"), &cert).unwrap();
+    std::fs::copy(dir.join("first/key.pem"), &key).unwrap();
+    let config = dir.join("idfed.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            dir.join("data").display(),
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("IDFED_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().nth(2).unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{line}");
+    let subject_and_health = || {
+        let out = Command::new("python3")
+            .args(["-c", &format!(
+                "import ssl,socket,urllib.request,json\nu='{url}'\nh,p=u[8:].split(':')\nc=ssl.create_default_context();c.check_hostname=False;c.verify_mode=ssl.CERT_NONE\ns=c.wrap_socket(socket.create_connection((h,int(p))));d=s.getpeercert(True);s.close()\nimport hashlib\nprint(json.dumps({{'der':hashlib.sha256(d).hexdigest(),'health':urllib.request.urlopen(u+'/healthz',context=c).read().decode()}}))"
+            )])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
+    };
+    let before = subject_and_health();
+    assert_eq!(before["health"], "ok\n");
+    std::fs::copy(dir.join("second/cert.pem"), &cert).unwrap();
+    std::fs::copy(dir.join("second/key.pem"), &key).unwrap();
+    let _ = Command::new("kill").arg("-HUP").arg(child.id().to_string()).status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let now = subject_and_health();
+        if now["der"] != before["der"] || std::time::Instant::now() > deadline {
+            break now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_ne!(after["der"], before["der"], "the new certificate is served after SIGHUP");
+    assert_eq!(after["health"], "ok\n", "and the server kept running");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
