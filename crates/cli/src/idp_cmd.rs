@@ -497,14 +497,18 @@ pub fn serve(
     base_url: Option<String>,
     data_dir: PathBuf,
     tls: Option<(PathBuf, PathBuf)>,
+    trusted_proxies: &[String],
 ) -> Result<Outcome, String> {
+    let trusted = idfed_idp::proxy::TrustedProxies::parse(trusted_proxies)?;
     runtime()?.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = base_url.unwrap_or_else(|| format!("{scheme}://{address}"));
-        let idp = Arc::new(open(&data_dir, &base_url).await?);
+        let mut idp = open(&data_dir, &base_url).await?;
+        idp.trusted_proxies = trusted;
+        let idp = Arc::new(idp);
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
         // Whoever started us may stop reading; the server keeps serving regardless.
         let mut out = std::io::stdout().lock();
@@ -523,7 +527,7 @@ pub fn serve(
         let app = idfed_idp::web::router(idp);
         match tls {
             Some((cert, key)) => crate::tls::serve(listener, app, cert, key, crate::aws_cmd::shutdown_signal()).await?,
-            None => axum::serve(listener, app)
+            None => axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(crate::aws_cmd::shutdown_signal())
                 .await
                 .map_err(|e| format!("serving: {e}"))?,

@@ -227,15 +227,18 @@ fn main() -> ExitCode {
                 settings.server.data_dir = dir;
             }
             // Parsed and checked, but not served yet: refuse rather than ignore them.
-            if !settings.proxy.trusted.is_empty() {
-                return Err("[proxy] trusted is not honoured yet: X-Forwarded-* headers are ignored; remove it".into());
-            }
             init_logs(&settings.log);
             if settings.database.url.is_some() && cli.database_url.is_none() {
                 idp_cmd::use_database(settings.database.url.clone());
             }
             let tls = settings.tls.map(|t| (t.cert, t.key));
-            idp_cmd::serve(settings.server.listen, settings.server.base_url, settings.server.data_dir, tls)
+            idp_cmd::serve(
+                settings.server.listen,
+                settings.server.base_url,
+                settings.server.data_dir,
+                tls,
+                &settings.proxy.trusted,
+            )
         })(),
         Command::Config { command } => match command {
             ConfigCommand::Check { file } => match config::Config::load(Some(&file)) {

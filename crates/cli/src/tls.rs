@@ -60,7 +60,7 @@ pub async fn serve(
     }
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
@@ -71,7 +71,7 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         let config = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let app = app.clone();
+        let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         tokio::spawn(async move {
             let acceptor = tokio_rustls::TlsAcceptor::from(config);
             let Ok(tls) = acceptor.accept(stream).await else { return };

@@ -19,6 +19,7 @@ pub mod integration;
 pub mod keys;
 pub mod metrics;
 pub mod okta_import;
+pub mod proxy;
 pub mod secrets;
 pub mod service;
 pub mod signing;

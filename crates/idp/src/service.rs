@@ -67,6 +67,8 @@ pub struct Idp {
     pub secure_cookies: bool,
     pub sealer: Sealer,
     pub metrics: crate::metrics::Metrics,
+    /// Reverse proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: crate::proxy::TrustedProxies,
     store: Option<DocumentStore>,
     /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
     credentials_version: AtomicI64,
@@ -109,6 +111,7 @@ impl Idp {
             secure_cookies: base_url.starts_with("https://"),
             sealer,
             metrics: crate::metrics::Metrics::default(),
+            trusted_proxies: crate::proxy::TrustedProxies::default(),
             store: None,
             credentials_version: AtomicI64::new(0),
             last_purge: AtomicI64::new(0),

@@ -171,11 +171,18 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
         Some(id) => id,
         None => idp.token().map(|t| t.chars().take(16).collect()).unwrap_or_else(|_| "-".into()),
     };
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = idp.trusted_proxies.client(peer, forwarded);
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let status = response.status().as_u16();
     idp.metrics.request(&method, &route, status);
-    tracing::info!(request_id = %request_id, method = %method, route = %route, status, millis = started.elapsed().as_millis() as u64, "request");
+    tracing::info!(request_id = %request_id, client = %client, method = %method, route = %route, status, millis = started.elapsed().as_millis() as u64, "request");
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }

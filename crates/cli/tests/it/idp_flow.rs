@@ -877,3 +877,45 @@ fn https_with_a_certificate_reloaded_on_sighup() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// X-Forwarded-For names the client only when the connection comes from a trusted proxy.
+#[test]
+fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let dir = std::env::temp_dir().join(format!("idfed-proxy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let client_seen = |trusted: &str| {
+        let config = dir.join("idfed.toml");
+        std::fs::write(
+            &config,
+            format!("[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[proxy]\ntrusted = [{trusted}]\n[log]\nformat = \"json\"\n", dir.join("data").display()),
+        )
+        .unwrap();
+        let log = dir.join("server.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env_remove("IDFED_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.split_whitespace().nth(2).unwrap().to_owned();
+        let out = Command::new("python3")
+            .args(["-c", &format!("import urllib.request as u\nu.urlopen(u.Request('{url}/healthz',headers={{'x-forwarded-for':'198.51.100.1, 203.0.113.9'}})).read()")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let _ = child.kill();
+        let _ = child.wait();
+        let logs = std::fs::read_to_string(&log).unwrap();
+        let entry = logs.lines().find(|l| l.contains("\"/healthz\"")).unwrap_or_else(|| panic!("{logs}")).to_owned();
+        let v: serde_json::Value = serde_json::from_str(&entry).unwrap();
+        v["fields"]["client"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(client_seen("\"127.0.0.1\""), "203.0.113.9");
+    assert_eq!(client_seen(""), "127.0.0.1", "nobody trusted: the peer's address");
+    let _ = std::fs::remove_dir_all(&dir);
+}
