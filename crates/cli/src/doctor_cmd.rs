@@ -167,6 +167,7 @@ fn preflight_of(
         tenant: &tenant,
         entity_id: &entity_id,
         key: idfed_idp::sso::IdpKey { key: &signing.active.key, certificate: &signing.active.certificate },
+        next_certificate: signing.next.as_ref().map(|n| &n.certificate),
     };
     Ok(idfed_doctor::preflight(&side, state, sign_in_urls, now))
 }

@@ -357,6 +357,10 @@ pub fn signing_keys(data_dir: PathBuf, step: Option<&str>) -> Result<Outcome, St
     runtime()?.block_on(async move {
         let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
         let done = match step {
+            Some(rotate) if rotate.starts_with("rotate:") => {
+                let overlap = rotate.trim_start_matches("rotate:").parse::<i64>().unwrap_or(0);
+                idp.rotate(overlap).await
+            }
             Some("stage") => idp.stage_next_key().await,
             Some("activate") => idp.activate_next_key().await,
             Some("retire") => idp.retire_previous_key().await,
@@ -373,6 +377,13 @@ pub fn signing_keys(data_dir: PathBuf, step: Option<&str>) -> Result<Outcome, St
         }
         if let Some(previous) = &keys.previous {
             show("previous", previous);
+        }
+        let when = |t: i64| idfed_saml::Instant::from_unix_seconds(t).to_xml();
+        if let Some(t) = keys.schedule.activate_at {
+            println!("the next key signs from {}; the active one is retired {} later", when(t), keys.schedule.overlap);
+        }
+        if let Some(t) = keys.schedule.retire_at {
+            println!("the previous key leaves metadata at {}", when(t));
         }
         Ok(Outcome::Success)
     })

@@ -17,6 +17,15 @@ pub enum KeysCommand {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
     },
+    /// Scheduled rotation: the next key is published now, signs after OVERLAP, and the old one
+    /// leaves metadata one OVERLAP later (e.g. 7d, 24h, 3600). Update IAM's SAML providers with
+    /// the app metadata during the first overlap; `idfed doctor` warns about those that lack it.
+    Rotate {
+        #[arg(long, default_value = "7d")]
+        overlap: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// Rotation, step 1: make the IdP's next signing key and publish it in metadata (it does not
     /// sign yet). Update the SAML providers (AWS keeps up to 10 certificates each), then activate.
     Stage {
@@ -63,6 +72,10 @@ pub fn run(command: KeysCommand) -> Result<Outcome, String> {
     let (alg, subject, out, years, force) = match command {
         KeysCommand::Generate { alg, subject, out, years, force } => (alg, subject, out, years, force),
         KeysCommand::List { data_dir } => return crate::idp_cmd::signing_keys(data_dir, None),
+        KeysCommand::Rotate { overlap, data_dir } => {
+            let seconds = parse_duration(&overlap)?;
+            return crate::idp_cmd::signing_keys(data_dir, Some(&format!("rotate:{seconds}")));
+        }
         KeysCommand::Stage { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("stage")),
         KeysCommand::Activate { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("activate")),
         KeysCommand::Retire { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("retire")),
@@ -139,4 +152,19 @@ fn parse_ymd(iso: &str) -> Result<(i32, u8, u8), String> {
     let m = iso.get(5..7).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let d = iso.get(8..10).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     Ok((y, m, d))
+}
+
+/// `7d`, `24h`, `30m`, `3600` (seconds).
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 7d, 24h, 30m or 3600"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+    };
+    n.checked_mul(factor).ok_or_else(|| format!("{text:?} is too long"))
 }

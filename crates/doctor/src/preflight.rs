@@ -20,6 +20,8 @@ pub struct IdpSide<'a> {
     pub tenant: &'a Tenant,
     pub entity_id: &'a dyn Fn(&str) -> String,
     pub key: IdpKey<'a>,
+    /// The certificate of the key the IdP will sign with next (a rotation in progress).
+    pub next_certificate: Option<&'a idfed_saml::Certificate>,
 }
 
 pub fn preflight(idp: &IdpSide, state: &State, sign_in_urls: &[String], now: Instant) -> Vec<Finding> {
@@ -71,6 +73,30 @@ pub fn preflight(idp: &IdpSide, state: &State, sign_in_urls: &[String], now: Ins
                 }
             }
         }
+        // A rotation in progress: providers must hold the next certificate before it signs.
+        if let Some(next) = idp.next_certificate {
+            for arn in &aws.identity_provider_arns {
+                let Some(provider) = state.providers.values().find(|p| &p.arn == arn) else { continue };
+                if !provider.certificates.iter().any(|c| c == next) {
+                    let finding = Finding::note(
+                        "lint-next-certificate",
+                        Severity::Warning,
+                        format!("{}: {} lacks the IdP's next signing certificate", app.label, provider.name),
+                        format!(
+                            "The IdP is rotating its key (next certificate SHA-256 {}); once it signs with it, sign-ins through {arn} fail with F06.",
+                            next.fingerprint_sha256()
+                        ),
+                        format!(
+                            "aws iam update-saml-provider --saml-provider-arn {arn} --saml-metadata-document file://<{} metadata>",
+                            app.name
+                        ),
+                    );
+                    if !findings.contains(&finding) {
+                        findings.push(finding);
+                    }
+                }
+            }
+        }
         // Console sessions may last SessionDuration; API callers asking for as long get F18.
         for role in state.roles.values() {
             let pairs_role = idfed_idp::assignments::role_value(aws, &role.arn).is_ok();
@@ -117,6 +143,7 @@ pub fn preflight_export(
         tenant,
         entity_id: &entity_id,
         key: IdpKey { key: &stand_in.key, certificate: &stand_in.certificate },
+        next_certificate: None,
     };
     let mut findings = preflight(&side, &state, sign_in_urls, now);
     findings.push(Finding::note(

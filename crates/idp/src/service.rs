@@ -72,6 +72,8 @@ pub struct Idp {
     store: Option<DocumentStore>,
     /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
     credentials_version: AtomicI64,
+    /// Set while this node carries out a scheduled rotation step.
+    rotating: std::sync::atomic::AtomicBool,
     /// When this node last purged expired short-lived records (unix seconds).
     last_purge: AtomicI64,
     /// The system log when there is no store.
@@ -115,6 +117,7 @@ impl Idp {
             store: None,
             credentials_version: AtomicI64::new(0),
             last_purge: AtomicI64::new(0),
+            rotating: std::sync::atomic::AtomicBool::new(false),
             tenant_version: AtomicI64::new(0),
             memory_log: Mutex::new(Vec::new()),
         }
@@ -237,7 +240,41 @@ impl Idp {
 
     /// The next key signs from now on; the old one stays in metadata until retired.
     pub async fn activate_next_key(&self) -> Result<()> {
-        self.change_signing("signing_key.activate", SigningKeys::activated).await
+        let now = self.now().unix_seconds();
+        self.change_signing("signing_key.activate", |keys| keys.activated_at(now)).await
+    }
+
+    /// A scheduled rotation: the next key is published now, signs `overlap` seconds later, and
+    /// the old one leaves metadata one overlap after that. Every node carries out the steps.
+    pub async fn rotate(&self, overlap: i64) -> Result<()> {
+        if overlap < 0 {
+            return Err(IdpError::invalid("the overlap cannot be negative"));
+        }
+        let next = Arc::new(Identity::generate("idfed IdP", self.now())?);
+        let now = self.now().unix_seconds();
+        self.change_signing("signing_key.rotate", |keys| Ok(keys.rotating(next.clone(), now, overlap))).await
+    }
+
+    /// Carries out a scheduled rotation step that has come due (called on every refresh).
+    async fn rotation_step(&self) -> Result<()> {
+        let now = self.now().unix_seconds();
+        match self.signing().due(now) {
+            Some("activate") => {
+                self.change_signing("signing_key.activate", |keys| match keys.due(now) {
+                    Some("activate") => keys.activated_at(now),
+                    _ => Ok(keys.clone()),
+                })
+                .await
+            }
+            Some(_) => {
+                self.change_signing("signing_key.retire", |keys| match keys.due(now) {
+                    Some("retire") => keys.retired(),
+                    _ => Ok(keys.clone()),
+                })
+                .await
+            }
+            None => Ok(()),
+        }
     }
 
     /// Stops publishing the previous key.
@@ -248,6 +285,13 @@ impl Idp {
     /// Picks up a tenant (or signing keys) another process or node stored since this one last
     /// looked (`idfed apply` while the server runs, or another IdP node on the same database).
     pub async fn refresh(&self) -> Result<()> {
+        // A scheduled rotation step that came due is carried out here, once (its own save
+        // refreshes again, which must not start it a second time).
+        if self.signing().due(self.now().unix_seconds()).is_some() && !self.rotating.swap(true, Ordering::SeqCst) {
+            let stepped = Box::pin(self.rotation_step()).await;
+            self.rotating.store(false, Ordering::SeqCst);
+            stepped?;
+        }
         let Some(store) = &self.store else { return Ok(()) };
         if let Some((version, body)) = newer(store, SIGNING_DOCUMENT, &self.signing_version).await? {
             let keys = SigningKeys::from_json(&body, &self.sealer)?;

@@ -415,6 +415,7 @@ fn preflight_signed_by(w: &World, tenant: &idfed_idp::tenant::Tenant, signer: &K
         tenant: &tenant,
         entity_id: &entity_id,
         key: idfed_idp::sso::IdpKey { key: &signer.key, certificate: &signer.cert },
+        next_certificate: None,
     };
     idfed_doctor::preflight(&side, &w.state, &[], now())
 }
@@ -506,4 +507,31 @@ fn f22_and_f23_are_explained_from_the_catalogue() {
     assert!(f22.fix.contains("IdP"));
     let f23 = idfed_doctor::catalogue::entry("F23").unwrap();
     assert!(f23.aws_text.starts_with("No user with the specified credentials"));
+}
+
+#[test]
+fn lint_a_provider_lacks_the_next_certificate_of_a_rotation() {
+    let w = world();
+    let mut tenant = tenant(3600, "ada");
+    for app in &mut tenant.apps {
+        if let idfed_idp::apps::AppKind::Aws(aws) = &mut app.kind {
+            aws.connect.as_mut().unwrap().instance_id = w.instance.clone();
+        }
+    }
+    let entity_id = |_: &str| ISSUER.to_owned();
+    let side = |next: &'static Key| idfed_doctor::IdpSide {
+        tenant: &tenant,
+        entity_id: &entity_id,
+        key: idfed_idp::sso::IdpKey { key: &key(0).key, certificate: &key(0).cert },
+        next_certificate: Some(&next.cert),
+    };
+    let findings = idfed_doctor::preflight(&side(key(1)), &w.state, &[], now());
+    let lint = findings.iter().find(|f| f.id == "lint-next-certificate").unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        lint.title.contains("Okta_Connect_Admin") && lint.cause.contains(&key(1).cert.fingerprint_sha256()),
+        "{lint:?}"
+    );
+    assert!(
+        !idfed_doctor::preflight(&side(key(0)), &w.state, &[], now()).iter().any(|f| f.id == "lint-next-certificate")
+    );
 }

@@ -115,3 +115,49 @@ async fn signing_keys_rotate_across_nodes() {
         assert_eq!(restarted.signing().published(), [next], "{backend}: the rotation survived a restart");
     }
 }
+
+/// `rotate`: the next key is published at once, signs after the overlap, and the old one leaves
+/// metadata one overlap later; another node on the same store follows, and a verifier trusting
+/// the old certificate, then both, sees the switch.
+#[tokio::test]
+async fn a_scheduled_rotation_runs_itself() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    for store in stores("idp-scheduled-rotation").await {
+        let backend = store.backend();
+        let seconds = Arc::new(AtomicI64::new(now().unix_seconds()));
+        let clock = {
+            let seconds = seconds.clone();
+            Arc::new(move || idfed_saml::Instant::from_unix_seconds(seconds.load(Ordering::SeqCst)))
+        };
+        let open = || async {
+            let sealer = Sealer::new(&[9u8; 32]).unwrap();
+            Idp::open(store.clone(), "http://127.0.0.1:8080", clock.clone(), Box::new(SystemRandom::new()), sealer)
+                .await
+                .unwrap()
+        };
+        let (a, b) = (open().await, open().await);
+        let old = a.signing().active.certificate.clone();
+        a.rotate(3600).await.unwrap();
+        b.refresh().await.unwrap();
+        assert_eq!(b.signing().published().len(), 2, "{backend}: the next certificate is published at once");
+        assert_eq!(b.signing().active.certificate, old, "{backend}: the old key still signs");
+
+        seconds.fetch_add(3601, Ordering::SeqCst);
+        b.refresh().await.unwrap();
+        let new = b.signing().active.certificate.clone();
+        assert_ne!(new, old, "{backend}: after the overlap the next key signs");
+        assert_eq!(b.signing().published(), [new.clone(), old.clone()], "{backend}: the old one stays published");
+        a.refresh().await.unwrap();
+        assert_eq!(a.signing().active.certificate, new, "{backend}: every node follows the stored keys");
+
+        seconds.fetch_add(3601, Ordering::SeqCst);
+        a.refresh().await.unwrap();
+        assert_eq!(
+            a.signing().published(),
+            std::slice::from_ref(&new),
+            "{backend}: one overlap later the old one is retired"
+        );
+        b.refresh().await.unwrap();
+        assert_eq!(b.signing().published(), [new], "{backend}");
+    }
+}
