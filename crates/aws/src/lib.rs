@@ -14,5 +14,6 @@ pub mod signin;
 
 pub use error::AwsError;
 pub mod ids;
+pub mod metrics;
 pub mod state;
 pub mod sts;

@@ -180,6 +180,14 @@ fn respond(
     let cookie = console_cookie(headers);
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
     match (method.as_str(), path) {
+        ("GET", "/metrics") => {
+            let mut response = crate::metrics::render().into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain; version=0.0.4"));
+            return response;
+        }
+        ("GET", "/healthz") => return "ok\n".into_response(),
         ("POST", "/saml") => return sign_in(sandbox, body, &host, now),
         ("POST", p) if p.starts_with("/saml/acs/") => return sign_in(sandbox, body, &host, now),
         ("GET", "/console/home" | "/console") => {

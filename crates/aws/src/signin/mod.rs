@@ -110,8 +110,14 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
         duration_seconds: None,
     };
     let assumed = match assume_role_with_saml(state, &assume, request.sign_in_urls, now, rng) {
-        Ok(a) => a,
-        Err(e) => return Answer::Page(e.status, error_page("Sign-in error", &sts_text(&e, &request_id))),
+        Ok(a) => {
+            crate::metrics::assume_role_with_saml("signin", "Success");
+            a
+        }
+        Err(e) => {
+            crate::metrics::assume_role_with_saml("signin", &e.code);
+            return Answer::Page(e.status, error_page("Sign-in error", &sts_text(&e, &request_id)));
+        }
     };
     // The console session lasts SessionDuration (not limited by MaxSessionDuration), capped by
     // SessionNotOnOrAfter, which STS already applied to the credentials' expiry.

@@ -191,6 +191,43 @@ fn login_writes_a_profile_and_credential_process_works_through_the_aws_cli() {
     let who = env.aws(&["sts", "get-caller-identity", "--profile", "cp", "--output", "json"]);
     assert!(who.status.success(), "expired credentials are refreshed with the cached session: {}", text(&who));
     assert_eq!(env.sso_count(max), before + 2, "one new response for the refresh");
+
+    // The sandbox's metrics count those AssumeRoleWithSAML calls by outcome.
+    let metrics = Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import urllib.request as u;print(u.urlopen('{}/metrics').read().decode())",
+                env.info["aws"].as_str().unwrap()
+            ),
+        ])
+        .output()
+        .unwrap();
+    let parsed = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tools/clients/prom_parse.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&metrics.stdout)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap_or_else(|_| panic!("{}", text(&parsed)));
+    let count = |outcome: &str| {
+        samples
+            .iter()
+            .find(|s| {
+                s["name"] == "idfed_sandbox_assume_role_with_saml_total"
+                    && s["labels"]["via"] == "api"
+                    && s["labels"]["outcome"] == outcome
+            })
+            .and_then(|s| s["value"].as_f64())
+            .unwrap_or(0.0)
+    };
+    assert_eq!(count("ValidationError"), 1.0, "{samples:?}");
+    assert!(count("Success") >= 3.0, "{samples:?}");
     stop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }
