@@ -86,7 +86,7 @@ pub fn groups(command: GroupsCommand) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
         match command {
             GroupsCommand::List { data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 idp.with_tenant(|t| {
                     for group in &t.groups {
                         println!("{}\t{}\t{}", group.name, group.source, group.members.join(","));
@@ -94,7 +94,7 @@ pub fn groups(command: GroupsCommand) -> Result<Outcome, String> {
                 });
             }
             GroupsCommand::Create { name, source, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let group = idfed_idp::directory::Group {
                     name: name.clone(),
                     description: String::new(),
@@ -121,7 +121,7 @@ pub fn groups(command: GroupsCommand) -> Result<Outcome, String> {
 }
 
 async fn members(group: &str, logins: &[String], adding: bool, data_dir: &Path) -> Result<(), String> {
-    let idp = open(data_dir, "http://127.0.0.1:8080").await?;
+    let idp = open_offline(data_dir).await?;
     let event = if adding { "group.member.add" } else { "group.member.remove" };
     admin_change(&idp, event, group, |t| {
         for login in logins {
@@ -158,7 +158,7 @@ pub fn assign(
         _ => return Err("name exactly one of --user or --group".into()),
     };
     runtime()?.block_on(async move {
-        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let idp = open_offline(&data_dir).await?;
         let target = format!("{app} → {}", principal.describe());
         if remove {
             admin_change(&idp, "assignment.delete", &target, |t| {
@@ -221,11 +221,11 @@ pub fn tokens(command: TokensCommand) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
         match command {
             TokensCommand::Create { name, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 println!("{}", idp.create_api_token(&name).await.map_err(|e| e.message)?);
             }
             TokensCommand::Revoke { name, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 if !idp.change_credentials(|c| c.revoke_api_token(&name)).await.map_err(|e| e.message)? {
                     return Err(format!("there is no token {name:?}"));
                 }
@@ -233,7 +233,7 @@ pub fn tokens(command: TokensCommand) -> Result<Outcome, String> {
                 println!("revoked {name}");
             }
             TokensCommand::List { data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 idp.with_credentials(|c| {
                     for token in c.api_tokens.values() {
                         let made = idfed_saml::Instant::from_unix_seconds(token.created).to_xml();
@@ -283,7 +283,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
         match command {
             AppsCommand::List { data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 idp.with_tenant(|t| {
                     for app in &t.apps {
                         let kind = match app.kind {
@@ -298,7 +298,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
                 let text = crate::input::read_text(&file)?;
                 let converted = idfed_idp::okta_import::aws_app(&name, &label, &text)
                     .map_err(|e| format!("{}: {e}", file.display()))?;
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let app = converted.app;
                 let result = idp.change_tenant(|t| t.put_app(app.clone())).await;
                 let detail = serde_json::json!({ "file": file.display().to_string(), "notes": converted.notes });
@@ -310,7 +310,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
                 println!("app {name} imported from {}", file.display());
             }
             AppsCommand::TestApiCredentials { app, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 match idp.test_api_credentials("cli", &app).await {
                     Ok(text) => println!("{text}"),
                     Err(e) => {
@@ -320,7 +320,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
                 }
             }
             AppsCommand::ImportRoles { app, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let roles = idp.import_roles("cli", &app).await.map_err(|e| e.message)?;
                 println!("{} roles trust the app's identity provider:", roles.len());
                 for role in roles {
@@ -335,7 +335,7 @@ pub fn apps(command: AppsCommand) -> Result<Outcome, String> {
 /// `idfed logs`: the system log, newest first.
 pub fn logs(filter: idfed_store::EventFilter, json: bool, data_dir: PathBuf) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
-        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let idp = open_offline(&data_dir).await?;
         for e in idp.events(&filter).await.map_err(|e| e.message)? {
             if json {
                 let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
@@ -352,19 +352,26 @@ pub fn logs(filter: idfed_store::EventFilter, json: bool, data_dir: PathBuf) -> 
     })
 }
 
-/// `idfed keys list | stage | activate | retire`: the IdP's signing-key rotation.
-pub fn signing_keys(data_dir: PathBuf, step: Option<&str>) -> Result<Outcome, String> {
+/// A step of the IdP's signing-key rotation.
+pub enum KeyStep {
+    List,
+    Stage,
+    Activate,
+    Retire,
+    /// A scheduled rotation with this overlap in seconds.
+    Rotate(i64),
+}
+
+/// `idfed keys list | stage | activate | retire | rotate`: the IdP's signing-key rotation.
+pub fn signing_keys(data_dir: PathBuf, step: KeyStep) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
-        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let idp = open_offline(&data_dir).await?;
         let done = match step {
-            Some(rotate) if rotate.starts_with("rotate:") => {
-                let overlap = rotate.trim_start_matches("rotate:").parse::<i64>().unwrap_or(0);
-                idp.rotate(overlap).await
-            }
-            Some("stage") => idp.stage_next_key().await,
-            Some("activate") => idp.activate_next_key().await,
-            Some("retire") => idp.retire_previous_key().await,
-            _ => Ok(()),
+            KeyStep::Rotate(overlap) => idp.rotate(overlap).await,
+            KeyStep::Stage => idp.stage_next_key().await,
+            KeyStep::Activate => idp.activate_next_key().await,
+            KeyStep::Retire => idp.retire_previous_key().await,
+            KeyStep::List => Ok(()),
         };
         done.map_err(|e| e.message)?;
         let keys = idp.signing();
@@ -395,7 +402,7 @@ pub fn backup(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
         return Err(format!("{} exists; choose a new file", file.display()));
     }
     runtime()?.block_on(async move {
-        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let idp = open_offline(&data_dir).await?;
         idp.backup_to(&file).await.map_err(|e| e.message)?;
         idp.log("cli", "backup", &file.display().to_string(), "", true, serde_json::json!({})).await;
         println!(
@@ -494,6 +501,12 @@ pub(crate) async fn open_at(data_dir: &Path, base_url: &str) -> Result<Idp, Stri
     open(data_dir, base_url).await
 }
 
+/// The IdP for an administration command run beside (or without) the server: entity IDs are
+/// not used there, so any base URL serves.
+async fn open_offline(data_dir: &Path) -> Result<Idp, String> {
+    open(data_dir, "http://127.0.0.1:8080").await
+}
+
 async fn open(data_dir: &Path, base_url: &str) -> Result<Idp, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
     let store = open_store(data_dir).await?;
@@ -555,7 +568,7 @@ pub fn parse_tenant(text: &str, path: &Path) -> Result<Tenant, String> {
 pub fn apply(file: PathBuf, data_dir: PathBuf, dry_run: bool) -> Result<Outcome, String> {
     let desired = parse_tenant(&crate::input::read_text(&file)?, &file)?;
     runtime()?.block_on(async move {
-        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let idp = open_offline(&data_dir).await?;
         let summary = if dry_run {
             let mut copy = idp.tenant();
             copy.apply(desired.clone(), || idp.new_user_id()).map_err(|e| format!("{}: {e}", file.display()))?
@@ -578,7 +591,7 @@ pub fn apply(file: PathBuf, data_dir: PathBuf, dry_run: bool) -> Result<Outcome,
 
 pub fn export(data_dir: PathBuf, out: Option<PathBuf>) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
-        let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+        let idp = open_offline(&data_dir).await?;
         let text = serde_norway::to_string(&idp.tenant()).map_err(|e| e.to_string())?;
         crate::input::write_text(out.as_deref(), &text)?;
         Ok(Outcome::Success)
@@ -598,7 +611,7 @@ pub fn users(command: UsersCommand) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
         match command {
             UsersCommand::SetPassword { login, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let login = known_login(&idp, &login)?;
                 let password = read_password()?;
                 idp.change_credentials(|c| c.set_password(&login, &password, idp.rng.as_ref()))
@@ -608,7 +621,7 @@ pub fn users(command: UsersCommand) -> Result<Outcome, String> {
                 println!("password set for {login}");
             }
             UsersCommand::EnrollTotp { login, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let login = known_login(&idp, &login)?;
                 let url = idp
                     .change_credentials(|c| c.enroll_totp(&login, idp.rng.as_ref()))
@@ -618,14 +631,14 @@ pub fn users(command: UsersCommand) -> Result<Outcome, String> {
                 println!("{url}");
             }
             UsersCommand::ResetTotp { login, data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let login = known_login(&idp, &login)?;
                 idp.change_credentials(|c| c.reset_totp(&login)).await.map_err(|e| e.message)?;
                 println!("TOTP removed for {login}");
             }
             UsersCommand::Import { file, dry_run, data_dir } => {
                 let text = crate::input::read_text(&file)?;
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 let mut bar = crate::progress::Bar::new("rows");
                 let result = idp
                     .import_csv("cli", &text, dry_run, &mut |done, total| bar.show(done, total))
@@ -652,7 +665,7 @@ pub fn users(command: UsersCommand) -> Result<Outcome, String> {
                 }
             }
             UsersCommand::List { data_dir } => {
-                let idp = open(&data_dir, "http://127.0.0.1:8080").await?;
+                let idp = open_offline(&data_dir).await?;
                 idp.with_tenant(|t| {
                     for user in &t.users {
                         println!("{}\t{}\t{}", user.login, user.status.name(), user.display_name());

@@ -9,6 +9,7 @@ use clap::{Subcommand, ValueEnum};
 use idfed_saml::Certificate;
 
 use crate::Outcome;
+use crate::idp_cmd::{KeyStep, signing_keys};
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -71,14 +72,13 @@ pub enum KeyAlgorithm {
 pub fn run(command: KeysCommand) -> Result<Outcome, String> {
     let (alg, subject, out, years, force) = match command {
         KeysCommand::Generate { alg, subject, out, years, force } => (alg, subject, out, years, force),
-        KeysCommand::List { data_dir } => return crate::idp_cmd::signing_keys(data_dir, None),
+        KeysCommand::List { data_dir } => return signing_keys(data_dir, KeyStep::List),
         KeysCommand::Rotate { overlap, data_dir } => {
-            let seconds = parse_duration(&overlap)?;
-            return crate::idp_cmd::signing_keys(data_dir, Some(&format!("rotate:{seconds}")));
+            return signing_keys(data_dir, KeyStep::Rotate(parse_duration(&overlap)?));
         }
-        KeysCommand::Stage { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("stage")),
-        KeysCommand::Activate { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("activate")),
-        KeysCommand::Retire { data_dir } => return crate::idp_cmd::signing_keys(data_dir, Some("retire")),
+        KeysCommand::Stage { data_dir } => return signing_keys(data_dir, KeyStep::Stage),
+        KeysCommand::Activate { data_dir } => return signing_keys(data_dir, KeyStep::Activate),
+        KeysCommand::Retire { data_dir } => return signing_keys(data_dir, KeyStep::Retire),
     };
     let key_path = out.join("key.pem");
     let cert_path = out.join("cert.pem");
