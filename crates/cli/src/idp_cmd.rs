@@ -367,10 +367,10 @@ pub fn signing_keys(data_dir: PathBuf, step: KeyStep) -> Result<Outcome, String>
     runtime()?.block_on(async move {
         let idp = open_offline(&data_dir).await?;
         let done = match step {
-            KeyStep::Rotate(overlap) => idp.rotate(overlap).await,
-            KeyStep::Stage => idp.stage_next_key().await,
-            KeyStep::Activate => idp.activate_next_key().await,
-            KeyStep::Retire => idp.retire_previous_key().await,
+            KeyStep::Rotate(overlap) => idp.rotate("cli", overlap).await,
+            KeyStep::Stage => idp.stage_next_key("cli").await,
+            KeyStep::Activate => idp.activate_next_key("cli").await,
+            KeyStep::Retire => idp.retire_previous_key("cli").await,
             KeyStep::List => Ok(()),
         };
         done.map_err(|e| e.message)?;

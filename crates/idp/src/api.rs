@@ -194,10 +194,11 @@ async fn list_users(State(idp): Shared, headers: HeaderMap, Query(q): Query<Hash
 }
 
 async fn create_user(State(idp): Shared, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let new: NewUser = parse_body(&headers, &body)?;
-    let password = new.password.clone();
+    let password = new.password;
     let user = User {
-        id: idp.new_user_id()?,
+        id: String::new(),
         login: new.login,
         email: new.email,
         first_name: new.first_name,
@@ -206,23 +207,14 @@ async fn create_user(State(idp): Shared, headers: HeaderMap, body: Bytes) -> Api
         profile: new.profile,
         admin: new.admin,
     };
-    if let Some(password) = &password {
-        crate::credentials::hash_password(password, idp.rng.as_ref())?;
-    }
     let login = user.login.clone();
-    let stored = user.clone();
-    change(&idp, &headers, "user.create", &login, move |t| {
-        if t.user(&stored.login).is_some() {
-            return Err(IdpError::conflict(format!("login {:?} exists already", stored.login)));
-        }
-        t.users.push(stored.clone());
-        Ok(())
-    })
-    .await?;
-    if let Some(password) = password {
-        idp.change_credentials(|c| c.set_password(&login, &password, idp.rng.as_ref())).await??;
-    }
-    created(user)
+    let result = idp.create_person(user, password.as_deref()).await;
+    let detail = match &result {
+        Ok(_) => json!({}),
+        Err(e) => json!({ "reason": e.message }),
+    };
+    idp.log(&format!("api:{actor}"), "user.create", &login, "", result.is_ok(), detail).await;
+    created(result?)
 }
 
 async fn get_user(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
@@ -368,16 +360,7 @@ async fn get_group(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
 }
 
 async fn delete_group(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
-    change(&idp, &headers, "group.delete", &name, |t| {
-        let before = t.groups.len();
-        t.groups.retain(|g| g.name != name);
-        if before == t.groups.len() {
-            return Err(IdpError::not_found(format!("there is no group {name:?}")));
-        }
-        t.assignments.retain(|a| a.principal != Principal::Group(name.clone()));
-        Ok(())
-    })
-    .await?;
+    change(&idp, &headers, "group.delete", &name, |t| t.remove_group(&name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -437,16 +420,7 @@ async fn put_app(State(idp): Shared, headers: HeaderMap, Path(name): Path<String
 }
 
 async fn delete_app(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
-    change(&idp, &headers, "app.delete", &name, |t| {
-        let before = t.apps.len();
-        t.apps.retain(|a| a.name != name);
-        if before == t.apps.len() {
-            return Err(IdpError::not_found(format!("there is no app {name:?}")));
-        }
-        t.assignments.retain(|a| a.app != name);
-        Ok(())
-    })
-    .await?;
+    change(&idp, &headers, "app.delete", &name, |t| t.remove_app(&name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -534,12 +534,10 @@ impl AwsApp {
                 session_name.result_type().name()
             )));
         }
+        // No Identity Provider ARN yet is allowed: the provider is made in IAM from this app's
+        // metadata, so the app exists first. Roles then fail at sign-in with a clear message.
         if let Some(mapping) = &self.group_mapping {
             mapping.compile()?;
-        } else if self.identity_provider_arns.is_empty() {
-            return Err(IdpError::invalid(
-                "add the Identity Provider ARN (the SAML provider created in IAM for this app)",
-            ));
         }
         if let Some(connect) = &self.connect {
             connect.validate()?;

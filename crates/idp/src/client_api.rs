@@ -72,7 +72,23 @@ async fn authn(State(idp): Shared, body: Bytes) -> Response {
         }
         Ok(Ok(())) => {}
     }
-    if idp.with_credentials(|c| c.has_totp(&login)) {
+    let enrolled = idp.with_credentials(|c| c.has_totp(&login));
+    if !enrolled && idp.with_tenant(|t| t.requires_mfa(&login)) {
+        idp.log(
+            &login,
+            "user.session.start",
+            &login,
+            "",
+            false,
+            json!({ "reason": "mfa enrollment due", "via": "api" }),
+        )
+        .await;
+        return refused(
+            "mfa_enrollment_required",
+            "Two-step verification is required: sign in once in the browser to set it up.",
+        );
+    }
+    if enrolled {
         let Some(code) = request.code.as_deref().filter(|c| !c.trim().is_empty()) else {
             return refused("mfa_required", "Enter the current code from your authenticator app.");
         };

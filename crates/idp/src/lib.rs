@@ -7,6 +7,7 @@ pub mod error;
 pub mod expr;
 
 pub use error::{ErrorKind, IdpError};
+pub mod admin;
 pub mod api;
 pub mod apps;
 pub mod assignments;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps::AppKind;
 use crate::credentials::Credentials;
+use crate::directory::User;
 use crate::error::{IdpError, Result};
 use crate::integration::{IamClient, trusts};
 use crate::keys::Identity;
@@ -215,6 +216,7 @@ impl Idp {
 
     async fn change_signing(
         &self,
+        actor: &str,
         event: &str,
         mut change: impl FnMut(&SigningKeys) -> Result<SigningKeys>,
     ) -> Result<()> {
@@ -226,33 +228,33 @@ impl Idp {
             self.signing_version.store(version, Ordering::SeqCst);
             let fingerprint = next.active.certificate.fingerprint_sha256();
             *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-            self.log("cli", event, "signing-key", "", true, serde_json::json!({ "active": fingerprint })).await;
+            self.log(actor, event, "signing-key", "", true, serde_json::json!({ "active": fingerprint })).await;
             return Ok(());
         }
         Err(busy())
     }
 
     /// Makes the next signing key and publishes it in metadata (it does not sign yet).
-    pub async fn stage_next_key(&self) -> Result<()> {
+    pub async fn stage_next_key(&self, actor: &str) -> Result<()> {
         let next = Arc::new(Identity::generate("idfed IdP", self.now())?);
-        self.change_signing("signing_key.stage", |keys| Ok(keys.with_next(next.clone()))).await
+        self.change_signing(actor, "signing_key.stage", |keys| Ok(keys.with_next(next.clone()))).await
     }
 
     /// The next key signs from now on; the old one stays in metadata until retired.
-    pub async fn activate_next_key(&self) -> Result<()> {
+    pub async fn activate_next_key(&self, actor: &str) -> Result<()> {
         let now = self.now().unix_seconds();
-        self.change_signing("signing_key.activate", |keys| keys.activated_at(now)).await
+        self.change_signing(actor, "signing_key.activate", |keys| keys.activated_at(now)).await
     }
 
     /// A scheduled rotation: the next key is published now, signs `overlap` seconds later, and
     /// the old one leaves metadata one overlap after that. Every node carries out the steps.
-    pub async fn rotate(&self, overlap: i64) -> Result<()> {
+    pub async fn rotate(&self, actor: &str, overlap: i64) -> Result<()> {
         if overlap < 0 {
             return Err(IdpError::invalid("the overlap cannot be negative"));
         }
         let next = Arc::new(Identity::generate("idfed IdP", self.now())?);
         let now = self.now().unix_seconds();
-        self.change_signing("signing_key.rotate", |keys| Ok(keys.rotating(next.clone(), now, overlap))).await
+        self.change_signing(actor, "signing_key.rotate", |keys| Ok(keys.rotating(next.clone(), now, overlap))).await
     }
 
     /// Carries out a scheduled rotation step that has come due (called on every refresh).
@@ -260,14 +262,14 @@ impl Idp {
         let now = self.now().unix_seconds();
         match self.signing().due(now) {
             Some("activate") => {
-                self.change_signing("signing_key.activate", |keys| match keys.due(now) {
+                self.change_signing("scheduler", "signing_key.activate", |keys| match keys.due(now) {
                     Some("activate") => keys.activated_at(now),
                     _ => Ok(keys.clone()),
                 })
                 .await
             }
             Some(_) => {
-                self.change_signing("signing_key.retire", |keys| match keys.due(now) {
+                self.change_signing("scheduler", "signing_key.retire", |keys| match keys.due(now) {
                     Some("retire") => keys.retired(),
                     _ => Ok(keys.clone()),
                 })
@@ -278,8 +280,8 @@ impl Idp {
     }
 
     /// Stops publishing the previous key.
-    pub async fn retire_previous_key(&self) -> Result<()> {
-        self.change_signing("signing_key.retire", SigningKeys::retired).await
+    pub async fn retire_previous_key(&self, actor: &str) -> Result<()> {
+        self.change_signing(actor, "signing_key.retire", SigningKeys::retired).await
     }
 
     /// Picks up a tenant (or signing keys) another process or node stored since this one last
@@ -564,6 +566,28 @@ impl Idp {
         Ok(token)
     }
 
+    /// Adds a person (a new id is given), with a password when one is set at creation. The
+    /// password is checked before anything is written, so a weak one creates nobody.
+    pub async fn create_person(&self, mut user: User, password: Option<&str>) -> Result<User> {
+        user.id = self.new_user_id()?;
+        if let Some(password) = password {
+            crate::credentials::hash_password(password, self.rng.as_ref())?;
+        }
+        let stored = user.clone();
+        self.change_tenant(|t| {
+            if t.user(&stored.login).is_some() {
+                return Err(IdpError::conflict(format!("login {:?} exists already", stored.login)));
+            }
+            t.users.push(stored.clone());
+            Ok(())
+        })
+        .await?;
+        if let Some(password) = password {
+            self.change_credentials(|c| c.set_password(&user.login, password, self.rng.as_ref())).await??;
+        }
+        Ok(user)
+    }
+
     /// A new user id (`u` and 20 hex digits).
     pub fn new_user_id(&self) -> Result<String> {
         let mut bytes = [0u8; 10];
@@ -673,6 +697,44 @@ impl Idp {
                 && self.with_tenant(|t| t.user(&s.login).is_some_and(|u| u.id == s.user_id))
                 && self.with_credentials(|c| c.epoch(&s.login)) == s.epoch
         }))
+    }
+
+    /// Open sessions (at most `limit`), each with the key that ends it ([`Idp::end_session_by_key`]).
+    pub async fn sessions(&self, limit: u32) -> Result<Vec<(String, Session)>> {
+        let bodies: Vec<(String, String)> = match &self.store {
+            Some(store) => store
+                .list(SESSION_PREFIX, limit)
+                .await
+                .map_err(storage)?
+                .into_iter()
+                .map(|(name, _, body)| (name, body))
+                .collect(),
+            None => lock(&self.records)
+                .iter()
+                .filter(|(k, _)| k.starts_with(SESSION_PREFIX))
+                .take(limit as usize)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let now = self.now().unix_seconds();
+        let mut sessions: Vec<(String, Session)> = bodies
+            .into_iter()
+            .filter_map(|(key, body)| {
+                let session: Session = serde_json::from_str(&body).ok()?;
+                let key = key.strip_prefix(SESSION_PREFIX)?.to_owned();
+                (session.expires > now).then_some((key, session))
+            })
+            .collect();
+        sessions.sort_by_key(|(_, s)| std::cmp::Reverse(s.started));
+        Ok(sessions)
+    }
+
+    /// Ends the session stored under `key` (a token hash from [`Idp::sessions`]).
+    pub async fn end_session_by_key(&self, key: &str) -> Result<()> {
+        if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(IdpError::invalid("not a session key"));
+        }
+        self.remove_record(&format!("{SESSION_PREFIX}{key}")).await
     }
 
     pub async fn end_session(&self, token: &str) -> Result<()> {

@@ -22,6 +22,52 @@ pub struct Tenant {
     pub apps: Vec<App>,
     #[serde(default)]
     pub assignments: Vec<Assignment>,
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+}
+
+/// Tenant-wide sign-in policy (Security → Authenticators in Okta's terms).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub mfa: MfaPolicy,
+}
+
+impl Policy {
+    fn is_default(&self) -> bool {
+        *self == Policy::default()
+    }
+}
+
+/// Who must use two-step verification. People it covers who have not enrolled are asked to
+/// enroll right after their password, before any app opens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicy {
+    #[default]
+    Optional,
+    Admins,
+    Everyone,
+}
+
+impl MfaPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            MfaPolicy::Optional => "optional",
+            MfaPolicy::Admins => "admins",
+            MfaPolicy::Everyone => "everyone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "optional" => Ok(MfaPolicy::Optional),
+            "admins" => Ok(MfaPolicy::Admins),
+            "everyone" => Ok(MfaPolicy::Everyone),
+            other => Err(IdpError::invalid(format!("MFA policy {other:?}: use optional, admins or everyone"))),
+        }
+    }
 }
 
 impl Tenant {
@@ -35,6 +81,15 @@ impl Tenant {
 
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// Whether the policy requires `login` to use two-step verification.
+    pub fn requires_mfa(&self, login: &str) -> bool {
+        match self.policy.mfa {
+            MfaPolicy::Optional => false,
+            MfaPolicy::Admins => self.user(login).is_some_and(|u| u.admin),
+            MfaPolicy::Everyone => true,
+        }
     }
 
     pub fn app(&self, name: &str) -> Option<&App> {
@@ -184,6 +239,32 @@ impl Tenant {
                 Some(existing) => *existing = assignment,
                 None => t.assignments.push(assignment),
             }
+            Ok(())
+        })
+    }
+
+    /// Removes an app with its assignments.
+    pub fn remove_app(&mut self, name: &str) -> Result<()> {
+        self.change(|t| {
+            let before = t.apps.len();
+            t.apps.retain(|a| a.name != name);
+            if before == t.apps.len() {
+                return Err(IdpError::not_found(format!("there is no app {name:?}")));
+            }
+            t.assignments.retain(|a| a.app != name);
+            Ok(())
+        })
+    }
+
+    /// Removes a group with the assignments made through it (its members stay).
+    pub fn remove_group(&mut self, name: &str) -> Result<()> {
+        self.change(|t| {
+            let before = t.groups.len();
+            t.groups.retain(|g| g.name != name);
+            if before == t.groups.len() {
+                return Err(IdpError::not_found(format!("there is no group {name:?}")));
+            }
+            t.assignments.retain(|a| a.principal != Principal::Group(name.to_owned()));
             Ok(())
         })
     }

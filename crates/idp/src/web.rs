@@ -34,6 +34,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/metrics", get(metrics))
         .route("/login", get(login_page).post(login_submit))
         .route("/login/mfa", get(mfa_page).post(mfa_submit))
+        .route("/login/mfa/enroll", get(mfa_enroll_page).post(mfa_enroll_submit))
         .route("/logout", post(logout))
         .route("/app", get(dashboard))
         .route("/app/{name}/sso", get(launch))
@@ -43,10 +44,12 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/app/{name}/slo", get(sp_logout))
         .route("/account/mfa", get(mfa_setup_page).post(mfa_setup_submit))
         .route("/static/idfed.css", get(stylesheet))
+        .route("/static/admin.js", get(admin_script))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Not found", "There is no page at this address.") })
         .with_state(idp.clone())
         .merge(crate::api::router(idp.clone()))
         .merge(crate::client_api::router(idp.clone()))
+        .merge(crate::admin::router(idp.clone()))
         .layer(axum::middleware::from_fn_with_state(idp, count_request))
 }
 
@@ -82,12 +85,16 @@ struct DashboardPage<'a> {
     display_name: &'a str,
     tiles: Vec<Tile>,
     mfa_enrolled: bool,
+    admin: bool,
 }
 
 #[derive(Template)]
 #[template(path = "account_mfa.html")]
 struct MfaSetupPage<'a> {
     csrf: &'a str,
+    /// Where the code is posted: self-service (`/account/mfa`) or enrollment the policy requires at sign-in.
+    action: &'a str,
+    return_to: &'a str,
     enrolled: bool,
     secret: &'a str,
     otpauth_url: &'a str,
@@ -104,7 +111,7 @@ struct MessagePage<'a> {
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-fn with_security_headers(mut response: Response, csp: &str) -> Response {
+pub(crate) fn with_security_headers(mut response: Response, csp: &str) -> Response {
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
@@ -116,23 +123,23 @@ fn with_security_headers(mut response: Response, csp: &str) -> Response {
     response
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
     let response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     with_security_headers(response, PAGE_CSP)
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(body) => html(status, body),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("template error: {e}")).into_response(),
     }
 }
 
-fn message(status: StatusCode, title: &str, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     render(status, &MessagePage { title, message: text })
 }
 
-fn failure(error: &IdpError) -> Response {
+pub(crate) fn failure(error: &IdpError) -> Response {
     let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let title = match error.kind {
         ErrorKind::Forbidden => "Not allowed",
@@ -144,7 +151,7 @@ fn failure(error: &IdpError) -> Response {
     message(status, title, &error.message)
 }
 
-fn redirect(to: &str) -> Response {
+pub(crate) fn redirect(to: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(to) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -214,6 +221,12 @@ async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], css).into_response()
 }
 
+async fn admin_script() -> Response {
+    let js = include_str!("../static/admin.js");
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], js)
+        .into_response()
+}
+
 // ---- cookies and CSRF --------------------------------------------------------------------
 
 pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -227,7 +240,14 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .map(|(_, value)| value)
 }
 
-fn set_cookie(response: &mut Response, idp: &Idp, name: &str, value: &str, same_site: &str, max_age: Option<i64>) {
+pub(crate) fn set_cookie(
+    response: &mut Response,
+    idp: &Idp,
+    name: &str,
+    value: &str,
+    same_site: &str,
+    max_age: Option<i64>,
+) {
     let secure = if idp.secure_cookies { "; Secure" } else { "" };
     let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
     let text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{age}");
@@ -238,21 +258,21 @@ fn set_cookie(response: &mut Response, idp: &Idp, name: &str, value: &str, same_
 
 /// The CSRF token of this browser (double-submit: a cookie and the same value in each form),
 /// and whether it must be set.
-fn csrf_token(idp: &Idp, headers: &HeaderMap) -> Result<(String, bool), IdpError> {
+pub(crate) fn csrf_token(idp: &Idp, headers: &HeaderMap) -> Result<(String, bool), IdpError> {
     match cookie(headers, CSRF_COOKIE) {
         Some(token) if token.len() == 43 => Ok((token.to_owned(), false)),
         _ => Ok((idp.token()?, true)),
     }
 }
 
-fn with_csrf_cookie(mut response: Response, idp: &Idp, token: &str, fresh: bool) -> Response {
+pub(crate) fn with_csrf_cookie(mut response: Response, idp: &Idp, token: &str, fresh: bool) -> Response {
     if fresh {
         set_cookie(&mut response, idp, CSRF_COOKIE, token, "Strict", None);
     }
     response
 }
 
-fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+pub(crate) fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
     match (cookie(headers, CSRF_COOKIE), form.get("csrf")) {
         (Some(cookie), Some(field)) => {
             cookie.len() == 43
@@ -262,7 +282,7 @@ fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
     }
 }
 
-fn csrf_refused() -> Response {
+pub(crate) fn csrf_refused() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Form expired",
@@ -272,7 +292,7 @@ fn csrf_refused() -> Response {
 
 /// Only local paths are followed after sign-in, never another site: printable ASCII without
 /// spaces or backslashes (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`).
-fn safe_return(target: Option<&String>) -> String {
+pub(crate) fn safe_return(target: Option<&String>) -> String {
     match target {
         Some(t)
             if t.starts_with('/')
@@ -286,24 +306,24 @@ fn safe_return(target: Option<&String>) -> String {
     }
 }
 
-async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<(String, Session)>, IdpError> {
+pub(crate) async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<(String, Session)>, IdpError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     Ok(idp.session(token).await?.map(|s| (token.to_owned(), s)))
 }
 
 /// The signed-in person, if the session is complete and they are still active.
-async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
+pub(crate) async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
     idp.refresh().await?;
     let Some((_, session)) = current_session(idp, headers).await? else { return Ok(None) };
     let active = idp.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active));
     Ok((session.complete && active).then_some(session.login))
 }
 
-fn login_redirect(return_to: &str) -> Response {
+pub(crate) fn login_redirect(return_to: &str) -> Response {
     redirect(&format!("/login?return_to={}", percent_encode(return_to)))
 }
 
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
@@ -358,7 +378,9 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
         let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(GENERIC_FAILURE) };
         return render(StatusCode::UNAUTHORIZED, &page);
     }
-    let needs_totp = idp.with_credentials(|c| c.has_totp(&login));
+    let enrolled = idp.with_credentials(|c| c.has_totp(&login));
+    let must_enroll = !enrolled && idp.with_tenant(|t| t.requires_mfa(&login));
+    let needs_totp = enrolled || must_enroll;
     // A new session ID at every sign-in: a token planted before sign-in is never promoted.
     if let Some(old) = cookie(&headers, SESSION_COOKIE) {
         let _ = idp.end_session(old).await;
@@ -370,7 +392,11 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
     idp.log(&login, "user.session.start", &login, "", true, serde_json::json!({ "second_factor_due": needs_totp }))
         .await;
     idp.metrics.sign_in(if needs_totp { "password_ok_mfa_due" } else { "success" });
-    let next = if needs_totp { format!("/login/mfa?return_to={}", percent_encode(&return_to)) } else { return_to };
+    let next = match (enrolled, must_enroll) {
+        (true, _) => format!("/login/mfa?return_to={}", percent_encode(&return_to)),
+        (false, true) => format!("/login/mfa/enroll?return_to={}", percent_encode(&return_to)),
+        (false, false) => return_to,
+    };
     let mut response = redirect(&next);
     set_cookie(&mut response, &idp, SESSION_COOKIE, &token, "Lax", None);
     response
@@ -424,16 +450,22 @@ async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<Has
         Ok(Ok(())) => {
             idp.log(&session.login, "user.mfa.verify", &session.login, "", true, serde_json::json!({})).await;
             idp.metrics.sign_in("success");
-            let _ = idp.end_session(&token).await;
-            let fresh = match idp.start_session(&session.login, true).await {
-                Ok(t) => t,
-                Err(e) => return failure(&e),
-            };
-            let mut response = redirect(&return_to);
-            set_cookie(&mut response, &idp, SESSION_COOKIE, &fresh, "Lax", None);
-            response
+            complete_sign_in(&idp, &token, &session.login, &return_to).await
         }
     }
+}
+
+/// The second factor is proven: the half-open session is replaced by a complete one under a
+/// new ID, and the browser goes on to `return_to`.
+async fn complete_sign_in(idp: &Idp, half_open: &str, login: &str, return_to: &str) -> Response {
+    let _ = idp.end_session(half_open).await;
+    let fresh = match idp.start_session(login, true).await {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let mut response = redirect(return_to);
+    set_cookie(&mut response, idp, SESSION_COOKIE, &fresh, "Lax", None);
+    response
 }
 
 async fn logout(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
@@ -461,8 +493,9 @@ async fn dashboard(State(idp): Shared, headers: HeaderMap) -> Response {
         Ok(None) => return login_redirect("/app"),
         Err(e) => return failure(&e),
     };
-    let (display_name, tiles) = idp.with_tenant(|t| {
+    let (display_name, admin, tiles) = idp.with_tenant(|t| {
         let name = t.user(&login).map(|u| u.display_name()).unwrap_or_else(|| login.clone());
+        let admin = t.user(&login).is_some_and(|u| u.admin);
         let tiles = t
             .apps_of(&login)
             .into_iter()
@@ -475,14 +508,14 @@ async fn dashboard(State(idp): Shared, headers: HeaderMap) -> Response {
                 },
             })
             .collect();
-        (name, tiles)
+        (name, admin, tiles)
     });
     let (csrf, fresh) = match csrf_token(&idp, &headers) {
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
     let mfa_enrolled = idp.with_credentials(|c| c.has_totp(&login));
-    let page = DashboardPage { csrf: &csrf, display_name: &display_name, tiles, mfa_enrolled };
+    let page = DashboardPage { csrf: &csrf, display_name: &display_name, tiles, mfa_enrolled, admin };
     with_csrf_cookie(render(StatusCode::OK, &page), &idp, &csrf, fresh)
 }
 
@@ -543,7 +576,15 @@ async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&s
     };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     if idp.with_credentials(|c| c.has_totp(login)) {
-        let page = MfaSetupPage { csrf: &csrf, enrolled: true, secret: "", otpauth_url: "", error: None };
+        let page = MfaSetupPage {
+            csrf: &csrf,
+            action: "/account/mfa",
+            return_to: "/app",
+            enrolled: true,
+            secret: "",
+            otpauth_url: "",
+            error: None,
+        };
         return with_csrf_cookie(render(status, &page), idp, &csrf, fresh);
     }
     let begun = idp.change_credentials(|c| c.begin_totp(login, idp.rng.as_ref())).await;
@@ -551,7 +592,15 @@ async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&s
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) | Err(e) => return failure(&e),
     };
-    let page = MfaSetupPage { csrf: &csrf, enrolled: false, secret: &secret, otpauth_url: &url, error };
+    let page = MfaSetupPage {
+        csrf: &csrf,
+        action: "/account/mfa",
+        return_to: "/app",
+        enrolled: false,
+        secret: &secret,
+        otpauth_url: &url,
+        error,
+    };
     with_csrf_cookie(render(status, &page), idp, &csrf, fresh)
 }
 
@@ -585,6 +634,87 @@ async fn mfa_setup_submit(
         Ok(Ok(())) => {
             idp.log(&login, "user.mfa.enroll", &login, "", true, serde_json::json!({ "self_service": true })).await;
             redirect("/account/mfa")
+        }
+    }
+}
+
+// ---- enrollment the MFA policy requires at sign-in ----------------------------------------
+
+/// The half-open session of someone the policy requires to enroll (password checked, no TOTP yet).
+async fn enrolling(idp: &Idp, headers: &HeaderMap) -> Result<Option<(String, Session)>, IdpError> {
+    let Some((token, session)) = current_session(idp, headers).await? else { return Ok(None) };
+    let due = !session.complete
+        && !idp.with_credentials(|c| c.has_totp(&session.login))
+        && idp.with_tenant(|t| t.requires_mfa(&session.login));
+    Ok(due.then_some((token, session)))
+}
+
+async fn mfa_enroll_page(
+    State(idp): Shared,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let return_to = safe_return(query.get("return_to"));
+    match enrolling(&idp, &headers).await {
+        Ok(Some((_, session))) => enrollment(&idp, &headers, &session.login, &return_to, None).await,
+        Ok(None) => login_redirect(&return_to),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn enrollment(idp: &Idp, headers: &HeaderMap, login: &str, return_to: &str, error: Option<&str>) -> Response {
+    let (csrf, fresh) = match csrf_token(idp, headers) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let begun = idp.change_credentials(|c| c.begin_totp(login, idp.rng.as_ref())).await;
+    let (secret, url) = match begun {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) | Err(e) => return failure(&e),
+    };
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let page = MfaSetupPage {
+        csrf: &csrf,
+        action: "/login/mfa/enroll",
+        return_to,
+        enrolled: false,
+        secret: &secret,
+        otpauth_url: &url,
+        error,
+    };
+    with_csrf_cookie(render(status, &page), idp, &csrf, fresh)
+}
+
+async fn mfa_enroll_submit(
+    State(idp): Shared,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let return_to = safe_return(form.get("return_to"));
+    let (token, session) = match enrolling(&idp, &headers).await {
+        Ok(Some(pair)) => pair,
+        Ok(None) => return login_redirect(&return_to),
+        Err(e) => return failure(&e),
+    };
+    let code = form.get("code").cloned().unwrap_or_default();
+    let now = idp.now();
+    match idp.change_credentials(|c| c.confirm_totp(&session.login, &code, now)).await {
+        Err(e) => failure(&e),
+        Ok(Err(_)) => {
+            let detail = serde_json::json!({ "reason": "wrong code", "required_by_policy": true });
+            idp.log(&session.login, "user.mfa.enroll", &session.login, "", false, detail).await;
+            let text = "That code is not right. Check the app shows idfed and try the current code.";
+            enrollment(&idp, &headers, &session.login, &return_to, Some(text)).await
+        }
+        Ok(Ok(())) => {
+            let detail = serde_json::json!({ "required_by_policy": true });
+            idp.log(&session.login, "user.mfa.enroll", &session.login, "", true, detail).await;
+            idp.metrics.sign_in("success");
+            // Enrolled by proving the code: the session is complete, under a new ID.
+            complete_sign_in(&idp, &token, &session.login, &return_to).await
         }
     }
 }

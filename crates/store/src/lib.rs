@@ -163,10 +163,20 @@ impl DocumentStore {
     /// Removes every document under `prefix` whose version is below `version` (short-lived
     /// records store their expiry as their version). Returns how many went.
     pub async fn purge(&self, prefix: &str, below_version: i64) -> Result<u64, StoreError> {
-        let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = like_prefix(prefix);
         on_pool!(self, |pool, q| {
             let sql = q("DELETE FROM documents WHERE name LIKE ?1 ESCAPE '\\' AND version < ?2");
             Ok(sqlx::query(&sql).bind(&like).bind(below_version).execute(pool).await?.rows_affected())
+        })
+    }
+
+    /// The documents under `prefix` as (name, version, body), by name, at most `limit`.
+    pub async fn list(&self, prefix: &str, limit: u32) -> Result<Vec<(String, i64, String)>, StoreError> {
+        let like = like_prefix(prefix);
+        on_pool!(self, |pool, q| {
+            let sql =
+                q("SELECT name, version, body FROM documents WHERE name LIKE ?1 ESCAPE '\\' ORDER BY name LIMIT ?2");
+            Ok(sqlx::query_as(&sql).bind(&like).bind(i64::from(limit)).fetch_all(pool).await?)
         })
     }
 
@@ -209,6 +219,11 @@ impl DocumentStore {
             Ok(result.rows_affected() == 1)
         })
     }
+}
+
+/// A LIKE pattern matching names that start with `prefix` (its `%`, `_` and `\` escaped).
+fn like_prefix(prefix: &str) -> String {
+    format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
 /// One entry of the system log.

@@ -127,3 +127,18 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// The current code (at the frozen clock) for a TOTP secret shown on a page (base32).
+pub fn totp_code(secret: &str, login: &str) -> String {
+    let generator = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap(),
+        Some("idfed".into()),
+        login.to_owned(),
+    )
+    .unwrap();
+    generator.generate(now().unix_seconds() as u64)
+}

@@ -1,6 +1,7 @@
 //! The IdP's integration tests: one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod admin;
 mod api;
 mod apps;
 mod common;

@@ -78,14 +78,14 @@ async fn signing_keys_rotate_across_nodes() {
         let b = node(&store).await;
         a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
         let first = a.signing().active.certificate.clone();
-        a.stage_next_key().await.unwrap();
+        a.stage_next_key("test").await.unwrap();
         b.refresh().await.unwrap();
         let published = b.signing().published();
         assert_eq!(published.len(), 2, "{backend}: metadata shows the next key before it signs");
         assert_eq!(published[0], first, "{backend}: the old key still signs");
         let next = published[1].clone();
 
-        a.activate_next_key().await.unwrap();
+        a.activate_next_key("test").await.unwrap();
         b.refresh().await.unwrap();
         let keys = b.signing();
         assert_eq!(keys.active.certificate, next, "{backend}: the other node signs with the new key");
@@ -108,8 +108,8 @@ async fn signing_keys_rotate_across_nodes() {
             idfed_saml::sp::validate_response(&issued.xml, &config(vec![first.clone(), next.clone()]), now()).is_ok()
         );
 
-        a.retire_previous_key().await.unwrap();
-        assert!(a.retire_previous_key().await.is_err(), "{backend}: nothing left to retire");
+        a.retire_previous_key("test").await.unwrap();
+        assert!(a.retire_previous_key("test").await.is_err(), "{backend}: nothing left to retire");
         drop((a, b));
         let restarted = node(&store).await;
         assert_eq!(restarted.signing().published(), [next], "{backend}: the rotation survived a restart");
@@ -137,7 +137,7 @@ async fn a_scheduled_rotation_runs_itself() {
         };
         let (a, b) = (open().await, open().await);
         let old = a.signing().active.certificate.clone();
-        a.rotate(3600).await.unwrap();
+        a.rotate("test", 3600).await.unwrap();
         b.refresh().await.unwrap();
         assert_eq!(b.signing().published().len(), 2, "{backend}: the next certificate is published at once");
         assert_eq!(b.signing().active.certificate, old, "{backend}: the old key still signs");

@@ -316,17 +316,7 @@ async fn people_turn_on_two_step_verification_themselves() {
     let wrong = browser.post("/account/mfa", &[("csrf", &csrf), ("code", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(!idp.with_credentials(|c| c.has_totp("test")), "not on until a code is confirmed");
-    let generator = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        totp_rs::Secret::Encoded(secret).to_bytes().unwrap(),
-        Some("idfed".into()),
-        "test".into(),
-    )
-    .unwrap();
-    let code = generator.generate(now().unix_seconds() as u64);
+    let code = totp_code(&secret, "test");
     let on = browser.post("/account/mfa", &[("csrf", &csrf), ("code", &code)]).await;
     assert_eq!(on.status, StatusCode::SEE_OTHER);
     assert!(idp.with_credentials(|c| c.has_totp("test")));

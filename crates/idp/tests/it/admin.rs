@@ -1,0 +1,331 @@
+//! The admin console in process: only administrators, CSRF on every form, every change
+//! validated and logged under the administrator, and the seed 002 setup done through forms.
+
+use std::sync::Arc;
+
+use axum::http::{StatusCode, header};
+use idfed_idp::service::Idp;
+
+use crate::common::*;
+use crate::web::{Browser, idp_with};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The seeds' tenant with `test` as administrator; `Agent.One@example.com` is not one.
+async fn idp() -> Arc<Idp> {
+    let mut tenant = seeds_tenant();
+    tenant.users.iter_mut().find(|u| u.login == "test").unwrap().admin = true;
+    idp_with(tenant).await
+}
+
+async fn admin_browser(idp: &Arc<Idp>) -> Browser {
+    let mut browser = Browser::new(idp);
+    assert_eq!(browser.sign_in("test", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    browser
+}
+
+async fn events(idp: &Idp, prefix: &str) -> Vec<idfed_store::Event> {
+    let filter = idfed_store::EventFilter { event: Some(prefix.into()), limit: 50, ..Default::default() };
+    idp.events(&filter).await.unwrap()
+}
+
+#[tokio::test]
+async fn only_signed_in_administrators_reach_the_console() {
+    let idp = idp().await;
+    let mut anonymous = Browser::new(&idp);
+    let away = anonymous.get("/admin/people").await;
+    assert_eq!(away.status, StatusCode::SEE_OTHER);
+    assert_eq!(away.location.as_deref(), Some("/login?return_to=/admin/people"));
+
+    let mut agent = Browser::new(&idp);
+    agent.sign_in("Agent.One@example.com", PASSWORD).await;
+    for path in ["/admin/people", "/admin/apps/aws/sign-on", "/admin/security", "/admin/log"] {
+        let refused = agent.get(path).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(refused.body.contains("Administrators only"), "{path}");
+    }
+    let csrf = agent.csrf();
+    let post = agent.post("/admin/people", &[("csrf", &csrf), ("login", "sneaky@example.com")]).await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    assert!(idp.with_tenant(|t| t.user("sneaky@example.com").is_none()), "a non-admin changes nothing");
+
+    let mut admin = admin_browser(&idp).await;
+    let dashboard = admin.get("/app").await;
+    assert!(dashboard.body.contains("href=\"/admin\""), "administrators get a link to the console");
+    let people = admin.get("/admin/people").await;
+    assert_eq!(people.status, StatusCode::OK);
+    assert!(people.body.contains("Agent.One@example.com") && people.body.contains("1–4 of 4"), "{}", people.body);
+    let csp = people.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let found = admin.get("/admin/people?q=agent").await;
+    assert!(found.body.contains("1–1 of 1"), "search narrows the list");
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_change_nothing() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let before = idp.tenant();
+    for (path, form) in [
+        ("/admin/people", vec![("login", "new@example.com")]),
+        ("/admin/people/mapped/suspend", vec![]),
+        ("/admin/groups", vec![("name", "Forged")]),
+        ("/admin/security", vec![("op", "mfa"), ("policy", "everyone")]),
+        ("/admin/apps/aws/assignments", vec![("op", "remove"), ("kind", "person"), ("who", "test")]),
+    ] {
+        let refused = admin.post(path, &form).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(idp.tenant(), before);
+}
+
+#[tokio::test]
+async fn people_are_created_edited_and_suspended_and_each_change_is_logged() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let created = admin
+        .post(
+            "/admin/people",
+            &[
+                ("csrf", &csrf),
+                ("login", "ada.admin@example.com"),
+                ("first_name", "Ada"),
+                ("last_name", "Admin"),
+                ("email", "ada.admin@example.com"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert_eq!(created.location.as_deref(), Some("/admin/people/ada.admin%40example.com?done=created"));
+    let mut ada = Browser::new(&idp);
+    assert_eq!(ada.sign_in("ada.admin@example.com", "a long enough password").await.status, StatusCode::SEE_OTHER);
+
+    let duplicate = admin.post("/admin/people", &[("csrf", &csrf), ("login", "ADA.admin@example.com")]).await;
+    assert_eq!(duplicate.status, StatusCode::BAD_REQUEST);
+    assert!(duplicate.body.contains("exists already"), "{}", duplicate.body);
+
+    let edited = admin
+        .post(
+            "/admin/people/ada.admin@example.com",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("email", "ada.admin@example.com"),
+                ("attr.connect_username", "AdaL"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+    let user = idp.with_tenant(|t| t.user("ada.admin@example.com").cloned()).unwrap();
+    assert_eq!(user.last_name, "Lovelace");
+    assert_eq!(user.profile.get("connect_username"), Some(&idfed_idp::directory::ProfileValue::String("AdaL".into())));
+
+    let suspended = admin.post("/admin/people/ada.admin@example.com/suspend", &[("csrf", &csrf)]).await;
+    assert_eq!(suspended.status, StatusCode::SEE_OTHER);
+    assert_eq!(ada.get("/app").await.status, StatusCode::SEE_OTHER, "a suspended person's session stops working");
+    let self_lock = admin.post("/admin/people/test/suspend", &[("csrf", &csrf)]).await;
+    assert_eq!(self_lock.status, StatusCode::BAD_REQUEST, "an administrator cannot lock themselves out");
+
+    let logged: Vec<(String, String, String)> = events(&idp, "user.")
+        .await
+        .into_iter()
+        .filter(|e| e.actor == "test" && e.target.to_lowercase().starts_with("ada"))
+        .map(|e| (e.event, e.outcome, e.target))
+        .collect();
+    let names: Vec<&str> = logged.iter().map(|(event, _, _)| event.as_str()).collect();
+    assert!(names.contains(&"user.create") && names.contains(&"user.update"), "{logged:?}");
+    assert!(names.contains(&"user.lifecycle.suspend"), "{logged:?}");
+    assert!(logged.iter().any(|(e, outcome, _)| e == "user.create" && outcome == "failure"), "refusals are logged");
+}
+
+#[tokio::test]
+async fn a_bad_expression_is_refused_with_its_column_and_checked_live() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let before = idp.tenant();
+    let page = admin.get("/admin/apps/connect-scv/sign-on").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("value=\"user.connect_username\""), "statements are shown for editing");
+    let saved = admin
+        .post(
+            "/admin/apps/connect-scv/sign-on",
+            &[
+                ("csrf", &csrf),
+                ("environment", "regional"),
+                ("region", "us-west-2"),
+                ("identity_provider_arns", "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"),
+                ("session_duration", "3600"),
+                ("role_session_name", "user.login"),
+                ("sign", "assertion"),
+                ("algorithm", "rsa-sha256"),
+                ("attr_name", "https://aws.amazon.com/SAML/Attributes/RoleSessionName"),
+                ("attr_format", "uri"),
+                ("attr_value", "user.conect_username"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::BAD_REQUEST);
+    assert!(saved.body.contains("conect_username"), "{}", saved.body);
+    assert!(saved.body.contains("value=\"user.conect_username\""), "what was typed is kept on the page");
+    assert_eq!(idp.tenant(), before, "nothing was saved");
+
+    let check = admin
+        .post("/admin/apps/connect-scv/check-expression", &[("csrf", &csrf), ("expression", "user.conect_username")])
+        .await;
+    let answer: serde_json::Value = serde_json::from_str(&check.body).unwrap();
+    assert_eq!(answer["ok"], false);
+    assert!(answer["message"].as_str().unwrap().contains("column"), "{answer}");
+    let good = admin
+        .post(
+            "/admin/apps/connect-scv/check-expression",
+            &[("csrf", &csrf), ("expression", "String.toLowerCase(user.email)")],
+        )
+        .await;
+    let answer: serde_json::Value = serde_json::from_str(&good.body).unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+}
+
+#[tokio::test]
+async fn seed_002_setup_through_the_forms_issues_the_connect_relay_state() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let created = admin
+        .post(
+            "/admin/apps",
+            &[("csrf", &csrf), ("type", "aws"), ("name", "connect-admin"), ("label", "Amazon Connect Administrator")],
+        )
+        .await;
+    assert_eq!(created.location.as_deref(), Some("/admin/apps/connect-admin/sign-on?done=created"));
+    let sign_on = admin.get("/admin/apps/connect-admin/sign-on").await;
+    assert!(sign_on.body.contains("http://127.0.0.1:8080/app/connect-admin/metadata"), "the metadata URL is shown");
+    let saved = admin
+        .post(
+            "/admin/apps/connect-admin/sign-on",
+            &[
+                ("csrf", &csrf),
+                ("environment", "commercial"),
+                ("identity_provider_arns", "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"),
+                ("session_duration", "3600"),
+                ("role_session_name", "user.login"),
+                ("connect_instance_id", "4c1a2f6e-0000-4000-8000-000000000001"),
+                ("connect_region", "us-east-1"),
+                ("connect_destination", "admin"),
+                ("sign", "assertion"),
+                ("algorithm", "rsa-sha256"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let assigned = admin
+        .post(
+            "/admin/apps/connect-admin/assignments",
+            &[
+                ("csrf", &csrf),
+                ("op", "assign"),
+                ("kind", "person"),
+                ("who", "TEST"),
+                ("role", "arn:aws:iam::111122223333:role/Okta_Role"),
+            ],
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
+    let issued = idp.issue("connect-admin", "test", &Default::default()).unwrap();
+    assert_eq!(
+        issued.relay_state.as_deref(),
+        Some("https://us-east-1.console.aws.amazon.com/connect/federate/4c1a2f6e-0000-4000-8000-000000000001")
+    );
+    let roles = issued.attributes.iter().find(|a| a.name.ends_with("/Role")).unwrap();
+    assert_eq!(
+        roles.values,
+        ["arn:aws:iam::111122223333:role/Okta_Role,arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"]
+    );
+    let page = admin.get("/admin/apps/connect-admin/assignments").await;
+    assert!(page.body.contains("Okta_Role"), "the assignment is listed with its role");
+    let logged = events(&idp, "a").await;
+    assert!(logged.iter().any(|e| e.event == "app.create" && e.actor == "test" && e.app == "connect-admin"));
+    assert!(logged.iter().any(|e| e.event == "assignment.put" && e.actor == "test"));
+}
+
+#[tokio::test]
+async fn groups_profile_attributes_and_the_log_page() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    admin.post("/admin/groups", &[("csrf", &csrf), ("name", "Connect Admins")]).await;
+    let added =
+        admin.post("/admin/groups/Connect%20Admins", &[("csrf", &csrf), ("op", "add"), ("login", "mapped")]).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert!(idp.with_tenant(|t| t.group("Connect Admins").unwrap().has_member("mapped")));
+    let unknown =
+        admin.post("/admin/groups/Connect%20Admins", &[("csrf", &csrf), ("op", "add"), ("login", "nobody")]).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+
+    let attribute = admin
+        .post(
+            "/admin/profile",
+            &[("csrf", &csrf), ("op", "add"), ("name", "costCenter"), ("title", "Cost center"), ("type", "integer")],
+        )
+        .await;
+    assert_eq!(attribute.status, StatusCode::SEE_OTHER);
+    let bad = admin.post("/admin/people/mapped", &[("csrf", &csrf), ("attr.costCenter", "twelve")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("not an integer"), "{}", bad.body);
+    // An attribute an app's expression uses cannot be removed.
+    let in_use = admin.post("/admin/profile", &[("csrf", &csrf), ("op", "remove"), ("name", "connect_username")]).await;
+    assert_eq!(in_use.status, StatusCode::BAD_REQUEST, "{}", in_use.body);
+    assert!(idp.with_tenant(|t| t.schema.custom_attribute("connect_username").is_some()));
+
+    let log = admin.get("/admin/log?event=group.&actor=test").await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(log.body.contains("group.member.add") && log.body.contains("group.create"), "{}", log.body);
+    assert!(!log.body.contains("schema.attribute.add"), "the event filter applies");
+}
+
+#[tokio::test]
+async fn the_mfa_policy_sends_administrators_to_enroll_and_sessions_can_be_ended() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let policy = admin.post("/admin/security", &[("csrf", &csrf), ("op", "mfa"), ("policy", "admins")]).await;
+    assert_eq!(policy.status, StatusCode::SEE_OTHER);
+    assert_eq!(idp.with_tenant(|t| t.policy.mfa), idfed_idp::tenant::MfaPolicy::Admins);
+
+    let mut again = Browser::new(&idp);
+    let signed = again.sign_in("test", PASSWORD).await;
+    assert_eq!(signed.location.as_deref(), Some("/login/mfa/enroll?return_to=/app"));
+    assert_eq!(again.get("/app").await.status, StatusCode::SEE_OTHER, "no apps before enrolling");
+    let enroll = again.get("/login/mfa/enroll?return_to=/app").await;
+    assert!(enroll.body.contains("requires two-step verification"), "{}", enroll.body);
+    let secret = enroll.body.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    let code = totp_code(&secret, "test");
+    let csrf2 = again.csrf();
+    let done =
+        again.post("/login/mfa/enroll", &[("csrf", &csrf2), ("code", &code), ("return_to", "/admin/security")]).await;
+    assert_eq!(done.location.as_deref(), Some("/admin/security"), "{}", done.body);
+    assert!(idp.with_credentials(|c| c.has_totp("test")));
+    let page = again.get("/admin/security").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("1 of 4 people have enrolled"), "{}", page.body);
+
+    // The first browser's session is listed and can be ended from the second.
+    let sessions = idp.sessions(100).await.unwrap();
+    assert!(sessions.len() >= 2, "{sessions:?}");
+    let (key, _) = sessions.iter().find(|(k, _)| page.body.contains(k.as_str())).unwrap();
+    let csrf2 = again.csrf();
+    for (k, _) in &sessions {
+        if k != key {
+            let ended = again
+                .post("/admin/security", &[("csrf", &csrf2), ("op", "end-session"), ("key", k), ("login", "test")])
+                .await;
+            assert_eq!(ended.status, StatusCode::SEE_OTHER);
+        }
+    }
+    assert_eq!(idp.sessions(100).await.unwrap().len(), 1);
+    let _ = key;
+    assert!(!events(&idp, "user.session.revoke").await.is_empty(), "ending a session is logged");
+}
