@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Subcommand;
+use idfed_idp::directory::{User, UserStatus};
 use idfed_idp::secrets::Sealer;
 use idfed_idp::service::Idp;
 use idfed_idp::tenant::Tenant;
@@ -15,6 +16,24 @@ use crate::Outcome;
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
+    /// Add a person; with --admin they can use the admin console (/admin). The password is
+    /// read as for set-password; without one the person stays staged until one is set.
+    Add {
+        login: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        #[arg(long)]
+        admin: bool,
+        /// Read a password (IDFED_PASSWORD or the first line of standard input) and activate.
+        #[arg(long)]
+        with_password: bool,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// Set a password. It is read from the IDFED_PASSWORD environment variable or the first
     /// line of standard input, never from the command line.
     SetPassword {
@@ -610,6 +629,27 @@ fn read_password() -> Result<String, String> {
 pub fn users(command: UsersCommand) -> Result<Outcome, String> {
     runtime()?.block_on(async move {
         match command {
+            UsersCommand::Add { login, email, first_name, last_name, admin, with_password, data_dir } => {
+                let idp = open_offline(&data_dir).await?;
+                let password = if with_password { Some(read_password()?) } else { None };
+                let status = if password.is_some() { UserStatus::Active } else { UserStatus::Staged };
+                let user = User {
+                    id: String::new(),
+                    login,
+                    email,
+                    first_name,
+                    last_name,
+                    status,
+                    profile: Default::default(),
+                    admin,
+                };
+                let result = idp.create_person(user, password.as_deref()).await;
+                let detail = serde_json::json!({ "admin": admin });
+                let target = result.as_ref().map(|u| u.login.clone()).unwrap_or_default();
+                idp.log("cli", "user.create", &target, "", result.is_ok(), detail).await;
+                let user = result.map_err(|e| e.message)?;
+                println!("added {} ({}{})", user.login, user.status.name(), if admin { ", administrator" } else { "" });
+            }
             UsersCommand::SetPassword { login, data_dir } => {
                 let idp = open_offline(&data_dir).await?;
                 let login = known_login(&idp, &login)?;

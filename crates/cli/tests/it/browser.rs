@@ -11,24 +11,28 @@ use serde_json::Value;
 
 use crate::sandbox_clients::{Server, repo, required, text};
 
-struct Up {
+pub(crate) struct Up {
     _server: Server,
-    info: Value,
+    pub(crate) info: Value,
     dir: PathBuf,
 }
 
 impl Up {
-    fn url(&self, which: &str) -> String {
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn url(&self, which: &str) -> String {
         self.info[which].as_str().unwrap().to_owned()
     }
 
-    fn password(&self, login: &str) -> String {
+    pub(crate) fn password(&self, login: &str) -> String {
         let people = self.info["people"].as_array().unwrap();
         people.iter().find(|p| p["login"] == login).unwrap()["password"].as_str().unwrap().to_owned()
     }
 
     /// An `idfed` command on this scenario's data directory.
-    fn idfed(&self, args: &[&str]) -> String {
+    pub(crate) fn idfed(&self, args: &[&str]) -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_idfed"))
             .args(args)
             .arg("--data-dir")
@@ -41,7 +45,7 @@ impl Up {
     }
 
     /// The `aws` CLI as the account's administrator, against the sandbox.
-    fn aws(&self, args: &[&str]) -> String {
+    pub(crate) fn aws(&self, args: &[&str]) -> String {
         let out = Command::new(repo().join(".venv/bin/aws"))
             .args(["--endpoint-url", &self.url("aws"), "--region", "us-east-1", "--output", "json"])
             .args(args)
@@ -82,13 +86,13 @@ impl Up {
     }
 }
 
-fn artifacts() -> PathBuf {
+pub(crate) fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn run_flow(mut command: Command, name: &str) -> Value {
+pub(crate) fn run_flow(mut command: Command, name: &str) -> Value {
     let out = command.args(["--shots", artifacts().to_str().unwrap(), "--name", name]).output().unwrap();
     let result: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{name}: {}", text(&out)));
     assert!(result.get("error").is_none(), "{name}: the browser failed: {result}");
@@ -97,7 +101,7 @@ fn run_flow(mut command: Command, name: &str) -> Value {
 }
 
 /// Whether Chromium, node and playwright-core are here; skips loudly (or fails when required).
-fn browser_ready() -> bool {
+pub(crate) fn browser_ready() -> bool {
     let chromium = Path::new(&std::env::var("IDFED_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())).exists();
     let playwright = repo().join("tools/node/node_modules/playwright-core").exists();
     let aws = repo().join(".venv/bin/aws").exists();
@@ -118,7 +122,7 @@ fn up(label: &str) -> Up {
     up_with(label, &[])
 }
 
-fn up_with(label: &str, extra: &[&str]) -> Up {
+pub(crate) fn up_with(label: &str, extra: &[&str]) -> Up {
     let dir = std::env::temp_dir().join(format!("idfed-up-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))

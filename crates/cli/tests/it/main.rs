@@ -1,6 +1,7 @@
 //! The `idfed` binary as users, scripts and real AWS clients call it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod admin_console;
 mod aws_login;
 mod browser;
 mod idp_flow;

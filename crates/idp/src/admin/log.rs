@@ -51,6 +51,27 @@ fn typed_time(text: &str) -> Result<Option<i64>, String> {
         .map_err(|_| format!("{text:?} is not a time (2026-12-02T10:00)"))
 }
 
+/// An event's detail as `key: value` pairs (lists joined), for reading rather than parsing.
+fn readable_detail(json: &str) -> String {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_owned();
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    fields
+        .iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::Array(items) => {
+                format!("{key}: {}", items.iter().map(text).collect::<Vec<_>>().join(", "))
+            }
+            other => format!("{key}: {}", text(other)),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 pub(super) async fn show(State(idp): Shared, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
     let admin = match admin(&idp, &headers, "/admin/log").await {
         Ok(a) => a,
@@ -95,13 +116,13 @@ pub(super) async fn show(State(idp): Shared, headers: HeaderMap, Query(q): Query
     let rows = events
         .into_iter()
         .map(|e| Row {
-            at: Instant::from_unix_millis(e.at).to_xml(),
+            at: super::when(e.at),
             actor: e.actor,
             event: e.event,
             target: e.target,
             app: e.app,
             outcome: e.outcome,
-            detail: if e.detail == "{}" { String::new() } else { e.detail },
+            detail: readable_detail(&e.detail),
         })
         .collect();
     let status = outcome.status();
@@ -113,6 +134,16 @@ pub(super) async fn show(State(idp): Shared, headers: HeaderMap, Query(q): Query
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_read_as_pairs() {
+        assert_eq!(
+            readable_detail(r#"{"via":"admin console","roles":["a","b"],"n":3}"#),
+            "n: 3 · roles: a, b · via: admin console"
+        );
+        assert_eq!(readable_detail("{}"), "");
+        assert_eq!(readable_detail("not json"), "not json");
+    }
 
     #[test]
     fn browser_times_are_read_as_utc_and_nonsense_is_refused() {

@@ -202,3 +202,10 @@ fn shown(error: IdpError) -> Outcome {
 fn path_segment(text: &str) -> String {
     web::percent_encode(text).replace('/', "%2F")
 }
+
+/// A time for people to read: `2026-12-02 10:00:00 UTC`.
+fn when(unix_millis: i64) -> String {
+    let text = idfed_saml::Instant::from_unix_millis(unix_millis).to_xml();
+    let text = text.split('.').next().unwrap_or(&text).trim_end_matches('Z').replacen('T', " ", 1);
+    format!("{text} UTC")
+}

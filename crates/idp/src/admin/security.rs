@@ -44,7 +44,7 @@ struct SecurityPage {
 }
 
 fn time(seconds: i64) -> String {
-    idfed_saml::Instant::from_unix_millis(seconds.saturating_mul(1000)).to_xml()
+    super::when(seconds.saturating_mul(1000))
 }
 
 async fn security_page(idp: &Idp, admin: &Admin, outcome: Outcome) -> Response {
