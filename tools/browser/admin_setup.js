@@ -154,7 +154,20 @@ async function main() {
   page.setDefaultTimeout(15000);
   const report = { shots: [] };
   let step = 0;
+  report.unlabeled = [];
+  // Accessibility: every control on an admin page has a name a screen reader announces.
+  const audit = async () => {
+    if (!page.url().includes('/admin')) return;
+    const missing = await page.evaluate(() => Array.from(
+      document.querySelectorAll('input:not([type=hidden]), select, textarea, button')).filter((el) => {
+      const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') ||
+        el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent.trim() !== '');
+      return !named;
+    }).map((el) => `${el.tagName.toLowerCase()}[name=${el.getAttribute('name')}]`));
+    for (const m of missing) report.unlabeled.push(`${new URL(page.url()).pathname}: ${m}`);
+  };
   const shot = async (label) => {
+    await audit();
     step += 1;
     const file = path.join(a.shots, `${a.name}-${String(step).padStart(2, '0')}-${label}.png`);
     await page.screenshot({ path: file, fullPage: true });

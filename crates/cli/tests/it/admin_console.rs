@@ -148,6 +148,9 @@ fn seed_002_set_up_by_clicking_through_the_admin_console() {
             ("person-password", ADA_PASSWORD),
         ],
     );
+    for phase in [&created, &finished] {
+        assert_eq!(phase["unlabeled"], json!([]), "every control of the admin pages has a label");
+    }
     let said = |field: &str| finished[field].as_str().unwrap_or_default().to_owned();
     assert!(said("expression_check").starts_with("Valid"), "{finished}");
     assert!(said("test").contains("The API credentials work"), "{finished}");
