@@ -329,3 +329,84 @@ async fn the_mfa_policy_sends_administrators_to_enroll_and_sessions_can_be_ended
     let _ = key;
     assert!(!events(&idp, "user.session.revoke").await.is_empty(), "ending a session is logged");
 }
+
+#[tokio::test]
+async fn a_saml_app_is_configured_and_an_api_secret_is_kept_sealed_when_left_empty() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let created = admin
+        .post(
+            "/admin/apps",
+            &[
+                ("csrf", &csrf),
+                ("type", "saml"),
+                ("name", "wiki"),
+                ("label", "Team wiki"),
+                ("entity_id", "https://wiki.example.com/saml"),
+                ("acs_url", "https://wiki.example.com/saml/acs"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let saved = admin
+        .post(
+            "/admin/apps/wiki/sign-on",
+            &[
+                ("csrf", &csrf),
+                ("entity_id", "https://wiki.example.com/saml"),
+                ("acs_urls", "https://wiki.example.com/saml/acs\nhttps://wiki.example.com/saml/acs2"),
+                ("name_id_format", "email"),
+                ("name_id_value", "user.email"),
+                ("sign", "both"),
+                ("algorithm", "rsa-sha512"),
+                ("attr_name", "groups"),
+                ("attr_format", "basic"),
+                ("attr_value", "Groups.startsWith(\"OKTA\", \"Group\", 10)"),
+                ("attr_name", ""),
+                ("attr_format", "uri"),
+                ("attr_value", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let app = idp.with_tenant(|t| t.app("wiki").cloned()).unwrap();
+    let idfed_idp::apps::AppKind::Saml(saml) = &app.kind else { panic!("a SAML app") };
+    assert_eq!(saml.acs.len(), 2);
+    assert!(saml.acs[0].default && saml.acs[1].index == 1);
+    assert_eq!((app.name_id.format.as_str(), app.signing.sign.as_str()), ("email", "both"));
+    assert_eq!(app.attribute_statements.len(), 1, "the empty row adds nothing");
+
+    // The AWS app's API integration: the secret is sealed, never shown, kept when left empty.
+    let enable = |secret: &'static str| {
+        vec![
+            ("op", "save"),
+            ("enabled", "on"),
+            ("access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+            ("secret_access_key", secret),
+            ("endpoint", "http://127.0.0.1:9"),
+        ]
+    };
+    let mut form = enable("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    form.push(("csrf", &csrf));
+    let first = admin.post("/admin/apps/aws/provisioning", &form).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let sealed = |idp: &Idp| {
+        idp.with_tenant(|t| match &t.app("aws").unwrap().kind {
+            idfed_idp::apps::AppKind::Aws(aws) => aws.api_integration.clone().unwrap().secret_access_key,
+            _ => unreachable!(),
+        })
+    };
+    let stored = sealed(&idp);
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    let page = admin.get("/admin/apps/aws/provisioning").await;
+    assert!(!page.body.contains("wJalrXUtnFEMI") && !page.body.contains(&stored), "the secret is never shown");
+    let mut form = enable("");
+    form.push(("csrf", &csrf));
+    admin.post("/admin/apps/aws/provisioning", &form).await;
+    assert_eq!(sealed(&idp), stored, "an empty secret keeps the stored one");
+    let mut form = vec![("op", "test"), ("enabled", "on"), ("access_key_id", "AKIAIOSFODNN7EXAMPLE")];
+    form.extend([("secret_access_key", ""), ("endpoint", "http://127.0.0.1:9"), ("csrf", &csrf)]);
+    let test = admin.post("/admin/apps/aws/provisioning", &form).await;
+    assert_eq!(test.status, StatusCode::SERVICE_UNAVAILABLE, "IAM unreachable is shown on the page: {}", test.body);
+}
