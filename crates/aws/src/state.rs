@@ -154,6 +154,17 @@ fn deny_all() -> Policy {
 }
 
 impl State {
+    /// Marks an assertion ID used until `until`; false when it is already marked (a replay).
+    /// Marks whose time has passed are dropped on the way.
+    pub fn redeem(&mut self, assertion_id: &str, until: Instant, now: Instant) -> bool {
+        self.redeemed.retain(|_, end| *end > now);
+        if self.redeemed.contains_key(assertion_id) {
+            return false;
+        }
+        self.redeemed.insert(assertion_id.to_owned(), until);
+        true
+    }
+
     /// The whole state as JSON (`idfed aws export`, and what the store keeps).
     pub fn to_json(&self) -> Result<String, String> {
         serde_json::to_string_pretty(self).map_err(|e| format!("serializing the sandbox state: {e}"))

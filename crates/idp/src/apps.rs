@@ -232,6 +232,9 @@ pub struct SamlApp {
     pub authn_request_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_url: Option<String>,
+    /// The SP asks for assertions it may use only once: they carry Conditions/OneTimeUse.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_time_use: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

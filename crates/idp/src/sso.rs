@@ -131,6 +131,7 @@ pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by
             let acs = saml.acs_for(request.acs_index, request.acs_url)?.url.clone();
             let mut spec = base_spec(issuer, name_id, &acs, vec![saml.entity_id.clone()], now, rng)?;
             spec.in_response_to = request.in_response_to.map(str::to_owned);
+            spec.one_time_use = saml.one_time_use;
             let statements = statements.into_iter().filter(|a| !a.values.is_empty()).collect();
             (with_attributes(spec, statements), acs, encryption(saml)?)
         }

@@ -25,7 +25,8 @@ pub fn assume_role_with_saml_action(
         saml_assertion: params.required("SAMLAssertion")?,
         duration_seconds: params.int_in("DurationSeconds", 900, 43_200)?,
     };
-    let assumed = assume_role_with_saml(state, &request, sign_in_urls, now, rng);
+    let assumed = assume_role_with_saml(state, &request, sign_in_urls, now, rng)
+        .and_then(|assumed| assumed.redeem(state, now).map(|()| assumed));
     crate::metrics::assume_role_with_saml("api", assumed.as_ref().map_or_else(|e| e.code.as_str(), |_| "Success"));
     let assumed = assumed?;
     let s = &assumed.session;

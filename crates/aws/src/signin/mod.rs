@@ -109,7 +109,9 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
         saml_assertion: encoded,
         duration_seconds: None,
     };
-    let assumed = match assume_role_with_saml(state, &assume, request.sign_in_urls, now, rng) {
+    let assumed = assume_role_with_saml(state, &assume, request.sign_in_urls, now, rng)
+        .and_then(|assumed| assumed.redeem(state, now).map(|()| assumed));
+    let assumed = match assumed {
         Ok(a) => {
             crate::metrics::assume_role_with_saml("signin", "Success");
             a

@@ -31,6 +31,8 @@ pub const PROVIDER_MISSING: &str = "Specified provider doesn't exist.";
 pub const AUDIENCE_MISSING: &str = "Response does not contain the required audience.";
 pub const TOKEN_EXPIRED: &str = "Token must be redeemed within 5 minutes of issuance";
 pub const DURATION_EXCEEDS: &str = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
+/// AWS publishes no text for a replayed assertion; this is the sandbox's (InvalidIdentityToken, 400).
+pub const ALREADY_USED: &str = "Invalid SAML response: this assertion was already used";
 
 /// The request, as the Query parameters give it.
 #[derive(Debug, Clone)]
@@ -56,6 +58,21 @@ pub struct Assumed {
     pub session_not_on_or_after: Option<Instant>,
     /// The SessionDuration attribute of the verified assertion, when it is 900–43200 seconds.
     pub session_duration: Option<i64>,
+    /// The verified assertion's ID, and until when it could still be redeemed (IssueInstant
+    /// plus five minutes): a replay guard keeps it that long ([`crate::state::State::redeem`]).
+    pub assertion_id: String,
+    pub redeemable_until: Instant,
+}
+
+impl Assumed {
+    /// Records the assertion as used; refuses it when it was used before (replay).
+    pub fn redeem(&self, state: &mut crate::state::State, now: Instant) -> Result<(), AwsError> {
+        if state.redeem(&self.assertion_id, self.redeemable_until, now) {
+            Ok(())
+        } else {
+            Err(invalid_token(ALREADY_USED))
+        }
+    }
 }
 
 fn invalid_token(message: impl Into<String>) -> AwsError {
@@ -166,6 +183,8 @@ pub fn assume_role_with_saml(
         session_duration: single(&accepted, ATTR_SESSION_DURATION)
             .and_then(|v| v.parse::<i64>().ok())
             .filter(|d| (900..=43_200).contains(d)),
+        assertion_id: accepted.assertion.id.clone(),
+        redeemable_until: issued.plus_seconds(300),
         session,
     })
 }

@@ -225,16 +225,40 @@ async fn connect_failures_f20_f21_f22() {
 #[tokio::test]
 async fn relay_state_never_leaves_the_sandbox() {
     let w = world(true, "agent@example.com");
-    for relay in [
+    for (i, relay) in [
         "https://evil.test/",
         "//evil.test/connect/",
         "/\\evil.test",
         "javascript:alert(1)",
         "http://127.0.0.1:4566.evil.test/connect/x",
-    ] {
-        let r = post_saml(&w.app, &for_sandbox(agent_response()), Some(relay), None).await;
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = post_saml(&w.app, &fresh_for_sandbox(agent_response(), i), Some(relay), None).await;
         assert_eq!(r.location.as_deref(), Some("/console/home"), "{relay}");
     }
+}
+
+/// A response for the sandbox whose assertion ID is its own (`n`), so it is not a replay.
+fn fresh_for_sandbox(mut r: idfed_saml::aws::AwsResponse, n: usize) -> String {
+    r.acs_url = format!("{SANDBOX}/saml");
+    let mut spec = spec_of(&r, now());
+    spec.assertion_id = format!("_fresh{n}");
+    sign_with(&spec, idp(), |x| x)
+}
+
+#[tokio::test]
+async fn an_assertion_signs_in_once() {
+    let w = world(true, "agent@example.com");
+    let xml = fresh_for_sandbox(agent_response(), 1);
+    let first = post_saml(&w.app, &xml, None, None).await;
+    assert_eq!(first.status, StatusCode::FOUND, "{}", first.body);
+    let again = post_saml(&w.app, &xml, None, None).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "a replayed response is refused");
+    assert!(again.body.contains("this assertion was already used"), "{}", again.body);
+    let other = post_saml(&w.app, &fresh_for_sandbox(agent_response(), 2), None, None).await;
+    assert_eq!(other.status, StatusCode::FOUND, "another assertion still signs in");
 }
 
 fn federate_call<'a>(caller: &'a Caller, path: &'a str, rng: &'a Seeded) -> connect::api::Call<'a> {

@@ -103,6 +103,7 @@ pub(super) async fn create(State(idp): Shared, headers: HeaderMap, form: Fields)
             encryption_algorithm: EncryptionAlgorithm::default(),
             authn_request_certificate: None,
             slo_url: None,
+            one_time_use: false,
         }),
         _ => AppKind::Aws(AwsApp {
             environment: EnvironmentType::Commercial,
@@ -289,6 +290,7 @@ struct SamlFields {
     encryption_algorithm: &'static str,
     authn_request_certificate: String,
     slo_url: String,
+    one_time_use: bool,
 }
 
 fn environment_name(environment: EnvironmentType) -> &'static str {
@@ -357,6 +359,7 @@ fn sign_on_page(idp: &Idp, admin: &Admin, app: &App, outcome: Outcome) -> Respon
                 encryption_algorithm: algorithm_name(saml.encryption_algorithm),
                 authn_request_certificate: saml.authn_request_certificate.clone().unwrap_or_default(),
                 slo_url: saml.slo_url.clone().unwrap_or_default(),
+                one_time_use: saml.one_time_use,
             };
             let acs = saml.acs_for(None, None).map(|a| a.url.clone()).unwrap_or_default();
             (None, Some(fields), acs)
@@ -476,6 +479,7 @@ fn sign_on_from(form: &Fields, mut app: App) -> Result<App, IdpError> {
                 _ => EncryptionAlgorithm::Aes256Gcm,
             };
             saml.authn_request_certificate = optional(form.get("authn_request_certificate"));
+            saml.one_time_use = form.checked("one_time_use");
             app.name_id = NameIdSource {
                 format: form.get("name_id_format").to_owned(),
                 value: form.get("name_id_value").to_owned(),

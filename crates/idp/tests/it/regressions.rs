@@ -113,6 +113,7 @@ async fn an_unsigned_logout_request_cannot_sign_out_someone_else() {
                 encryption_algorithm: Default::default(),
                 authn_request_certificate: None,
                 slo_url: Some("https://wiki.example.com/slo".into()),
+                one_time_use: false,
             }),
             default_relay_state: None,
             attribute_statements: vec![],

@@ -32,6 +32,7 @@ fn wiki(require_signed: bool, encrypt: bool) -> App {
             encryption_algorithm: Default::default(),
             authn_request_certificate: require_signed.then(|| other_key().cert_pem.clone()),
             slo_url: None,
+            one_time_use: false,
         }),
         default_relay_state: None,
         attribute_statements: vec![idfed_idp::apps::AttributeStatement {
@@ -222,4 +223,24 @@ async fn single_logout_ends_the_session_and_answers_with_a_signed_logout_respons
     assert_eq!(browser.get(&unsigned).await.status, axum::http::StatusCode::BAD_REQUEST);
     let metadata = browser.get("/app/wiki/metadata").await;
     assert!(metadata.body.contains("SingleLogoutService") && metadata.body.contains("/app/wiki/slo"));
+}
+
+#[tokio::test]
+async fn an_sp_that_asks_for_one_time_use_gets_it_in_the_conditions() {
+    let mut tenant = tenant_with_wiki(false, false);
+    let idp = idp_with(tenant.clone()).await;
+    let plain = idp.issue("wiki", "test", &Default::default()).unwrap();
+    let mut config = sp_config("unused");
+    config.in_response_to = None;
+    let accepted = validate_response(&plain.xml, &config, now()).unwrap();
+    assert!(!accepted.assertion.conditions.unwrap().one_time_use, "not unless asked");
+
+    if let AppKind::Saml(saml) = &mut tenant.apps.iter_mut().find(|a| a.name == "wiki").unwrap().kind {
+        saml.one_time_use = true;
+    }
+    let idp = idp_with(tenant).await;
+    let issued = idp.issue("wiki", "test", &Default::default()).unwrap();
+    assert!(issued.xml.contains("<saml:OneTimeUse/>"), "{}", issued.xml);
+    let accepted = validate_response(&issued.xml, &config, now()).unwrap();
+    assert!(accepted.assertion.conditions.unwrap().one_time_use, "the signed assertion carries OneTimeUse");
 }
