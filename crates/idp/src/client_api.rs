@@ -47,13 +47,33 @@ struct Authn {
     code: Option<String>,
 }
 
-async fn authn(State(idp): Shared, body: Bytes) -> Response {
+async fn authn(
+    State(idp): Shared,
+    axum::extract::Extension(crate::web::ClientIp(source)): axum::extract::Extension<crate::web::ClientIp>,
+    body: Bytes,
+) -> Response {
     let Ok(request) = serde_json::from_slice::<Authn>(&body) else {
         return IdpError::invalid("send {\"username\": …, \"password\": …, \"code\": … (TOTP, when enrolled)}")
             .into_response();
     };
     if let Err(e) = idp.refresh().await {
         return e.into_response();
+    }
+    match idp.source_wait(source).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => {
+            let detail = json!({ "reason": "source backed off", "source": source.to_string(), "via": "api" });
+            idp.log("unknown", "user.session.start", "unknown", "", false, detail).await;
+            let mut response = answer(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": { "code": "backed_off", "message": "Too many failed sign-ins from your network; try again later." } }),
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+        Err(e) => return e.into_response(),
     }
     let known = idp.with_tenant(|t| {
         t.user(request.username.trim()).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone())
@@ -65,6 +85,9 @@ async fn authn(State(idp): Shared, body: Bytes) -> Response {
     match checked {
         Err(e) => return e.into_response(),
         Ok(Err(refusal)) => {
+            if let Err(e) = idp.source_failed(source).await {
+                return e.into_response();
+            }
             let reason = if matches!(refusal, Refusal::Locked { .. }) { "locked" } else { "bad credentials" };
             idp.metrics.sign_in(if reason == "locked" { "locked" } else { "failure" });
             idp.log(actor, "user.session.start", actor, "", false, json!({ "reason": reason, "via": "api" })).await;
@@ -96,6 +119,9 @@ async fn authn(State(idp): Shared, body: Bytes) -> Response {
         match checked {
             Err(e) => return e.into_response(),
             Ok(Err(_)) => {
+                if let Err(e) = idp.source_failed(source).await {
+                    return e.into_response();
+                }
                 idp.log(&login, "user.mfa.verify", &login, "", false, json!({ "reason": "wrong code", "via": "api" }))
                     .await;
                 return refused(

@@ -12,6 +12,7 @@ pub mod api;
 pub mod apps;
 pub mod assignments;
 pub mod aws_client;
+pub mod backoff;
 pub mod client_api;
 pub mod credentials;
 pub mod csv_import;

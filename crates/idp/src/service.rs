@@ -28,6 +28,7 @@ const SIGNING_DOCUMENT: &str = "idp-signing-key";
 const SESSION_PREFIX: &str = "idp-session-";
 const PENDING_PREFIX: &str = "idp-pending-";
 const SEEN_PREFIX: &str = "idp-seen-request-";
+const SOURCE_PREFIX: &str = "idp-source-failures-";
 /// An SP-initiated request waits this long for the person to sign in.
 pub const PENDING_REQUEST_SECONDS: i64 = 10 * 60;
 
@@ -58,6 +59,8 @@ pub struct Idp {
     credentials: Mutex<Credentials>,
     /// Short-lived records (JSON by key) when there is no store.
     records: Mutex<HashMap<String, String>>,
+    /// Sign-in failures per source when there is no store (the store counts them otherwise).
+    source_failures: Mutex<HashMap<String, crate::backoff::Failures>>,
     signing: std::sync::RwLock<Arc<SigningKeys>>,
     signing_version: AtomicI64,
     /// The external base URL (`http://127.0.0.1:8080`): entity IDs, metadata and links use it.
@@ -106,6 +109,7 @@ impl Idp {
             tenant: Mutex::new(tenant),
             credentials: Mutex::new(Credentials::default()),
             records: Mutex::new(HashMap::new()),
+            source_failures: Mutex::new(HashMap::new()),
             signing: std::sync::RwLock::new(Arc::new(SigningKeys::new(identity))),
             signing_version: AtomicI64::new(0),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -652,8 +656,11 @@ impl Idp {
             return;
         }
         if let Some(store) = &self.store {
-            for prefix in [SESSION_PREFIX, PENDING_PREFIX, SEEN_PREFIX] {
-                if let Err(e) = store.purge(prefix, now).await {
+            // Back-off counters keep their window's end in milliseconds as their version.
+            for (prefix, below) in
+                [(SESSION_PREFIX, now), (PENDING_PREFIX, now), (SEEN_PREFIX, now), (SOURCE_PREFIX, now * 1000)]
+            {
+                if let Err(e) = store.purge(prefix, below).await {
                     eprintln!("idfed: purging expired {prefix}records failed: {e}");
                 }
             }
@@ -665,6 +672,36 @@ impl Idp {
                     .is_none_or(|expires| expires > now)
             });
         }
+    }
+
+    /// Seconds `source` must wait before trying to sign in again (per-source back-off), or
+    /// `None` when it may try now.
+    pub async fn source_wait(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
+        let key = record_key(SOURCE_PREFIX, &source.to_string());
+        let failures = match &self.store {
+            Some(store) => store.load(&key).await.map_err(storage)?.map(|(window_end, count)| {
+                crate::backoff::Failures { count: count.parse().unwrap_or(i64::MAX), window_end }
+            }),
+            None => lock(&self.source_failures).get(&key).copied(),
+        };
+        Ok(failures.unwrap_or_default().wait(self.now().unix_millis()))
+    }
+
+    /// Counts a failed sign-in from `source`: one atomic increment in the store.
+    pub async fn source_failed(&self, source: std::net::IpAddr) -> Result<()> {
+        let key = record_key(SOURCE_PREFIX, &source.to_string());
+        let now = self.now().unix_millis();
+        match &self.store {
+            Some(store) => {
+                store.count_in_window(&key, now, crate::backoff::WINDOW_SECONDS * 1000).await.map_err(storage)?;
+            }
+            None => {
+                let mut counts = lock(&self.source_failures);
+                let next = counts.get(&key).copied().unwrap_or_default().add(now);
+                counts.insert(key, next);
+            }
+        }
+        Ok(())
     }
 
     /// Marks an SP's request ID as answered-for until `until`; false if it was seen before

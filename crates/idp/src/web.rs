@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,25 @@ use crate::service::{Idp, Session};
 use crate::sso::Request;
 
 pub const SESSION_COOKIE: &str = "idfed_session";
+
+/// The address a request came from (the peer, or the client a trusted proxy names), set by the
+/// request middleware for the handlers (sign-in back-off).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// The page (429) for an address that failed to sign in too often, and its log line.
+pub(crate) async fn backed_off(idp: &Idp, source: std::net::IpAddr, wait: i64) -> Response {
+    let detail = serde_json::json!({ "reason": "source backed off", "source": source.to_string() });
+    idp.log("unknown", "user.session.start", "unknown", "", false, detail).await;
+    idp.metrics.sign_in("backed_off");
+    let minutes = (wait + 59) / 60;
+    let text = format!("Too many failed sign-ins from your network. Try again in {minutes} minutes.");
+    let mut response = message(StatusCode::TOO_MANY_REQUESTS, "Try again later", &text);
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
 pub const CSRF_COOKIE: &str = "idfed_csrf";
 
 type Shared = State<Arc<Idp>>;
@@ -185,6 +204,8 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let client = idp.trusted_proxies.client(peer, forwarded);
+    let mut request = request;
+    request.extensions_mut().insert(ClientIp(client));
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let status = response.status().as_u16();
@@ -344,12 +365,22 @@ async fn login_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<
     with_csrf_cookie(render(StatusCode::OK, &page), &idp, &csrf, fresh)
 }
 
-async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn login_submit(
+    State(idp): Shared,
+    Extension(ClientIp(source)): Extension<ClientIp>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if !csrf_ok(&headers, &form) {
         return csrf_refused();
     }
     if let Err(e) = idp.refresh().await {
         return failure(&e);
+    }
+    match idp.source_wait(source).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
+        Err(e) => return failure(&e),
     }
     let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
     let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
@@ -366,6 +397,9 @@ async fn login_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<H
         Ok(Err(refusal)) => Some(refusal),
     };
     if let Some(refusal) = refusal {
+        if let Err(e) = idp.source_failed(source).await {
+            return failure(&e);
+        }
         let reason = match refusal {
             Refusal::Locked { .. } => "locked",
             Refusal::BadCredentials => "bad credentials",
@@ -421,9 +455,19 @@ async fn mfa_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<Ha
     )
 }
 
-async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn mfa_submit(
+    State(idp): Shared,
+    Extension(ClientIp(source)): Extension<ClientIp>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if !csrf_ok(&headers, &form) {
         return csrf_refused();
+    }
+    match idp.source_wait(source).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
+        Err(e) => return failure(&e),
     }
     let return_to = safe_return(form.get("return_to"));
     let (token, session) = match current_session(&idp, &headers).await {
@@ -437,6 +481,9 @@ async fn mfa_submit(State(idp): Shared, headers: HeaderMap, Form(form): Form<Has
     match checked {
         Err(e) => failure(&e),
         Ok(Err(refusal)) => {
+            if let Err(e) = idp.source_failed(source).await {
+                return failure(&e);
+            }
             let locked = matches!(refusal, Refusal::Locked { .. });
             let detail = serde_json::json!({ "reason": if locked { "locked" } else { "wrong code" } });
             idp.log(&session.login, "user.mfa.verify", &session.login, "", false, detail).await;

@@ -170,6 +170,25 @@ impl DocumentStore {
         })
     }
 
+    /// Adds one to the counter `name` in one atomic statement and returns (count, window end),
+    /// both in unix milliseconds: a counter whose window ended before `now` starts again at 1
+    /// with a window ending `window` later. The window's end is the document's version, so
+    /// [`DocumentStore::purge`] with the time in milliseconds drops ended windows.
+    pub async fn count_in_window(&self, name: &str, now: i64, window: i64) -> Result<(i64, i64), StoreError> {
+        let end = now.saturating_add(window);
+        on_pool!(self, |pool, q| {
+            let sql = q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, '1') \
+                 ON CONFLICT(name) DO UPDATE SET \
+                 body = CASE WHEN documents.version <= ?3 THEN '1' \
+                        ELSE CAST(CAST(documents.body AS INTEGER) + 1 AS TEXT) END, \
+                 version = CASE WHEN documents.version <= ?3 THEN ?2 ELSE documents.version END \
+                 RETURNING version, body");
+            let (version, body): (i64, String) =
+                sqlx::query_as(&sql).bind(name).bind(end).bind(now).fetch_one(pool).await?;
+            Ok((body.parse().unwrap_or(i64::MAX), version))
+        })
+    }
+
     /// The documents under `prefix` as (name, version, body), by name, at most `limit`.
     pub async fn list(&self, prefix: &str, limit: u32) -> Result<Vec<(String, i64, String)>, StoreError> {
         let like = like_prefix(prefix);

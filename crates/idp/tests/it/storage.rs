@@ -161,3 +161,28 @@ async fn a_scheduled_rotation_runs_itself() {
         assert_eq!(b.signing().published(), [new], "{backend}");
     }
 }
+
+/// Per-source back-off counts failures from every node: 30 failures split over two nodes back
+/// the address off on both, concurrently counted without losing any.
+#[tokio::test]
+async fn sign_in_back_off_is_shared_by_nodes() {
+    use idfed_idp::backoff::LIMIT;
+    for store in stores("idp-backoff").await {
+        let backend = store.backend();
+        let (a, b) = (Arc::new(node(&store).await), Arc::new(node(&store).await));
+        let source: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        let other: std::net::IpAddr = "192.0.2.8".parse().unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..LIMIT {
+            let n = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(async move { n.source_failed(source).await }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert!(a.source_wait(source).await.unwrap().is_some(), "{backend}: node A backs the address off");
+        let wait = b.source_wait(source).await.unwrap();
+        assert!(wait.is_some_and(|w| w > 0 && w <= 900), "{backend}: and so does node B: {wait:?}");
+        assert_eq!(b.source_wait(other).await.unwrap(), None, "{backend}: other addresses are not");
+    }
+}

@@ -337,3 +337,32 @@ async fn health_and_readiness_answer_without_signing_in() {
     assert_eq!(ready.status, StatusCode::OK);
     assert!(ready.body.contains("\"ready\":true"), "{}", ready.body);
 }
+
+#[tokio::test]
+async fn one_address_spraying_many_logins_is_backed_off_before_any_password_is_checked() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    for i in 0..idfed_idp::backoff::LIMIT {
+        let failed = browser.sign_in(&format!("nobody{i}@example.com"), "guess").await;
+        assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let refused = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.body.contains("Too many failed sign-ins from your network"));
+    let wait: i64 = refused.headers.get(header::RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(refused.cookies.iter().all(|c| !c.starts_with("idfed_session=")), "no session");
+    let api = browser
+        .send(
+            Request::post("/api/client/authn")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"username":"test","password":"correct horse battery"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS, "the client API shares the back-off: {}", api.body);
+    // The person's own account was never locked: the address was.
+    let checked =
+        idp.change_credentials(|c| c.check_password("test", "correct horse battery", true, now())).await.unwrap();
+    assert_eq!(checked, Ok(()));
+}
