@@ -24,7 +24,7 @@ impl Failures {
 
     /// One more failure at `now` (a new window when the last one ended): what the store's
     /// atomic counter does, for the in-memory IdP.
-    pub fn add(self, now_millis: i64) -> Failures {
+    pub fn after_failure(self, now_millis: i64) -> Failures {
         if now_millis >= self.window_end {
             Failures { count: 1, window_end: now_millis + WINDOW_SECONDS * 1000 }
         } else {
@@ -43,10 +43,10 @@ mod tests {
         let mut f = Failures::default();
         for i in 0..LIMIT {
             assert_eq!(f.wait(start + i), None);
-            f = f.add(start + i);
+            f = f.after_failure(start + i);
         }
         assert_eq!(f.wait(start + 100_000), Some(WINDOW_SECONDS - 100));
         assert_eq!(f.wait(start + WINDOW_SECONDS * 1000), None, "the window ended");
-        assert_eq!(f.add(start + WINDOW_SECONDS * 1000).count, 1);
+        assert_eq!(f.after_failure(start + WINDOW_SECONDS * 1000).count, 1);
     }
 }

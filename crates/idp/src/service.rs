@@ -697,7 +697,7 @@ impl Idp {
             }
             None => {
                 let mut counts = lock(&self.source_failures);
-                let next = counts.get(&key).copied().unwrap_or_default().add(now);
+                let next = counts.get(&key).copied().unwrap_or_default().after_failure(now);
                 counts.insert(key, next);
             }
         }
