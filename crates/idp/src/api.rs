@@ -326,6 +326,9 @@ async fn enroll_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<St
 
 async fn reset_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
     let actor = caller(&idp, &headers).await?;
+    let login = idp
+        .with_tenant(|t| t.user(&login).map(|u| u.login.clone()))
+        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
     idp.change_credentials(|c| c.reset_totp(&login)).await?;
     idp.log(&format!("api:{actor}"), "user.mfa.reset", &login, "", true, json!({})).await;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -6,6 +6,7 @@ mod api;
 mod apps;
 mod common;
 mod csv;
+mod hostile;
 mod regressions;
 mod sp_initiated;
 mod sso;

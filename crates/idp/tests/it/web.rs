@@ -115,6 +115,10 @@ impl Browser {
         self.send(request).await
     }
 
+    pub fn jar_insert(&mut self, name: &str, value: &str) {
+        self.jar.insert(name.to_owned(), value.to_owned());
+    }
+
     pub fn csrf(&self) -> String {
         self.jar.get("idfed_csrf").cloned().unwrap_or_default()
     }
