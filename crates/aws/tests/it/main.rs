@@ -4,5 +4,6 @@
 mod browser;
 mod common;
 mod corpus;
+mod hostile;
 mod iam_wire;
 mod sts;
