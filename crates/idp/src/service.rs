@@ -59,6 +59,11 @@ pub struct Idp {
     credentials: Mutex<Credentials>,
     /// Short-lived records (JSON by key) when there is no store.
     records: Mutex<HashMap<String, String>>,
+    /// One change at a time per document on this node: requests on one node queue rather than
+    /// race; compare-and-swap in the store orders changes between nodes.
+    tenant_writes: tokio::sync::Mutex<()>,
+    credentials_writes: tokio::sync::Mutex<()>,
+    signing_writes: tokio::sync::Mutex<()>,
     /// Sign-in failures per source when there is no store (the store counts them otherwise).
     source_failures: Mutex<HashMap<String, crate::backoff::Failures>>,
     signing: std::sync::RwLock<Arc<SigningKeys>>,
@@ -109,6 +114,9 @@ impl Idp {
             tenant: Mutex::new(tenant),
             credentials: Mutex::new(Credentials::default()),
             records: Mutex::new(HashMap::new()),
+            tenant_writes: tokio::sync::Mutex::new(()),
+            credentials_writes: tokio::sync::Mutex::new(()),
+            signing_writes: tokio::sync::Mutex::new(()),
             source_failures: Mutex::new(HashMap::new()),
             signing: std::sync::RwLock::new(Arc::new(SigningKeys::new(identity))),
             signing_version: AtomicI64::new(0),
@@ -224,14 +232,29 @@ impl Idp {
         event: &str,
         mut change: impl FnMut(&SigningKeys) -> Result<SigningKeys>,
     ) -> Result<()> {
+        let _queue = self.signing_writes.lock().await;
         for _ in 0..CAS_ATTEMPTS {
-            self.refresh().await?;
-            let next = change(&self.signing())?;
+            // Not `refresh`: that may start a scheduled rotation step, which needs this queue.
+            self.reload().await?;
+            // The keys and the version they were read at, together: a change is based on
+            // exactly what it replaces.
+            let (current, base) = {
+                let keys = self.signing.read().unwrap_or_else(|e| e.into_inner());
+                (keys.clone(), self.signing_version.load(Ordering::SeqCst))
+            };
+            let next = change(&current)?;
             let body = next.to_json(&self.sealer, self.rng.as_ref())?;
-            let Some(version) = self.swap(SIGNING_DOCUMENT, &self.signing_version, &body).await? else { continue };
-            self.signing_version.store(version, Ordering::SeqCst);
+            let Some(version) = self.swap(SIGNING_DOCUMENT, &self.signing_version, base, &body).await? else {
+                continue;
+            };
             let fingerprint = next.active.certificate.fingerprint_sha256();
-            *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+            {
+                let mut keys = self.signing.write().unwrap_or_else(|e| e.into_inner());
+                if version > self.signing_version.load(Ordering::SeqCst) {
+                    *keys = Arc::new(next);
+                    self.signing_version.store(version, Ordering::SeqCst);
+                }
+            }
             self.log(actor, event, "signing-key", "", true, serde_json::json!({ "active": fingerprint })).await;
             return Ok(());
         }
@@ -298,17 +321,24 @@ impl Idp {
             self.rotating.store(false, Ordering::SeqCst);
             stepped?;
         }
+        self.reload().await
+    }
+
+    /// Reads whatever another process or node stored since this one last looked.
+    async fn reload(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
         if let Some((version, body)) = newer(store, SIGNING_DOCUMENT, &self.signing_version).await? {
             let keys = SigningKeys::from_json(&body, &self.sealer)?;
-            *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
-            self.signing_version.store(version, Ordering::SeqCst);
+            let mut current = self.signing.write().unwrap_or_else(|e| e.into_inner());
+            if version > self.signing_version.load(Ordering::SeqCst) {
+                *current = Arc::new(keys);
+                self.signing_version.store(version, Ordering::SeqCst);
+            }
         }
         if let Some((version, body)) = newer(store, TENANT_DOCUMENT, &self.tenant_version).await? {
             let tenant: Tenant =
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
-            *lock(&self.tenant) = tenant;
-            self.tenant_version.store(version, Ordering::SeqCst);
+            install(&self.tenant, &self.tenant_version, tenant, version);
         }
         self.refresh_credentials().await
     }
@@ -319,17 +349,18 @@ impl Idp {
         if let Some((version, body)) = newer(store, CREDENTIALS_DOCUMENT, &self.credentials_version).await? {
             let credentials: Credentials =
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored credentials: {e}")))?;
-            *lock(&self.credentials) = credentials;
-            self.credentials_version.store(version, Ordering::SeqCst);
+            install(&self.credentials, &self.credentials_version, credentials, version);
         }
         Ok(())
     }
 
-    /// Writes `body` as the next version of `name` if the store still holds the version this
-    /// node last saw; `None` when another writer came first (the caller reloads and retries).
-    async fn swap(&self, name: &str, seen: &AtomicI64, body: &str) -> Result<Option<i64>> {
-        let base = seen.load(Ordering::SeqCst);
-        let Some(store) = &self.store else { return Ok(Some(base + 1)) };
+    /// Writes `body` as the next version of `name` if the store still holds `base`, the version
+    /// the change was made from; `None` when another writer came first (the caller reloads and
+    /// retries).
+    async fn swap(&self, name: &str, cached: &AtomicI64, base: i64, body: &str) -> Result<Option<i64>> {
+        let Some(store) = &self.store else {
+            return Ok((cached.load(Ordering::SeqCst) == base).then_some(base + 1));
+        };
         let written = store.replace(name, base, base + 1, body).await.map_err(storage)?;
         Ok(written.then_some(base + 1))
     }
@@ -338,21 +369,18 @@ impl Idp {
     /// and stores it before returning. If another node changed it meanwhile, the change is
     /// made again on the newer tenant (compare-and-swap), so no acknowledged change is lost.
     pub async fn change_tenant<T>(&self, mut change: impl FnMut(&mut Tenant) -> Result<T>) -> Result<T> {
+        let _queue = self.tenant_writes.lock().await;
         for _ in 0..CAS_ATTEMPTS {
             self.refresh().await?;
-            let mut next = self.tenant();
+            let (mut next, base) = snapshot(&self.tenant, &self.tenant_version);
+            let before = next.clone();
             let value = next.change(&mut change)?;
             self.seal_secrets(&mut next)?;
             let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
-            let Some(version) = self.swap(TENANT_DOCUMENT, &self.tenant_version, &body).await? else { continue };
-            let removed: Vec<String> = {
-                let mut tenant = lock(&self.tenant);
-                let gone =
-                    tenant.users.iter().filter(|u| next.user(&u.login).is_none()).map(|u| u.login.clone()).collect();
-                *tenant = next;
-                gone
-            };
-            self.tenant_version.store(version, Ordering::SeqCst);
+            let Some(version) = self.swap(TENANT_DOCUMENT, &self.tenant_version, base, &body).await? else { continue };
+            let removed: Vec<String> =
+                before.users.iter().filter(|u| next.user(&u.login).is_none()).map(|u| u.login.clone()).collect();
+            install(&self.tenant, &self.tenant_version, next, version);
             if !removed.is_empty() {
                 self.change_credentials(|c| removed.iter().filter(|login| c.forget(login)).count()).await?;
             }
@@ -447,16 +475,16 @@ impl Idp {
 
     /// Changes credentials and stores them before returning.
     pub async fn change_credentials<T>(&self, mut change: impl FnMut(&mut Credentials) -> T) -> Result<T> {
+        let _queue = self.credentials_writes.lock().await;
         for _ in 0..CAS_ATTEMPTS {
             self.refresh_credentials().await?;
-            let mut next = lock(&self.credentials).clone();
+            let (mut next, base) = snapshot(&self.credentials, &self.credentials_version);
             let value = change(&mut next);
             let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
-            let Some(version) = self.swap(CREDENTIALS_DOCUMENT, &self.credentials_version, &body).await? else {
+            let Some(version) = self.swap(CREDENTIALS_DOCUMENT, &self.credentials_version, base, &body).await? else {
                 continue;
             };
-            *lock(&self.credentials) = next;
-            self.credentials_version.store(version, Ordering::SeqCst);
+            install(&self.credentials, &self.credentials_version, next, version);
             return Ok(value);
         }
         Err(busy())
@@ -860,6 +888,23 @@ fn busy() -> IdpError {
 }
 
 /// The stored document when it is newer than the version this node holds.
+/// A copy of a cached document with the version it is, read together under its lock (a change
+/// made from it is then saved against exactly that version).
+fn snapshot<T: Clone>(cell: &Mutex<T>, version: &AtomicI64) -> (T, i64) {
+    let value = lock(cell);
+    (value.clone(), version.load(Ordering::SeqCst))
+}
+
+/// Keeps `value` as the cached document if `version` is newer than the cached one (a slower
+/// writer never puts an older version back over a newer one another request installed).
+fn install<T>(cell: &Mutex<T>, cached: &AtomicI64, value: T, version: i64) {
+    let mut current = lock(cell);
+    if version > cached.load(Ordering::SeqCst) {
+        *current = value;
+        cached.store(version, Ordering::SeqCst);
+    }
+}
+
 async fn newer(store: &DocumentStore, name: &str, seen: &AtomicI64) -> Result<Option<(i64, String)>> {
     match store.version(name).await.map_err(storage)? {
         Some(stored) if stored > seen.load(Ordering::SeqCst) => store.load(name).await.map_err(storage),

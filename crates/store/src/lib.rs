@@ -78,9 +78,9 @@ impl DocumentStore {
     }
 
     /// Connects to PostgreSQL (`postgres://user:password@host:port/database`) and applies the
-    /// schema. Waits at most five seconds for a connection, so an outage is reported quickly.
+    /// schema. Waits at most two seconds for a connection, so an outage is answered quickly (503).
     pub async fn open_postgres(url: &str) -> Result<DocumentStore, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
         for schema in [
             include_str!("../migrations/postgres/0001_documents.sql"),
             include_str!("../migrations/postgres/0002_events.sql"),

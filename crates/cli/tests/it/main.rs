@@ -4,8 +4,10 @@
 mod admin_console;
 mod aws_login;
 mod browser;
+mod faults;
 mod idp_flow;
 mod moto_shapes;
 mod saml_cli;
 mod sandbox_clients;
+mod scale_out;
 mod up;

@@ -21,6 +21,16 @@ impl Server {
     pub(crate) fn new(child: Child) -> Server {
         Server(child)
     }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGKILL, as `kill -9` does: no shutdown code runs.
+    pub(crate) fn kill_9(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
 }
 
 impl Drop for Server {
