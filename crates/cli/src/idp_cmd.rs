@@ -479,20 +479,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("starting: {e}"))
 }
 
-/// The key that seals secrets at rest: `IDFED_SECRET_KEY`, else `secret.key` in the data
-/// directory, made (mode 0600) at first start. Back it up with the database: without it the
-/// stored API integration secrets cannot be opened.
-pub(crate) fn sealer(data_dir: &Path) -> Result<Sealer, String> {
-    if let Ok(text) = std::env::var("IDFED_SECRET_KEY") {
-        return Sealer::from_base64(&text).map_err(|e| format!("IDFED_SECRET_KEY: {e}"));
-    }
-    let path = data_dir.join("secret.key");
-    if !path.exists() {
-        let text = Sealer::generate_base64(&SystemRandom::new()).map_err(|e| e.message)?;
-        crate::input::write_private(&path, &(text + "\n"))?;
-    }
-    let text = crate::input::read_text(&path)?;
-    Sealer::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub(crate) use crate::secrets_cmd::sealer;
+
+/// Opens the IdP's data with `sealer` and reseals every stored secret under its current key.
+pub(crate) fn reseal(data_dir: &Path, sealer: Sealer) -> Result<usize, String> {
+    runtime()?.block_on(async move {
+        let store = open_store(data_dir).await?;
+        let idp = Idp::open(
+            store,
+            "http://127.0.0.1:8080",
+            Arc::new(crate::clock::now),
+            Box::new(SystemRandom::new()),
+            sealer,
+        )
+        .await
+        .map_err(|e| e.message)?;
+        idp.reseal("cli").await.map_err(|e| e.message)
+    })
 }
 
 static DATABASE_URL: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);

@@ -12,6 +12,7 @@ mod input;
 mod keys_cmd;
 mod progress;
 mod saml_cmd;
+mod secrets_cmd;
 mod tls;
 mod up;
 
@@ -161,6 +162,11 @@ enum Command {
         #[command(subcommand)]
         command: idp_cmd::TokensCommand,
     },
+    /// The key sealing secrets at rest (signing keys, API secrets, TOTP seeds): rotate, reseal.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets_cmd::SecretsCommand,
+    },
     /// The IdP's apps: list, test the AWS API integration, import roles.
     Apps {
         #[command(subcommand)]
@@ -263,6 +269,7 @@ fn main() -> ExitCode {
         Command::Restore { file, data_dir } => idp_cmd::restore(file, data_dir),
         Command::Apps { command } => idp_cmd::apps(command),
         Command::ApiTokens { command } => idp_cmd::tokens(command),
+        Command::Secrets { command } => secrets_cmd::run(command),
         Command::Groups { command } => idp_cmd::groups(command),
         Command::Assign { app, user, group, roles, remove, data_dir } => {
             idp_cmd::assign(app, user, group, roles, remove, data_dir)

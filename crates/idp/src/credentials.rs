@@ -74,6 +74,22 @@ pub struct Credentials {
     pub api_tokens: BTreeMap<String, ApiToken>,
 }
 
+impl Credentials {
+    /// Applies `f` to every TOTP secret (enrolled and pending): sealing before the store,
+    /// opening after it.
+    pub fn map_totp_secrets(
+        &mut self,
+        mut f: impl FnMut(&str) -> crate::error::Result<String>,
+    ) -> crate::error::Result<()> {
+        for credential in self.by_login.values_mut() {
+            for secret in [&mut credential.totp_secret, &mut credential.totp_pending].into_iter().flatten() {
+                *secret = f(secret)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The hex SHA-256 of a token, as tokens are kept.
 pub fn token_hash(token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());

@@ -1,7 +1,9 @@
-//! Secrets at rest (the API integration's secret access key): AES-256-GCM under a key the
-//! operator holds (a file in the data directory, or `IDFED_SECRET_KEY`). Sealed values read
-//! `sealed:v1:<base64 of nonce ‖ ciphertext ‖ tag>`; anything else is plain text an
-//! administrator wrote, and is sealed when it is stored.
+//! Secrets at rest (signing keys, API integration secrets, TOTP seeds): AES-256-GCM under a
+//! key the operator holds (a file in the data directory, or `IDFED_SECRET_KEY`). Sealed values
+//! read `sealed:v1:<base64 of nonce ‖ ciphertext ‖ tag>`; anything else is plain text an
+//! administrator wrote, and is sealed when it is stored. The key is rotatable: a sealer holds
+//! the current key (which seals) and earlier ones (which still open), and `Idp::reseal`
+//! rewrites everything under the current key.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
@@ -13,7 +15,8 @@ use crate::error::{IdpError, Result};
 const PREFIX: &str = "sealed:v1:";
 
 pub struct Sealer {
-    key: LessSafeKey,
+    /// The current key first (it seals); the others only open.
+    keys: Vec<LessSafeKey>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -27,7 +30,23 @@ impl Sealer {
     pub fn new(key: &[u8]) -> Result<Sealer> {
         let unbound = UnboundKey::new(&AES_256_GCM, key)
             .map_err(|_| IdpError::invalid("the secret key must be 32 bytes (44 characters of base64)"))?;
-        Ok(Sealer { key: LessSafeKey::new(unbound) })
+        Ok(Sealer { keys: vec![LessSafeKey::new(unbound)] })
+    }
+
+    /// This sealer, also opening what `earlier` sealed (keys being rotated out).
+    pub fn with_earlier(mut self, earlier: Sealer) -> Sealer {
+        self.keys.extend(earlier.keys);
+        self
+    }
+
+    /// How many keys open secrets (1 when no rotation is under way).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// A sealed value sealed again under the current key (plain values are sealed).
+    pub fn reseal(&self, text: &str, rng: &dyn Random) -> Result<String> {
+        self.seal(&self.open(text)?, rng)
     }
 
     /// A sealer from the base64 text of a key file or `IDFED_SECRET_KEY`.
@@ -53,8 +72,8 @@ impl Sealer {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce)?;
         let mut data = plain.as_bytes().to_vec();
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(PREFIX.as_bytes()), &mut data)
+        let key = self.keys.first().ok_or_else(|| IdpError::internal("no sealing key"))?;
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(PREFIX.as_bytes()), &mut data)
             .map_err(|_| IdpError::internal("sealing a secret failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
@@ -68,10 +87,14 @@ impl Sealer {
             || IdpError::internal("a stored secret cannot be opened: the secret key changed or the value is damaged");
         let bytes = STANDARD.decode(encoded).map_err(|_| wrong_key())?;
         let (nonce, sealed) = bytes.split_at_checked(NONCE_LEN).ok_or_else(wrong_key)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong_key())?;
-        let mut data = sealed.to_vec();
-        let plain = self.key.open_in_place(nonce, Aad::from(PREFIX.as_bytes()), &mut data).map_err(|_| wrong_key())?;
-        String::from_utf8(plain.to_vec()).map_err(|_| wrong_key())
+        for key in &self.keys {
+            let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong_key())?;
+            let mut data = sealed.to_vec();
+            if let Ok(plain) = key.open_in_place(nonce, Aad::from(PREFIX.as_bytes()), &mut data) {
+                return String::from_utf8(plain.to_vec()).map_err(|_| wrong_key());
+            }
+        }
+        Err(wrong_key())
     }
 }
 
@@ -91,5 +114,20 @@ mod tests {
         let other = Sealer::from_base64(&Sealer::generate_base64(&rng).unwrap()).unwrap();
         assert!(other.open(&sealed).unwrap_err().message.contains("cannot be opened"));
         assert!(Sealer::from_base64("short").is_err());
+    }
+
+    #[test]
+    fn a_rotated_key_opens_what_the_earlier_one_sealed_and_seals_anew() {
+        let rng = SystemRandom::new();
+        let old = Sealer::from_base64(&Sealer::generate_base64(&rng).unwrap()).unwrap();
+        let sealed = old.seal("totp seed", &rng).unwrap();
+        let new_text = Sealer::generate_base64(&rng).unwrap();
+        let rotating = Sealer::from_base64(&new_text).unwrap().with_earlier(old);
+        assert_eq!(rotating.key_count(), 2);
+        assert_eq!(rotating.open(&sealed).unwrap(), "totp seed");
+        let resealed = rotating.reseal(&sealed, &rng).unwrap();
+        let new_only = Sealer::from_base64(&new_text).unwrap();
+        assert_eq!(new_only.open(&resealed).unwrap(), "totp seed", "resealed under the new key alone");
+        assert!(new_only.open(&sealed).is_err(), "the new key alone does not open the old value");
     }
 }

@@ -169,7 +169,7 @@ impl Idp {
         let credentials = match store.load(CREDENTIALS_DOCUMENT).await.map_err(storage)? {
             Some((v, body)) => {
                 credentials_version = v;
-                serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored credentials: {e}")))?
+                credentials_from_body(&body, &sealer)?
             }
             None => Credentials::default(),
         };
@@ -347,8 +347,7 @@ impl Idp {
     pub async fn refresh_credentials(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
         if let Some((version, body)) = newer(store, CREDENTIALS_DOCUMENT, &self.credentials_version).await? {
-            let credentials: Credentials =
-                serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored credentials: {e}")))?;
+            let credentials = credentials_from_body(&body, &self.sealer)?;
             install(&self.credentials, &self.credentials_version, credentials, version);
         }
         Ok(())
@@ -480,7 +479,7 @@ impl Idp {
             self.refresh_credentials().await?;
             let (mut next, base) = snapshot(&self.credentials, &self.credentials_version);
             let value = change(&mut next);
-            let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
+            let body = self.credentials_body(&next)?;
             let Some(version) = self.swap(CREDENTIALS_DOCUMENT, &self.credentials_version, base, &body).await? else {
                 continue;
             };
@@ -488,6 +487,60 @@ impl Idp {
             return Ok(value);
         }
         Err(busy())
+    }
+
+    /// Credentials as stored: TOTP secrets sealed (passwords are argon2id hashes already).
+    fn credentials_body(&self, credentials: &Credentials) -> Result<String> {
+        let mut stored = credentials.clone();
+        stored.map_totp_secrets(|secret| self.sealer.seal(secret, self.rng.as_ref()))?;
+        serde_json::to_string(&stored).map_err(|e| IdpError::internal(e.to_string()))
+    }
+
+    /// Rewrites every stored secret under the sealer's current key (after `idfed secrets
+    /// rotate`, or once every node has a new `IDFED_SECRET_KEY`): API integration secrets in
+    /// the tenant, TOTP secrets, signing keys. Returns how many values were resealed.
+    pub async fn reseal(&self, actor: &str) -> Result<usize> {
+        let rng = self.rng.as_ref();
+        let api = self
+            .change_tenant(|t| {
+                let mut count = 0;
+                for app in &mut t.apps {
+                    if let AppKind::Aws(aws) = &mut app.kind
+                        && let Some(integration) = &mut aws.api_integration
+                    {
+                        integration.secret_access_key = self.sealer.reseal(&integration.secret_access_key, rng)?;
+                        count += 1;
+                    }
+                }
+                Ok(count)
+            })
+            .await?;
+        // Saving seals every TOTP secret and key afresh under the current key.
+        let totp = self
+            .change_credentials(|c| {
+                c.by_login
+                    .values()
+                    .map(|x| usize::from(x.totp_secret.is_some()) + usize::from(x.totp_pending.is_some()))
+                    .sum::<usize>()
+            })
+            .await?;
+        let mut keys = 0;
+        self.change_signing(actor, "secrets.reseal.signing", |k| {
+            keys = 1 + usize::from(k.next.is_some()) + usize::from(k.previous.is_some());
+            Ok(k.clone())
+        })
+        .await?;
+        let total = api + totp + keys;
+        self.log(
+            actor,
+            "secrets.reseal",
+            "secret-key",
+            "",
+            true,
+            serde_json::json!({ "api_secrets": api, "totp_secrets": totp, "signing_keys": keys }),
+        )
+        .await;
+        Ok(total)
     }
 
     pub fn with_credentials<T>(&self, read: impl FnOnce(&Credentials) -> T) -> T {
@@ -888,6 +941,15 @@ fn busy() -> IdpError {
 }
 
 /// The stored document when it is newer than the version this node holds.
+/// Credentials from the store, their TOTP secrets opened (stores from before TOTP sealing
+/// hold them plain, which pass through).
+fn credentials_from_body(body: &str, sealer: &Sealer) -> Result<Credentials> {
+    let mut credentials: Credentials =
+        serde_json::from_str(body).map_err(|e| IdpError::internal(format!("stored credentials: {e}")))?;
+    credentials.map_totp_secrets(|secret| sealer.open(secret))?;
+    Ok(credentials)
+}
+
 /// A copy of a cached document with the version it is, read together under its lock (a change
 /// made from it is then saved against exactly that version).
 fn snapshot<T: Clone>(cell: &Mutex<T>, version: &AtomicI64) -> (T, i64) {

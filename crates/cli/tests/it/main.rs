@@ -10,4 +10,5 @@ mod moto_shapes;
 mod saml_cli;
 mod sandbox_clients;
 mod scale_out;
+mod secrets;
 mod up;

@@ -233,3 +233,46 @@ async fn concurrent_changes_are_all_kept() {
         }
     }
 }
+
+/// Secrets at rest: TOTP seeds are sealed like keys and API secrets; after a key rotation
+/// (`reseal` under a new key that still opens the old) a node holding only the new key opens
+/// everything, and one holding only the old key opens nothing.
+#[tokio::test]
+async fn totp_seeds_are_sealed_and_the_secret_key_rotates() {
+    for store in stores("idp-reseal").await {
+        let backend = store.backend();
+        let open = |key: [u8; 32], earlier: Option<[u8; 32]>| {
+            let store = store.clone();
+            async move {
+                let mut sealer = Sealer::new(&key).unwrap();
+                if let Some(old) = earlier {
+                    sealer = sealer.with_earlier(Sealer::new(&old).unwrap());
+                }
+                Idp::open(store, "http://127.0.0.1:8080", Arc::new(now), Box::new(SystemRandom::new()), sealer).await
+            }
+        };
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let a = open(old, None).await.unwrap();
+        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        let url = a.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
+        let seed = url.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let (_, stored) = store.load("idp-credentials").await.unwrap().unwrap();
+        assert!(!stored.contains(&seed) && stored.contains("sealed:v1:"), "{backend}: the TOTP seed is sealed at rest");
+        let fingerprint = a.signing().active.certificate.fingerprint_sha256();
+        drop(a);
+
+        let rotating = open(new, Some(old)).await.unwrap();
+        assert!(rotating.with_credentials(|c| c.has_totp("test")));
+        let resealed = rotating.reseal("test").await.unwrap();
+        assert!(resealed >= 2, "{backend}: {resealed}");
+        drop(rotating);
+
+        let after =
+            open(new, None).await.unwrap_or_else(|e| panic!("{backend}: the new key alone opens the store: {e:?}"));
+        assert_eq!(after.signing().active.certificate.fingerprint_sha256(), fingerprint, "{backend}: the same key");
+        let code = totp_code(&seed, "test");
+        let checked = after.change_credentials(|c| c.check_totp("test", &code, now())).await.unwrap();
+        assert_eq!(checked, Ok(()), "{backend}: the TOTP seed opened under the new key");
+        assert!(open(old, None).await.is_err(), "{backend}: the old key alone opens nothing any more");
+    }
+}
