@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use idfed_saml::Instant;
 use idfed_saml::random::Random;
 use serde::{Deserialize, Serialize};
@@ -130,8 +130,56 @@ pub fn hash_password(password: &str, rng: &dyn Random) -> Result<String> {
         .map_err(|e| IdpError::internal(format!("hashing: {e}")))
 }
 
+/// Whether `password` matches the PHC string `hash`, computed in reused memory.
 fn password_matches(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    let (Ok(algorithm), Ok(params)) = (argon2::Algorithm::try_from(parsed.algorithm), argon2::Params::try_from(&parsed))
+    else {
+        return false;
+    };
+    let version = parsed.version.map_or(Ok(argon2::Version::default()), argon2::Version::try_from);
+    let (Ok(version), Some(salt), Some(expected)) = (version, parsed.salt, parsed.hash) else { return false };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let computed = argon2_memory::with_blocks(blocks, |memory| {
+        argon2::password_hash::Output::init_with(expected.len(), |out| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt, out, memory).map_err(Into::into)
+        })
+    });
+    // Output compares in constant time.
+    computed.is_ok_and(|output| output == expected)
+}
+
+/// Argon2's working memory (19 MiB a hash with the default parameters), kept between hashes:
+/// allocating and freeing it per sign-in left the allocator holding hundreds of megabytes.
+mod argon2_memory {
+    use std::sync::Mutex;
+
+    use argon2::Block;
+
+    /// Buffers kept for reuse; more concurrent hashes than this allocate and free their own.
+    const KEPT: usize = 2;
+
+    static POOL: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+    pub fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let reused = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut memory = match reused {
+            Some(mut buffer) => {
+                buffer.resize(count, Block::default());
+                buffer
+            }
+            None => vec![Block::default(); count],
+        };
+        let result = f(&mut memory);
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < KEPT {
+            pool.push(memory);
+        }
+        result
+    }
 }
 
 /// A hash to verify against when the login is unknown, so both paths cost the same.
