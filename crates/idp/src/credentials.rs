@@ -133,7 +133,8 @@ pub fn hash_password(password: &str, rng: &dyn Random) -> Result<String> {
 /// Whether `password` matches the PHC string `hash`, computed in reused memory.
 fn password_matches(hash: &str, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else { return false };
-    let (Ok(algorithm), Ok(params)) = (argon2::Algorithm::try_from(parsed.algorithm), argon2::Params::try_from(&parsed))
+    let (Ok(algorithm), Ok(params)) =
+        (argon2::Algorithm::try_from(parsed.algorithm), argon2::Params::try_from(&parsed))
     else {
         return false;
     };
