@@ -18,7 +18,8 @@ use crate::Outcome;
 #[derive(Subcommand)]
 pub enum SecretsCommand {
     /// Make a new sealing key, reseal every stored secret under it, and keep the old key in
-    /// secret.key.previous (delete that file once every backup you need is newer).
+    /// secret.key.previous (delete that file once every backup you need is newer). Run it with
+    /// the IdP stopped, or restart every node afterwards; if it stops half-way, run it again.
     Rotate {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: std::path::PathBuf,
@@ -88,10 +89,16 @@ pub fn run(command: SecretsCommand) -> Result<Outcome, String> {
                 return Err(format!("{} does not exist: there is nothing to rotate", current.display()));
             }
             let old_text = crate::input::read_text(&current)?.trim().to_owned();
-            let new_text = Sealer::generate_base64(&SystemRandom::new()).map_err(|e| e.message)?;
-            // 1. The new key is saved before anything is sealed with it.
+            // 1. The new key is saved before anything is sealed with it. A rotation that stopped
+            // half-way left it here, with some secrets already sealed under it: resume with it.
             let staged = data_dir.join("secret.key.new");
-            crate::input::write_private(&staged, &format!("{new_text}\n"))?;
+            let new_text = if staged.exists() {
+                crate::input::read_text(&staged)?.trim().to_owned()
+            } else {
+                let text = Sealer::generate_base64(&SystemRandom::new()).map_err(|e| e.message)?;
+                crate::input::write_private(&staged, &format!("{text}\n"))?;
+                text
+            };
             // 2. Everything is resealed under it (the old key still opens).
             let mut sealer = parse(&new_text, "the new key")?.with_earlier(parse(&old_text, "secret.key")?);
             for key in keys_in(&data_dir.join("secret.key.previous"))? {
@@ -106,8 +113,8 @@ pub fn run(command: SecretsCommand) -> Result<Outcome, String> {
             std::fs::rename(&staged, &current).map_err(|e| format!("installing the new key: {e}"))?;
             println!(
                 "resealed {count} secrets under a new key in {}; the old key is kept in {} (needed to open backups \
-                 taken before now; delete it when they have aged out). Restart running nodes on other hosts with the \
-                 new key file.",
+                 taken before now; delete it when they have aged out). Restart every running node (on this host too): \
+                 they hold the old key only.",
                 current.display(),
                 previous.display()
             );

@@ -1,6 +1,7 @@
 //! Sign-in back-off per source address: after [`LIMIT`] failed sign-ins (passwords or codes,
 //! whoever they named) from one address within [`WINDOW_SECONDS`], that address is refused
-//! until the window ends, before any password is checked. Per-account lockout
+//! until the window ends, before any password is checked. Each attempt is counted before it is
+//! checked (and given back when it succeeds), so parallel attempts cannot exceed the limit. Per-account lockout
 //! (`crate::credentials`) stops guessing one person's password; this stops one address
 //! spraying many. The counts live in the store (one atomic increment per failure), so every
 //! node shares them and concurrent failures are all counted.
@@ -20,6 +21,12 @@ impl Failures {
     /// Seconds to wait before this address may try again, or `None` when it may now.
     pub fn wait(&self, now_millis: i64) -> Option<i64> {
         (self.count >= LIMIT && now_millis < self.window_end).then(|| (self.window_end - now_millis + 999) / 1000)
+    }
+
+    /// For a count that includes the attempt being made: seconds to wait when it is over the
+    /// limit (the attempt is refused), else `None`.
+    pub fn over_limit(&self, now_millis: i64) -> Option<i64> {
+        (self.count > LIMIT && now_millis < self.window_end).then(|| (self.window_end - now_millis + 999) / 1000)
     }
 
     /// One more failure at `now` (a new window when the last one ended): what the store's

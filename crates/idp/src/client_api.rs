@@ -59,11 +59,10 @@ async fn authn(
     if let Err(e) = idp.refresh().await {
         return e.into_response();
     }
-    match idp.source_wait(source).await {
+    match idp.source_attempt(source).await {
         Ok(None) => {}
         Ok(Some(wait)) => {
-            let detail = json!({ "reason": "source backed off", "source": source.to_string(), "via": "api" });
-            idp.log("unknown", "user.session.start", "unknown", "", false, detail).await;
+            idp.metrics.sign_in("backed_off");
             let mut response = answer(
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({ "error": { "code": "backed_off", "message": "Too many failed sign-ins from your network; try again later." } }),
@@ -85,9 +84,6 @@ async fn authn(
     match checked {
         Err(e) => return e.into_response(),
         Ok(Err(refusal)) => {
-            if let Err(e) = idp.source_failed(source).await {
-                return e.into_response();
-            }
             let reason = if matches!(refusal, Refusal::Locked { .. }) { "locked" } else { "bad credentials" };
             idp.metrics.sign_in(if reason == "locked" { "locked" } else { "failure" });
             idp.log(actor, "user.session.start", actor, "", false, json!({ "reason": reason, "via": "api" })).await;
@@ -113,15 +109,16 @@ async fn authn(
     }
     if enrolled {
         let Some(code) = request.code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            // The password was right: asking for the code is not a failed attempt.
+            if let Err(e) = idp.source_succeeded(source).await {
+                return e.into_response();
+            }
             return refused("mfa_required", "Enter the current code from your authenticator app.");
         };
         let checked = idp.change_credentials(|c| c.check_totp(&login, code, now)).await;
         match checked {
             Err(e) => return e.into_response(),
             Ok(Err(_)) => {
-                if let Err(e) = idp.source_failed(source).await {
-                    return e.into_response();
-                }
                 idp.log(&login, "user.mfa.verify", &login, "", false, json!({ "reason": "wrong code", "via": "api" }))
                     .await;
                 return refused(
@@ -132,7 +129,10 @@ async fn authn(
             Ok(Ok(())) => {}
         }
     }
-    match idp.start_session(&login, true).await {
+    if let Err(e) = idp.source_succeeded(source).await {
+        return e.into_response();
+    }
+    match idp.start_session(&login, true, enrolled).await {
         Ok(token) => {
             idp.log(&login, "user.session.start", &login, "", true, json!({ "via": "api" })).await;
             idp.metrics.sign_in("success");
@@ -154,9 +154,10 @@ async fn person(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
     let session = idp
         .session(token.trim())
         .await?
-        .filter(|s| s.complete)
         .ok_or_else(|| IdpError::new(ErrorKind::Unauthenticated, "the session has ended: sign in again"))?;
-    let active = idp.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active));
+    let active = idp.with_tenant(|t| {
+        t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active) && session.satisfies(t)
+    });
     if !active {
         return Err(IdpError::new(ErrorKind::Unauthenticated, "the session has ended: sign in again"));
     }

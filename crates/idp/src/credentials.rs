@@ -18,6 +18,8 @@ pub const LOCK_AFTER_FAILURES: u32 = 5;
 pub const LOCK_SECONDS: i64 = 15 * 60;
 /// Minimum password length (NIST SP 800-63B).
 pub const MIN_PASSWORD: usize = 8;
+/// Enrollments under way at once for one login (several browsers); older ones are dropped.
+pub const PENDING_PER_LOGIN: usize = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
@@ -35,6 +37,11 @@ pub struct Credential {
     /// A secret being enrolled: active once a code from it is confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_pending: Option<String>,
+    /// Secrets being enrolled, by the session (hash of its token) each was shown to: a session
+    /// confirms only its own, so a secret another session saw is never the one enrolled. At
+    /// most [`PENDING_PER_LOGIN`], the oldest dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub totp_pending_by: Vec<(String, String)>,
     /// Raised when the password changes or the person is removed: sessions started before
     /// carry an older epoch and stop working.
     #[serde(default)]
@@ -83,6 +90,9 @@ impl Credentials {
     ) -> crate::error::Result<()> {
         for credential in self.by_login.values_mut() {
             for secret in [&mut credential.totp_secret, &mut credential.totp_pending].into_iter().flatten() {
+                *secret = f(secret)?;
+            }
+            for (_, secret) in &mut credential.totp_pending_by {
                 *secret = f(secret)?;
             }
         }
@@ -217,6 +227,8 @@ impl Credentials {
         credential.failures = 0;
         credential.locked_until = 0;
         credential.epoch += 1;
+        credential.totp_pending = None;
+        credential.totp_pending_by.clear();
         Ok(())
     }
 
@@ -257,33 +269,45 @@ impl Credentials {
         Ok(generator.get_url())
     }
 
+    /// Removes the second factor and ends the person's sessions (they were opened with it).
     pub fn reset_totp(&mut self, login: &str) {
         let credential = self.entry(login);
         credential.totp_secret = None;
         credential.totp_pending = None;
+        credential.totp_pending_by.clear();
+        credential.epoch += 1;
     }
 
-    /// Self-service enrollment, step one: a pending secret (kept until confirmed or replaced).
+    /// Self-service enrollment, step one: the pending secret of the session `owner` (a hash of
+    /// its token), kept while that session reloads the page; other sessions get their own.
     /// Returns the base32 secret and the otpauth:// URL.
-    pub fn begin_totp(&mut self, login: &str, rng: &dyn Random) -> Result<(String, String)> {
-        let secret = match self.get(login).and_then(|c| c.totp_pending.clone()) {
+    pub fn begin_totp(&mut self, login: &str, owner: &str, rng: &dyn Random) -> Result<(String, String)> {
+        let reusable =
+            self.get(login).and_then(|c| c.totp_pending_by.iter().find(|(o, _)| o == owner).map(|(_, s)| s.clone()));
+        let secret = match reusable {
             Some(secret) => secret,
             None => {
                 let mut raw = [0u8; 20];
                 rng.fill(&mut raw)?;
-                Secret::Raw(raw.to_vec()).to_encoded().to_string()
+                let secret = Secret::Raw(raw.to_vec()).to_encoded().to_string();
+                let pending = &mut self.entry(login).totp_pending_by;
+                pending.push((owner.to_owned(), secret.clone()));
+                if pending.len() > PENDING_PER_LOGIN {
+                    pending.remove(0);
+                }
+                secret
             }
         };
         let mut generator = totp(&secret)?;
         generator.account_name = login.to_owned();
-        self.entry(login).totp_pending = Some(secret.clone());
         Ok((secret, generator.get_url()))
     }
 
-    /// Step two: a code from the pending secret turns it on.
-    pub fn confirm_totp(&mut self, login: &str, code: &str, now: Instant) -> Result<(), Refusal> {
+    pub fn confirm_totp(&mut self, login: &str, owner: &str, code: &str, now: Instant) -> Result<(), Refusal> {
         let credential = self.entry(login);
-        let Some(pending) = credential.totp_pending.clone() else { return Err(Refusal::BadCredentials) };
+        let Some(pending) = credential.totp_pending_by.iter().find(|(o, _)| o == owner).map(|(_, s)| s.clone()) else {
+            return Err(Refusal::BadCredentials);
+        };
         let Ok(generator) = totp(&pending) else { return Err(Refusal::BadCredentials) };
         let now_s = u64::try_from(now.unix_seconds()).unwrap_or(0);
         let step = now_s / 30;
@@ -293,6 +317,7 @@ impl Credentials {
         }
         credential.totp_secret = Some(pending);
         credential.totp_pending = None;
+        credential.totp_pending_by.clear();
         credential.last_totp_step = step + 1;
         Ok(())
     }

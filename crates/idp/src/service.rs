@@ -52,6 +52,17 @@ pub struct Session {
     pub expires: i64,
     /// False while the second factor is still due.
     pub complete: bool,
+    /// Whether a second factor was proven (a TOTP code, or enrollment): a session opened with the
+    /// password alone stops counting once the MFA policy covers its person.
+    #[serde(default)]
+    pub second_factor: bool,
+}
+
+impl Session {
+    /// Signed in, as far as the policy now in force allows.
+    pub fn satisfies(&self, tenant: &Tenant) -> bool {
+        self.complete && (self.second_factor || !tenant.requires_mfa(&self.login))
+    }
 }
 
 pub struct Idp {
@@ -520,7 +531,11 @@ impl Idp {
             .change_credentials(|c| {
                 c.by_login
                     .values()
-                    .map(|x| usize::from(x.totp_secret.is_some()) + usize::from(x.totp_pending.is_some()))
+                    .map(|x| {
+                        usize::from(x.totp_secret.is_some())
+                            + usize::from(x.totp_pending.is_some())
+                            + x.totp_pending_by.len()
+                    })
                     .sum::<usize>()
             })
             .await?;
@@ -667,9 +682,16 @@ impl Idp {
             Ok(())
         })
         .await?;
-        if let Some(password) = password {
-            self.change_credentials(|c| c.set_password(&user.login, password, self.rng.as_ref())).await??;
-        }
+        // Credentials left by an earlier person with this login (a removal whose clean-up
+        // failed) never carry over to the new one.
+        self.change_credentials(|c| {
+            c.forget(&user.login);
+            match password {
+                Some(password) => c.set_password(&user.login, password, self.rng.as_ref()),
+                None => Ok(()),
+            }
+        })
+        .await??;
         Ok(user)
     }
 
@@ -768,21 +790,41 @@ impl Idp {
         Ok(failures.unwrap_or_default().wait(self.now().unix_millis()))
     }
 
-    /// Counts a failed sign-in from `source`: one atomic increment in the store.
-    pub async fn source_failed(&self, source: std::net::IpAddr) -> Result<()> {
+    /// Counts a sign-in attempt from `source` before its password or code is checked (one
+    /// atomic increment in the store, so parallel attempts cannot all slip under the limit);
+    /// returns the seconds to wait when the address is over the limit. A successful attempt is
+    /// given back with [`Idp::source_succeeded`], so only failures stay counted.
+    pub async fn source_attempt(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
         let key = record_key(SOURCE_PREFIX, &source.to_string());
         let now = self.now().unix_millis();
-        match &self.store {
+        let failures = match &self.store {
             Some(store) => {
-                store.count_in_window(&key, now, crate::backoff::WINDOW_SECONDS * 1000).await.map_err(storage)?;
+                let (count, window_end) =
+                    store.count_in_window(&key, now, crate::backoff::WINDOW_SECONDS * 1000).await.map_err(storage)?;
+                crate::backoff::Failures { count, window_end }
             }
             None => {
                 let mut counts = lock(&self.source_failures);
                 let next = counts.get(&key).copied().unwrap_or_default().after_failure(now);
                 counts.insert(key, next);
+                next
+            }
+        };
+        Ok(failures.over_limit(now))
+    }
+
+    /// Gives back the attempt a successful sign-in from `source` counted.
+    pub async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
+        let key = record_key(SOURCE_PREFIX, &source.to_string());
+        match &self.store {
+            Some(store) => store.uncount(&key).await.map_err(storage),
+            None => {
+                if let Some(f) = lock(&self.source_failures).get_mut(&key) {
+                    f.count = (f.count - 1).max(0);
+                }
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Marks an SP's request ID as answered-for until `until`; false if it was seen before
@@ -793,14 +835,21 @@ impl Idp {
     }
 
     /// Starts a session for `login`; returns the cookie value.
-    pub async fn start_session(&self, login: &str, complete: bool) -> Result<String> {
+    pub async fn start_session(&self, login: &str, complete: bool, second_factor: bool) -> Result<String> {
         let token = self.token()?;
         let seconds = if complete { SESSION_SECONDS } else { PENDING_SECONDS };
         let now = self.now().unix_seconds();
         let user_id = self.with_tenant(|t| t.user(login).map(|u| u.id.clone())).unwrap_or_default();
         let epoch = self.with_credentials(|c| c.epoch(login));
-        let session =
-            Session { login: login.to_owned(), user_id, epoch, started: now, expires: now + seconds, complete };
+        let session = Session {
+            login: login.to_owned(),
+            user_id,
+            epoch,
+            started: now,
+            expires: now + seconds,
+            complete,
+            second_factor,
+        };
         self.put_record(record_key(SESSION_PREFIX, &token), session.expires, &session).await?;
         Ok(token)
     }

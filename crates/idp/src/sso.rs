@@ -91,6 +91,20 @@ fn evaluate(tenant: &Tenant, person: &Person, what: &str, text: &str) -> Result<
     expression.evaluate(person).map_err(|e| IdpError::invalid(format!("{what}: {e}")))
 }
 
+/// The Role attribute values a launch of `app_name` would send for `login` (direct and group
+/// assignments, Join all roles, or group mapping), without building or signing anything.
+pub fn roles_for(tenant: &Tenant, app_name: &str, login: &str) -> Result<Vec<String>> {
+    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let person = Person { user, groups: tenant.groups_of(&user.login) };
+    let group_names: Vec<&str> = person.groups.iter().map(|(name, _)| *name).collect();
+    let assigned = applicable(&tenant.assignments, &app.name, &user.login, &group_names);
+    match &app.kind {
+        AppKind::Aws(aws) => aws_roles(aws, &assigned, &person),
+        AppKind::Saml(_) => Ok(Vec::new()),
+    }
+}
+
 /// Issues the response of `app_name` for `login`. Refuses people who are not active or not
 /// assigned; issues whatever the configuration says otherwise, even a Role attribute AWS will
 /// refuse, because that is what an administrator must be able to see fail (and the doctor explain).

@@ -29,9 +29,9 @@ pub const SESSION_COOKIE: &str = "idfed_session";
 pub struct ClientIp(pub std::net::IpAddr);
 
 /// The page (429) for an address that failed to sign in too often, and its log line.
-pub(crate) async fn backed_off(idp: &Idp, source: std::net::IpAddr, wait: i64) -> Response {
-    let detail = serde_json::json!({ "reason": "source backed off", "source": source.to_string() });
-    idp.log("unknown", "user.session.start", "unknown", "", false, detail).await;
+/// Refused attempts are counted in the metrics, not written to the system log one by one (the
+/// failures that started the back-off are there already, and a flood must not grow it).
+pub(crate) async fn backed_off(idp: &Idp, _source: std::net::IpAddr, wait: i64) -> Response {
     idp.metrics.sign_in("backed_off");
     let minutes = (wait + 59) / 60;
     let text = format!("Too many failed sign-ins from your network. Try again in {minutes} minutes.");
@@ -327,6 +327,11 @@ pub(crate) fn safe_return(target: Option<&String>) -> String {
     }
 }
 
+/// Who a pending TOTP secret belongs to: the hash of this browser's session token.
+fn session_owner(headers: &HeaderMap) -> String {
+    crate::credentials::token_hash(cookie(headers, SESSION_COOKIE).unwrap_or_default())
+}
+
 pub(crate) async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<(String, Session)>, IdpError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     Ok(idp.session(token).await?.map(|s| (token.to_owned(), s)))
@@ -336,8 +341,10 @@ pub(crate) async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Op
 pub(crate) async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
     idp.refresh().await?;
     let Some((_, session)) = current_session(idp, headers).await? else { return Ok(None) };
-    let active = idp.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active));
-    Ok((session.complete && active).then_some(session.login))
+    let allowed = idp.with_tenant(|t| {
+        t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active) && session.satisfies(t)
+    });
+    Ok(allowed.then_some(session.login))
 }
 
 pub(crate) fn login_redirect(return_to: &str) -> Response {
@@ -377,7 +384,7 @@ async fn login_submit(
     if let Err(e) = idp.refresh().await {
         return failure(&e);
     }
-    match idp.source_wait(source).await {
+    match idp.source_attempt(source).await {
         Ok(None) => {}
         Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
         Err(e) => return failure(&e),
@@ -397,9 +404,6 @@ async fn login_submit(
         Ok(Err(refusal)) => Some(refusal),
     };
     if let Some(refusal) = refusal {
-        if let Err(e) = idp.source_failed(source).await {
-            return failure(&e);
-        }
         let reason = match refusal {
             Refusal::Locked { .. } => "locked",
             Refusal::BadCredentials => "bad credentials",
@@ -412,6 +416,9 @@ async fn login_submit(
         let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(GENERIC_FAILURE) };
         return render(StatusCode::UNAUTHORIZED, &page);
     }
+    if let Err(e) = idp.source_succeeded(source).await {
+        return failure(&e);
+    }
     let enrolled = idp.with_credentials(|c| c.has_totp(&login));
     let must_enroll = !enrolled && idp.with_tenant(|t| t.requires_mfa(&login));
     let needs_totp = enrolled || must_enroll;
@@ -419,7 +426,7 @@ async fn login_submit(
     if let Some(old) = cookie(&headers, SESSION_COOKIE) {
         let _ = idp.end_session(old).await;
     }
-    let token = match idp.start_session(&login, !needs_totp).await {
+    let token = match idp.start_session(&login, !needs_totp, false).await {
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
@@ -464,7 +471,7 @@ async fn mfa_submit(
     if !csrf_ok(&headers, &form) {
         return csrf_refused();
     }
-    match idp.source_wait(source).await {
+    match idp.source_attempt(source).await {
         Ok(None) => {}
         Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
         Err(e) => return failure(&e),
@@ -481,9 +488,6 @@ async fn mfa_submit(
     match checked {
         Err(e) => failure(&e),
         Ok(Err(refusal)) => {
-            if let Err(e) = idp.source_failed(source).await {
-                return failure(&e);
-            }
             let locked = matches!(refusal, Refusal::Locked { .. });
             let detail = serde_json::json!({ "reason": if locked { "locked" } else { "wrong code" } });
             idp.log(&session.login, "user.mfa.verify", &session.login, "", false, detail).await;
@@ -495,6 +499,9 @@ async fn mfa_submit(
             render(StatusCode::UNAUTHORIZED, &MfaPage { csrf: &csrf, return_to: &return_to, error: Some(text) })
         }
         Ok(Ok(())) => {
+            if let Err(e) = idp.source_succeeded(source).await {
+                return failure(&e);
+            }
             idp.log(&session.login, "user.mfa.verify", &session.login, "", true, serde_json::json!({})).await;
             idp.metrics.sign_in("success");
             complete_sign_in(&idp, &token, &session.login, &return_to).await
@@ -506,7 +513,7 @@ async fn mfa_submit(
 /// new ID, and the browser goes on to `return_to`.
 async fn complete_sign_in(idp: &Idp, half_open: &str, login: &str, return_to: &str) -> Response {
     let _ = idp.end_session(half_open).await;
-    let fresh = match idp.start_session(login, true).await {
+    let fresh = match idp.start_session(login, true, true).await {
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
@@ -634,7 +641,8 @@ async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&s
         };
         return with_csrf_cookie(render(status, &page), idp, &csrf, fresh);
     }
-    let begun = idp.change_credentials(|c| c.begin_totp(login, idp.rng.as_ref())).await;
+    let owner = session_owner(headers);
+    let begun = idp.change_credentials(|c| c.begin_totp(login, &owner, idp.rng.as_ref())).await;
     let (secret, url) = match begun {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) | Err(e) => return failure(&e),
@@ -666,7 +674,8 @@ async fn mfa_setup_submit(
     };
     let code = form.get("code").cloned().unwrap_or_default();
     let now = idp.now();
-    match idp.change_credentials(|c| c.confirm_totp(&login, &code, now)).await {
+    let owner = session_owner(&headers);
+    match idp.change_credentials(|c| c.confirm_totp(&login, &owner, &code, now)).await {
         Err(e) => failure(&e),
         Ok(Err(_)) => {
             idp.log(&login, "user.mfa.enroll", &login, "", false, serde_json::json!({ "reason": "wrong code" })).await;
@@ -714,7 +723,8 @@ async fn enrollment(idp: &Idp, headers: &HeaderMap, login: &str, return_to: &str
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
-    let begun = idp.change_credentials(|c| c.begin_totp(login, idp.rng.as_ref())).await;
+    let owner = session_owner(headers);
+    let begun = idp.change_credentials(|c| c.begin_totp(login, &owner, idp.rng.as_ref())).await;
     let (secret, url) = match begun {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) | Err(e) => return failure(&e),
@@ -748,7 +758,8 @@ async fn mfa_enroll_submit(
     };
     let code = form.get("code").cloned().unwrap_or_default();
     let now = idp.now();
-    match idp.change_credentials(|c| c.confirm_totp(&session.login, &code, now)).await {
+    let owner = session_owner(&headers);
+    match idp.change_credentials(|c| c.confirm_totp(&session.login, &owner, &code, now)).await {
         Err(e) => failure(&e),
         Ok(Err(_)) => {
             let detail = serde_json::json!({ "reason": "wrong code", "required_by_policy": true });

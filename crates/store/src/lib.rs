@@ -189,12 +189,24 @@ impl DocumentStore {
         })
     }
 
-    /// The documents under `prefix` as (name, version, body), by name, at most `limit`.
+    /// Takes one back from the counter `name` (never below zero), as [`DocumentStore::count_in_window`] keeps it.
+    pub async fn uncount(&self, name: &str) -> Result<(), StoreError> {
+        on_pool!(self, |pool, q| {
+            let sql = q("UPDATE documents SET body = CASE WHEN CAST(body AS INTEGER) > 0 \
+                 THEN CAST(CAST(body AS INTEGER) - 1 AS TEXT) ELSE '0' END WHERE name = ?1");
+            sqlx::query(&sql).bind(name).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// The documents under `prefix` as (name, version, body), highest version first (for
+    /// short-lived records: the latest to expire), at most `limit`.
     pub async fn list(&self, prefix: &str, limit: u32) -> Result<Vec<(String, i64, String)>, StoreError> {
         let like = like_prefix(prefix);
         on_pool!(self, |pool, q| {
-            let sql =
-                q("SELECT name, version, body FROM documents WHERE name LIKE ?1 ESCAPE '\\' ORDER BY name LIMIT ?2");
+            let sql = q(
+                "SELECT name, version, body FROM documents WHERE name LIKE ?1 ESCAPE '\\' ORDER BY version DESC, name LIMIT ?2",
+            );
             Ok(sqlx::query_as(&sql).bind(&like).bind(i64::from(limit)).fetch_all(pool).await?)
         })
     }

@@ -127,7 +127,7 @@ pub(super) async fn create_person(State(idp): Shared, headers: HeaderMap, form: 
         Ok(a) => a,
         Err(r) => return r,
     };
-    let password = form.optional("password");
+    let password = Some(form.raw("password").to_owned()).filter(|p| !p.is_empty());
     let user = User {
         id: String::new(),
         login: form.get("login").to_owned(),
@@ -331,7 +331,7 @@ pub(super) async fn person_action(
                 .map(|()| "status")
         }
         "password" => {
-            let password = form.get("password").to_owned();
+            let password = form.raw("password").to_owned();
             let result = match idp.change_credentials(|c| c.set_password(&login, &password, idp.rng.as_ref())).await {
                 Ok(inner) => inner,
                 Err(e) => Err(e),

@@ -13,14 +13,14 @@ impl Fields {
         self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
     }
 
-    /// The first value of `name`, trimmed, or `None` when absent or empty.
-    pub fn optional(&self, name: &str) -> Option<String> {
-        Some(self.get(name)).filter(|v| !v.is_empty()).map(str::to_owned)
-    }
-
     /// Every value of `name`, in order (untrimmed, empties kept: rows line up by position).
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The first value of `name` exactly as typed (passwords: spaces are part of them).
+    pub fn raw(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// A checkbox: present and not "off".
@@ -67,7 +67,8 @@ mod tests {
         ]);
         assert_eq!(fields.all("role"), ["a", "b"]);
         assert_eq!(fields.get("name"), "x");
-        assert_eq!(fields.optional("missing"), None);
+        assert_eq!(fields.get("missing"), "");
+        assert_eq!(fields.raw("name"), "  x ");
         assert!(fields.checked("on"));
         assert!(!fields.checked("off"));
         assert_eq!(fields.first_values().get("role").map(String::as_str), Some("a"));

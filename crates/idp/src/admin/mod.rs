@@ -199,8 +199,13 @@ fn shown(error: IdpError) -> Outcome {
     }
 }
 
+/// `text` as one path segment: `/` encoded, and `.` / `..` (which browsers resolve) too.
 fn path_segment(text: &str) -> String {
-    web::percent_encode(text).replace('/', "%2F")
+    match text {
+        "." => "%2E".to_owned(),
+        ".." => "%2E%2E".to_owned(),
+        _ => web::percent_encode(text).replace('/', "%2F"),
+    }
 }
 
 /// A time for people to read: `2026-12-02 10:00:00 UTC`.

@@ -123,8 +123,15 @@ pub(super) async fn action(State(idp): Shared, headers: HeaderMap, form: Fields)
         },
         "end-session" => {
             let key = form.get("key").to_owned();
-            let result = idp.end_session_by_key(&key).await;
-            logged(&idp, &admin, "user.session.revoke", form.get("login"), "", &result).await;
+            let owner = match idp.sessions(SESSIONS_SHOWN).await {
+                Ok(list) => list.into_iter().find(|(k, _)| *k == key).map(|(_, s)| s.login),
+                Err(e) => return crate::web::failure(&e),
+            };
+            let result = match owner {
+                Some(_) => idp.end_session_by_key(&key).await,
+                None => Err(IdpError::not_found("that session has ended already")),
+            };
+            logged(&idp, &admin, "user.session.revoke", owner.as_deref().unwrap_or("unknown"), "", &result).await;
             result.map(|()| "session-ended")
         }
         "mfa" => match MfaPolicy::parse(form.get("policy")) {

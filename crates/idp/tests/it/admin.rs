@@ -410,3 +410,58 @@ async fn a_saml_app_is_configured_and_an_api_secret_is_kept_sealed_when_left_emp
     let test = admin.post("/admin/apps/aws/provisioning", &form).await;
     assert_eq!(test.status, StatusCode::SERVICE_UNAVAILABLE, "IAM unreachable is shown on the page: {}", test.body);
 }
+
+/// Review findings: a pending TOTP secret shown to one session is never the one another
+/// session enrolls; a policy that now requires MFA ends password-only sessions (the
+/// administrator's own included); resetting MFA ends the person's sessions.
+#[tokio::test]
+async fn pending_secrets_stay_with_their_session_and_the_policy_applies_to_open_sessions() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    admin.post("/admin/security", &[("csrf", &csrf), ("op", "mfa"), ("policy", "everyone")]).await;
+    assert_eq!(
+        admin.get("/admin/people").await.status,
+        StatusCode::SEE_OTHER,
+        "password-only sessions no longer count"
+    );
+
+    let secret_shown = |page: &str| page.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    let mut attacker = Browser::new(&idp);
+    attacker.sign_in("Agent.One@example.com", PASSWORD).await;
+    let seen = secret_shown(&attacker.get("/login/mfa/enroll?return_to=/app").await.body);
+    let mut person = Browser::new(&idp);
+    person.sign_in("Agent.One@example.com", PASSWORD).await;
+    let enrolling = secret_shown(&person.get("/login/mfa/enroll?return_to=/app").await.body);
+    assert_ne!(seen, enrolling, "another session gets its own secret");
+    let csrf_p = person.csrf();
+    let done = person
+        .post("/login/mfa/enroll", &[("csrf", &csrf_p), ("code", &totp_code(&enrolling, "Agent.One@example.com"))])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(person.get("/app").await.status, StatusCode::OK);
+    let later = now().plus_seconds(90);
+    let with_seen = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(seen.clone()).to_bytes().unwrap(),
+        None,
+        String::new(),
+    )
+    .unwrap()
+    .generate(later.unix_seconds() as u64);
+    let checked = idp.change_credentials(|c| c.check_totp("Agent.One@example.com", &with_seen, later)).await.unwrap();
+    assert!(checked.is_err(), "the secret the other session saw is not the enrolled one");
+
+    // Resetting the person's MFA (as an administrator who enrolls first) ends their sessions.
+    let mut admin = Browser::new(&idp);
+    admin.sign_in("test", PASSWORD).await;
+    let secret = secret_shown(&admin.get("/login/mfa/enroll?return_to=/app").await.body);
+    let csrf = admin.csrf();
+    admin.post("/login/mfa/enroll", &[("csrf", &csrf), ("code", &totp_code(&secret, "test"))]).await;
+    let reset = admin.post("/admin/people/Agent.One@example.com/mfa-reset", &[("csrf", &csrf)]).await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
+    assert_eq!(person.get("/app").await.status, StatusCode::SEE_OTHER, "their session ended");
+}

@@ -43,7 +43,7 @@ async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_share
             .await
             .unwrap()
             .unwrap();
-        let token = a.start_session("test", true).await.unwrap();
+        let token = a.start_session("test", true, false).await.unwrap();
         a.log("test", "user.session.start", "test", "", true, serde_json::json!({})).await;
 
         // Node B sees A's tenant after a refresh, A's session, and A's log entry.
@@ -175,11 +175,12 @@ async fn sign_in_back_off_is_shared_by_nodes() {
         let mut tasks = Vec::new();
         for i in 0..LIMIT {
             let n = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tasks.push(tokio::spawn(async move { n.source_failed(source).await }));
+            tasks.push(tokio::spawn(async move { n.source_attempt(source).await }));
         }
         for t in tasks {
-            t.await.unwrap().unwrap();
+            assert_eq!(t.await.unwrap().unwrap(), None, "{backend}: the first {LIMIT} attempts pass");
         }
+        assert!(a.source_attempt(source).await.unwrap().is_some(), "{backend}: the next one is refused");
         assert!(a.source_wait(source).await.unwrap().is_some(), "{backend}: node A backs the address off");
         let wait = b.source_wait(source).await.unwrap();
         assert!(wait.is_some_and(|w| w > 0 && w <= 900), "{backend}: and so does node B: {wait:?}");

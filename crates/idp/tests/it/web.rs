@@ -370,3 +370,28 @@ async fn one_address_spraying_many_logins_is_backed_off_before_any_password_is_c
         idp.change_credentials(|c| c.check_password("test", "correct horse battery", true, now())).await.unwrap();
     assert_eq!(checked, Ok(()));
 }
+
+/// Review finding: attempts in parallel cannot slip under the per-source limit (each is counted
+/// before its password is checked).
+#[tokio::test]
+async fn parallel_attempts_from_one_address_get_at_most_the_limit_of_password_checks() {
+    let idp = idp().await;
+    let mut tasks = Vec::new();
+    for i in 0..80 {
+        let idp = idp.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut browser = Browser::new(&idp);
+            browser.sign_in(&format!("sprayed{i}@example.com"), "guess").await.status
+        }));
+    }
+    let mut checked = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(checked <= idfed_idp::backoff::LIMIT, "{checked} passwords were checked");
+    assert!(checked >= 1);
+}
