@@ -36,14 +36,17 @@ impl TrustedProxies {
 
     /// The client's address: the peer, unless the peer is a trusted proxy, in which case the
     /// rightmost X-Forwarded-For entry that is not itself a trusted proxy.
+    /// IPv4 peers on a dual-stack listener (`::ffff:a.b.c.d`) count as IPv4. `forwarded_for`
+    /// is every X-Forwarded-For header joined in order (a proxy may add its own line).
     pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.contains(peer) {
             return peer;
         }
         let Some(chain) = forwarded_for else { return peer };
         let mut client = peer;
         for hop in chain.split(',').rev() {
-            let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
+            let Some(ip) = parse_hop(hop) else { break };
             client = ip;
             if !self.contains(ip) {
                 break;
@@ -51,6 +54,18 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// One X-Forwarded-For entry: an address, possibly `[v6]` or with a port (`a.b.c.d:port`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip().to_canonical());
+    }
+    hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')).and_then(|h| h.parse::<IpAddr>().ok())
 }
 
 fn in_range(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
@@ -90,5 +105,8 @@ mod tests {
         assert_eq!(TrustedProxies::default().client(ip("127.0.0.1"), Some("203.0.113.9")), ip("127.0.0.1"));
         assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
         assert!(TrustedProxies::parse(&["::1".into()]).unwrap().contains(ip("::1")));
+        assert_eq!(trusted.client(ip("::ffff:127.0.0.1"), Some("203.0.113.9")), ip("203.0.113.9"), "IPv4-mapped peer");
+        assert_eq!(trusted.client(ip("127.0.0.1"), Some("203.0.113.9:5123")), ip("203.0.113.9"), "with a port");
+        assert_eq!(trusted.client(ip("127.0.0.1"), Some("[2001:db8::7]")), ip("2001:db8::7"), "bracketed v6");
     }
 }

@@ -202,8 +202,10 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let client = idp.trusted_proxies.client(peer, forwarded);
+    let forwarded: Vec<&str> =
+        request.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let forwarded = forwarded.join(",");
+    let client = idp.trusted_proxies.client(peer, Some(forwarded.as_str()).filter(|f| !f.is_empty()));
     let mut request = request;
     request.extensions_mut().insert(ClientIp(client));
     let started = std::time::Instant::now();
