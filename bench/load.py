@@ -49,7 +49,7 @@ def session_for(idp, login, password):
 
 def wrk(url, connections, cookie, seconds=10):
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: idfed_session={cookie}", url],
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: idfed_session={cookie}", url],
         capture_output=True, text=True, check=True).stdout
     def latency(label):
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
