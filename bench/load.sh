@@ -10,4 +10,4 @@ fi
 cargo build -q --release -p idfed
 cargo build -q --release -p idfed-saml --example rsa_sign_rate
 python3 bench/load.py
-bench/run.sh --report
+python3 bench/merge_section.py BENCHMARKS.md bench/results/load.md "## The IdP under load"

@@ -103,9 +103,3 @@ print("""
 The peers of the performance issue (python-xmlsec, python3-saml, signxml, samlify, bergshamra,
 moto) are not measured here yet.""")
 
-import os
-load = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "load.md")
-if os.path.exists(load):
-    print(open(load).read().rstrip())
-    print("""
-    bench/load.sh""")

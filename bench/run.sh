@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" != "--report" ]; then
   cargo bench -p idfed-saml --bench sign_verify
 fi
-python3 bench/report.py target/criterion/rsa2048 > BENCHMARKS.md
+# Written aside and moved only when complete: a failed report never empties BENCHMARKS.md.
+python3 bench/report.py target/criterion/rsa2048 > BENCHMARKS.md.new
+mv BENCHMARKS.md.new BENCHMARKS.md
 echo "wrote BENCHMARKS.md"
