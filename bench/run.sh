@@ -11,4 +11,7 @@ fi
 # Written aside and moved only when complete: a failed report never empties BENCHMARKS.md.
 python3 bench/report.py target/criterion/rsa2048 > BENCHMARKS.md.new
 mv BENCHMARKS.md.new BENCHMARKS.md
+if [ -f bench/results/load.md ]; then
+  python3 bench/merge_section.py BENCHMARKS.md bench/results/load.md "## The IdP under load"
+fi
 echo "wrote BENCHMARKS.md"
