@@ -14,4 +14,7 @@ mv BENCHMARKS.md.new BENCHMARKS.md
 if [ -f bench/results/load.md ]; then
   python3 bench/merge_section.py BENCHMARKS.md bench/results/load.md "## The IdP under load"
 fi
+if [ -f bench/results/scale.md ]; then
+  python3 bench/merge_section.py BENCHMARKS.md bench/results/scale.md "## Scale: role resolution"
+fi
 echo "wrote BENCHMARKS.md"
