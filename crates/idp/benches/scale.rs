@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idfed_idp::apps::{App, AppKind, AwsApp, EnvironmentType, NameIdSource, Signing};
+use idfed_idp::apps::{App, AppKind, AwsApp, NameIdSource, Signing};
 use idfed_idp::assignments::{Assignment, Principal};
 use idfed_idp::directory::{Group, User, UserStatus};
 use idfed_idp::group_mapping::GroupMapping;
@@ -24,16 +24,10 @@ fn aws_app(name: &str, join_all_roles: bool, group_mapping: Option<GroupMapping>
         name: name.into(),
         label: name.into(),
         kind: AppKind::Aws(AwsApp {
-            environment: EnvironmentType::Commercial,
-            region: None,
-            acs_url: None,
             identity_provider_arns: vec!["arn:aws:iam::111122223333:saml-provider/Okta".into()],
-            session_duration: 3600,
             join_all_roles,
             group_mapping,
-            role_session_name: "user.login".into(),
-            api_integration: None,
-            connect: None,
+            ..AwsApp::default()
         }),
         default_relay_state: None,
         attribute_statements: Vec::new(),

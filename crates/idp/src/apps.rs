@@ -120,6 +120,25 @@ pub struct AwsApp {
     pub connect: Option<ConnectRelay>,
 }
 
+impl Default for AwsApp {
+    /// What an app written with only its type gets (the serde defaults): commercial AWS, one
+    /// hour, RoleSessionName from the login, nothing else set.
+    fn default() -> Self {
+        AwsApp {
+            environment: EnvironmentType::default(),
+            region: None,
+            acs_url: None,
+            identity_provider_arns: Vec::new(),
+            session_duration: default_session_duration(),
+            join_all_roles: false,
+            group_mapping: None,
+            role_session_name: default_role_session_name(),
+            api_integration: None,
+            connect: None,
+        }
+    }
+}
+
 /// Where Amazon Connect opens after sign-in (seed 002): the admin console or the CCP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectRelay {

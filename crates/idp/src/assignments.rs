@@ -112,23 +112,13 @@ pub fn role_value(app: &AwsApp, role: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apps::EnvironmentType;
-
     fn app() -> AwsApp {
         AwsApp {
-            environment: EnvironmentType::Commercial,
-            region: None,
-            acs_url: None,
             identity_provider_arns: vec![
                 "arn:aws:iam::111122223333:saml-provider/Okta".into(),
                 "arn:aws:iam::444455556666:saml-provider/Okta".into(),
             ],
-            session_duration: 3600,
-            join_all_roles: false,
-            group_mapping: None,
-            role_session_name: "user.login".into(),
-            api_integration: None,
-            connect: None,
+            ..AwsApp::default()
         }
     }
 

@@ -625,38 +625,26 @@ async fn mfa_setup_page(State(idp): Shared, headers: HeaderMap) -> Response {
     mfa_setup(&idp, &headers, &login, None).await
 }
 
+const WRONG_ENROLLMENT_CODE: &str = "That code is not right. Check the app shows idfed and try the current code.";
+
+/// Self-service page: "on" when enrolled, else the enrollment form.
 async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&str>) -> Response {
+    if !idp.with_credentials(|c| c.has_totp(login)) {
+        return enrollment(idp, headers, login, "/account/mfa", "/app", error).await;
+    }
     let (csrf, fresh) = match csrf_token(idp, headers) {
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    if idp.with_credentials(|c| c.has_totp(login)) {
-        let page = MfaSetupPage {
-            csrf: &csrf,
-            action: "/account/mfa",
-            return_to: "/app",
-            enrolled: true,
-            secret: "",
-            otpauth_url: "",
-            error: None,
-        };
-        return with_csrf_cookie(render(status, &page), idp, &csrf, fresh);
-    }
-    let owner = session_owner(headers);
-    let begun = idp.change_credentials(|c| c.begin_totp(login, &owner, idp.rng.as_ref())).await;
-    let (secret, url) = match begun {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) | Err(e) => return failure(&e),
-    };
     let page = MfaSetupPage {
         csrf: &csrf,
         action: "/account/mfa",
         return_to: "/app",
-        enrolled: false,
-        secret: &secret,
-        otpauth_url: &url,
-        error,
+        enrolled: true,
+        secret: "",
+        otpauth_url: "",
+        error: None,
     };
     with_csrf_cookie(render(status, &page), idp, &csrf, fresh)
 }
@@ -681,13 +669,7 @@ async fn mfa_setup_submit(
         Err(e) => failure(&e),
         Ok(Err(_)) => {
             idp.log(&login, "user.mfa.enroll", &login, "", false, serde_json::json!({ "reason": "wrong code" })).await;
-            mfa_setup(
-                &idp,
-                &headers,
-                &login,
-                Some("That code is not right. Check the app shows idfed and try the current code."),
-            )
-            .await
+            mfa_setup(&idp, &headers, &login, Some(WRONG_ENROLLMENT_CODE)).await
         }
         Ok(Ok(())) => {
             idp.log(&login, "user.mfa.enroll", &login, "", true, serde_json::json!({ "self_service": true })).await;
@@ -714,13 +696,24 @@ async fn mfa_enroll_page(
 ) -> Response {
     let return_to = safe_return(query.get("return_to"));
     match enrolling(&idp, &headers).await {
-        Ok(Some((_, session))) => enrollment(&idp, &headers, &session.login, &return_to, None).await,
+        Ok(Some((_, session))) => {
+            enrollment(&idp, &headers, &session.login, "/login/mfa/enroll", &return_to, None).await
+        }
         Ok(None) => login_redirect(&return_to),
         Err(e) => failure(&e),
     }
 }
 
-async fn enrollment(idp: &Idp, headers: &HeaderMap, login: &str, return_to: &str, error: Option<&str>) -> Response {
+/// The enrollment form (the secret of this browser's session and its code field), posting to
+/// `action`: self-service, or the enrollment the MFA policy requires at sign-in.
+async fn enrollment(
+    idp: &Idp,
+    headers: &HeaderMap,
+    login: &str,
+    action: &str,
+    return_to: &str,
+    error: Option<&str>,
+) -> Response {
     let (csrf, fresh) = match csrf_token(idp, headers) {
         Ok(t) => t,
         Err(e) => return failure(&e),
@@ -732,15 +725,8 @@ async fn enrollment(idp: &Idp, headers: &HeaderMap, login: &str, return_to: &str
         Ok(Err(e)) | Err(e) => return failure(&e),
     };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let page = MfaSetupPage {
-        csrf: &csrf,
-        action: "/login/mfa/enroll",
-        return_to,
-        enrolled: false,
-        secret: &secret,
-        otpauth_url: &url,
-        error,
-    };
+    let page =
+        MfaSetupPage { csrf: &csrf, action, return_to, enrolled: false, secret: &secret, otpauth_url: &url, error };
     with_csrf_cookie(render(status, &page), idp, &csrf, fresh)
 }
 
@@ -766,8 +752,8 @@ async fn mfa_enroll_submit(
         Ok(Err(_)) => {
             let detail = serde_json::json!({ "reason": "wrong code", "required_by_policy": true });
             idp.log(&session.login, "user.mfa.enroll", &session.login, "", false, detail).await;
-            let text = "That code is not right. Check the app shows idfed and try the current code.";
-            enrollment(&idp, &headers, &session.login, &return_to, Some(text)).await
+            enrollment(&idp, &headers, &session.login, "/login/mfa/enroll", &return_to, Some(WRONG_ENROLLMENT_CODE))
+                .await
         }
         Ok(Ok(())) => {
             let detail = serde_json::json!({ "required_by_policy": true });

@@ -161,28 +161,79 @@ fn kill_9_during_a_burst_loses_no_acknowledged_write() {
     }
 }
 
-/// A PostgreSQL of its own (scripts/pg-test-server.sh on another port), stopped under load.
-#[test]
-fn postgresql_stopped_under_load_gives_quick_503s_and_the_idp_recovers_by_itself() {
-    if idfed_store::testing::postgres_url().is_none() {
-        assert!(!required(), "PostgreSQL is required (IDFED_REQUIRE_ORACLES=1)");
-        eprintln!("SKIPPED: no PostgreSQL test server; run scripts/pg-test-server.sh start");
-        return;
+/// A PostgreSQL of a test's own (scripts/pg-test-server.sh on a free port), so it can be
+/// stopped and started again without touching the shared test server.
+pub(crate) struct OwnPostgres {
+    port: u16,
+    dir: PathBuf,
+}
+
+impl OwnPostgres {
+    /// Starts it; `None` (skipping loudly, or failing when PostgreSQL is required) when the
+    /// machine has no PostgreSQL test server set up.
+    pub(crate) fn start(label: &str) -> Option<(OwnPostgres, String)> {
+        if idfed_store::testing::postgres_url().is_none() {
+            assert!(!required(), "PostgreSQL is required (IDFED_REQUIRE_ORACLES=1)");
+            eprintln!("SKIPPED: no PostgreSQL test server; run scripts/pg-test-server.sh start");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("idfed-pg-{label}-{}", std::process::id()));
+        let pg = OwnPostgres { port, dir };
+        let admin = pg.script("start");
+        Some((pg, admin))
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let pg_dir = std::env::temp_dir().join(format!("idfed-pg-outage-{}", std::process::id()));
-    let pg = |action: &str| {
+
+    fn script(&self, action: &str) -> String {
         let out = Command::new("bash")
             .arg(repo().join("scripts/pg-test-server.sh"))
             .arg(action)
-            .env("IDFED_PG_PORT", port.to_string())
-            .env("IDFED_PG_DIR", &pg_dir)
+            .env("IDFED_PG_PORT", self.port.to_string())
+            .env("IDFED_PG_DIR", &self.dir)
             .output()
             .unwrap();
         assert!(out.status.success(), "pg {action}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    let admin = pg("start");
+    }
+
+    /// `pg_ctl` as the server's owner, with `args`.
+    fn pg_ctl(&self, args: &str) {
+        let out = Command::new("bash")
+            .args(["-c", &format!(
+                "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); cmd=\"$bin/pg_ctl -D {dir}/data {args}\"; if [ $(id -u) = 0 ]; then runuser -u postgres -- bash -c \"$cmd\"; else bash -c \"$cmd\"; fi",
+                dir = self.dir.display()
+            )])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pg_ctl {args}: {}", text(&out));
+    }
+
+    /// Stops it at once, as a crash would (`-m immediate`).
+    pub(crate) fn kill(&self) {
+        self.pg_ctl("-m immediate -w stop");
+    }
+
+    /// Starts the same data again (not a fresh cluster).
+    pub(crate) fn restart(&self) {
+        self.pg_ctl(&format!(
+            "-l {dir}/server.log -w -t 30 -o '-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off' start",
+            dir = self.dir.display(),
+            port = self.port
+        ));
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.script("stop");
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A PostgreSQL of its own, stopped under load.
+#[test]
+fn postgresql_stopped_under_load_gives_quick_503s_and_the_idp_recovers_by_itself() {
+    let Some((pg, admin)) = OwnPostgres::start("outage") else { return };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let url = rt.block_on(idfed_store::testing::fresh_postgres_database(&admin, "idfed_outage")).unwrap();
     let node = Node::new("outage-idp", Some(url));
@@ -198,13 +249,7 @@ fn postgresql_stopped_under_load_gives_quick_503s_and_the_idp_recovers_by_itself
     let body = r#"{"username":"ann","password":"ann-password-123"}"#;
     assert_eq!(http("POST", &authn, Some(body), None).0, 200);
 
-    Command::new("bash")
-        .args(["-c", &format!(
-            "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); cmd=\"$bin/pg_ctl -D {dir}/data -m immediate -w stop\"; if [ $(id -u) = 0 ]; then runuser -u postgres -- bash -c \"$cmd\"; else bash -c \"$cmd\"; fi",
-            dir = pg_dir.display()
-        )])
-        .output()
-        .unwrap();
+    pg.kill();
     for (method, path, body, token) in [
         ("POST", "/api/client/authn", Some(body), None),
         ("GET", "/api/v1/users", None, Some(token.as_str())),
@@ -216,14 +261,7 @@ fn postgresql_stopped_under_load_gives_quick_503s_and_the_idp_recovers_by_itself
     }
     assert_eq!(http("GET", &format!("{idp}/healthz"), None, None).0, 200, "the process stays alive");
 
-    let restart = Command::new("bash")
-        .args(["-c", &format!(
-            "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); cmd=\"$bin/pg_ctl -D {dir}/data -l {dir}/server.log -w -t 30 -o '-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off' start\"; if [ $(id -u) = 0 ]; then runuser -u postgres -- bash -c \"$cmd\"; else bash -c \"$cmd\"; fi",
-            dir = pg_dir.display()
-        )])
-        .output()
-        .unwrap();
-    assert!(restart.status.success(), "{}", text(&restart));
+    pg.restart();
     let deadline = Instant::now() + Duration::from_secs(20);
     while http("POST", &authn, Some(body), None).0 != 200 {
         assert!(Instant::now() < deadline, "sign-in works again once PostgreSQL is back, without a restart");
@@ -236,8 +274,6 @@ fn postgresql_stopped_under_load_gives_quick_503s_and_the_idp_recovers_by_itself
     assert!(outcomes.keys().all(|k| k.ends_with(" 200") || k.ends_with(" 201") || k.ends_with(" 503")), "{report}");
     assert!(report["requests"].as_u64().unwrap() > 50, "{report}");
     eprintln!("PostgreSQL outage under load: {report}");
-    pg("stop");
-    let _ = std::fs::remove_dir_all(&pg_dir);
 }
 
 /// SQLite on a 2 MiB tmpfs: once the disk is full, writes fail with a clear 503 and the

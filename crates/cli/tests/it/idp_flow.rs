@@ -698,25 +698,7 @@ fn metrics_after_a_login_parse_as_prometheus_text() {
 /// port) so the shared test server is never stopped.
 #[test]
 fn readiness_follows_the_database() {
-    if idfed_store::testing::postgres_url().is_none() {
-        assert!(!required(), "PostgreSQL is required (IDFED_REQUIRE_ORACLES=1)");
-        eprintln!("SKIPPED: no PostgreSQL test server; run scripts/pg-test-server.sh start");
-        return;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let pg_dir = std::env::temp_dir().join(format!("idfed-pg-ready-{}", std::process::id()));
-    let pg = |action: &str| {
-        let out = Command::new("bash")
-            .arg(repo().join("scripts/pg-test-server.sh"))
-            .arg(action)
-            .env("IDFED_PG_PORT", port.to_string())
-            .env("IDFED_PG_DIR", &pg_dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "pg {action}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    let admin = pg("start");
+    let Some((pg, admin)) = crate::faults::OwnPostgres::start("ready") else { return };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let url = rt.block_on(idfed_store::testing::fresh_postgres_database(&admin, "idfed_ready")).unwrap();
     let dir = std::env::temp_dir().join(format!("idfed-ready-{}", std::process::id()));
@@ -730,27 +712,18 @@ fn readiness_follows_the_database() {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     assert_eq!(status("/readyz"), "200");
-    pg("stop");
+    pg.kill();
     let started = std::time::Instant::now();
     assert_eq!(status("/readyz"), "503", "unready while the database is down");
     assert!(started.elapsed() < std::time::Duration::from_secs(6), "answered quickly: {:?}", started.elapsed());
     assert_eq!(status("/healthz"), "200", "alive all the same");
     // Start the same data again (not a fresh one): the pool reconnects by itself.
-    let restart = Command::new("bash")
-        .args(["-c", &format!(
-            "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); cmd=\"$bin/pg_ctl -D {dir}/data -l {dir}/server.log -w -t 30 -o '-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off' start\"; if [ $(id -u) = 0 ]; then runuser -u postgres -- bash -c \"$cmd\"; else bash -c \"$cmd\"; fi",
-            dir = pg_dir.display()
-        )])
-        .output()
-        .unwrap();
-    assert!(restart.status.success(), "{}", text(&restart));
+    pg.restart();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while status("/readyz") != "200" {
         assert!(std::time::Instant::now() < deadline, "ready again once PostgreSQL is back");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    pg("stop");
-    let _ = std::fs::remove_dir_all(&pg_dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

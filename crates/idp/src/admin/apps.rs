@@ -105,18 +105,7 @@ pub(super) async fn create(State(idp): Shared, headers: HeaderMap, form: Fields)
             slo_url: None,
             one_time_use: false,
         }),
-        _ => AppKind::Aws(AwsApp {
-            environment: EnvironmentType::Commercial,
-            region: None,
-            acs_url: None,
-            identity_provider_arns: Vec::new(),
-            session_duration: 3600,
-            join_all_roles: false,
-            group_mapping: None,
-            role_session_name: "user.login".into(),
-            api_integration: None,
-            connect: None,
-        }),
+        _ => AppKind::Aws(AwsApp::default()),
     };
     let app = App {
         name: name.clone(),
