@@ -160,7 +160,7 @@ fn preflight_of(
     let base = base_url.map(str::to_owned).or(recorded).unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let idp = runtime.block_on(crate::idp_cmd::open_at(dir, &base))?;
-    let tenant = idp.tenant();
+    let tenant = idp.view();
     let signing = idp.signing();
     let entity_id = |app: &str| idp.entity_id(app);
     let side = idfed_doctor::IdpSide {

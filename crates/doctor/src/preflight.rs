@@ -5,10 +5,10 @@
 
 use idfed_aws::state::State;
 use idfed_idp::apps::AppKind;
-use idfed_idp::assignments::applicable;
 use idfed_idp::directory::UserStatus;
 use idfed_idp::sso::{IdpKey, Issuer, Request, issue};
 use idfed_idp::tenant::Tenant;
+use idfed_idp::tenant_view::TenantView;
 use idfed_saml::Instant;
 use idfed_saml::random::SystemRandom;
 
@@ -17,7 +17,7 @@ use crate::{Inputs, diagnose};
 
 /// How the IdP signs: its entity ID for an app, and its active key.
 pub struct IdpSide<'a> {
-    pub tenant: &'a Tenant,
+    pub tenant: &'a TenantView,
     pub entity_id: &'a dyn Fn(&str) -> String,
     pub key: IdpKey<'a>,
     /// The certificate of the key the IdP will sign with next (a rotation in progress).
@@ -31,7 +31,7 @@ pub fn preflight(idp: &IdpSide, state: &State, sign_in_urls: &[String], now: Ins
         let AppKind::Aws(aws) = &app.kind else { continue };
         for user in idp.tenant.users.iter().filter(|u| u.status == UserStatus::Active) {
             let groups: Vec<&str> = idp.tenant.groups_of(&user.login).into_iter().map(|(n, _)| n).collect();
-            if !applicable(&idp.tenant.assignments, &app.name, &user.login, &groups).is_assigned() {
+            if !idp.tenant.applicable(&app.name, &user.login, &groups).is_assigned() {
                 continue;
             }
             let entity_id = (idp.entity_id)(&app.name);
@@ -139,8 +139,9 @@ pub fn preflight_export(
     }
     let base = base_url.trim_end_matches('/').to_owned();
     let entity_id = move |app: &str| format!("{base}/app/{app}");
+    let tenant = TenantView::new(tenant.clone());
     let side = IdpSide {
-        tenant,
+        tenant: &tenant,
         entity_id: &entity_id,
         key: IdpKey { key: &stand_in.key, certificate: &stand_in.certificate },
         next_certificate: None,

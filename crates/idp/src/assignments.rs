@@ -2,6 +2,8 @@
 //! with Join all roles off, the direct assignment's roles (or, with none, the first group
 //! assignment's); with it on, the union of the direct and every group assignment's roles.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::apps::{AwsApp, parse_provider_arn, parse_role_arn};
@@ -54,23 +56,29 @@ impl Applicable<'_> {
         } else {
             self.direct.or_else(|| self.groups.first().copied()).into_iter().collect()
         };
-        let mut roles: Vec<&str> = Vec::new();
-        for role in sources.iter().flat_map(|a| a.roles.iter()) {
-            if !roles.contains(&role.as_str()) {
-                roles.push(role);
-            }
-        }
-        roles
+        let mut seen = HashSet::new();
+        sources.iter().flat_map(|a| a.roles.iter()).map(String::as_str).filter(|role| seen.insert(*role)).collect()
     }
 }
 
 /// Picks the assignments of `app` that reach the user (`login`, member of `groups`).
 pub fn applicable<'a>(assignments: &'a [Assignment], app: &str, login: &str, groups: &[&str]) -> Applicable<'a> {
+    applicable_among(assignments.iter().filter(|a| a.app == app), login, groups)
+}
+
+/// Picks, among one app's `assignments` in rank order, those that reach `login`, a member of
+/// `groups` (a person may be in hundreds of groups, hence the set).
+pub fn applicable_among<'a>(
+    assignments: impl IntoIterator<Item = &'a Assignment>,
+    login: &str,
+    groups: &[&str],
+) -> Applicable<'a> {
+    let groups: HashSet<&str> = groups.iter().copied().collect();
     let mut found = Applicable::default();
-    for assignment in assignments.iter().filter(|a| a.app == app) {
+    for assignment in assignments {
         match &assignment.principal {
             Principal::User(user) if user.eq_ignore_ascii_case(login) => found.direct = Some(assignment),
-            Principal::Group(group) if groups.contains(&group.as_str()) => found.groups.push(assignment),
+            Principal::Group(group) if groups.contains(group.as_str()) => found.groups.push(assignment),
             _ => {}
         }
     }

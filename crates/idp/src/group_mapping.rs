@@ -70,6 +70,7 @@ impl CompiledMapping {
     /// The Role values for a person's groups (name, source), in group order, without repeats.
     pub fn role_values<'a>(&self, groups: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<String> {
         let mut values: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (name, source) in groups {
             if !source.eq_ignore_ascii_case(&self.source) {
                 continue;
@@ -80,7 +81,7 @@ impl CompiledMapping {
                 let text = captures.name(capture_name).map(|m| m.as_str()).unwrap_or_default();
                 value = value.replace(&format!("${{{capture_name}}}"), text);
             }
-            if !values.contains(&value) {
+            if seen.insert(value.clone()) {
                 values.push(value);
             }
         }

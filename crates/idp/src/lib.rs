@@ -28,4 +28,5 @@ pub mod signing;
 pub mod sp_initiated;
 pub mod sso;
 pub mod tenant;
+pub mod tenant_view;
 pub mod web;

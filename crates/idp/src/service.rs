@@ -19,6 +19,7 @@ use crate::keys::Identity;
 use crate::secrets::Sealer;
 use crate::signing::SigningKeys;
 use crate::tenant::Tenant;
+use crate::tenant_view::TenantView;
 
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
@@ -66,7 +67,7 @@ impl Session {
 }
 
 pub struct Idp {
-    tenant: Mutex<Tenant>,
+    tenant: Mutex<Arc<TenantView>>,
     credentials: Mutex<Credentials>,
     /// Short-lived records (JSON by key) when there is no store.
     records: Mutex<HashMap<String, String>>,
@@ -122,7 +123,7 @@ impl Idp {
         sealer: Sealer,
     ) -> Idp {
         Idp {
-            tenant: Mutex::new(tenant),
+            tenant: Mutex::new(Arc::new(TenantView::new(tenant))),
             credentials: Mutex::new(Credentials::default()),
             records: Mutex::new(HashMap::new()),
             tenant_writes: tokio::sync::Mutex::new(()),
@@ -224,12 +225,17 @@ impl Idp {
 
     /// A copy of the tenant as it is now.
     pub fn tenant(&self) -> Tenant {
+        lock(&self.tenant).tenant().clone()
+    }
+
+    /// The tenant as it is now, shared: later changes make a new view and leave this one be.
+    pub fn view(&self) -> Arc<TenantView> {
         lock(&self.tenant).clone()
     }
 
-    /// Reads the tenant without copying it.
-    pub fn with_tenant<T>(&self, read: impl FnOnce(&Tenant) -> T) -> T {
-        read(&lock(&self.tenant))
+    /// Reads the tenant without copying it, and without holding a lock while `read` runs.
+    pub fn with_tenant<T>(&self, read: impl FnOnce(&TenantView) -> T) -> T {
+        read(&self.view())
     }
 
     /// The signing keys now (the active one signs; metadata publishes all).
@@ -349,7 +355,7 @@ impl Idp {
         if let Some((version, body)) = newer(store, TENANT_DOCUMENT, &self.tenant_version).await? {
             let tenant: Tenant =
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
-            install(&self.tenant, &self.tenant_version, tenant, version);
+            install(&self.tenant, &self.tenant_version, Arc::new(TenantView::new(tenant)), version);
         }
         self.refresh_credentials().await
     }
@@ -382,15 +388,14 @@ impl Idp {
         let _queue = self.tenant_writes.lock().await;
         for _ in 0..CAS_ATTEMPTS {
             self.refresh().await?;
-            let (mut next, base) = snapshot(&self.tenant, &self.tenant_version);
-            let before = next.clone();
+            let (view, base) = snapshot(&self.tenant, &self.tenant_version);
+            let mut next = view.tenant().clone();
             let value = next.change(&mut change)?;
             self.seal_secrets(&mut next)?;
             let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
             let Some(version) = self.swap(TENANT_DOCUMENT, &self.tenant_version, base, &body).await? else { continue };
-            let removed: Vec<String> =
-                before.users.iter().filter(|u| next.user(&u.login).is_none()).map(|u| u.login.clone()).collect();
-            install(&self.tenant, &self.tenant_version, next, version);
+            let removed = removed_logins(view.tenant(), &next);
+            install(&self.tenant, &self.tenant_version, Arc::new(TenantView::new(next)), version);
             if !removed.is_empty() {
                 self.change_credentials(|c| removed.iter().filter(|login| c.forget(login)).count()).await?;
             }
@@ -1001,6 +1006,12 @@ fn credentials_from_body(body: &str, sealer: &Sealer) -> Result<Credentials> {
 
 /// A copy of a cached document with the version it is, read together under its lock (a change
 /// made from it is then saved against exactly that version).
+/// The logins of `before` that `after` no longer has (their credentials are forgotten).
+fn removed_logins(before: &Tenant, after: &Tenant) -> Vec<String> {
+    let kept: std::collections::HashSet<String> = after.users.iter().map(|u| u.login.to_ascii_lowercase()).collect();
+    before.users.iter().filter(|u| !kept.contains(&u.login.to_ascii_lowercase())).map(|u| u.login.clone()).collect()
+}
+
 fn snapshot<T: Clone>(cell: &Mutex<T>, version: &AtomicI64) -> (T, i64) {
     let value = lock(cell);
     (value.clone(), version.load(Ordering::SeqCst))

@@ -12,12 +12,13 @@ use idfed_saml::ns;
 use idfed_saml::random::Random;
 use idfed_saml::xmlenc::{DataAlgorithm, EncryptOptions, OaepDigest};
 
-use crate::apps::{AppKind, AttributeFormat, AwsApp, EncryptionAlgorithm, SamlApp};
-use crate::assignments::{applicable, role_value};
+use crate::apps::{App, AppKind, AttributeFormat, AwsApp, EncryptionAlgorithm, SamlApp};
+use crate::assignments::role_value;
 use crate::directory::{ProfileValue, User, UserStatus};
 use crate::error::{ErrorKind, IdpError, Result};
 use crate::expr::{Expression, Subject, Value};
 use crate::tenant::Tenant;
+use crate::tenant_view::TenantView;
 
 /// How long a response's bearer confirmation and conditions stay valid.
 pub const VALIDITY_SECONDS: i64 = 300;
@@ -93,14 +94,14 @@ fn evaluate(tenant: &Tenant, person: &Person, what: &str, text: &str) -> Result<
 
 /// The Role attribute values a launch of `app_name` would send for `login` (direct and group
 /// assignments, Join all roles, or group mapping), without building or signing anything.
-pub fn roles_for(tenant: &Tenant, app_name: &str, login: &str) -> Result<Vec<String>> {
+pub fn roles_for(tenant: &TenantView, app_name: &str, login: &str) -> Result<Vec<String>> {
     let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
     let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
     let person = Person { user, groups: tenant.groups_of(&user.login) };
     let group_names: Vec<&str> = person.groups.iter().map(|(name, _)| *name).collect();
-    let assigned = applicable(&tenant.assignments, &app.name, &user.login, &group_names);
+    let assigned = tenant.applicable(&app.name, &user.login, &group_names);
     match &app.kind {
-        AppKind::Aws(aws) => aws_roles(aws, &assigned, &person),
+        AppKind::Aws(aws) => aws_roles(tenant, app, aws, &assigned, &person),
         AppKind::Saml(_) => Ok(Vec::new()),
     }
 }
@@ -108,7 +109,7 @@ pub fn roles_for(tenant: &Tenant, app_name: &str, login: &str) -> Result<Vec<Str
 /// Issues the response of `app_name` for `login`. Refuses people who are not active or not
 /// assigned; issues whatever the configuration says otherwise, even a Role attribute AWS will
 /// refuse, because that is what an administrator must be able to see fail (and the doctor explain).
-pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by: &Issuer) -> Result<Issued> {
+pub fn issue(tenant: &TenantView, app_name: &str, login: &str, request: &Request, by: &Issuer) -> Result<Issued> {
     let (issuer, key, now, rng) = (by.entity_id, &by.key, by.now, by.rng);
     let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
     let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
@@ -117,7 +118,7 @@ pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by
     }
     let person = Person { user, groups: tenant.groups_of(&user.login) };
     let group_names: Vec<&str> = person.groups.iter().map(|(name, _)| *name).collect();
-    let assigned = applicable(&tenant.assignments, &app.name, &user.login, &group_names);
+    let assigned = tenant.applicable(&app.name, &user.login, &group_names);
     if !assigned.is_assigned() {
         return Err(IdpError::new(ErrorKind::Forbidden, format!("{} is not assigned to {}", user.login, app.label)));
     }
@@ -134,7 +135,7 @@ pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by
     let relay_state = request.relay_state.map(str::to_owned).or_else(|| app.default_relay_state());
     let (spec, acs_url, encrypt) = match &app.kind {
         AppKind::Aws(aws) => {
-            let roles = aws_roles(aws, &assigned, &person)?;
+            let roles = aws_roles(tenant, app, aws, &assigned, &person)?;
             let session_name = text_of(evaluate(tenant, &person, "RoleSessionName", &aws.role_session_name)?);
             let environment = aws.environment()?;
             let acs = environment.acs_url();
@@ -158,7 +159,7 @@ pub fn issue(tenant: &Tenant, app_name: &str, login: &str, request: &Request, by
 }
 
 /// The NameID value `app_name` sends for `login` (single logout checks requests against it).
-pub fn name_id_value(tenant: &Tenant, app_name: &str, login: &str) -> Result<String> {
+pub fn name_id_value(tenant: &TenantView, app_name: &str, login: &str) -> Result<String> {
     let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
     let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
     let person = Person { user, groups: tenant.groups_of(&user.login) };
@@ -210,9 +211,15 @@ fn with_attributes(mut spec: ResponseSpec, attributes: Vec<Attribute>) -> Respon
 }
 
 /// The Role values: from group names under group mapping, else from the assignments.
-fn aws_roles(aws: &AwsApp, assigned: &crate::assignments::Applicable, person: &Person) -> Result<Vec<String>> {
-    match &aws.group_mapping {
-        Some(mapping) => Ok(mapping.compile()?.role_values(person.groups.iter().copied())),
+fn aws_roles(
+    tenant: &TenantView,
+    app: &App,
+    aws: &AwsApp,
+    assigned: &crate::assignments::Applicable,
+    person: &Person,
+) -> Result<Vec<String>> {
+    match tenant.group_mapping(&app.name) {
+        Some(mapping) => Ok(mapping?.role_values(person.groups.iter().copied())),
         None => assigned.roles(aws.join_all_roles).into_iter().map(|role| role_value(aws, role)).collect(),
     }
 }

@@ -410,6 +410,7 @@ fn preflight_signed_by(w: &World, tenant: &idfed_idp::tenant::Tenant, signer: &K
             aws.connect.as_mut().unwrap().instance_id = w.instance.clone();
         }
     }
+    let tenant = idfed_idp::tenant_view::TenantView::new(tenant);
     let entity_id = |_: &str| ISSUER.to_owned();
     let side = idfed_doctor::IdpSide {
         tenant: &tenant,
@@ -518,6 +519,7 @@ fn lint_a_provider_lacks_the_next_certificate_of_a_rotation() {
             aws.connect.as_mut().unwrap().instance_id = w.instance.clone();
         }
     }
+    let tenant = idfed_idp::tenant_view::TenantView::new(tenant);
     let entity_id = |_: &str| ISSUER.to_owned();
     let side = |next: &'static Key| idfed_doctor::IdpSide {
         tenant: &tenant,

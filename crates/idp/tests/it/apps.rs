@@ -3,6 +3,7 @@
 
 use idfed_idp::apps::{AppKind, ConnectRelay};
 use idfed_idp::okta_import::aws_app;
+use idfed_idp::tenant_view::TenantView;
 use idfed_saml::sp::{SpConfig, validate_response};
 
 use crate::common::*;
@@ -41,7 +42,9 @@ fn okta_settings_become_the_same_app() {
     let key = idfed_idp::sso::IdpKey { key: &idp_key().key, certificate: &idp_key().certificate };
     let rng = Seeded::new(3);
     let by = idfed_idp::sso::Issuer { entity_id: ISSUER, key, now: now(), rng: &rng };
-    let issued = idfed_idp::sso::issue(&tenant, "aws-okta", "mapped", &Default::default(), &by).unwrap();
+    let issued =
+        idfed_idp::sso::issue(&TenantView::new(tenant.clone()), "aws-okta", "mapped", &Default::default(), &by)
+            .unwrap();
     assert_eq!(issued.acs_url, "https://us-west-2.signin.aws.amazon.com/saml", "loginURL named the regional endpoint");
     let config = SpConfig {
         trusted: vec![idp_key().certificate.clone()],

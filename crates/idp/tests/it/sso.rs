@@ -6,6 +6,7 @@ use std::process::Command;
 
 use idfed_idp::sso::{IdpKey, Issued, Issuer, Request, issue};
 use idfed_idp::tenant::Tenant;
+use idfed_idp::tenant_view::TenantView;
 use idfed_saml::aws::{ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION};
 use idfed_saml::sp::{SpConfig, validate_response};
 
@@ -14,7 +15,13 @@ use crate::common::*;
 fn issue_for(tenant: &Tenant, app: &str, login: &str) -> Result<Issued, idfed_idp::IdpError> {
     let key = IdpKey { key: &idp_key().key, certificate: &idp_key().certificate };
     let rng = Seeded::new(7);
-    issue(tenant, app, login, &Request::default(), &Issuer { entity_id: ISSUER, key, now: now(), rng: &rng })
+    issue(
+        &TenantView::new(tenant.clone()),
+        app,
+        login,
+        &Request::default(),
+        &Issuer { entity_id: ISSUER, key, now: now(), rng: &rng },
+    )
 }
 
 fn aws_sp(acs: &str) -> SpConfig {
@@ -110,7 +117,7 @@ fn a_response_signed_by_another_key_is_refused_by_the_validator() {
     let key = IdpKey { key: &other_key().key, certificate: &other_key().certificate };
     let rng = Seeded::new(1);
     let by = Issuer { entity_id: ISSUER, key, now: now(), rng: &rng };
-    let issued = issue(&tenant, "aws", "test", &Request::default(), &by).unwrap();
+    let issued = issue(&TenantView::new(tenant.clone()), "aws", "test", &Request::default(), &by).unwrap();
     assert!(validate_response(&issued.xml, &aws_sp(&issued.acs_url), now()).is_err());
 }
 

@@ -97,7 +97,7 @@ async fn signing_keys_rotate_across_nodes() {
             now: now(),
             rng: &rng,
         };
-        let issued = issue(&b.tenant(), "aws", "test", &Request::default(), &by).unwrap();
+        let issued = issue(&b.view(), "aws", "test", &Request::default(), &by).unwrap();
         let config = |trusted: Vec<idfed_saml::Certificate>| idfed_saml::sp::SpConfig {
             trusted,
             recipient: Some(issued.acs_url.clone()),
