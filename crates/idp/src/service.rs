@@ -14,6 +14,7 @@ use crate::apps::AppKind;
 use crate::credentials::Credentials;
 use crate::directory::User;
 use crate::error::{IdpError, Result};
+use crate::event_writer::{AppendError, EventWriter};
 use crate::integration::{IamClient, trusts};
 use crate::keys::Identity;
 use crate::secrets::Sealer;
@@ -99,6 +100,8 @@ pub struct Idp {
     last_purge: AtomicI64,
     /// The system log when there is no store.
     memory_log: Mutex<Vec<Event>>,
+    /// Writes the system log in batches; started by the first entry logged to a store.
+    event_writer: std::sync::OnceLock<EventWriter>,
     /// The stored version of the tenant this node holds: changes made elsewhere are noticed, and
     /// saves are compare-and-swap against it.
     tenant_version: AtomicI64,
@@ -145,6 +148,7 @@ impl Idp {
             rotating: std::sync::atomic::AtomicBool::new(false),
             tenant_version: AtomicI64::new(0),
             memory_log: Mutex::new(Vec::new()),
+            event_writer: std::sync::OnceLock::new(),
         }
     }
 
@@ -341,10 +345,13 @@ impl Idp {
         self.reload().await
     }
 
-    /// Reads whatever another process or node stored since this one last looked.
+    /// Reads whatever another process or node stored since this one last looked: one query for
+    /// the three versions, and a document's body only when it changed.
     async fn reload(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
-        if let Some((version, body)) = newer(store, SIGNING_DOCUMENT, &self.signing_version).await? {
+        let names = [SIGNING_DOCUMENT, TENANT_DOCUMENT, CREDENTIALS_DOCUMENT];
+        let [signing, tenant, credentials] = store.versions(names).await.map_err(storage)?;
+        if let Some((version, body)) = newer(store, SIGNING_DOCUMENT, signing, &self.signing_version).await? {
             let keys = SigningKeys::from_json(&body, &self.sealer)?;
             let mut current = self.signing.write().unwrap_or_else(|e| e.into_inner());
             if version > self.signing_version.load(Ordering::SeqCst) {
@@ -352,18 +359,24 @@ impl Idp {
                 self.signing_version.store(version, Ordering::SeqCst);
             }
         }
-        if let Some((version, body)) = newer(store, TENANT_DOCUMENT, &self.tenant_version).await? {
+        if let Some((version, body)) = newer(store, TENANT_DOCUMENT, tenant, &self.tenant_version).await? {
             let tenant: Tenant =
                 serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
             install(&self.tenant, &self.tenant_version, Arc::new(TenantView::new(tenant)), version);
         }
-        self.refresh_credentials().await
+        self.install_credentials(store, credentials).await
     }
 
     /// Picks up credentials (passwords, failure counts, tokens) changed by another node.
     pub async fn refresh_credentials(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
-        if let Some((version, body)) = newer(store, CREDENTIALS_DOCUMENT, &self.credentials_version).await? {
+        let stored = store.version(CREDENTIALS_DOCUMENT).await.map_err(storage)?;
+        self.install_credentials(store, stored).await
+    }
+
+    /// Installs the stored credentials if `stored` is newer than the cached version.
+    async fn install_credentials(&self, store: &DocumentStore, stored: Option<i64>) -> Result<()> {
+        if let Some((version, body)) = newer(store, CREDENTIALS_DOCUMENT, stored, &self.credentials_version).await? {
             let credentials = credentials_from_body(&body, &self.sealer)?;
             install(&self.credentials, &self.credentials_version, credentials, version);
         }
@@ -594,7 +607,16 @@ impl Idp {
         match &self.store {
             // A log write that fails must not undo the action it records; it is reported instead.
             Some(store) => {
-                if let Err(e) = store.append_event(&entry).await {
+                let writer = self.event_writer.get_or_init(|| EventWriter::start(store.clone()));
+                let written = match writer.append(entry).await {
+                    Ok(_) => Ok(()),
+                    Err(AppendError::Failed(e)) => Err(e),
+                    // Started in a runtime that has ended (a CLI command's): write it directly.
+                    Err(AppendError::Stopped(entry)) => {
+                        store.append_event(&entry).await.map(drop).map_err(|e| e.to_string())
+                    }
+                };
+                if let Err(e) = written {
                     eprintln!("idfed: the system log could not be written: {e}");
                 }
             }
@@ -863,7 +885,7 @@ impl Idp {
     /// same credential epoch (no password change or removal since).
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
         let session: Option<Session> = self.get_record(&record_key(SESSION_PREFIX, token)).await?;
-        self.refresh_credentials().await?;
+        self.refresh().await?;
         Ok(session.filter(|s| {
             s.expires > self.now().unix_seconds()
                 && self.with_tenant(|t| t.user(&s.login).is_some_and(|u| u.id == s.user_id))
@@ -1027,8 +1049,14 @@ fn install<T>(cell: &Mutex<T>, cached: &AtomicI64, value: T, version: i64) {
     }
 }
 
-async fn newer(store: &DocumentStore, name: &str, seen: &AtomicI64) -> Result<Option<(i64, String)>> {
-    match store.version(name).await.map_err(storage)? {
+/// The stored version and body of `name` when its `stored` version is newer than the one `seen`.
+async fn newer(
+    store: &DocumentStore,
+    name: &str,
+    stored: Option<i64>,
+    seen: &AtomicI64,
+) -> Result<Option<(i64, String)>> {
+    match stored {
         Some(stored) if stored > seen.load(Ordering::SeqCst) => store.load(name).await.map_err(storage),
         _ => Ok(None),
     }

@@ -341,7 +341,7 @@ pub(crate) async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Op
 
 /// The signed-in person, if the session is complete and they are still active.
 pub(crate) async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
-    idp.refresh().await?;
+    // The session read refreshes the cached documents too.
     let Some((_, session)) = current_session(idp, headers).await? else { return Ok(None) };
     let allowed = idp.with_tenant(|t| {
         t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active) && session.satisfies(t)
