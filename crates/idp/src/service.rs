@@ -31,6 +31,11 @@ const SESSION_PREFIX: &str = "idp-session-";
 const PENDING_PREFIX: &str = "idp-pending-";
 const SEEN_PREFIX: &str = "idp-seen-request-";
 const SOURCE_PREFIX: &str = "idp-source-failures-";
+/// A marker whose version moves whenever a session is ended: nodes then forget the sessions
+/// they hold in memory. Its name must not start with any record prefix above (purges).
+const ENDED_SESSIONS_DOCUMENT: &str = "idp-ended-sessions";
+/// Sessions a node keeps in memory (they are never changed once stored, only ended).
+const SESSION_CACHE_LIMIT: usize = 10_000;
 /// An SP-initiated request waits this long for the person to sign in.
 pub const PENDING_REQUEST_SECONDS: i64 = 10 * 60;
 
@@ -102,6 +107,14 @@ pub struct Idp {
     memory_log: Mutex<Vec<Event>>,
     /// Writes the system log in batches; started by the first entry logged to a store.
     event_writer: std::sync::OnceLock<EventWriter>,
+    /// Sessions read from the store, by record key; emptied when any node ends a session.
+    sessions: Mutex<HashMap<String, Session>>,
+    /// The version of [`ENDED_SESSIONS_DOCUMENT`] the session cache reflects.
+    ended_sessions_version: AtomicI64,
+    /// Reloads started and the last one finished: concurrent requests share one reload that
+    /// started after they arrived, instead of each querying the store.
+    reloads_started: std::sync::atomic::AtomicU64,
+    reloads_done: tokio::sync::Mutex<u64>,
     /// The stored version of the tenant this node holds: changes made elsewhere are noticed, and
     /// saves are compare-and-swap against it.
     tenant_version: AtomicI64,
@@ -149,6 +162,10 @@ impl Idp {
             tenant_version: AtomicI64::new(0),
             memory_log: Mutex::new(Vec::new()),
             event_writer: std::sync::OnceLock::new(),
+            sessions: Mutex::new(HashMap::new()),
+            ended_sessions_version: AtomicI64::new(0),
+            reloads_started: std::sync::atomic::AtomicU64::new(0),
+            reloads_done: tokio::sync::Mutex::new(0),
         }
     }
 
@@ -345,12 +362,32 @@ impl Idp {
         self.reload().await
     }
 
-    /// Reads whatever another process or node stored since this one last looked: one query for
-    /// the three versions, and a document's body only when it changed.
+    /// Reads whatever another process or node stored since this one last looked. Requests
+    /// arriving together share one reload, as long as it started after they arrived.
     async fn reload(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
-        let names = [SIGNING_DOCUMENT, TENANT_DOCUMENT, CREDENTIALS_DOCUMENT];
-        let [signing, tenant, credentials] = store.versions(names).await.map_err(storage)?;
+        let needed = self.reloads_started.load(Ordering::SeqCst) + 1;
+        let mut done = self.reloads_done.lock().await;
+        if *done >= needed {
+            return Ok(());
+        }
+        let round = self.reloads_started.fetch_add(1, Ordering::SeqCst) + 1;
+        self.reload_from(store).await?;
+        *done = round;
+        Ok(())
+    }
+
+    /// One query for the documents' versions, and a document's body only when it changed.
+    async fn reload_from(&self, store: &DocumentStore) -> Result<()> {
+        let names = [SIGNING_DOCUMENT, TENANT_DOCUMENT, CREDENTIALS_DOCUMENT, ENDED_SESSIONS_DOCUMENT];
+        let [signing, tenant, credentials, ended] = store.versions(names).await.map_err(storage)?;
+        if let Some(ended) = ended
+            && ended != self.ended_sessions_version.load(Ordering::SeqCst)
+        {
+            let mut sessions = lock(&self.sessions);
+            sessions.clear();
+            self.ended_sessions_version.store(ended, Ordering::SeqCst);
+        }
         if let Some((version, body)) = newer(store, SIGNING_DOCUMENT, signing, &self.signing_version).await? {
             let keys = SigningKeys::from_json(&body, &self.sealer)?;
             let mut current = self.signing.write().unwrap_or_else(|e| e.into_inner());
@@ -884,8 +921,30 @@ impl Idp {
     /// The live session behind a cookie value: unexpired, for the same person (id) with the
     /// same credential epoch (no password change or removal since).
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
-        let session: Option<Session> = self.get_record(&record_key(SESSION_PREFIX, token)).await?;
+        // The refresh comes first: it empties the cache if a session was ended anywhere.
         self.refresh().await?;
+        let key = record_key(SESSION_PREFIX, token);
+        let cached = lock(&self.sessions).get(&key).cloned();
+        let session = match cached {
+            Some(session) => Some(session),
+            None => {
+                let seen = self.ended_sessions_version.load(Ordering::SeqCst);
+                let stored: Option<Session> = self.get_record(&key).await?;
+                if let Some(session) = &stored
+                    && self.store.is_some()
+                {
+                    let mut sessions = lock(&self.sessions);
+                    // Not kept if a session was ended while this one was read: it may be that one.
+                    if self.ended_sessions_version.load(Ordering::SeqCst) == seen {
+                        if sessions.len() >= SESSION_CACHE_LIMIT {
+                            sessions.clear();
+                        }
+                        sessions.insert(key, session.clone());
+                    }
+                }
+                stored
+            }
+        };
         Ok(session.filter(|s| {
             s.expires > self.now().unix_seconds()
                 && self.with_tenant(|t| t.user(&s.login).is_some_and(|u| u.id == s.user_id))
@@ -928,11 +987,22 @@ impl Idp {
         if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(IdpError::invalid("not a session key"));
         }
-        self.remove_record(&format!("{SESSION_PREFIX}{key}")).await
+        self.forget_session(format!("{SESSION_PREFIX}{key}")).await
     }
 
     pub async fn end_session(&self, token: &str) -> Result<()> {
-        self.remove_record(&record_key(SESSION_PREFIX, token)).await
+        self.forget_session(record_key(SESSION_PREFIX, token)).await
+    }
+
+    /// Removes a session record, here and from every node's memory (the marker's new version
+    /// empties their caches at their next reload).
+    async fn forget_session(&self, key: String) -> Result<()> {
+        self.remove_record(&key).await?;
+        lock(&self.sessions).remove(&key);
+        if let Some(store) = &self.store {
+            store.bump(ENDED_SESSIONS_DOCUMENT).await.map_err(storage)?;
+        }
+        Ok(())
     }
 
     /// Keeps an accepted AuthnRequest until its person has signed in; returns its handle.

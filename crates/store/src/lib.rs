@@ -126,13 +126,13 @@ impl DocumentStore {
         })
     }
 
-    /// The stored versions of three documents in one query (a node checks its cached documents
-    /// on every request: one round trip instead of three).
-    pub async fn versions(&self, names: [&str; 3]) -> Result<[Option<i64>; 3], StoreError> {
-        let [first, second, third] = names;
+    /// The stored versions of four documents in one query (a node checks its cached documents
+    /// on every request: one round trip instead of four).
+    pub async fn versions(&self, names: [&str; 4]) -> Result<[Option<i64>; 4], StoreError> {
+        let [a, b, c, d] = names;
         let rows: Vec<(String, i64)> = on_pool!(self, |pool, q| {
-            let sql = q("SELECT name, version FROM documents WHERE name IN (?1, ?2, ?3)");
-            sqlx::query_as(&sql).bind(first).bind(second).bind(third).fetch_all(pool).await?
+            let sql = q("SELECT name, version FROM documents WHERE name IN (?1, ?2, ?3, ?4)");
+            sqlx::query_as(&sql).bind(a).bind(b).bind(c).bind(d).fetch_all(pool).await?
         });
         Ok(names.map(|name| rows.iter().find(|(n, _)| n == name).map(|(_, v)| *v)))
     }
@@ -197,6 +197,17 @@ impl DocumentStore {
             let (version, body): (i64, String) =
                 sqlx::query_as(&sql).bind(name).bind(end).bind(now).fetch_one(pool).await?;
             Ok((body.parse().unwrap_or(i64::MAX), version))
+        })
+    }
+
+    /// Moves the version of `name` (a body-less marker document) one forward, creating it at 1:
+    /// how a node tells the others that something they may hold in memory is gone.
+    pub async fn bump(&self, name: &str) -> Result<i64, StoreError> {
+        on_pool!(self, |pool, q| {
+            let sql = q("INSERT INTO documents (name, version, body) VALUES (?1, 1, '') \
+                 ON CONFLICT(name) DO UPDATE SET version = documents.version + 1 RETURNING version");
+            let (version,): (i64,) = sqlx::query_as(&sql).bind(name).fetch_one(pool).await?;
+            Ok(version)
         })
     }
 
@@ -553,8 +564,16 @@ mod tests {
 
             assert!(store.save("x", 3, "{}").await.unwrap());
             assert!(store.save("z", 7, "{}").await.unwrap());
-            assert_eq!(store.versions(["x", "y", "z"]).await.unwrap(), [Some(3), None, Some(7)], "{b}");
-            assert_eq!(store.versions(["z", "x", "z"]).await.unwrap(), [Some(7), Some(3), Some(7)], "{b}");
+            assert_eq!(store.versions(["x", "y", "z", "w"]).await.unwrap(), [Some(3), None, Some(7), None], "{b}");
+            assert_eq!(
+                store.versions(["z", "x", "z", "x"]).await.unwrap(),
+                [Some(7), Some(3), Some(7), Some(3)],
+                "{b}"
+            );
+            assert_eq!(store.bump("w").await.unwrap(), 1, "{b}");
+            assert_eq!(store.bump("w").await.unwrap(), 2, "{b}");
+            assert_eq!(store.bump("x").await.unwrap(), 4, "{b}");
+            assert_eq!(store.versions(["w", "x", "y", "z"]).await.unwrap(), [Some(2), Some(4), None, Some(7)], "{b}");
         }
     }
 }

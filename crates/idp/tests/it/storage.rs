@@ -52,8 +52,17 @@ async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_share
         assert_eq!(b.session(&token).await.unwrap().map(|s| s.login).as_deref(), Some("test"), "{backend}");
         let log = b.events(&EventFilter::default()).await.unwrap();
         assert_eq!(log.len(), 1, "{backend}");
+        // A has read (and keeps in memory) the session before B ends it.
+        for _ in 0..2 {
+            assert!(a.session(&token).await.unwrap().is_some(), "{backend}");
+        }
         b.end_session(&token).await.unwrap();
         assert!(a.session(&token).await.unwrap().is_none(), "{backend}: a sign-out on one node holds on all");
+        let other = a.start_session("test", true, false).await.unwrap();
+        assert!(b.session(&other).await.unwrap().is_some(), "{backend}");
+        let (key, _) = a.sessions(10).await.unwrap().into_iter().next().unwrap();
+        a.end_session_by_key(&key).await.unwrap();
+        assert!(b.session(&other).await.unwrap().is_none(), "{backend}: an administrator's end holds on all");
 
         // A restart loses nothing.
         drop((a, b));
