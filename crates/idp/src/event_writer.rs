@@ -6,7 +6,8 @@
 use idfed_store::{DocumentStore, Event};
 use tokio::sync::{mpsc, oneshot};
 
-/// At most this many entries share one transaction.
+/// At most this many entries share one statement (7 parameters each, well under every
+/// database's limit on parameters).
 const BATCH: usize = 256;
 /// Entries waiting beyond this make their callers wait to queue (back-pressure, nothing dropped).
 const QUEUE: usize = 4096;
