@@ -1,7 +1,7 @@
 //! The sandbox over HTTP: one axum service that routes like AWS's endpoints do.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -35,6 +35,10 @@ pub struct Sandbox {
     /// Where changes are written before they are acknowledged; `None` keeps state in memory.
     pub store: Option<DocumentStore>,
     version: AtomicI64,
+    /// Saves started and the last one finished: changes made while a save waits share the next
+    /// one (each caller still waits until a save that includes its change is written).
+    saves_started: AtomicU64,
+    saves_done: tokio::sync::Mutex<u64>,
 }
 
 /// The document the sandbox's state is kept under.
@@ -57,6 +61,8 @@ impl Sandbox {
             sign_in_urls,
             store: None,
             version: AtomicI64::new(0),
+            saves_started: AtomicU64::new(0),
+            saves_done: tokio::sync::Mutex::new(0),
         }
     }
 
@@ -75,6 +81,19 @@ impl Sandbox {
     /// Writes the current state to the store (when there is one) before a change is answered.
     pub async fn persist(&self) -> Result<(), AwsError> {
         let Some(store) = &self.store else { return Ok(()) };
+        // Any save that starts from here on includes this caller's change.
+        let needed = self.saves_started.load(Ordering::SeqCst) + 1;
+        let mut done = self.saves_done.lock().await;
+        if *done >= needed {
+            return Ok(());
+        }
+        let round = self.saves_started.fetch_add(1, Ordering::SeqCst) + 1;
+        self.save(store).await?;
+        *done = round;
+        Ok(())
+    }
+
+    async fn save(&self, store: &DocumentStore) -> Result<(), AwsError> {
         let (version, body) = {
             let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
@@ -318,15 +337,14 @@ fn query_call(sandbox: &Sandbox, parts: &HttpParts, peer: SocketAddr, request_id
         .map_err(|_| AwsError::sender(400, "MalformedQueryString", "The request body is not UTF-8."))?;
     let params = Params::decode(&[parts.query, body])?;
     let now = (sandbox.clock)();
-    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
     let action = params.action()?;
     if action == "AssumeRoleWithSAML" {
         // Needs no signature, as on AWS; one that is sent must still verify.
         if parts.header("authorization").is_some() {
-            authenticate(&state, parts, now)?;
+            authenticate(&sandbox.state.lock().unwrap_or_else(|e| e.into_inner()), parts, now)?;
         }
         return sts_actions::assume_role_with_saml_action(
-            &mut state,
+            &sandbox.state,
             &params,
             &sandbox.sign_in_urls,
             now,
@@ -334,6 +352,7 @@ fn query_call(sandbox: &Sandbox, parts: &HttpParts, peer: SocketAddr, request_id
             request_id,
         );
     }
+    let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
     let (caller, verified) = authenticate(&state, parts, now)?;
     match verified.service.as_str() {
         "iam" => {

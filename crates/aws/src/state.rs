@@ -147,7 +147,14 @@ pub struct State {
     pub redeemed: BTreeMap<String, Instant>,
     pub console_sessions: BTreeMap<String, ConsoleSession>,
     pub connect_instances: BTreeMap<String, ConnectInstance>,
+    /// When expired replay marks and sessions were last swept away (not exported).
+    #[serde(skip)]
+    pub swept: Option<Instant>,
 }
+
+/// Expired sessions are kept this long after they end, so that their credentials are still
+/// answered with ExpiredToken (as AWS does) rather than as unknown keys.
+const EXPIRED_SESSIONS_KEPT_SECONDS: i64 = 3600;
 
 fn deny_all() -> Policy {
     Policy { version: idfed_policy::document::Version::V2012, id: None, statements: Vec::new() }
@@ -157,12 +164,26 @@ impl State {
     /// Marks an assertion ID used until `until`; false when it is already marked (a replay).
     /// Marks whose time has passed are dropped on the way.
     pub fn redeem(&mut self, assertion_id: &str, until: Instant, now: Instant) -> bool {
-        self.redeemed.retain(|_, end| *end > now);
-        if self.redeemed.contains_key(assertion_id) {
+        self.sweep(now);
+        if self.redeemed.get(assertion_id).is_some_and(|end| *end > now) {
             return false;
         }
         self.redeemed.insert(assertion_id.to_owned(), until);
         true
+    }
+
+    /// Drops replay marks whose time has passed and sessions long expired, at most once a
+    /// second: a sweep on every call would cost time in proportion to what is held (a million
+    /// marks at a few thousand calls a second).
+    fn sweep(&mut self, now: Instant) {
+        if self.swept.is_some_and(|at| now.unix_millis() - at.unix_millis() < 1000) {
+            return;
+        }
+        self.swept = Some(now);
+        self.redeemed.retain(|_, end| *end > now);
+        let horizon = now.minus_seconds(EXPIRED_SESSIONS_KEPT_SECONDS);
+        self.sessions.retain(|_, session| session.expires > horizon);
+        self.console_sessions.retain(|_, session| session.expires > horizon);
     }
 
     /// The whole state as JSON (`idfed aws export`, and what the store keeps).
@@ -192,5 +213,63 @@ impl State {
     /// Role lookup by ARN; role names are case-sensitive here (F16).
     pub fn role(&self, arn: &str) -> Option<&Role> {
         self.roles.get(arn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Instant {
+        Instant::from_unix_seconds(1_800_000_000 + second)
+    }
+
+    fn session(key: &str, expires: Instant) -> Session {
+        Session {
+            access_key: key.into(),
+            secret: String::new(),
+            token: String::new(),
+            expires,
+            role_arn: String::new(),
+            account: String::new(),
+            assumed_role_arn: String::new(),
+            assumed_role_id: String::new(),
+            source_identity: None,
+            tags: BTreeMap::new(),
+            saml: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn an_assertion_is_redeemed_once_within_its_window_and_marks_are_swept_after() {
+        let mut state = State::default();
+        assert!(state.redeem("id-1", at(300), at(0)));
+        assert!(!state.redeem("id-1", at(300), at(0)), "the same instant");
+        assert!(!state.redeem("id-1", at(300), at(299)), "a replay inside the window");
+        assert!(state.redeem("id-2", at(301), at(0)));
+        // Past its window a mark no longer refuses, swept or not.
+        assert!(state.redeem("id-1", at(600), at(300)));
+        assert!(state.redeem("id-3", at(900), at(302)));
+        assert_eq!(state.redeemed.keys().collect::<Vec<_>>(), ["id-1", "id-3"], "id-2 swept once its window passed");
+    }
+
+    #[test]
+    fn sweeps_run_at_most_once_a_second_and_keep_recently_expired_sessions() {
+        let mut state = State::default();
+        state.sessions.insert("old".into(), session("old", at(-1)));
+        state.sessions.insert("recent".into(), session("recent", at(3000)));
+        state.sessions.insert("live".into(), session("live", at(9000)));
+        assert!(state.redeem("a", at(3601), at(3600)));
+        assert_eq!(
+            state.sessions.keys().collect::<Vec<_>>(),
+            ["live", "recent"],
+            "expired under an hour ago: kept (ExpiredToken still answers); over an hour: dropped"
+        );
+        assert!(state.redeem("b", at(3700), at(3600)));
+        state.redeemed.insert("stale".into(), at(0));
+        assert!(state.redeem("c", at(4000), at(3600)));
+        assert!(state.redeemed.contains_key("stale"), "no second sweep within the same second");
+        assert!(state.redeem("d", at(5000), at(4000)));
+        assert!(!state.redeemed.contains_key("stale"));
     }
 }

@@ -1,5 +1,7 @@
 //! STS's Query actions.
 
+use std::sync::Mutex;
+
 use idfed_saml::Instant;
 use idfed_saml::random::Random;
 
@@ -8,11 +10,13 @@ use crate::auth::Caller;
 use crate::error::AwsError;
 use crate::protocol::query::{Params, STS_NAMESPACE, response};
 use crate::state::State;
-use crate::sts::assume_role_with_saml::{AssumeRequest, assume_role_with_saml};
+use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, verify_assertion};
 
-/// AssumeRoleWithSAML: needs no signature, as on AWS.
+/// AssumeRoleWithSAML: needs no signature, as on AWS. The assertion is verified without
+/// holding the state (only the provider is copied out), so calls verify in parallel; the state
+/// is held only to check the role, redeem the assertion and keep the session.
 pub fn assume_role_with_saml_action(
-    state: &mut State,
+    state: &Mutex<State>,
     params: &Params,
     sign_in_urls: &[String],
     now: Instant,
@@ -25,8 +29,15 @@ pub fn assume_role_with_saml_action(
         saml_assertion: params.required("SAMLAssertion")?,
         duration_seconds: params.int_in("DurationSeconds", 900, 43_200)?,
     };
-    let assumed = assume_role_with_saml(state, &request, sign_in_urls, now, rng)
-        .and_then(|assumed| assumed.redeem(state, now).map(|()| assumed));
+    let hold = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let provider = hold().providers.get(request.principal_arn).cloned();
+    let assumed = verify_assertion(&request, provider.as_ref(), sign_in_urls, now).and_then(|verified| {
+        let mut state = hold();
+        let assumed = assume_verified(&state, &request, verified, now, rng)?;
+        assumed.redeem(&mut state, now)?;
+        state.sessions.insert(assumed.session.access_key.clone(), assumed.session.clone());
+        Ok(assumed)
+    });
     crate::metrics::assume_role_with_saml("api", assumed.as_ref().map_or_else(|e| e.code.as_str(), |_| "Success"));
     let assumed = assumed?;
     let s = &assumed.session;
@@ -50,7 +61,6 @@ pub fn assume_role_with_saml_action(
             .leaf("NameQualifier", &assumed.name_qualifier)
             .opt("SourceIdentity", assumed.source_identity.as_deref());
     });
-    state.sessions.insert(assumed.session.access_key.clone(), assumed.session);
     Ok(xml)
 }
 

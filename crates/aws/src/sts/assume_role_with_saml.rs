@@ -91,6 +91,30 @@ pub fn assume_role_with_saml(
     now: Instant,
     rng: &dyn Random,
 ) -> Result<Assumed, AwsError> {
+    let verified = verify_assertion(request, state.providers.get(request.principal_arn), sign_in_urls, now)?;
+    assume_verified(state, request, verified, now, rng)
+}
+
+/// What the assertion alone establishes, checked against the named provider's certificates.
+#[derive(Debug)]
+pub struct Verified {
+    accepted: Accepted,
+    issued: Instant,
+    recipient: String,
+    session_name: String,
+    source_identity: Option<String>,
+    tags: BTreeMap<String, String>,
+}
+
+/// The first half of AssumeRoleWithSAML: decoding, the provider's Issuer, the signature and the
+/// assertion's own conditions. It needs only the provider, so a server runs it without holding
+/// the sandbox's state (the expensive part: parsing and an RSA verify).
+pub fn verify_assertion(
+    request: &AssumeRequest,
+    provider: Option<&SamlProvider>,
+    sign_in_urls: &[String],
+    now: Instant,
+) -> Result<Verified, AwsError> {
     let length = request.saml_assertion.len();
     if !(4..=100_000).contains(&length) {
         return Err(AwsError::sender(
@@ -107,7 +131,7 @@ pub fn assume_role_with_saml(
     let text =
         String::from_utf8(bytes).map_err(|_| invalid_token("Invalid SAML response: the assertion is not UTF-8 XML"))?;
 
-    let provider = state.providers.get(request.principal_arn).ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
+    let provider = provider.ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
     check_issuer_before_trusting(&text, provider)?;
     let accepted = validate(&text, provider, sign_in_urls, now)?;
 
@@ -129,7 +153,20 @@ pub fn assume_role_with_saml(
     let session_name = role_session_name(&accepted)?;
     let source_identity = source_identity(&accepted)?;
     let tags = principal_tags(&accepted);
+    Ok(Verified { accepted, issued, recipient, session_name, source_identity, tags })
+}
 
+/// The second half: the Role pair, the role's trust policy and the session, read from `state`
+/// as it is now (the provider is looked up again: it may have gone meanwhile).
+pub fn assume_verified(
+    state: &State,
+    request: &AssumeRequest,
+    verified: Verified,
+    now: Instant,
+    rng: &dyn Random,
+) -> Result<Assumed, AwsError> {
+    let Verified { accepted, issued, recipient, session_name, source_identity, tags } = verified;
+    let provider = state.providers.get(request.principal_arn).ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
     if !role_pair_offered(&accepted, request.role_arn, request.principal_arn) {
         return Err(access_denied());
     }

@@ -155,7 +155,7 @@ fn unparseable_metadata_f19() {
 
 #[test]
 fn an_assertion_is_redeemed_once_at_sts_within_its_window() {
-    let mut state = seeded_state();
+    let state = std::sync::Mutex::new(seeded_state());
     let xml = sign_with(&spec_of(&response(), now()), idp(), |x| x);
     let query = format!(
         "Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}&SAMLAssertion={}",
@@ -165,18 +165,18 @@ fn an_assertion_is_redeemed_once_at_sts_within_its_window() {
     );
     let params = Params::decode(&[query.as_str()]).unwrap();
     let rng = Seeded::new(4);
-    let assume = |state: &mut State, at| {
-        idfed_aws::api::sts_actions::assume_role_with_saml_action(state, &params, &[], at, &rng, "r")
-    };
-    assume(&mut state, now()).unwrap();
-    let sessions = state.sessions.len();
-    let replay = assume(&mut state, now().plus_seconds(10)).unwrap_err();
+    let assume = |at| idfed_aws::api::sts_actions::assume_role_with_saml_action(&state, &params, &[], at, &rng, "r");
+    let sessions = |state: &std::sync::Mutex<State>| state.lock().unwrap().sessions.len();
+    assume(now()).unwrap();
+    let made = sessions(&state);
+    let replay = assume(now().plus_seconds(10)).unwrap_err();
     assert_eq!((replay.code.as_str(), replay.status), ("InvalidIdentityToken", 400));
     assert_eq!(replay.message, idfed_aws::sts::assume_role_with_saml::ALREADY_USED);
-    assert_eq!(state.sessions.len(), sessions, "a replay makes no session");
+    assert_eq!(sessions(&state), made, "a replay makes no session");
     // Past the five minutes the assertion is refused as expired, and its mark is dropped.
-    let late = assume(&mut state, now().plus_seconds(301)).unwrap_err();
+    let late = assume(now().plus_seconds(301)).unwrap_err();
     assert_eq!(late.code, "ExpiredTokenException");
+    let mut state = state.lock().unwrap();
     assert!(state.redeem("other", now().plus_seconds(400), now().plus_seconds(301)));
     assert!(!state.redeemed.contains_key(&spec_of(&response(), now()).assertion_id), "expired marks are dropped");
 }

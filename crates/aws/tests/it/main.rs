@@ -6,4 +6,5 @@ mod common;
 mod corpus;
 mod hostile;
 mod iam_wire;
+mod persistence;
 mod sts;
