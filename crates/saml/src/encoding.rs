@@ -10,8 +10,14 @@ const BOM: char = '\u{feff}';
 
 /// Standard base64 with any ASCII whitespace in it (the line-wrapped form IdPs post).
 pub fn base64_decode(text: &str) -> Result<Vec<u8>> {
-    let compact: String = text.trim_start_matches(BOM).chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD.decode(compact.as_bytes()).map_err(|e| malformed(format!("not valid base64: {e}")))
+    let text = text.trim_start_matches(BOM).as_bytes();
+    let decoded = if text.iter().any(u8::is_ascii_whitespace) {
+        let compact: Vec<u8> = text.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
+        STANDARD.decode(compact)
+    } else {
+        STANDARD.decode(text)
+    };
+    decoded.map_err(|e| malformed(format!("not valid base64: {e}")))
 }
 
 pub fn base64_encode(bytes: &[u8]) -> String {

@@ -49,63 +49,43 @@ pub fn parse(text: &str, limits: Limits) -> Result<Document<'_>> {
     if text.len() > limits.max_bytes {
         return Err(malformed(format!("document is {} bytes, over the limit of {}", text.len(), limits.max_bytes)));
     }
-    if contains_doctype(text) {
-        return Err(malformed("DTDs and entity declarations are not allowed"));
-    }
-    check_tag_counts(text, limits)?;
+    prescan(text, limits)?;
     let options = ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..ParsingOptions::default() };
-    let doc =
-        Document::parse_with_options(text, options).map_err(|e| malformed(format!("not well-formed XML: {e}")))?;
-    let depth = max_depth(&doc);
-    if depth > limits.max_depth {
-        return Err(malformed(format!("elements nest {depth} deep, over the limit of {}", limits.max_depth)));
-    }
-    Ok(doc)
+    Document::parse_with_options(text, options).map_err(|e| malformed(format!("not well-formed XML: {e}")))
 }
 
-fn contains_doctype(text: &str) -> bool {
-    text.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
-}
-
-/// One linear pass over the markup, before the parser sees it: attributes per start tag and
-/// namespace declarations overall. Comments, CDATA, PIs and quoted values are skipped.
-fn check_tag_counts(text: &str, limits: Limits) -> Result<()> {
+/// One linear pass over the markup, before the parser builds anything: a DTD is refused, and
+/// attributes per start tag, namespace declarations overall and element nesting are counted.
+/// Comments, CDATA, PIs and quoted values are skipped. (On a document that is not well-formed
+/// the counts may be off; the parser then refuses it anyway.)
+fn prescan(text: &str, limits: Limits) -> Result<()> {
     let b = text.as_bytes();
-    let (mut i, mut declarations) = (0usize, 0usize);
+    let (mut i, mut declarations, mut depth) = (0usize, 0usize, 0usize);
+    let skip_to = |from: usize, end: &[u8]| -> usize {
+        b.get(from..)
+            .and_then(|rest| rest.windows(end.len()).position(|w| w == end))
+            .map_or(b.len(), |p| from + p + end.len())
+    };
     while let Some(rel) = b.get(i..).and_then(|rest| rest.iter().position(|c| *c == b'<')) {
         i += rel + 1;
-        let skip_to = |from: usize, end: &[u8]| -> usize {
-            b.get(from..)
-                .and_then(|rest| rest.windows(end.len()).position(|w| w == end))
-                .map_or(b.len(), |p| from + p + end.len())
-        };
         match b.get(i) {
             Some(b'!') if b.get(i..i + 3) == Some(b"!--") => i = skip_to(i + 3, b"-->"),
             Some(b'!') if b.get(i..i + 8) == Some(b"![CDATA[") => i = skip_to(i + 8, b"]]>"),
+            Some(b'!') if b.get(i..i + 8).is_some_and(|w| w.eq_ignore_ascii_case(b"!DOCTYPE")) => {
+                return Err(malformed("DTDs and entity declarations are not allowed"));
+            }
             Some(b'?') => i = skip_to(i + 1, b"?>"),
-            Some(b'/' | b'!') => i = skip_to(i, b">"),
+            Some(b'/') => {
+                depth = depth.saturating_sub(1);
+                i = skip_to(i, b">");
+            }
+            Some(b'!') => i = skip_to(i, b">"),
             _ => {
-                let mut attributes = 0usize;
-                let mut quote: Option<u8> = None;
-                while let Some(&c) = b.get(i) {
-                    i += 1;
-                    match (quote, c) {
-                        (Some(q), c) if c == q => quote = None,
-                        (Some(_), _) => {}
-                        (None, b'"' | b'\'') => quote = Some(c),
-                        (None, b'=') => {
-                            attributes += 1;
-                            let name_end = i - 1;
-                            let start = b
-                                .get(..name_end)
-                                .map_or(0, |h| h.iter().rposition(|c| c.is_ascii_whitespace()).map_or(0, |p| p + 1));
-                            if b.get(start..name_end).is_some_and(|n| n.trim_ascii().starts_with(b"xmlns")) {
-                                declarations += 1;
-                            }
-                        }
-                        (None, b'>') => break,
-                        _ => {}
-                    }
+                let (attributes, declared, empty, end) = start_tag(b, i);
+                i = end;
+                declarations += declared;
+                if !empty {
+                    depth += 1;
                 }
                 if attributes > limits.max_attributes_per_element {
                     return Err(malformed(format!(
@@ -119,23 +99,47 @@ fn check_tag_counts(text: &str, limits: Limits) -> Result<()> {
                         limits.max_namespace_declarations
                     )));
                 }
+                // An empty element nests one deeper than its parent too.
+                let nesting = depth + usize::from(empty);
+                if nesting > limits.max_depth {
+                    return Err(malformed(format!("elements nest deeper than {} levels, the limit", limits.max_depth)));
+                }
             }
         }
     }
     Ok(())
 }
 
-fn max_depth(doc: &Document) -> usize {
-    let mut depth_of = vec![0usize; doc.descendants().count() + 1];
-    let mut max = 0;
-    for node in doc.descendants() {
-        let depth = node.parent().and_then(|p| depth_of.get(p.id().get_usize()).copied()).map_or(0, |d| d + 1);
-        if let Some(slot) = depth_of.get_mut(node.id().get_usize()) {
-            *slot = depth;
+/// Reads the start tag whose name begins at `i`: (attributes, namespace declarations among them,
+/// whether it is empty (`/>`), the position after its `>`).
+fn start_tag(b: &[u8], mut i: usize) -> (usize, usize, bool, usize) {
+    let (mut attributes, mut declarations) = (0usize, 0usize);
+    let mut quote: Option<u8> = None;
+    let mut previous = 0u8;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'=') => {
+                attributes += 1;
+                let name_end = i - 1;
+                let start = b
+                    .get(..name_end)
+                    .map_or(0, |h| h.iter().rposition(|c| c.is_ascii_whitespace()).map_or(0, |p| p + 1));
+                if b.get(start..name_end).is_some_and(|n| n.trim_ascii().starts_with(b"xmlns")) {
+                    declarations += 1;
+                }
+            }
+            (None, b'>') => return (attributes, declarations, previous == b'/', i),
+            _ => {}
         }
-        max = max.max(depth);
+        if quote.is_none() {
+            previous = c;
+        }
     }
-    max
+    (attributes, declarations, false, i)
 }
 
 /// True when `node` is an element with this namespace and local name.
@@ -189,7 +193,7 @@ pub fn source_qname<'i>(node: Node<'_, 'i>) -> &'i str {
     let input = node.document().input_text();
     let start = node.range().start + 1;
     let rest = input.get(start..).unwrap_or_default();
-    let end = rest.find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>').unwrap_or(rest.len());
+    let end = rest.bytes().position(|c| c.is_ascii_whitespace() || c == b'/' || c == b'>').unwrap_or(rest.len());
     rest.get(..end).unwrap_or_default()
 }
 
@@ -222,4 +226,52 @@ pub fn first_duplicate_id<'a>(doc: &'a Document) -> Option<&'a str> {
 /// The node with this id, for code that keeps `NodeId`s across borrows.
 pub fn node<'a, 'i>(doc: &'a Document<'i>, id: NodeId) -> Option<Node<'a, 'i>> {
     doc.get_node(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_depth: usize) -> Limits {
+        Limits { max_depth, ..Limits::MESSAGE }
+    }
+
+    fn nested(levels: usize, innermost: &str) -> String {
+        format!("{}{innermost}{}", "<a x=\"/>\">".repeat(levels), "</a>".repeat(levels))
+    }
+
+    #[test]
+    fn nesting_is_counted_before_parsing_with_empty_elements_and_quotes() {
+        assert!(parse(&nested(4, "text"), limits(4)).is_ok());
+        assert!(parse(&nested(5, "text"), limits(4)).is_err());
+        assert!(parse(&nested(3, "<b/>"), limits(4)).is_ok(), "an empty element is one level deeper");
+        assert!(parse(&nested(4, "<b y='>'/>"), limits(4)).is_err());
+        // Siblings do not add up; closing tags give levels back.
+        let wide = format!("<r>{}</r>", "<a><b/></a>".repeat(50));
+        assert!(parse(&wide, limits(3)).is_ok());
+        let error = parse(&nested(70, ""), Limits::MESSAGE).unwrap_err();
+        assert!(error.to_string().contains("deeper than 64"), "{error}");
+    }
+
+    #[test]
+    fn a_dtd_is_refused_in_any_case_but_the_word_in_a_comment_or_cdata_is_text() {
+        for dtd in ["<!DOCTYPE r><r/>", "<?xml version=\"1.0\"?>\n<!doctype r [<!ENTITY x \"y\">]><r>&x;</r>"] {
+            let error = parse(dtd, Limits::MESSAGE).unwrap_err();
+            assert!(error.to_string().contains("DTDs"), "{error}");
+        }
+        let doc = parse("<r><!-- <!DOCTYPE r> --><![CDATA[<!DOCTYPE r>]]></r>", Limits::MESSAGE).unwrap();
+        let texts: Vec<&str> = doc.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+        assert_eq!(texts, ["<!DOCTYPE r>"]);
+    }
+
+    #[test]
+    fn attributes_and_declarations_are_counted_outside_quoted_values() {
+        let many = format!("<r {}/>", (0..10).map(|n| format!("a{n}=\"=\"")).collect::<Vec<_>>().join(" "));
+        let tight = Limits { max_attributes_per_element: 10, ..Limits::MESSAGE };
+        assert!(parse(&many, tight).is_ok());
+        assert!(parse(&many, Limits { max_attributes_per_element: 9, ..Limits::MESSAGE }).is_err());
+        let declared = "<r xmlns:a=\"urn:a\"><s xmlns:b=\"urn:b\" xmlns=\"urn:c\"/></r>";
+        assert!(parse(declared, Limits { max_namespace_declarations: 3, ..Limits::MESSAGE }).is_ok());
+        assert!(parse(declared, Limits { max_namespace_declarations: 2, ..Limits::MESSAGE }).is_err());
+    }
 }
