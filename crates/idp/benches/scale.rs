@@ -10,6 +10,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use idfed_idp::apps::{App, AppKind, AwsApp, NameIdSource, Signing};
 use idfed_idp::assignments::{Assignment, Principal};
+use idfed_idp::csv_import::plan;
 use idfed_idp::directory::{Group, User, UserStatus};
 use idfed_idp::group_mapping::GroupMapping;
 use idfed_idp::sso::roles_for;
@@ -96,6 +97,20 @@ fn tenant() -> Tenant {
     }
 }
 
+const IMPORT_ROWS: usize = 10_000;
+
+/// A CSV of `rows` new people, each put in two of the existing groups.
+fn import_file(rows: usize) -> String {
+    let mut csv = String::from("login,email,first_name,last_name,groups\n");
+    for i in 0..rows {
+        let (a, b) = ((i * 13) % GROUPS, (i * 29 + 7) % GROUPS);
+        csv.push_str(&format!(
+            "new-{i}@example.com,new-{i}@example.com,New,Person {i},aws#111122223333#Role{a};aws#111122223333#Role{b}\n"
+        ));
+    }
+    csv
+}
+
 fn scale(c: &mut Criterion) {
     let tenant = TenantView::new(tenant());
     assert!(roles_for(&tenant, "joined", TARGET).unwrap().len() >= MEMBERSHIPS);
@@ -104,6 +119,21 @@ fn scale(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("roles_join_all_roles", |b| b.iter(|| roles_for(black_box(&tenant), "joined", TARGET).unwrap()));
     g.bench_function("roles_group_mapping", |b| b.iter(|| roles_for(black_box(&tenant), "mapped", TARGET).unwrap()));
+    // What every change pays at this size: the whole tenant is checked before it is kept.
+    g.bench_function("validate_whole_tenant", |b| b.iter(|| tenant.tenant().validate().unwrap()));
+    let csv = import_file(IMPORT_ROWS);
+    g.bench_function("csv_plan_10000_rows", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let new_id = || {
+                n += 1;
+                Ok(format!("new-{n}"))
+            };
+            let (next, imported) = plan(tenant.tenant(), black_box(&csv), new_id, &mut |_, _| {}).unwrap();
+            assert_eq!(imported.created, IMPORT_ROWS);
+            next
+        })
+    });
     g.bench_function("index_after_a_change", |b| {
         b.iter_batched(
             || TenantView::new(tenant.tenant().clone()),
