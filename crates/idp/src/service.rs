@@ -114,11 +114,22 @@ pub struct Idp {
     /// Reloads started and the last one finished: concurrent requests share one reload that
     /// started after they arrived, instead of each querying the store.
     reloads_started: std::sync::atomic::AtomicU64,
-    reloads_done: tokio::sync::Mutex<u64>,
+    reloads: tokio::sync::Mutex<Reloads>,
     /// The stored version of the tenant this node holds: changes made elsewhere are noticed, and
     /// saves are compare-and-swap against it.
     tenant_version: AtomicI64,
 }
+
+/// Shared reloads: the last one finished, and the database's last failure.
+#[derive(Default)]
+struct Reloads {
+    done: u64,
+    failed: Option<(std::time::Instant, IdpError)>,
+}
+
+/// After the database failed a reload, requests fail with that error for this long instead
+/// of trying again (each try may wait for the pool's whole timeout).
+const RELOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -165,7 +176,7 @@ impl Idp {
             sessions: Mutex::new(HashMap::new()),
             ended_sessions_version: AtomicI64::new(0),
             reloads_started: std::sync::atomic::AtomicU64::new(0),
-            reloads_done: tokio::sync::Mutex::new(0),
+            reloads: tokio::sync::Mutex::new(Reloads::default()),
         }
     }
 
@@ -367,14 +378,30 @@ impl Idp {
     async fn reload(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
         let needed = self.reloads_started.load(Ordering::SeqCst) + 1;
-        let mut done = self.reloads_done.lock().await;
-        if *done >= needed {
+        let mut reloads = self.reloads.lock().await;
+        if reloads.done >= needed {
             return Ok(());
         }
+        // The database just failed: requests that queued behind that attempt fail with it
+        // rather than each waiting out the pool's timeout again.
+        if let Some((at, error)) = &reloads.failed
+            && at.elapsed() < RELOAD_RETRY_AFTER
+        {
+            return Err(error.clone());
+        }
         let round = self.reloads_started.fetch_add(1, Ordering::SeqCst) + 1;
-        self.reload_from(store).await?;
-        *done = round;
-        Ok(())
+        match self.reload_from(store).await {
+            Ok(()) => {
+                *reloads = Reloads { done: round, failed: None };
+                Ok(())
+            }
+            Err(e) => {
+                if e.kind == crate::ErrorKind::Unavailable {
+                    reloads.failed = Some((std::time::Instant::now(), e.clone()));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// One query for the documents' versions, and a document's body only when it changed.
