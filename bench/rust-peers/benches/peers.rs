@@ -206,11 +206,7 @@ fn bench(c: &mut Criterion) {
         validate_response(doc, &config, now).map(|_| ()).map_err(|e| e.to_string())
     });
     std::fs::remove_dir_all(&tmp).ok();
-    eprintln!(
-        "bergshamra {BACKEND} provider; response {} bytes unsigned, {} signed",
-        unsigned.len(),
-        signed.len()
-    );
+    eprintln!("bergshamra {BACKEND} provider; response {} bytes unsigned, {} signed", unsigned.len(), signed.len());
 
     // --- Timed rows. ---
     let mut g = c.benchmark_group("peers_rsa2048");
@@ -265,12 +261,7 @@ fn bench(c: &mut Criterion) {
 
 /// A few attacks against bergshamra's SP-style verification, reported (not timed). Each line says
 /// what bergshamra did; "ACCEPTED" on an attack is a finding, not a bench failure.
-fn probes(
-    ctx: &DsigContext,
-    signed: &str,
-    assertion_ref: &str,
-    idfed_validate: &dyn Fn(&str) -> Result<(), String>,
-) {
+fn probes(ctx: &DsigContext, signed: &str, assertion_ref: &str, idfed_validate: &dyn Fn(&str) -> Result<(), String>) {
     let report = |what: &str, doc: &str| {
         match bergshamra_verify(ctx, doc, assertion_ref) {
             Ok(()) => eprintln!("probe {what}: bergshamra ACCEPTED"),
