@@ -554,6 +554,7 @@ pub fn serve(
         let base_url = base_url.unwrap_or_else(|| format!("{scheme}://{address}"));
         let mut idp = open(&data_dir, &base_url).await?;
         idp.trusted_proxies = trusted;
+        idp.reload_window = idfed_idp::service::SERVER_RELOAD_WINDOW;
         let idp = Arc::new(idp);
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));
         // Whoever started us may stop reading; the server keeps serving regardless.

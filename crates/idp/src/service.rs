@@ -114,18 +114,41 @@ pub struct Idp {
     /// Reloads started and the last one finished: concurrent requests share one reload that
     /// started after they arrived, instead of each querying the store.
     reloads_started: std::sync::atomic::AtomicU64,
-    reloads: tokio::sync::Mutex<Reloads>,
+    /// The last reload that succeeded, and the database's last failure.
+    reloads_ok: std::sync::atomic::AtomicU64,
+    reload_failure: Mutex<Option<(std::time::Instant, IdpError)>>,
+    /// Held by the one request reloading; the others wait for `reloads_finished` to move.
+    reload_runner: tokio::sync::Mutex<()>,
+    reloads_finished: tokio::sync::watch::Sender<u64>,
+    /// How old the start of the last reload may be for a request to use it instead of waiting
+    /// for a new one (zero: every request waits for a reload that started after it arrived).
+    /// Servers set a few milliseconds: under load almost no request then waits for the store.
+    pub reload_window: std::time::Duration,
+    /// Until when the last reload answers for requests (its start plus `reload_window`).
+    fresh_until: Mutex<Option<std::time::Instant>>,
     /// The stored version of the tenant this node holds: changes made elsewhere are noticed, and
     /// saves are compare-and-swap against it.
     tenant_version: AtomicI64,
 }
 
-/// Shared reloads: the last one finished, and the database's last failure.
-#[derive(Default)]
-struct Reloads {
-    done: u64,
-    failed: Option<(std::time::Instant, IdpError)>,
+/// The reload runner's turn: when it ends, the runner's lock is released first and then every
+/// waiting request is woken (woken before the release, they would find the lock still held and
+/// wait for a wake-up that never comes).
+struct Round<'a> {
+    running: Option<tokio::sync::MutexGuard<'a, ()>>,
+    finished: &'a tokio::sync::watch::Sender<u64>,
 }
+
+impl Drop for Round<'_> {
+    fn drop(&mut self) {
+        self.running.take();
+        self.finished.send_modify(|n| *n += 1);
+    }
+}
+
+/// The reload window servers use: a change another node or process stored is seen by
+/// requests arriving at most this long after it (a change made on this node is seen at once).
+pub const SERVER_RELOAD_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// After the database failed a reload, requests fail with that error for this long instead
 /// of trying again (each try may wait for the pool's whole timeout).
@@ -176,7 +199,12 @@ impl Idp {
             sessions: Mutex::new(HashMap::new()),
             ended_sessions_version: AtomicI64::new(0),
             reloads_started: std::sync::atomic::AtomicU64::new(0),
-            reloads: tokio::sync::Mutex::new(Reloads::default()),
+            reloads_ok: std::sync::atomic::AtomicU64::new(0),
+            reload_failure: Mutex::new(None),
+            reload_runner: tokio::sync::Mutex::new(()),
+            reloads_finished: tokio::sync::watch::Sender::new(0),
+            reload_window: std::time::Duration::ZERO,
+            fresh_until: Mutex::new(None),
         }
     }
 
@@ -377,31 +405,57 @@ impl Idp {
     /// arriving together share one reload, as long as it started after they arrived.
     async fn reload(&self) -> Result<()> {
         let Some(store) = &self.store else { return Ok(()) };
-        let needed = self.reloads_started.load(Ordering::SeqCst) + 1;
-        let mut reloads = self.reloads.lock().await;
-        if reloads.done >= needed {
+        if lock(&self.fresh_until).is_some_and(|until| std::time::Instant::now() < until) {
             return Ok(());
         }
-        // The database just failed: requests that queued behind that attempt fail with it
-        // rather than each waiting out the pool's timeout again.
-        if let Some((at, error)) = &reloads.failed
-            && at.elapsed() < RELOAD_RETRY_AFTER
-        {
-            return Err(error.clone());
-        }
-        let round = self.reloads_started.fetch_add(1, Ordering::SeqCst) + 1;
-        match self.reload_from(store).await {
-            Ok(()) => {
-                *reloads = Reloads { done: round, failed: None };
-                Ok(())
+        let needed = self.reloads_started.load(Ordering::SeqCst) + 1;
+        loop {
+            // Subscribed before looking, so a reload that ends meanwhile still wakes us.
+            let mut finished = self.reloads_finished.subscribe();
+            if self.reloads_ok.load(Ordering::SeqCst) >= needed {
+                return Ok(());
             }
-            Err(e) => {
-                if e.kind == crate::ErrorKind::Unavailable {
-                    reloads.failed = Some((std::time::Instant::now(), e.clone()));
+            // The database just failed: requests that waited for that attempt fail with it
+            // rather than each waiting out the pool's timeout again.
+            if let Some((at, error)) = &*lock(&self.reload_failure)
+                && at.elapsed() < RELOAD_RETRY_AFTER
+            {
+                return Err(error.clone());
+            }
+            match self.reload_runner.try_lock() {
+                Ok(running) => {
+                    // Wakes the waiters when this ends, even if the request is cancelled half-way.
+                    let _round = Round { running: Some(running), finished: &self.reloads_finished };
+                    return self.reload_round(store).await;
                 }
-                Err(e)
+                // Another request is reloading: all waiters wake together when it ends (a
+                // queue on a lock would hand over one waiter at a time, each needing a worker).
+                Err(_) => {
+                    let _ = finished.changed().await;
+                }
             }
         }
+    }
+
+    /// One reload, by the request holding `reload_runner`.
+    async fn reload_round(&self, store: &DocumentStore) -> Result<()> {
+        let round = self.reloads_started.fetch_add(1, Ordering::SeqCst) + 1;
+        let started = std::time::Instant::now();
+        let result = self.reload_from(store).await;
+        match &result {
+            Ok(()) => {
+                self.reloads_ok.fetch_max(round, Ordering::SeqCst);
+                *lock(&self.reload_failure) = None;
+                if !self.reload_window.is_zero() {
+                    *lock(&self.fresh_until) = Some(started + self.reload_window);
+                }
+            }
+            Err(e) if e.kind == crate::ErrorKind::Unavailable => {
+                *lock(&self.reload_failure) = Some((std::time::Instant::now(), e.clone()));
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     /// One query for the documents' versions, and a document's body only when it changed.

@@ -66,9 +66,10 @@ async fn up(options: Options) -> Result<Outcome, String> {
     let sealer = crate::idp_cmd::sealer(dir)?;
     let skew = options.idp_clock_skew;
     let idp_clock = Arc::new(move || crate::clock::now().plus_seconds(skew));
-    let idp = Idp::open(idp_store, &idp_url, idp_clock, Box::new(SystemRandom::new()), sealer)
+    let mut idp = Idp::open(idp_store, &idp_url, idp_clock, Box::new(SystemRandom::new()), sealer)
         .await
         .map_err(|e| e.message)?;
+    idp.reload_window = idfed_idp::service::SERVER_RELOAD_WINDOW;
     let idp = Arc::new(idp);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -286,3 +286,45 @@ async fn totp_seeds_are_sealed_and_the_secret_key_rotates() {
         assert!(open(old, None).await.is_err(), "{backend}: the old key alone opens nothing any more");
     }
 }
+
+/// Many requests refreshing at once share reloads (one runs, the others wait for it together):
+/// every one of them sees a change another node stored before they started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_all_see_a_change_stored_before_them() {
+    for store in stores("idp-shared-reloads").await {
+        let backend = store.backend();
+        let a = Arc::new(node(&store).await);
+        let b = Arc::new(node(&store).await);
+        for round in 0..5 {
+            let login = format!("shared-{round}");
+            let created = login.clone();
+            a.change_tenant(move |t| {
+                t.users.push(idfed_idp::directory::User {
+                    id: format!("id-{created}"),
+                    login: created.clone(),
+                    email: format!("{created}@example.com"),
+                    first_name: String::new(),
+                    last_name: String::new(),
+                    status: idfed_idp::directory::UserStatus::Active,
+                    profile: Default::default(),
+                    admin: false,
+                });
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let readers: Vec<_> = (0..40)
+                .map(|_| {
+                    let (b, login) = (b.clone(), login.clone());
+                    tokio::spawn(async move {
+                        b.refresh().await.unwrap();
+                        b.with_tenant(|t| t.user(&login).is_some())
+                    })
+                })
+                .collect();
+            for reader in readers {
+                assert!(reader.await.unwrap(), "{backend}: round {round}");
+            }
+        }
+    }
+}
