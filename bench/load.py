@@ -7,7 +7,6 @@ Everything runs on 127.0.0.1, bounded in time: three 10-second wrk runs and two 
 """
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,19 +14,13 @@ import tempfile
 import time
 import urllib.request
 
+from measure import rss_kib, wrk_summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IDFED = os.path.join(ROOT, "target/release/idfed")
 RATE = os.path.join(ROOT, "target/release/examples/rsa_sign_rate")
 APP = "connect-admin"
 PERSON = "ada.admin@example.com"
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def start_up(data_dir):
@@ -51,19 +44,7 @@ def wrk(url, connections, cookie, seconds=10):
     out = subprocess.run(
         ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: idfed_session={cookie}", url],
         capture_output=True, text=True, check=True).stdout
-    def latency(label):
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "connections": connections,
-        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": latency("50"), "p99_ms": latency("99"),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
-    }
+    return {"connections": connections, **wrk_summary(out)}
 
 
 def main():

@@ -37,6 +37,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from measure import rss_kib, wrk_summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IDFED = os.path.join(ROOT, "target/release/idfed")
 MINT = os.path.join(ROOT, "target/release/examples/mint_aws_responses")
@@ -129,16 +131,6 @@ def sandbox_outcomes(endpoint):
     pattern = r'^idfed_sandbox_assume_role_with_saml_total\{via="api",outcome="([^"]+)"\} (\d+)$'
     return {outcome: int(n) for outcome, n in re.findall(pattern, text, re.M)}
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-# ---- set-up through boto3 ------------------------------------------------------------------
 
 def client(service, endpoint, keys):
     return boto3.client(
@@ -262,16 +254,8 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def latency_ms(out, label):
-    match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\b", out, re.M)
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-
 def parse_wrk(out):
     """wrk's summary and sts.lua's per-thread lines."""
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     threads = [dict(re.findall(r"(\w+)=(\S*)", line)) for line in re.findall(r"^sts\.lua thread \d+ (.*)$", out, re.M)]
     statuses = {}
     for thread in threads:
@@ -279,12 +263,9 @@ def parse_wrk(out):
             status, n = item.split("=")
             statuses[status] = statuses.get(status, 0) + int(n)
     return {
-        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        **wrk_summary(out),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "p50_ms": latency_ms(out, "50"), "p99_ms": latency_ms(out, "99"),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "not_2xx_by_status": statuses,
-        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
         "ran_out": any(t["ran_out"] == "true" for t in threads),
         "overrun": sum(int(t["overrun"]) for t in threads),
         "bodies_taken": sum(int(t["taken"]) for t in threads),
