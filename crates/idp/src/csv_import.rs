@@ -239,14 +239,11 @@ fn row(
     user.validate()?;
     tenant.schema.check_profile(&user.profile)?;
     for name in &groups {
-        let group_at = index.groups.get(name).copied();
-        let group = group_at
-            .and_then(|p| tenant.groups.get_mut(p))
-            .ok_or_else(|| IdpError::invalid(format!("there is no group {name:?}; create it first")))?;
-        let members = index
-            .members
-            .entry(group_at.unwrap_or_default())
-            .or_insert_with(|| group.members.iter().map(|m| m.to_ascii_lowercase()).collect());
+        let missing = || IdpError::invalid(format!("there is no group {name:?}; create it first"));
+        let at = index.groups.get(name).copied().ok_or_else(missing)?;
+        let group = tenant.groups.get_mut(at).ok_or_else(missing)?;
+        let members =
+            index.members.entry(at).or_insert_with(|| group.members.iter().map(|m| m.to_ascii_lowercase()).collect());
         if members.insert(key.clone()) {
             group.members.push(user.login.clone());
             imported.memberships += 1;
