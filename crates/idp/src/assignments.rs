@@ -61,11 +61,6 @@ impl Applicable<'_> {
     }
 }
 
-/// Picks the assignments of `app` that reach the user (`login`, member of `groups`).
-pub fn applicable<'a>(assignments: &'a [Assignment], app: &str, login: &str, groups: &[&str]) -> Applicable<'a> {
-    applicable_among(assignments.iter().filter(|a| a.app == app), login, groups)
-}
-
 /// Picks, among one app's `assignments` in rank order, those that reach `login`, a member of
 /// `groups` (a person may be in hundreds of groups, hence the set).
 pub fn applicable_among<'a>(
@@ -147,6 +142,11 @@ mod tests {
         ]
     }
 
+    /// The assignments of the app "aws" that reach `login`, a member of `groups`.
+    fn applicable<'a>(assignments: &'a [Assignment], login: &str, groups: &[&str]) -> Applicable<'a> {
+        applicable_among(assignments.iter().filter(|a| a.app == "aws"), login, groups)
+    }
+
     fn names(roles: Vec<&str>) -> Vec<&str> {
         roles.into_iter().map(|r| r.rsplit('/').next().unwrap_or(r)).collect()
     }
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn join_all_roles_off_and_on_as_seed_004_describes() {
         let assignments = seed_004();
-        let found = applicable(&assignments, "aws", "TEST", &["GroupAWS"]);
+        let found = applicable(&assignments, "TEST", &["GroupAWS"]);
         assert!(found.is_assigned());
         assert_eq!(names(found.roles(false)), ["Role1", "Role2"]);
         assert_eq!(names(found.roles(true)), ["Role1", "Role2", "RoleA", "RoleB"]);
@@ -163,9 +163,9 @@ mod tests {
     #[test]
     fn a_person_reached_only_through_a_group_gets_the_group_roles() {
         let assignments = seed_004();
-        let found = applicable(&assignments, "aws", "someone", &["GroupAWS"]);
+        let found = applicable(&assignments, "someone", &["GroupAWS"]);
         assert_eq!(names(found.roles(false)), ["RoleA", "RoleB"]);
-        let nobody = applicable(&assignments, "aws", "someone", &["Other"]);
+        let nobody = applicable(&assignments, "someone", &["Other"]);
         assert!(!nobody.is_assigned());
     }
 

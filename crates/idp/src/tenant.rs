@@ -96,20 +96,6 @@ impl Tenant {
         self.apps.iter().find(|a| a.name == name)
     }
 
-    /// The groups `login` belongs to, as (name, source), in tenant order.
-    pub fn groups_of(&self, login: &str) -> Vec<(&str, &str)> {
-        self.groups.iter().filter(|g| g.has_member(login)).map(|g| (g.name.as_str(), g.source.as_str())).collect()
-    }
-
-    /// The apps `login` is assigned to, directly or through a group.
-    pub fn apps_of(&self, login: &str) -> Vec<&App> {
-        let groups: Vec<&str> = self.groups_of(login).into_iter().map(|(name, _)| name).collect();
-        self.apps
-            .iter()
-            .filter(|app| crate::assignments::applicable(&self.assignments, &app.name, login, &groups).is_assigned())
-            .collect()
-    }
-
     /// Checks the whole tenant: unique names, references that resolve, every app and
     /// assignment valid. `apply` and every single change go through this.
     pub fn validate(&self) -> Result<()> {
