@@ -73,6 +73,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| issue_response(black_box(&spec), &signer, SignWhat::Assertion, None, &rng).unwrap())
     });
     g.bench_function("raw_verify", |b| b.iter(|| public.verify(black_box(&message), black_box(&sig)).unwrap()));
+    let parsed =
+        signature::ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref()).unwrap();
+    g.bench_function("raw_verify_parsed_key", |b| {
+        b.iter(|| parsed.verify_sig(black_box(&message), black_box(&sig)).unwrap())
+    });
     g.bench_function("idfed_validate_response", |b| {
         b.iter(|| validate_response(black_box(&signed), &config, now).unwrap())
     });

@@ -3,7 +3,7 @@
 //! transforms, algorithms from an allow-list, keys only from configured certificates.
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use roxmltree::Node;
 
 use crate::c14n::{self, Options};
@@ -55,6 +55,11 @@ impl SignatureAlgorithm {
         }
     }
 
+    /// This algorithm's place among a certificate's parsed keys (one per variant).
+    const fn slot(self) -> usize {
+        self as usize
+    }
+
     fn verifier(self, key: &PublicKey) -> Option<&'static dyn VerificationAlgorithm> {
         match (self, key) {
             (Self::RsaSha1, PublicKey::Rsa { .. }) => Some(&signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY),
@@ -73,6 +78,8 @@ impl SignatureAlgorithm {
         }
     }
 }
+
+const _: () = assert!(SignatureAlgorithm::EcdsaSha384.slot() + 1 == crate::keys::VERIFY_ALGORITHMS);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestAlgorithm {
@@ -351,11 +358,8 @@ pub(crate) fn verify_bytes(
             continue;
         };
         usable += 1;
-        let key_bytes = match &cert.public_key {
-            PublicKey::Rsa { pkcs1, .. } => pkcs1,
-            PublicKey::Ec { point, .. } => point,
-        };
-        if UnparsedPublicKey::new(verifier, key_bytes).verify(data, signature).is_ok() {
+        if cert.verification_key(algorithm.slot(), verifier).is_some_and(|key| key.verify_sig(data, signature).is_ok())
+        {
             return Ok(index);
         }
     }

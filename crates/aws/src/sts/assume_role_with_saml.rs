@@ -132,8 +132,10 @@ pub fn verify_assertion(
         String::from_utf8(bytes).map_err(|_| invalid_token("Invalid SAML response: the assertion is not UTF-8 XML"))?;
 
     let provider = provider.ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
-    check_issuer_before_trusting(&text, provider)?;
-    let accepted = validate(&text, provider, sign_in_urls, now)?;
+    // A response validation accepts has the provider's Issuer, so only a refused one is read
+    // again, to give a wrong Issuer the error AWS gives it before any other.
+    let accepted = validate(&text, provider, sign_in_urls, now)
+        .map_err(|refused| check_issuer_before_trusting(&text, provider).err().unwrap_or(refused))?;
 
     let assertion = &accepted.assertion;
     let issued = assertion
@@ -227,7 +229,8 @@ pub fn assume_verified(
 }
 
 /// AWS finds the provider's keys by the Issuer, so a wrong Issuer is reported before the
-/// signature is looked at. This reads the unverified Issuer only to choose the error.
+/// signature is looked at. This reads the unverified Issuer of a refused response only to
+/// choose the error.
 fn check_issuer_before_trusting(text: &str, provider: &SamlProvider) -> Result<(), AwsError> {
     let Ok(doc) = xml::parse(text, xml::Limits::MESSAGE) else { return Ok(()) };
     let root = doc.root_element();

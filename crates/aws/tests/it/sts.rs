@@ -126,6 +126,11 @@ fn issuer_and_provider_f07_f08() {
     let mut r = response();
     r.issuer = "http://www.okta.com/someone-else".into();
     expect(assume(&state, &signed(&r), None, now()), "AuthSamlInvalidSamlResponseException", 400, ISSUER_NOT_PRESENT);
+    // The wrong Issuer is named before any other fault of the same response.
+    let tampered = signed(&r).replace("alice@example.com</saml:NameID>", "mallory@example.com</saml:NameID>");
+    expect(assume(&state, &tampered, None, now()), "AuthSamlInvalidSamlResponseException", 400, ISSUER_NOT_PRESENT);
+    let late = now().plus_seconds(3600);
+    expect(assume(&state, &signed(&r), None, late), "AuthSamlInvalidSamlResponseException", 400, ISSUER_NOT_PRESENT);
     let request = AssumeRequest {
         role_arn: ROLE,
         principal_arn: "arn:aws:iam::111122223333:saml-provider/Missing",

@@ -288,3 +288,25 @@ fn p384_keys_sign_and_verify() {
     let accepted = validate_response(&doc, &config, now()).unwrap();
     assert_eq!(accepted.signed.assertion.unwrap().algorithm, SignatureAlgorithm::EcdsaSha384);
 }
+
+#[test]
+fn one_certificate_verifies_every_rsa_algorithm_in_turn_and_still_refuses_a_wrong_key() {
+    // The certificate keeps its key parsed per algorithm; each use must still check that one.
+    let config = aws_sp(rsa_idp());
+    let rng = Seeded::new(7);
+    let spec = aws_response().to_spec(now(), &rng).unwrap();
+    for algorithm in [SignatureAlgorithm::RsaSha256, SignatureAlgorithm::RsaSha512, SignatureAlgorithm::RsaSha384] {
+        for (idp, valid) in [(rsa_idp(), true), (other_rsa(), false)] {
+            let options = SignOptions { algorithm, ..SignOptions::for_key(&idp.key) };
+            let signer = Signer { key: &idp.key, certificate: None, options };
+            let xml = issue_response(&spec, &signer, SignWhat::Assertion, None, &rng).unwrap();
+            let verdict = validate_response(&xml, &config, now());
+            assert_eq!(
+                verdict.is_ok(),
+                valid,
+                "{algorithm:?} signed by the {} key: {verdict:?}",
+                ["other", "trusted"][usize::from(valid)]
+            );
+        }
+    }
+}
