@@ -2,9 +2,9 @@
 //! comments, with the InclusiveNamespaces PrefixList, over an element subtree of a parsed
 //! document, optionally leaving one descendant element out (the enveloped-signature transform).
 
-use roxmltree::{Node, NodeId, NodeType};
+use roxmltree::{Attribute, Node, NodeId, NodeType};
 
-use crate::xml::{element_prefix, source_qname};
+use crate::xml::source_qname;
 
 /// How to canonicalize.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,7 +18,14 @@ pub struct Options<'a> {
 /// (and its subtree) when given.
 pub fn canonicalize<'a>(apex: Node<'a, 'a>, exclude: Option<NodeId>, options: Options<'a>) -> Vec<u8> {
     let mut out = Vec::with_capacity(apex.range().len() + 256);
-    let mut writer = Writer { out: &mut out, rendered: Vec::new(), exclude, options };
+    let mut writer = Writer {
+        out: &mut out,
+        rendered: Vec::with_capacity(8),
+        wanted: Vec::with_capacity(8),
+        attributes: Vec::with_capacity(8),
+        exclude,
+        options,
+    };
     writer.node(apex);
     out
 }
@@ -28,8 +35,13 @@ type Rendered<'a> = (Option<&'a str>, &'a str);
 
 struct Writer<'o, 'a> {
     out: &'o mut Vec<u8>,
-    /// Stack of declarations rendered by the output ancestors of the current element.
+    /// Stack of declarations rendered by the output ancestors of the current element, then
+    /// the current element's own.
     rendered: Vec<Rendered<'a>>,
+    /// Scratch for one element at a time: the prefixes it visibly uses.
+    wanted: Vec<Option<&'a str>>,
+    /// Scratch for one element at a time: its attributes in canonical order.
+    attributes: Vec<Attribute<'a, 'a>>,
     exclude: Option<NodeId>,
     options: Options<'a>,
 }
@@ -68,11 +80,11 @@ impl<'a> Writer<'_, 'a> {
     fn element(&mut self, node: Node<'a, 'a>) {
         let qname = source_qname(node);
         let scope_mark = self.rendered.len();
-        let declarations = self.declarations(node);
+        self.push_declarations(node, qname);
 
         self.out.push(b'<');
         self.out.extend_from_slice(qname.as_bytes());
-        for (prefix, uri) in &declarations {
+        for (prefix, uri) in self.rendered.get(scope_mark..).unwrap_or_default() {
             match prefix {
                 None => self.out.extend_from_slice(b" xmlns=\""),
                 Some(p) => {
@@ -84,13 +96,14 @@ impl<'a> Writer<'_, 'a> {
             escape_attribute(self.out, uri);
             self.out.push(b'"');
         }
-        self.rendered.extend(declarations);
 
         let input = node.document().input_text();
-        let mut attributes: Vec<_> = node.attributes().collect();
-        attributes
-            .sort_by(|a, b| (a.namespace().unwrap_or(""), a.name()).cmp(&(b.namespace().unwrap_or(""), b.name())));
-        for attribute in attributes {
+        self.attributes.clear();
+        self.attributes.extend(node.attributes());
+        self.attributes.sort_unstable_by(|a, b| {
+            (a.namespace().unwrap_or(""), a.name()).cmp(&(b.namespace().unwrap_or(""), b.name()))
+        });
+        for attribute in &self.attributes {
             self.out.push(b' ');
             let qname = input.get(attribute.range_qname()).unwrap_or(attribute.name());
             self.out.extend_from_slice(qname.as_bytes());
@@ -110,47 +123,49 @@ impl<'a> Writer<'_, 'a> {
         self.rendered.truncate(scope_mark);
     }
 
-    /// The namespace declarations this element must carry, sorted with the default first.
-    fn declarations(&self, node: Node<'a, 'a>) -> Vec<Rendered<'a>> {
-        let mut wanted: Vec<Option<&'a str>> = Vec::with_capacity(4);
-        wanted.push(element_prefix(node));
+    /// Pushes onto `rendered` the namespace declarations this element must carry, sorted with
+    /// the default first.
+    fn push_declarations(&mut self, node: Node<'a, 'a>, qname: &'a str) {
+        self.wanted.clear();
+        self.wanted.push(qname.split_once(':').map(|(p, _)| p));
         let input = node.document().input_text();
         for attribute in node.attributes() {
             if let Some((prefix, _)) = input.get(attribute.range_qname()).and_then(|q| q.split_once(':')) {
-                wanted.push(Some(prefix));
+                self.wanted.push(Some(prefix));
             }
         }
         for prefix in self.options.inclusive_prefixes {
             let prefix = if *prefix == "#default" { None } else { Some(*prefix) };
-            if self.in_scope(node, prefix).is_some() || prefix.is_none() {
-                wanted.push(prefix);
+            if prefix.is_none() || in_scope(node, prefix).is_some() {
+                self.wanted.push(prefix);
             }
         }
-        wanted.sort();
-        wanted.dedup();
+        self.wanted.sort_unstable();
+        self.wanted.dedup();
 
-        let mut out = Vec::with_capacity(wanted.len());
-        for prefix in wanted {
+        let ancestors = self.rendered.len();
+        for index in 0..self.wanted.len() {
+            let Some(&prefix) = self.wanted.get(index) else { break };
             if prefix == Some("xml") || prefix == Some("xmlns") {
                 continue;
             }
-            let uri = self.in_scope(node, prefix).unwrap_or("");
-            let last = self.rendered.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u);
+            let uri = in_scope(node, prefix).unwrap_or("");
+            let rendered = self.rendered.get(..ancestors).unwrap_or_default();
+            let last = rendered.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u);
             let render = match prefix {
                 // An empty default namespace is declared only to undo a rendered non-empty one.
                 None => last.unwrap_or("") != uri,
                 Some(_) => last != Some(uri),
             };
             if render {
-                out.push((prefix, uri));
+                self.rendered.push((prefix, uri));
             }
         }
-        out
     }
+}
 
-    fn in_scope(&self, node: Node<'a, 'a>, prefix: Option<&str>) -> Option<&'a str> {
-        node.namespaces().find(|n| n.name() == prefix).map(|n| n.uri()).filter(|u| !(prefix.is_none() && u.is_empty()))
-    }
+fn in_scope<'a>(node: Node<'a, 'a>, prefix: Option<&str>) -> Option<&'a str> {
+    node.namespaces().find(|n| n.name() == prefix).map(|n| n.uri()).filter(|u| !(prefix.is_none() && u.is_empty()))
 }
 
 fn escape_text(out: &mut Vec<u8>, text: &str) {
@@ -178,6 +193,11 @@ fn escape_attribute(out: &mut Vec<u8>, text: &str) {
 /// Copies `text`, replacing the bytes `replacement` names; runs between them go in one copy.
 fn escape(out: &mut Vec<u8>, text: &str, replacement: impl Fn(u8) -> Option<&'static [u8]>) {
     let bytes = text.as_bytes();
+    // Most values need no escape; a scan without early exit lets the compiler vectorize it.
+    if !bytes.iter().fold(false, |found, b| found | replacement(*b).is_some()) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut run = 0;
     for (i, b) in bytes.iter().enumerate() {
         if let Some(escaped) = replacement(*b) {

@@ -44,53 +44,80 @@ impl Default for Limits {
 }
 
 /// Parses `text` as an XML document, refusing DTDs (and so every entity declaration), documents
-/// over the size, node or depth limits, and anything not well-formed or not namespace-correct.
+/// over the size, node, attribute or depth limits, and anything not well-formed or not
+/// namespace-correct.
 pub fn parse(text: &str, limits: Limits) -> Result<Document<'_>> {
     if text.len() > limits.max_bytes {
         return Err(malformed(format!("document is {} bytes, over the limit of {}", text.len(), limits.max_bytes)));
     }
-    prescan(text, limits)?;
+    // roxmltree checks each attribute against the others on its element and copies in-scope
+    // namespaces, both quadratic, so those counts are bounded before it runs. Every attribute and
+    // declaration has an `=`; with few in the whole document (the usual case, counted at vector
+    // speed) no element can exceed a limit and the exact count is skipped.
+    let equals = memchr::memchr_iter(b'=', text.as_bytes()).count();
+    if equals > limits.max_attributes_per_element.min(limits.max_namespace_declarations) {
+        count_attributes(text, limits)?;
+    }
     let options = ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..ParsingOptions::default() };
-    Document::parse_with_options(text, options).map_err(|e| malformed(format!("not well-formed XML: {e}")))
+    let doc = Document::parse_with_options(text, options).map_err(|e| not_well_formed(text, e))?;
+    check_depth(&doc, limits.max_depth)?;
+    Ok(doc)
 }
 
-/// One linear pass over the markup, before the parser builds anything: a DTD is refused, and
-/// attributes per start tag, namespace declarations overall and element nesting are counted.
-/// Comments, CDATA, PIs and quoted values are skipped. (On a document that is not well-formed
-/// the counts may be off; the parser then refuses it anyway.)
-fn prescan(text: &str, limits: Limits) -> Result<()> {
+fn not_well_formed(text: &str, error: roxmltree::Error) -> crate::error::Error {
+    // roxmltree stops at a DOCTYPE before reading it; one written elsewhere or in lower case
+    // is a syntax error to it, and gets the same explanation here.
+    let doctype = memchr::memmem::find_iter(text.as_bytes(), b"<!")
+        .any(|at| text.as_bytes().get(at..at + 9).is_some_and(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE")));
+    if matches!(error, roxmltree::Error::DtdDetected) || doctype {
+        malformed("DTDs and entity declarations are not allowed")
+    } else {
+        malformed(format!("not well-formed XML: {error}"))
+    }
+}
+
+/// Element nesting, counted without recursion (the code that reads a document recurses): in
+/// document order, the open elements are a stack on which each element's parent is on top.
+fn check_depth(doc: &Document, max_depth: usize) -> Result<()> {
+    let mut open: Vec<NodeId> = Vec::with_capacity(16);
+    for element in doc.descendants().filter(Node::is_element) {
+        let parent = element.parent().map(|p| p.id());
+        while open.last().is_some_and(|top| Some(*top) != parent) {
+            open.pop();
+        }
+        open.push(element.id());
+        if open.len() > max_depth {
+            return Err(malformed(format!("elements nest deeper than {max_depth} levels, the limit")));
+        }
+    }
+    Ok(())
+}
+
+/// One linear pass over the markup, before the parser builds anything: attributes per start tag
+/// and namespace declarations overall are counted. Comments, CDATA, PIs and quoted values are
+/// skipped. (On a document that is not well-formed the counts may be off; the parser then
+/// refuses it anyway.)
+fn count_attributes(text: &str, limits: Limits) -> Result<()> {
     let b = text.as_bytes();
-    let (mut i, mut declarations, mut depth) = (0usize, 0usize, 0usize);
-    let skip_to = |from: usize, end: &[u8]| -> usize {
-        b.get(from..)
-            .and_then(|rest| rest.windows(end.len()).position(|w| w == end))
-            .map_or(b.len(), |p| from + p + end.len())
+    let (mut i, mut declarations) = (0usize, 0usize);
+    let skip_past = |from: usize, end: &[u8]| -> usize {
+        b.get(from..).and_then(|rest| memchr::memmem::find(rest, end)).map_or(b.len(), |p| from + p + end.len())
     };
-    while let Some(rel) = b.get(i..).and_then(|rest| rest.iter().position(|c| *c == b'<')) {
+    while let Some(rel) = b.get(i..).and_then(|rest| memchr::memchr(b'<', rest)) {
         i += rel + 1;
         match b.get(i) {
-            Some(b'!') if b.get(i..i + 3) == Some(b"!--") => i = skip_to(i + 3, b"-->"),
-            Some(b'!') if b.get(i..i + 8) == Some(b"![CDATA[") => i = skip_to(i + 8, b"]]>"),
-            Some(b'!') if b.get(i..i + 8).is_some_and(|w| w.eq_ignore_ascii_case(b"!DOCTYPE")) => {
-                return Err(malformed("DTDs and entity declarations are not allowed"));
-            }
-            Some(b'?') => i = skip_to(i + 1, b"?>"),
-            Some(b'/') => {
-                depth = depth.saturating_sub(1);
-                i = skip_to(i, b">");
-            }
-            Some(b'!') => i = skip_to(i, b">"),
+            Some(b'!') if b.get(i..i + 3) == Some(b"!--") => i = skip_past(i + 3, b"-->"),
+            Some(b'!') if b.get(i..i + 8) == Some(b"![CDATA[") => i = skip_past(i + 8, b"]]>"),
+            Some(b'?') => i = skip_past(i + 1, b"?>"),
+            Some(b'/' | b'!') => i = skip_past(i, b">"),
             _ => {
-                let (attributes, declared, empty, end) = start_tag(b, i);
-                i = end;
-                declarations += declared;
-                if !empty {
-                    depth += 1;
-                }
-                if attributes > limits.max_attributes_per_element {
+                let tag = start_tag(b, i);
+                i = tag.end;
+                declarations += tag.declarations;
+                if tag.attributes > limits.max_attributes_per_element {
                     return Err(malformed(format!(
-                        "an element has {attributes} attributes, over the limit of {}",
-                        limits.max_attributes_per_element
+                        "an element has {} attributes, over the limit of {}",
+                        tag.attributes, limits.max_attributes_per_element
                     )));
                 }
                 if declarations > limits.max_namespace_declarations {
@@ -99,47 +126,48 @@ fn prescan(text: &str, limits: Limits) -> Result<()> {
                         limits.max_namespace_declarations
                     )));
                 }
-                // An empty element nests one deeper than its parent too.
-                let nesting = depth + usize::from(empty);
-                if nesting > limits.max_depth {
-                    return Err(malformed(format!("elements nest deeper than {} levels, the limit", limits.max_depth)));
-                }
             }
         }
     }
     Ok(())
 }
 
-/// Reads the start tag whose name begins at `i`: (attributes, namespace declarations among them,
-/// whether it is empty (`/>`), the position after its `>`).
-fn start_tag(b: &[u8], mut i: usize) -> (usize, usize, bool, usize) {
-    let (mut attributes, mut declarations) = (0usize, 0usize);
-    let mut quote: Option<u8> = None;
-    let mut previous = 0u8;
-    while let Some(&c) = b.get(i) {
-        i += 1;
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(c),
-            (None, b'=') => {
-                attributes += 1;
-                let name_end = i - 1;
-                let start = b
-                    .get(..name_end)
-                    .map_or(0, |h| h.iter().rposition(|c| c.is_ascii_whitespace()).map_or(0, |p| p + 1));
-                if b.get(start..name_end).is_some_and(|n| n.trim_ascii().starts_with(b"xmlns")) {
-                    declarations += 1;
-                }
+/// What [`start_tag`] counted in one start tag.
+struct StartTag {
+    attributes: usize,
+    /// Namespace declarations among the attributes.
+    declarations: usize,
+    /// The position after its `>`.
+    end: usize,
+}
+
+/// Reads the start tag whose name begins at `i`. Between quoted values it looks only at the
+/// stretches outside quotes: each `=` there is an attribute, named by the word before it.
+fn start_tag(b: &[u8], mut i: usize) -> StartTag {
+    let mut tag = StartTag { attributes: 0, declarations: 0, end: b.len() };
+    while let Some(rest) = b.get(i..) {
+        let Some(stop) = memchr::memchr3(b'"', b'\'', b'>', rest) else { break };
+        let outside = rest.get(..stop).unwrap_or_default();
+        for name in outside.split(|c| *c == b'=').rev().skip(1) {
+            tag.attributes += 1;
+            let word = name.trim_ascii_end().rsplit(|c| c.is_ascii_whitespace()).next().unwrap_or_default();
+            if word.starts_with(b"xmlns") {
+                tag.declarations += 1;
             }
-            (None, b'>') => return (attributes, declarations, previous == b'/', i),
-            _ => {}
         }
-        if quote.is_none() {
-            previous = c;
+        let at = i + stop;
+        match b.get(at) {
+            Some(b'>') => {
+                tag.end = at + 1;
+                return tag;
+            }
+            Some(&quote) => {
+                i = b.get(at + 1..).and_then(|r| memchr::memchr(quote, r)).map_or(b.len(), |p| at + 1 + p + 1);
+            }
+            None => break,
         }
     }
-    (attributes, declarations, false, i)
+    tag
 }
 
 /// True when `node` is an element with this namespace and local name.
@@ -241,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_counted_before_parsing_with_empty_elements_and_quotes() {
+    fn nesting_is_bounded_counting_empty_elements_and_ignoring_quotes() {
         assert!(parse(&nested(4, "text"), limits(4)).is_ok());
         assert!(parse(&nested(5, "text"), limits(4)).is_err());
         assert!(parse(&nested(3, "<b/>"), limits(4)).is_ok(), "an empty element is one level deeper");
@@ -251,6 +279,22 @@ mod tests {
         assert!(parse(&wide, limits(3)).is_ok());
         let error = parse(&nested(70, ""), Limits::MESSAGE).unwrap_err();
         assert!(error.to_string().contains("deeper than 64"), "{error}");
+    }
+
+    #[test]
+    fn nesting_as_deep_as_the_node_limit_allows_is_refused_without_recursing() {
+        let deep = format!("{}{}", "<a>".repeat(40_000), "</a>".repeat(40_000));
+        let error = parse(&deep, Limits::MESSAGE).unwrap_err();
+        assert!(error.to_string().contains("deeper than 64"), "{error}");
+    }
+
+    #[test]
+    fn many_equals_signs_outside_tags_only_make_the_count_exact() {
+        let text = format!("<r a=\"1\"><v>{}</v><!-- {} --></r>", "=".repeat(300), "a=1 ".repeat(300));
+        let tight = Limits { max_attributes_per_element: 1, max_namespace_declarations: 1, ..Limits::MESSAGE };
+        assert!(parse(&text, tight).is_ok());
+        let two = text.replacen("<r a=\"1\">", "<r a=\"1\" b=\"=\">", 1);
+        assert!(parse(&two, tight).unwrap_err().to_string().contains("2 attributes"));
     }
 
     #[test]
