@@ -33,8 +33,8 @@ if wants load || wants sts || wants peers; then
   cargo build -q --release -p idfed-saml --example rsa_sign_rate --example mint_aws_responses
 fi
 if wants sign; then
-  step "sign / verify vs raw RSA"
-  cargo bench -p idfed-saml --bench sign_verify
+  step "sign / verify vs raw RSA (three runs; the report takes each ratio's median)"
+  for run in 1 2 3; do cargo bench -p idfed-saml --bench sign_verify -- --save-baseline "run$run"; done
 fi
 if wants scale; then
   step "scale"
