@@ -164,8 +164,7 @@ fn changes_state(method: &Method, uri: &Uri, body: &[u8]) -> bool {
     if path == "/" {
         let action = std::str::from_utf8(body)
             .ok()
-            .and_then(|b| Params::decode(&[uri.query().unwrap_or(""), b]).ok())
-            .and_then(|p| p.get("Action").map(str::to_owned))
+            .and_then(|b| Params::action_of(&[uri.query().unwrap_or(""), b]))
             .unwrap_or_default();
         return !(action.starts_with("Get") || action.starts_with("List"));
     }

@@ -55,17 +55,23 @@ pub fn post_form(action: &str, param: Param, xml: &str, relay_state: Option<&str
 
 /// Escapes text for HTML content and double-quoted attributes.
 pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut run = 0;
+    // The escaped characters are ASCII, so the runs between them end on character boundaries.
+    for (i, b) in text.bytes().enumerate() {
+        let escaped = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(text.get(run..i).unwrap_or_default());
+        out.push_str(escaped);
+        run = i + 1;
     }
+    out.push_str(text.get(run..).unwrap_or_default());
     out
 }
 

@@ -29,25 +29,36 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> Result<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let value = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
-                out.push(value.ok_or_else(|| malformed("bad %-escape in URL-encoded text"))?);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
+    loop {
+        let rest = bytes.get(i..).unwrap_or_default();
+        // Runs without an escape are copied whole.
+        let next = if plus_is_space { memchr::memchr2(b'%', b'+', rest) } else { memchr::memchr(b'%', rest) };
+        let Some(offset) = next else {
+            out.extend_from_slice(rest);
+            break;
+        };
+        out.extend_from_slice(rest.get(..offset).unwrap_or_default());
+        i += offset;
+        if bytes.get(i) == Some(&b'+') {
+            out.push(b' ');
+            i += 1;
+        } else {
+            let value =
+                bytes.get(i + 1..i + 3).and_then(|h| Some(hex_digit(*h.first()?)? << 4 | hex_digit(*h.get(1)?)?));
+            out.push(value.ok_or_else(|| malformed("bad %-escape in URL-encoded text"))?);
+            i += 3;
         }
     }
     String::from_utf8(out).map_err(|_| malformed("URL-encoded text is not UTF-8"))
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
@@ -203,5 +214,17 @@ mod tests {
         assert!(find_saml(b"!!not base64!!").is_err());
         assert!(find_saml(&[0xff, 0xfe]).is_err());
         assert!(percent_decode("%G1", false).is_err());
+    }
+
+    #[test]
+    fn percent_decoding_copies_runs_and_is_strict_about_escapes() -> Result<()> {
+        assert_eq!(percent_decode("a+b%2Bc%2fd%C3%A9", true)?, "a b+c/d\u{e9}");
+        assert_eq!(percent_decode("a+b", false)?, "a+b");
+        assert_eq!(percent_decode("", true)?, "");
+        assert_eq!(percent_decode("%41%42", true)?, "AB");
+        for bad in ["%4", "%", "abc%zz", "%+1", "%-1", "%C3"] {
+            assert!(percent_decode(bad, true).is_err(), "{bad:?}");
+        }
+        Ok(())
     }
 }

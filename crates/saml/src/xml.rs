@@ -239,9 +239,11 @@ pub fn id_of<'a>(node: Node<'a, '_>) -> Option<&'a str> {
 /// XML-DSig/XML-Enc, `AssertionID` of SAML 1). Returns the first duplicate.
 pub fn first_duplicate_id<'a>(doc: &'a Document) -> Option<&'a str> {
     let mut seen = std::collections::HashSet::new();
-    let ids = doc.descendants().filter(Node::is_element).flat_map(|node| node.attributes()).filter(|a| {
-        a.namespace().is_none() && matches!(a.name(), "ID" | "Id" | "AssertionID")
-    });
+    let ids = doc
+        .descendants()
+        .filter(Node::is_element)
+        .flat_map(|node| node.attributes())
+        .filter(|a| a.namespace().is_none() && matches!(a.name(), "ID" | "Id" | "AssertionID"));
     for attribute in ids {
         let value = attribute.value();
         if !seen.insert(value) {

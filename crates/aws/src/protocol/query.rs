@@ -36,6 +36,16 @@ impl Params {
         Ok(Params(map))
     }
 
+    /// The `Action` alone, without decoding the other parameters (a SAMLAssertion is kilobytes).
+    /// `None` when there is none or its name or value is not valid form encoding.
+    pub fn action_of(parts: &[&str]) -> Option<String> {
+        let decode = |text| idfed_saml::encoding::percent_decode(text, true).ok();
+        parts.iter().flat_map(|text| text.split('&')).find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if decode(name)? == "Action" { decode(value) } else { None }
+        })
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -197,6 +207,10 @@ mod tests {
             "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"
         );
         assert_eq!(Params::decode(&["A=1&A=2"]).unwrap_err().code, "MalformedQueryString");
+        let big = format!("SAMLAssertion={}&Act%69on=AssumeRoleWithSAML", "QUJD".repeat(2000));
+        assert_eq!(Params::action_of(&["", &big]).as_deref(), Some("AssumeRoleWithSAML"));
+        assert_eq!(Params::action_of(&["Action=ListRoles", "Action=CreateRole"]).as_deref(), Some("ListRoles"));
+        assert_eq!(Params::action_of(&["Version=2010-05-08"]), None);
     }
 
     #[test]
