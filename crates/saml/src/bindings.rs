@@ -56,6 +56,12 @@ pub fn post_form(action: &str, param: Param, xml: &str, relay_state: Option<&str
 /// Escapes text for HTML content and double-quoted attributes.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
+    html_escape_into(&mut out, text);
+    out
+}
+
+/// [`html_escape`], appending to `out`.
+pub fn html_escape_into(out: &mut String, text: &str) {
     let mut run = 0;
     // The escaped characters are ASCII, so the runs between them end on character boundaries.
     for (i, b) in text.bytes().enumerate() {
@@ -72,7 +78,6 @@ pub fn html_escape(text: &str) -> String {
         run = i + 1;
     }
     out.push_str(text.get(run..).unwrap_or_default());
-    out
 }
 
 pub fn deflate(data: &[u8]) -> Vec<u8> {

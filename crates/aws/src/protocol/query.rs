@@ -132,6 +132,7 @@ fn lower_first(name: &str) -> String {
 
 /// XML text and attribute escaping (the same rules as the HTML forms').
 pub use idfed_saml::bindings::html_escape as xml_escape;
+use idfed_saml::bindings::html_escape_into as xml_escape_into;
 
 /// Writes the inside of a Query answer.
 #[derive(Debug, Default)]
@@ -139,8 +140,9 @@ pub struct Xml(String);
 
 impl Xml {
     pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
-        self.0.push_str(&format!("<{name}>{}</{name}>", xml_escape(text)));
-        self
+        self.open(name);
+        xml_escape_into(&mut self.0, text);
+        self.close(name)
     }
     pub fn opt(&mut self, name: &str, text: Option<&str>) -> &mut Self {
         if let Some(t) = text {
@@ -149,9 +151,19 @@ impl Xml {
         self
     }
     pub fn node(&mut self, name: &str, inner: impl FnOnce(&mut Xml)) -> &mut Self {
-        self.0.push_str(&format!("<{name}>"));
+        self.open(name);
         inner(self);
-        self.0.push_str(&format!("</{name}>"));
+        self.close(name)
+    }
+    fn open(&mut self, name: &str) {
+        self.0.push('<');
+        self.0.push_str(name);
+        self.0.push('>');
+    }
+    fn close(&mut self, name: &str) -> &mut Self {
+        self.0.push_str("</");
+        self.0.push_str(name);
+        self.0.push('>');
         self
     }
     /// `<name><member>…</member>…</name>`.
@@ -166,12 +178,26 @@ impl Xml {
 
 /// `<{Action}Response xmlns=…><{Action}Result>…</{Action}Result><ResponseMetadata>…`.
 pub fn response(action: &str, namespace: &str, request_id: &str, result: impl FnOnce(&mut Xml)) -> String {
-    let mut body = Xml::default();
-    result(&mut body);
-    let result = if body.0.is_empty() { String::new() } else { format!("<{action}Result>{}</{action}Result>", body.0) };
-    format!(
-        "<{action}Response xmlns=\"{namespace}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
-    )
+    let mut xml = Xml(String::with_capacity(1024));
+    xml.0.push('<');
+    xml.0.push_str(action);
+    xml.0.push_str("Response xmlns=\"");
+    xml.0.push_str(namespace);
+    xml.0.push_str("\">");
+    let result_start = xml.0.len();
+    xml.open(&format!("{action}Result"));
+    let content_start = xml.0.len();
+    result(&mut xml);
+    if xml.0.len() == content_start {
+        xml.0.truncate(result_start);
+    } else {
+        xml.close(&format!("{action}Result"));
+    }
+    xml.node("ResponseMetadata", |m| {
+        m.leaf("RequestId", request_id);
+    });
+    xml.close(&format!("{action}Response"));
+    xml.0
 }
 
 /// AWS's Query-protocol error document.
@@ -225,6 +251,14 @@ mod tests {
             xml,
             "<ListAccountAliasesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListAccountAliasesResult><AccountAliases><member>corp</member></AccountAliases><IsTruncated>false</IsTruncated></ListAccountAliasesResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ListAccountAliasesResponse>"
         );
+        assert_eq!(
+            response("DeleteRole", IAM_NAMESPACE, "r", |_| {}),
+            "<DeleteRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteRoleResponse>",
+            "an action without a result has no Result element"
+        );
+        let mut escaped = Xml::default();
+        escaped.leaf("Subject", "a<b>&\"c'");
+        assert_eq!(escaped.0, "<Subject>a&lt;b&gt;&amp;&quot;c&#39;</Subject>");
         let e = AwsError::sender(400, "InvalidIdentityToken", "Response signature invalid");
         assert_eq!(
             error_response(STS_NAMESPACE, &e, "r"),
