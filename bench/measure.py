@@ -1,5 +1,7 @@
 """What the load harnesses (bench/load.py, bench/sts.py) read from a process and from wrk."""
+import os
 import re
+import resource
 
 
 def rss_kib(pid):
@@ -28,3 +30,30 @@ def wrk_summary(out):
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
     }
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a running process has used (/proc/PID/stat)."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid):
+    """(user, system) CPU time a running process has used; system is time in the kernel."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def machine_busy_seconds():
+    """CPU time all processes on the machine have used (/proc/stat), summed over cores."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """CPU time of this script's finished children (only wrk finishes during a run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
