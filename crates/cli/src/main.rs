@@ -10,6 +10,7 @@ mod doctor_cmd;
 mod idp_cmd;
 mod input;
 mod keys_cmd;
+mod memory;
 mod progress;
 mod saml_cmd;
 mod secrets_cmd;
@@ -215,6 +216,7 @@ fn init_logs(log: &config::Log) {
 }
 
 fn main() -> ExitCode {
+    memory::return_large_blocks_to_the_system();
     let cli = Cli::parse();
     idp_cmd::use_database(cli.database_url.clone());
     let result = match cli.command {

@@ -163,8 +163,11 @@ fn password_matches(hash: &str, password: &str) -> bool {
     computed.is_ok_and(|output| output == expected)
 }
 
-/// Argon2's working memory (19 MiB a hash with the default parameters), kept between hashes:
-/// allocating and freeing it per sign-in left the allocator holding hundreds of megabytes.
+/// Argon2's working memory (19 MiB a hash with the default parameters), kept between hashes so
+/// that a sign-in does not map and fault in 19 MiB afresh. (Freed per sign-in it also left
+/// glibc holding hundreds of megabytes until the binary fixed glibc's mmap threshold, see the
+/// CLI's `memory` module.) The kept buffers are why the IdP idles about 19 MiB higher once
+/// someone has signed in.
 mod argon2_memory {
     use std::sync::Mutex;
 
