@@ -62,22 +62,15 @@ pub fn html_escape(text: &str) -> String {
 
 /// [`html_escape`], appending to `out`.
 pub fn html_escape_into(out: &mut String, text: &str) {
-    let mut run = 0;
-    // The escaped characters are ASCII, so the runs between them end on character boundaries.
-    for (i, b) in text.bytes().enumerate() {
-        let escaped = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(text.get(run..i).unwrap_or_default());
-        out.push_str(escaped);
-        run = i + 1;
-    }
-    out.push_str(text.get(run..).unwrap_or_default());
+    let replacement = |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\'' => Some("&#39;"),
+        _ => None,
+    };
+    crate::encoding::escape_ascii(text, replacement, |piece| out.push_str(piece));
 }
 
 pub fn deflate(data: &[u8]) -> Vec<u8> {

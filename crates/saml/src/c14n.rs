@@ -4,6 +4,7 @@
 
 use roxmltree::{Attribute, Node, NodeId, NodeType};
 
+use crate::encoding::escape_ascii;
 use crate::xml::source_qname;
 
 /// How to canonicalize.
@@ -169,44 +170,27 @@ fn in_scope<'a>(node: Node<'a, 'a>, prefix: Option<&str>) -> Option<&'a str> {
 }
 
 fn escape_text(out: &mut Vec<u8>, text: &str) {
-    escape(out, text, |b| match b {
-        b'&' => Some(b"&amp;"),
-        b'<' => Some(b"&lt;"),
-        b'>' => Some(b"&gt;"),
-        b'\r' => Some(b"&#xD;"),
+    let replacement = |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#xD;"),
         _ => None,
-    });
+    };
+    escape_ascii(text, replacement, |piece| out.extend_from_slice(piece.as_bytes()));
 }
 
 fn escape_attribute(out: &mut Vec<u8>, text: &str) {
-    escape(out, text, |b| match b {
-        b'&' => Some(b"&amp;"),
-        b'<' => Some(b"&lt;"),
-        b'"' => Some(b"&quot;"),
-        b'\t' => Some(b"&#x9;"),
-        b'\n' => Some(b"&#xA;"),
-        b'\r' => Some(b"&#xD;"),
+    let replacement = |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\t' => Some("&#x9;"),
+        b'\n' => Some("&#xA;"),
+        b'\r' => Some("&#xD;"),
         _ => None,
-    });
-}
-
-/// Copies `text`, replacing the bytes `replacement` names; runs between them go in one copy.
-fn escape(out: &mut Vec<u8>, text: &str, replacement: impl Fn(u8) -> Option<&'static [u8]>) {
-    let bytes = text.as_bytes();
-    // Most values need no escape; a scan without early exit lets the compiler vectorize it.
-    if !bytes.iter().fold(false, |found, b| found | replacement(*b).is_some()) {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    let mut run = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        if let Some(escaped) = replacement(*b) {
-            out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
-            out.extend_from_slice(escaped);
-            run = i + 1;
-        }
-    }
-    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
+    };
+    escape_ascii(text, replacement, |piece| out.extend_from_slice(piece.as_bytes()));
 }
 
 #[cfg(test)]

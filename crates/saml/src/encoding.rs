@@ -61,6 +61,27 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
+/// Hands `text` to `push` in pieces: the runs between the bytes `replacement` names, each copied
+/// whole, and those bytes' replacements. The named bytes must be ASCII, so every run is whole
+/// characters. Shared by the canonical form's escapes and the HTML/XML escape.
+pub(crate) fn escape_ascii(text: &str, replacement: impl Fn(u8) -> Option<&'static str>, mut push: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    // Most values need no escape; a scan without early exit lets the compiler vectorize it.
+    if !bytes.iter().fold(false, |found, b| found | replacement(*b).is_some()) {
+        push(text);
+        return;
+    }
+    let mut run = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if let Some(escaped) = replacement(*b) {
+            push(text.get(run..i).unwrap_or_default());
+            push(escaped);
+            run = i + 1;
+        }
+    }
+    push(text.get(run..).unwrap_or_default());
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3 / 2);

@@ -225,11 +225,6 @@ pub fn source_qname<'i>(node: Node<'_, 'i>) -> &'i str {
     rest.get(..end).unwrap_or_default()
 }
 
-/// The prefix an element was written with, if any.
-pub fn element_prefix<'i>(node: Node<'_, 'i>) -> Option<&'i str> {
-    source_qname(node).split_once(':').map(|(p, _)| p)
-}
-
 /// The `ID` attribute of a SAML element.
 pub fn id_of<'a>(node: Node<'a, '_>) -> Option<&'a str> {
     node.attribute("ID")

@@ -184,14 +184,15 @@ pub fn response(action: &str, namespace: &str, request_id: &str, result: impl Fn
     xml.0.push_str("Response xmlns=\"");
     xml.0.push_str(namespace);
     xml.0.push_str("\">");
+    let result_tag = format!("{action}Result");
     let result_start = xml.0.len();
-    xml.open(&format!("{action}Result"));
+    xml.open(&result_tag);
     let content_start = xml.0.len();
     result(&mut xml);
     if xml.0.len() == content_start {
         xml.0.truncate(result_start);
     } else {
-        xml.close(&format!("{action}Result"));
+        xml.close(&result_tag);
     }
     xml.node("ResponseMetadata", |m| {
         m.leaf("RequestId", request_id);
