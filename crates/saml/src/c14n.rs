@@ -39,8 +39,8 @@ struct Writer<'o, 'a> {
     /// Stack of declarations rendered by the output ancestors of the current element, then
     /// the current element's own.
     rendered: Vec<Rendered<'a>>,
-    /// Scratch for one element at a time: the prefixes it visibly uses.
-    wanted: Vec<Option<&'a str>>,
+    /// Scratch for one element at a time: the prefixes it visibly uses, with their namespaces.
+    wanted: Vec<Rendered<'a>>,
     /// Scratch for one element at a time: its attributes in canonical order.
     attributes: Vec<Attribute<'a, 'a>>,
     exclude: Option<NodeId>,
@@ -125,32 +125,36 @@ impl<'a> Writer<'_, 'a> {
     }
 
     /// Pushes onto `rendered` the namespace declarations this element must carry, sorted with
-    /// the default first.
+    /// the default first. The prefixes it visibly uses resolve to the namespaces the parser
+    /// already gave the element and its attributes; only the PrefixList needs a lookup.
     fn push_declarations(&mut self, node: Node<'a, 'a>, qname: &'a str) {
         self.wanted.clear();
-        self.wanted.push(qname.split_once(':').map(|(p, _)| p));
+        self.wanted.push((prefix_of(qname), node.tag_name().namespace().unwrap_or("")));
         let input = node.document().input_text();
         for attribute in node.attributes() {
-            if let Some((prefix, _)) = input.get(attribute.range_qname()).and_then(|q| q.split_once(':')) {
-                self.wanted.push(Some(prefix));
+            if let Some(prefix) = input.get(attribute.range_qname()).and_then(prefix_of) {
+                self.wanted.push((Some(prefix), attribute.namespace().unwrap_or("")));
             }
         }
         for prefix in self.options.inclusive_prefixes {
             let prefix = if *prefix == "#default" { None } else { Some(*prefix) };
-            if prefix.is_none() || in_scope(node, prefix).is_some() {
-                self.wanted.push(prefix);
+            match in_scope(node, prefix) {
+                Some(uri) => self.wanted.push((prefix, uri)),
+                None if prefix.is_none() => self.wanted.push((None, "")),
+                None => {}
             }
         }
-        self.wanted.sort_unstable();
-        self.wanted.dedup();
+        if self.wanted.len() > 1 {
+            self.wanted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            self.wanted.dedup_by(|a, b| a.0 == b.0);
+        }
 
         let ancestors = self.rendered.len();
         for index in 0..self.wanted.len() {
-            let Some(&prefix) = self.wanted.get(index) else { break };
+            let Some(&(prefix, uri)) = self.wanted.get(index) else { break };
             if prefix == Some("xml") || prefix == Some("xmlns") {
                 continue;
             }
-            let uri = in_scope(node, prefix).unwrap_or("");
             let rendered = self.rendered.get(..ancestors).unwrap_or_default();
             let last = rendered.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u);
             let render = match prefix {
@@ -163,6 +167,12 @@ impl<'a> Writer<'_, 'a> {
             }
         }
     }
+}
+
+/// The prefix of a qualified name, if it has one.
+fn prefix_of(qname: &str) -> Option<&str> {
+    let colon = qname.bytes().position(|b| b == b':')?;
+    qname.get(..colon)
 }
 
 fn in_scope<'a>(node: Node<'a, 'a>, prefix: Option<&str>) -> Option<&'a str> {
