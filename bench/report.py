@@ -56,6 +56,28 @@ verify_ratio = ratio("idfed_validate_response", "raw_verify")
 verify_parsed_ratio = ratio("idfed_validate_response", "raw_verify_parsed_key")
 # The figures shown are those of the run whose verification ratio is the median.
 m = next(run for run in per_run if run["idfed_validate_response"][0] / run["raw_verify"][0] == verify_ratio[0])
+# The paired bench (crates/saml/benches/paired.rs): ratios taken within rounds of back-to-back batches.
+PAIRED = "bench/results/paired.json"
+paired = json.load(open(PAIRED)) if os.path.exists(PAIRED) else None
+
+
+def paired_cell(name):
+    if paired is None:
+        return "not run"
+    r = paired["ratios"][name]
+    return f"**{r['median']:.{3 if name == 'sign' else 2}f}×** (p10–p90 {r['p10']:.2f}–{r['p90']:.2f})"
+
+
+def verdict(criterion_value, name, limit):
+    """Meets only when both ways of measuring agree; the median of the paired rounds decides otherwise."""
+    values = [criterion_value] + ([paired["ratios"][name]["median"]] if paired else [])
+    if all(v <= limit for v in values):
+        return "meets"
+    if all(v > limit for v in values):
+        return ok(max(values), limit)
+    return f"borderline: {' / '.join(f'{v:.2f}×' for v in values)} against {limit}×"
+
+
 rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 today = datetime.date.today().isoformat()
 
@@ -77,15 +99,19 @@ Every ratio comes from runs in which idfed and its peer were measured side by si
 are never timed tests, and the suite does not fail on a slow machine. On this shared machine
 absolute times moved by up to ±20% between runs, and so did some ratios. The criterion benchmark
 below ran {len(per_run)} time(s); each ratio is the median of the ratios taken within each run
-(the lowest and highest in brackets).
+(the lowest and highest in brackets). The paired column comes from `crates/saml/benches/paired.rs`
+({paired["rounds"] if paired else 0} rounds): each round times a batch of every operation back to back and takes the ratio within the
+round, so a drift of the machine's speed between criterion's separate measurements cancels out.
+A neighbour's load still moves the ratios, because it slows the parser's memory-bound work more
+than the RSA arithmetic; hence the 10th–90th percentile.
 
 ## Ratios (lower is better)
 
-| what | idfed / peer | target | verdict |
-|---|---|---|---|
-| sign a 2-role AWS response (build + c14n + digest + RSA-2048 sign) vs one raw aws-lc-rs RSA-2048 signature | {shown(sign_ratio, 3)} | ≤ 1.15× | {ok(sign_ratio[0], 1.15)} |
-| validate that response as an SP (parse, structure, c14n, digest, RSA verify, all SP checks) vs one raw RSA-2048 verify (`UnparsedPublicKey::verify`, which parses the key each call) | {shown(verify_ratio, 2)} | ≤ 2× | {ok(verify_ratio[0], 2.0)} |
-| the same validation vs a raw verify with the key parsed once (`ParsedPublicKey`), as idfed keeps a trusted certificate's key | {shown(verify_parsed_ratio, 2)} | — | like for like: what idfed adds to the RSA work |
+| what | criterion: median of runs | paired rounds: median | target | verdict |
+|---|---|---|---|---|
+| sign a 2-role AWS response (build + c14n + digest + RSA-2048 sign) vs one raw aws-lc-rs RSA-2048 signature | {shown(sign_ratio, 3)} | {paired_cell("sign")} | ≤ 1.15× | {verdict(sign_ratio[0], "sign", 1.15)} |
+| validate that response as an SP (parse, structure, c14n, digest, RSA verify, all SP checks) vs one raw RSA-2048 verify (`UnparsedPublicKey::verify`, which parses the key each call) | {shown(verify_ratio, 2)} | {paired_cell("validate_vs_raw_verify")} | ≤ 2× | {verdict(verify_ratio[0], "validate_vs_raw_verify", 2.0)} |
+| the same validation vs a raw verify with the key parsed once (`ParsedPublicKey`), as idfed keeps a trusted certificate's key | {shown(verify_parsed_ratio, 2)} | {paired_cell("validate_vs_raw_verify_parsed_key")} | — | like for like: what idfed adds to the RSA work |
 
 ## Figures
 
@@ -111,7 +137,8 @@ if os.path.isdir(parts_dir):
         else "within the noise (the parts are measured apart from the whole) | —"
     )
     raw, parsed_raw = m["raw_verify"][0], m["raw_verify_parsed_key"][0]
-    verdict = "is met" if verify_ratio[0] <= 2.0 else "is missed"
+    target = verdict(verify_ratio[0], "validate_vs_raw_verify", 2.0)
+    stance = {"meets": "is met"}.get(target, "is borderline" if target.startswith("borderline") else "is missed")
     print(f"""
 ## Where validation's time goes
 
@@ -121,7 +148,7 @@ if os.path.isdir(parts_dir):
 | `verify_enveloped` on the Assertion (SignedInfo c14n, RSA verify, Assertion c14n, SHA-256) | {verify / 1000:.1f} µs | {100 * verify / total:.0f}% |
 | the rest (structure and ID checks, typed reading, SP checks) | {rest_row} |
 
-The verification target (≤ 2× one raw verify) {verdict} in the median run, against
+The verification target (≤ 2× one raw verify) {stance} in this run, against
 `UnparsedPublicKey::verify`, which parses the public key on every call ({raw / 1000:.1f} µs here;
 {parsed_raw / 1000:.1f} µs with the key parsed once). idfed parses a trusted certificate's key once per
 algorithm, so part of that margin is the key parsing it skips. Like for like, against a raw
@@ -142,6 +169,9 @@ print("""
 - `idfed_validate_response`: `validate_response` on that response as AWS's sign-in endpoint would:
   parse with limits, wrapping checks, duplicate IDs, c14n + digest, RSA verify, status, destination,
   subject confirmation, conditions and audience.
+- paired rounds (`crates/saml/benches/paired.rs`): the same five operations on the same fixture
+  (`crates/saml/benches/common`), 8 signatures or 64 verifications per batch, all five batches
+  in every round in a rotating order, 20 warm-up rounds discarded.
 
 ## Reproduce
 

@@ -2,7 +2,8 @@
 # Every benchmark of BENCHMARKS.md in one run on this machine, then BENCHMARKS.md written again
 # (ratios first, the machine noted). Each part measures idfed side by side with its peer or its
 # floor in the same run:
-#   1. sign / verify a 2-role AWS response vs raw aws-lc-rs RSA-2048 (criterion, crates/saml)
+#   1. sign / verify a 2-role AWS response vs raw aws-lc-rs RSA-2048 (criterion, crates/saml;
+#      then the same ratios paired round by round, crates/saml/benches/paired.rs)
 #   2. role resolution, validation and CSV import at 100,000 people (criterion, crates/idp)
 #   3. idfed vs bergshamra vs raw RSA (criterion, bench/rust-peers, its own target dir)
 #   4. python-xmlsec, signxml, python3-saml, xml-crypto, node-saml, samlify (bench/peers)
@@ -35,6 +36,8 @@ fi
 if wants sign; then
   step "sign / verify vs raw RSA (three runs; the report takes each ratio's median)"
   for run in 1 2 3; do cargo bench -p idfed-saml --bench sign_verify -- --save-baseline "run$run"; done
+  step "sign / verify vs raw RSA, paired: each ratio taken within one round of back-to-back batches"
+  IDFED_PAIRED_JSON="$PWD/bench/results/paired.json" cargo bench -p idfed-saml --bench paired
 fi
 if wants scale; then
   step "scale"

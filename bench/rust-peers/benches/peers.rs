@@ -12,18 +12,17 @@ use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
 
-use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
-use aws_lc_rs::rand::SystemRandom as AwsRandom;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+#[path = "../../../crates/saml/benches/common/mod.rs"]
+mod common;
+
+use aws_lc_rs::signature::{self, RsaKeyPair};
 use bergshamra::{DsigContext, KeysManager, VerifyResult};
 use criterion::{Criterion, criterion_group, criterion_main};
-use idfed_saml::aws::{AwsResponse, RolePair};
 use idfed_saml::build::response_xml;
-use idfed_saml::dsig::{SignOptions, VerifyOptions, sign_element, verify_enveloped};
-use idfed_saml::issue::{SignWhat, Signer, issue_response};
-use idfed_saml::random::SystemRandom;
-use idfed_saml::sp::{SpConfig, validate_response};
-use idfed_saml::{Certificate, Instant, SigningKey, ns, xml};
+use idfed_saml::dsig::{VerifyOptions, sign_element, verify_enveloped};
+use idfed_saml::issue::{SignWhat, issue_response};
+use idfed_saml::sp::validate_response;
+use idfed_saml::{ns, xml};
 
 #[cfg(all(feature = "aws-lc", not(feature = "rustcrypto")))]
 const BACKEND: &str = "aws-lc";
@@ -34,21 +33,6 @@ const SUFFIX: &str = if cfg!(feature = "rustcrypto") { "_rustcrypto" } else { ""
 
 const TAMPER_FROM: &str = "role/Okta_Role,";
 const TAMPER_TO: &str = "role/Okta_Evil,";
-
-fn response() -> AwsResponse {
-    let role = |name: &str| RolePair {
-        role_arn: format!("arn:aws:iam::111122223333:role/{name}"),
-        provider_arn: "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin".into(),
-    };
-    let mut r = AwsResponse::new(
-        "http://www.okta.com/exk1a2b3c4d5e6f7g8h9",
-        "alice@example.com",
-        "alice@example.com",
-        vec![role("Okta_Role"), role("Connect_Agent")],
-    );
-    r.session_duration = Some(3600);
-    r
-}
 
 /// The text between the end of `open`'s start tag and `close`, replaced by `with`.
 fn replace_between(doc: &str, open: &str, close: &str, with: &str) -> String {
@@ -99,32 +83,15 @@ fn xmlsec1_verifies(dir: &Path, cert_pem: &str, name: &str, doc: &str) -> Option
 }
 
 fn bench(c: &mut Criterion) {
-    // --- Keys: one RSA-2048 key shared by every row, and its self-signed certificate. ---
-    let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let pkcs8: Pkcs8V1Der = rsa.as_der().unwrap();
-    let rc_key =
-        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_ref().to_vec().into(), &rcgen::PKCS_RSA_SHA256).unwrap();
-    let cert_pem = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&rc_key).unwrap().pem();
-    let key_pem = rc_key.serialize_pem();
-    let cert = Certificate::from_pem_or_base64(&cert_pem).unwrap().remove(0);
-    let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
-
-    // --- idfed: the signed response every verifier checks. ---
-    let now = Instant::from_unix_seconds(1_795_428_000);
-    let rng = SystemRandom::new();
-    let spec = response().to_spec(now, &rng).unwrap();
-    let signer = Signer { key: &key, certificate: Some(&cert), options: SignOptions::for_key(&key) };
-    let signed = issue_response(&spec, &signer, SignWhat::Assertion, None, &rng).unwrap();
-    let unsigned = response_xml(&spec).unwrap();
-    let trusted = std::slice::from_ref(&cert);
+    // --- Keys (one RSA-2048 key shared by every row, its self-signed certificate) and the
+    // response idfed signs, which every verifier checks: the fixture of crates/saml's benches. ---
+    let f = common::Fixture::new();
+    let (pkcs8, key_pem, cert_pem, cert, key) = (&f.pkcs8, &f.key_pem, &f.cert_pem, &f.cert, &f.key);
+    let (now, rng, spec, signed, config) = (f.now, &f.rng, &f.spec, &f.signed, &f.config);
+    let signer = f.signer();
+    let unsigned = response_xml(spec).unwrap();
+    let trusted = std::slice::from_ref(cert);
     let options = VerifyOptions { trusted, allow_sha1: false };
-    let config = SpConfig {
-        trusted: vec![cert.clone()],
-        audiences: vec!["urn:amazon:webservices".into()],
-        recipient: Some("https://signin.aws.amazon.com/saml".into()),
-        skew_seconds: 60,
-        ..SpConfig::default()
-    };
     let assertion_ref = format!("#{}", spec.assertion_id);
     assert!(signed.contains(TAMPER_FROM), "the response should name role/Okta_Role");
     let tampered = signed.replacen(TAMPER_FROM, TAMPER_TO, 1);
@@ -178,7 +145,7 @@ fn bench(c: &mut Criterion) {
     }
     bergshamra_verify(&verify_ctx, &b_signed, &assertion_ref).expect("bergshamra verifies its own signature");
     // RSA PKCS#1 v1.5 is deterministic, so the same template and key give the same bytes.
-    eprintln!("bergshamra_sign{SUFFIX} output identical to idfed's: {}", b_signed == signed);
+    eprintln!("bergshamra_sign{SUFFIX} output identical to idfed's: {}", &b_signed == signed);
 
     // bergshamra_sign_document: the document-native API (parse once, sign in place, serialize).
     let sign_document = |t: &str| {
@@ -211,32 +178,20 @@ fn bench(c: &mut Criterion) {
     // --- Timed rows. ---
     let mut g = c.benchmark_group("peers_rsa2048");
     if !cfg!(feature = "rustcrypto") {
-        // The SignedInfo idfed signs is about this long.
-        let message = vec![b'x'; 700];
-        let aws_rng = AwsRandom::new();
-        let mut sig = vec![0; rsa.public_modulus_len()];
-        rsa.sign(&signature::RSA_PKCS1_SHA256, &aws_rng, &message, &mut sig).unwrap();
-        let public = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref().to_vec());
-
-        g.bench_function("raw_sign", |b| {
-            b.iter(|| {
-                let mut out = vec![0; 256];
-                rsa.sign(&signature::RSA_PKCS1_SHA256, &aws_rng, black_box(&message), &mut out).unwrap();
-                out
-            })
-        });
+        let (message, sig, public, aws_rng) = (&f.message, &f.signature, &f.public, &f.aws_rng);
+        g.bench_function("raw_sign", |b| b.iter(|| f.raw_sign()));
         // What bergshamra's aws-lc provider does per signature: import the PKCS#8 key, then sign.
         g.bench_function("raw_import_sign", |b| {
             b.iter(|| {
                 let k = RsaKeyPair::from_pkcs8(black_box(pkcs8.as_ref())).unwrap();
                 let mut out = vec![0; 256];
-                k.sign(&signature::RSA_PKCS1_SHA256, &aws_rng, black_box(&message), &mut out).unwrap();
+                k.sign(&signature::RSA_PKCS1_SHA256, aws_rng, black_box(message), &mut out).unwrap();
                 out
             })
         });
         g.bench_function("raw_verify", |b| b.iter(|| public.verify(black_box(&message), black_box(&sig)).unwrap()));
         g.bench_function("idfed_sign", |b| {
-            b.iter(|| issue_response(black_box(&spec), &signer, SignWhat::Assertion, None, &rng).unwrap())
+            b.iter(|| issue_response(black_box(&spec), &signer, SignWhat::Assertion, None, rng).unwrap())
         });
         // Same input as bergshamra_sign: an already-built unsigned response.
         g.bench_function("idfed_sign_element", |b| {
