@@ -312,8 +312,8 @@ STORED_CONNECTIONS = 16
 
 
 def store_backed_row(signer, metadata, work, seconds):
-    """The default, SQLite-backed sandbox, fresh, at one connection count: it saves its state
-    before answering each call that changes it. Returns the row and the state file's size after."""
+    """The default, SQLite-backed sandbox, fresh, at one connection count: it writes each call's
+    session and replay mark before answering. Returns the row and the state files' size after."""
     data_dir = os.path.join(work, "stored")
     process, endpoint, keys = start_sandbox(data_dir)
     try:
@@ -434,12 +434,10 @@ def markdown(r):
     stored = r.get("stored")
     stored_text = "" if not stored else f"""
 The rows above use `--in-memory`. By default (`idfed aws serve`, `idfed up`) the sandbox keeps its
-state in SQLite and saves the whole state, every STS session and replay mark included, before it
-answers a call that changes it. Concurrent calls share a save, but the save grows with every
-session issued. A fresh store-backed sandbox under the same load ({STORED_CONNECTIONS} connections, {r['seconds']} s)
-answered **{stored['per_second']:,.0f}/s** (p50 {stored['p50_ms']:.1f} ms, p99 {stored['p99_ms']:.1f} ms, {stored['server_cores']:.2f} cores), and its
-state files held {stored['state_bytes'] / 1e6:.1f} MB after {stored['successes']:,} sessions: fine for
-interactive use, a known limit for heavy automation (RELIABILITY.md).
+state in SQLite (full sync) and writes each new session and replay mark as a record of its own
+before it answers; concurrent calls share one transaction. A fresh store-backed sandbox under the
+same load ({STORED_CONNECTIONS} connections, {r['seconds']} s) answered **{stored['per_second']:,.0f}/s** (p50 {stored['p50_ms']:.1f} ms, p99 {stored['p99_ms']:.1f} ms,
+{stored['server_cores']:.2f} cores), and its state files (WAL included) held {stored['state_bytes'] / 1e6:.1f} MB after {stored['successes']:,} sessions.
 """
     per_call_us = best["server_cores"] / best["per_second"] * 1e6
     moto_per_call_us = best_moto["server_cores"] / best_moto["per_second"] * 1e6

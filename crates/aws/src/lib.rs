@@ -8,6 +8,7 @@ pub mod connect;
 pub mod error;
 pub mod iam;
 pub mod pages;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod signin;

@@ -18,6 +18,7 @@ use crate::auth;
 use crate::connect;
 use crate::error::AwsError;
 use crate::ids;
+use crate::persist;
 use crate::protocol::query::{IAM_NAMESPACE, Params, STS_NAMESPACE, error_response};
 use crate::protocol::sigv4::{self, HttpParts};
 use crate::signin::{self, Answer};
@@ -34,15 +35,22 @@ pub struct Sandbox {
     pub sign_in_urls: Vec<String>,
     /// Where changes are written before they are acknowledged; `None` keeps state in memory.
     pub store: Option<DocumentStore>,
+    /// The stored core document's version and, once written or read, its body (a save
+    /// writes the core only when it changed).
     version: AtomicI64,
+    saved_core: Mutex<Option<String>>,
+    /// When records that no longer matter were last purged from the store.
+    purged: Mutex<Option<Instant>>,
     /// Saves started and the last one finished: changes made while a save waits share the next
     /// one (each caller still waits until a save that includes its change is written).
     saves_started: AtomicU64,
     saves_done: tokio::sync::Mutex<u64>,
 }
 
-/// The document the sandbox's state is kept under.
-pub const STATE_DOCUMENT: &str = "aws-sandbox";
+pub use crate::persist::STATE_DOCUMENT;
+
+/// How often records that no longer matter are purged from the store.
+const PURGE_EVERY_SECONDS: i64 = 60;
 
 /// An account's administrator credentials, printed at first start.
 #[derive(Debug, Clone)]
@@ -61,17 +69,18 @@ impl Sandbox {
             sign_in_urls,
             store: None,
             version: AtomicI64::new(0),
+            saved_core: Mutex::new(None),
+            purged: Mutex::new(None),
             saves_started: AtomicU64::new(0),
             saves_done: tokio::sync::Mutex::new(0),
         }
     }
 
-    /// A sandbox whose state lives in `store`, loaded from it when present.
+    /// A sandbox whose state lives in `store`, loaded from it when present. The first save
+    /// writes the core again, and any records an earlier idfed kept inside it.
     pub async fn with_store(store: DocumentStore, clock: Clock, sign_in_urls: Vec<String>) -> Result<Sandbox, String> {
-        let (version, state) = match store.load(STATE_DOCUMENT).await.map_err(|e| e.to_string())? {
-            Some((version, body)) => (version, State::from_json(&body)?),
-            None => (0, State::default()),
-        };
+        let (version, mut state, inline) = persist::load(&store).await?;
+        state.unsaved = Some(inline);
         let mut sandbox = Sandbox::new(state, clock, sign_in_urls);
         sandbox.store = Some(store);
         sandbox.version = AtomicI64::new(version);
@@ -93,15 +102,57 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Writes the records added or changed since the last save, and the core when it changed,
+    /// in one transaction. On failure the records stay listed for the next save.
     async fn save(&self, store: &DocumentStore) -> Result<(), AwsError> {
-        let (version, body) = {
-            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
-            (version, state.to_json().map_err(|e| AwsError::receiver(500, "ServiceFailure", e))?)
+        let failure = |e: String| AwsError::receiver(500, "ServiceFailure", e);
+        let (keys, written) = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let keys = state.unsaved.as_mut().map(std::mem::take).unwrap_or_default();
+            let documents = persist::records(&state, &keys).and_then(|d| Ok((d, state.core_to_json()?)));
+            if documents.is_err()
+                && let Some(unsaved) = &mut state.unsaved
+            {
+                unsaved.splice(0..0, keys.iter().cloned());
+            }
+            (keys, documents.map_err(failure)?)
         };
-        store.save(STATE_DOCUMENT, version, &body).await.map(|_| ()).map_err(|e| {
-            AwsError::receiver(503, "ServiceUnavailable", format!("the sandbox could not save its state: {e}"))
-        })
+        let (mut documents, core) = written;
+        let core_changed = self.saved_core.lock().unwrap_or_else(|e| e.into_inner()).as_deref() != Some(core.as_str());
+        if core_changed {
+            let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
+            documents.push((STATE_DOCUMENT.to_owned(), version, core.clone()));
+        }
+        if let Err(e) = store.save_all(&documents).await {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(unsaved) = &mut state.unsaved {
+                unsaved.splice(0..0, keys);
+            }
+            return Err(AwsError::receiver(
+                503,
+                "ServiceUnavailable",
+                format!("the sandbox could not save its state: {e}"),
+            ));
+        }
+        if core_changed {
+            *self.saved_core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+        }
+        self.purge_now_and_then(store).await;
+        Ok(())
+    }
+
+    /// Purges the records that no longer matter, at most once a minute. A failed purge only
+    /// leaves them for the next one: they are swept when loaded anyway.
+    async fn purge_now_and_then(&self, store: &DocumentStore) {
+        let now = (self.clock)();
+        {
+            let mut purged = self.purged.lock().unwrap_or_else(|e| e.into_inner());
+            if purged.is_some_and(|at| now.unix_seconds() - at.unix_seconds() < PURGE_EVERY_SECONDS) {
+                return;
+            }
+            *purged = Some(now);
+        }
+        let _ = persist::purge(store, now).await;
     }
 
     /// Adds an account with an administrator access key, unless it exists.

@@ -142,19 +142,48 @@ pub struct State {
     pub policies: BTreeMap<String, ManagedPolicy>,
     pub users: BTreeMap<String, User>,
     pub access_keys: BTreeMap<String, AccessKey>,
+    /// Sessions, replay marks and console sessions are many and short-lived: a store keeps
+    /// each as a record of its own (see `persist`), apart from the rest of the state.
+    #[serde(default)]
     pub sessions: BTreeMap<String, Session>,
     /// Assertion IDs already redeemed, with the instant they stop mattering.
+    #[serde(default)]
     pub redeemed: BTreeMap<String, Instant>,
+    #[serde(default)]
     pub console_sessions: BTreeMap<String, ConsoleSession>,
     pub connect_instances: BTreeMap<String, ConnectInstance>,
     /// When expired replay marks and sessions were last swept away (not exported).
     #[serde(skip)]
     pub swept: Option<Instant>,
+    /// Records added or changed since the last save, in order; `None` (in memory only) keeps
+    /// no list. Not exported.
+    #[serde(skip)]
+    pub unsaved: Option<Vec<RecordKey>>,
+}
+
+/// One short-lived record of the state, by its key in its map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordKey {
+    Session(String),
+    Redeemed(String),
+    Console(String),
+}
+
+/// The state without its short-lived records: what a store keeps as one document.
+#[derive(Serialize)]
+struct Core<'a> {
+    accounts: &'a Vec<Account>,
+    providers: &'a BTreeMap<String, SamlProvider>,
+    roles: &'a BTreeMap<String, Role>,
+    policies: &'a BTreeMap<String, ManagedPolicy>,
+    users: &'a BTreeMap<String, User>,
+    access_keys: &'a BTreeMap<String, AccessKey>,
+    connect_instances: &'a BTreeMap<String, ConnectInstance>,
 }
 
 /// Expired sessions are kept this long after they end, so that their credentials are still
 /// answered with ExpiredToken (as AWS does) rather than as unknown keys.
-const EXPIRED_SESSIONS_KEPT_SECONDS: i64 = 3600;
+pub(crate) const EXPIRED_SESSIONS_KEPT_SECONDS: i64 = 3600;
 
 fn deny_all() -> Policy {
     Policy { version: idfed_policy::document::Version::V2012, id: None, statements: Vec::new() }
@@ -169,7 +198,35 @@ impl State {
             return false;
         }
         self.redeemed.insert(assertion_id.to_owned(), until);
+        self.note(RecordKey::Redeemed(assertion_id.to_owned()));
         true
+    }
+
+    /// Adds temporary credentials.
+    pub fn add_session(&mut self, session: Session) {
+        self.note(RecordKey::Session(session.access_key.clone()));
+        self.sessions.insert(session.access_key.clone(), session);
+    }
+
+    /// Adds a browser's console session.
+    pub fn add_console_session(&mut self, console: ConsoleSession) {
+        self.note(RecordKey::Console(console.token.clone()));
+        self.console_sessions.insert(console.token.clone(), console);
+    }
+
+    /// A console session to change; the change is saved with the next save.
+    pub fn console_session_mut(&mut self, token: &str) -> Option<&mut ConsoleSession> {
+        if !self.console_sessions.contains_key(token) {
+            return None;
+        }
+        self.note(RecordKey::Console(token.to_owned()));
+        self.console_sessions.get_mut(token)
+    }
+
+    fn note(&mut self, key: RecordKey) {
+        if let Some(unsaved) = &mut self.unsaved {
+            unsaved.push(key);
+        }
     }
 
     /// Drops replay marks whose time has passed and sessions long expired, at most once a
@@ -189,6 +246,20 @@ impl State {
     /// The whole state as JSON (`idfed aws export`, and what the store keeps).
     pub fn to_json(&self) -> Result<String, String> {
         serde_json::to_string_pretty(self).map_err(|e| format!("serializing the sandbox state: {e}"))
+    }
+
+    /// The state without sessions, replay marks and console sessions, as JSON.
+    pub fn core_to_json(&self) -> Result<String, String> {
+        let core = Core {
+            accounts: &self.accounts,
+            providers: &self.providers,
+            roles: &self.roles,
+            policies: &self.policies,
+            users: &self.users,
+            access_keys: &self.access_keys,
+            connect_instances: &self.connect_instances,
+        };
+        serde_json::to_string_pretty(&core).map_err(|e| format!("serializing the sandbox state: {e}"))
     }
 
     /// Reads an export back, re-deriving parsed certificates and policies.

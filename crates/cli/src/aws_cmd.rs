@@ -5,7 +5,8 @@ use std::sync::Arc;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
-use idfed_aws::server::{AdminKey, STATE_DOCUMENT, Sandbox, serve};
+use idfed_aws::persist::{self, STATE_DOCUMENT};
+use idfed_aws::server::{AdminKey, Sandbox, serve};
 use idfed_aws::state::State;
 use idfed_store::DocumentStore;
 
@@ -79,21 +80,18 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
         AwsCommand::CredentialProcess { target } => crate::aws_login::credential_process(target),
         AwsCommand::Export { data_dir, out } => runtime.block_on(async move {
             let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
-            let (_, body) = store
-                .load(STATE_DOCUMENT)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no sandbox state in {}", data_dir.display()))?;
-            crate::input::write_text(out.as_deref(), &(body + "\n"))?;
+            if store.version(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.is_none() {
+                return Err(format!("no sandbox state in {}", data_dir.display()));
+            }
+            let (_, state, _) = persist::load(&store).await?;
+            crate::input::write_text(out.as_deref(), &(state.to_json()? + "\n"))?;
             Ok(Outcome::Success)
         }),
         AwsCommand::Import { file, data_dir } => runtime.block_on(async move {
             let text = crate::input::read_text(&file)?;
             let state = State::from_json(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            let body = state.to_json()?;
             let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
-            let version = store.load(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.map_or(0, |(v, _)| v);
-            store.save(STATE_DOCUMENT, version + 1, &body).await.map_err(|e| e.to_string())?;
+            persist::replace(&store, &state).await?;
             println!(
                 "imported {} roles, {} SAML providers, {} Connect instances into {}",
                 state.roles.len(),

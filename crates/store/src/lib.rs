@@ -126,6 +126,26 @@ impl DocumentStore {
         })
     }
 
+    /// Writes every `(name, version, body)` in one transaction (one commit, one sync to disk):
+    /// all or none. Each is written unless the stored version is newer; an equal version is
+    /// written again (a record whose version is its expiry can change without moving it).
+    pub async fn save_all(&self, documents: &[(String, i64, String)]) -> Result<(), StoreError> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, |pool, q| {
+            let sql = q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(name) DO UPDATE SET version = excluded.version, body = excluded.body \
+                 WHERE documents.version <= excluded.version");
+            let mut transaction = pool.begin().await?;
+            for (name, version, body) in documents {
+                sqlx::query(&sql).bind(name).bind(version).bind(body).execute(&mut *transaction).await?;
+            }
+            transaction.commit().await?;
+            Ok(())
+        })
+    }
+
     /// The stored versions of four documents in one query (a node checks its cached documents
     /// on every request: one round trip instead of four).
     pub async fn versions(&self, names: [&str; 4]) -> Result<[Option<i64>; 4], StoreError> {
@@ -591,6 +611,31 @@ mod tests {
             assert_eq!(store.bump("w").await.unwrap(), 2, "{b}");
             assert_eq!(store.bump("x").await.unwrap(), 4, "{b}");
             assert_eq!(store.versions(["w", "x", "y", "z"]).await.unwrap(), [Some(2), Some(4), None, Some(7)], "{b}");
+        }
+    }
+
+    #[tokio::test]
+    async fn save_all_writes_every_document_at_once_and_never_moves_one_back() {
+        let doc = |name: &str, version: i64, body: &str| (name.to_owned(), version, body.to_owned());
+        for store in both("save_all").await {
+            let b = store.backend();
+            store.save_all(&[]).await.unwrap();
+            assert!(store.save("core", 5, "five").await.unwrap());
+            store.save_all(&[doc("core", 4, "four"), doc("rec/a", 100, "a1"), doc("rec/b", 200, "b")]).await.unwrap();
+            assert_eq!(
+                store.load("core").await.unwrap(),
+                Some((5, "five".to_owned())),
+                "{b}: an older version is skipped"
+            );
+            store.save_all(&[doc("rec/a", 100, "a2"), doc("core", 6, "six")]).await.unwrap();
+            assert_eq!(
+                store.load("rec/a").await.unwrap(),
+                Some((100, "a2".to_owned())),
+                "{b}: the same version is rewritten"
+            );
+            assert_eq!(store.load("core").await.unwrap(), Some((6, "six".to_owned())), "{b}");
+            let names: Vec<String> = store.list("rec/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
+            assert_eq!(names, ["rec/b", "rec/a"], "{b}");
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn assume_role_with_saml_action(
         let mut state = hold();
         let assumed = assume_verified(&state, &request, verified, now, rng)?;
         assumed.redeem(&mut state, now)?;
-        state.sessions.insert(assumed.session.access_key.clone(), assumed.session.clone());
+        state.add_session(assumed.session.clone());
         Ok(assumed)
     });
     crate::metrics::assume_role_with_saml("api", assumed.as_ref().map_or_else(|e| e.code.as_str(), |_| "Success"));

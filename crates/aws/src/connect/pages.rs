@@ -45,7 +45,7 @@ pub fn federate_page(
         }
         Err(e) => return Answer::Page(e.status, error_page("Amazon Connect", &e.message)),
     };
-    if let Some(console) = cookie.and_then(|c| state.console_sessions.get_mut(c)) {
+    if let Some(console) = cookie.and_then(|c| state.console_session_mut(c)) {
         console.connect_user = Some((instance_id.to_owned(), user));
     }
     Answer::Redirect(destination_path(destination))

@@ -128,16 +128,13 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
     session.expires = assumed.session_not_on_or_after.map_or(console_end, |cap| cap.min(console_end));
     let token = ids::secret(rng).replace(['/', '+'], "x");
     let max_age = session.expires.unix_seconds() - now.unix_seconds();
-    state.console_sessions.insert(
-        token.clone(),
-        ConsoleSession {
-            token: token.clone(),
-            access_key: session.access_key.clone(),
-            expires: session.expires,
-            connect_user: None,
-        },
-    );
-    state.sessions.insert(session.access_key.clone(), session);
+    state.add_console_session(ConsoleSession {
+        token: token.clone(),
+        access_key: session.access_key.clone(),
+        expires: session.expires,
+        connect_user: None,
+    });
+    state.add_session(session);
     let location = request
         .form
         .get("RelayState")

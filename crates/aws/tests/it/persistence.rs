@@ -1,21 +1,31 @@
-//! A sandbox kept in a store: changes made at the same moment share saves, and every change
-//! acknowledged is in the store afterwards.
+//! A sandbox kept in a store: changes made at the same moment share saves, every change
+//! acknowledged is in the store afterwards, and short-lived records are saved one by one.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use idfed_aws::server::Sandbox;
-use idfed_aws::state::Account;
+use idfed_aws::server::{STATE_DOCUMENT, Sandbox};
+use idfed_aws::state::{Account, ConsoleSession, Session, State};
+use idfed_saml::Instant;
 use idfed_store::DocumentStore;
 
-use crate::common::now;
+use crate::common::{ROLE, now};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_changes_are_all_saved() {
-    let dir = std::env::temp_dir().join(format!("idfed-sandbox-saves-{}", std::process::id()));
+/// A fresh SQLite store in its own directory: (directory, file, store).
+async fn fresh_sqlite(label: &str) -> (PathBuf, PathBuf, DocumentStore) {
+    let dir = std::env::temp_dir().join(format!("idfed-sandbox-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("aws.sqlite");
     let store = DocumentStore::open_sqlite(&path).await.unwrap();
+    (dir, path, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_are_all_saved() {
+    let (dir, path, store) = fresh_sqlite("saves").await;
     let sandbox = Arc::new(Sandbox::with_store(store, Arc::new(now), Vec::new()).await.unwrap());
     let changes: Vec<_> = (0..60)
         .map(|n| {
@@ -35,5 +45,156 @@ async fn concurrent_changes_are_all_saved() {
     let mut ids: Vec<String> = reopened.state.lock().unwrap().accounts.iter().map(|a| a.id.clone()).collect();
     ids.sort();
     assert_eq!(ids, (0..60).map(|n| format!("{n:012}")).collect::<Vec<_>>(), "every acknowledged change was saved");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn session(key: &str, expires: Instant) -> Session {
+    Session {
+        access_key: key.into(),
+        secret: format!("secret-{key}"),
+        token: format!("token-{key}"),
+        expires,
+        role_arn: ROLE.into(),
+        account: "111122223333".into(),
+        assumed_role_arn: format!("arn:aws:sts::111122223333:assumed-role/Okta_Role/{key}"),
+        assumed_role_id: format!("AROAEXAMPLE:{key}"),
+        source_identity: None,
+        tags: BTreeMap::new(),
+        saml: BTreeMap::new(),
+    }
+}
+
+async fn core_body(store: &DocumentStore) -> String {
+    store.load(STATE_DOCUMENT).await.unwrap().unwrap().1
+}
+
+/// Sessions, replay marks and console sessions are records of their own: a call that adds
+/// one writes it alone, the core document stays the same size, and everything comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_saved_as_records_and_the_core_does_not_grow() {
+    for store in idfed_store::testing::stores("sandbox-records").await {
+        let b = store.backend();
+        let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        sandbox.ensure_account("111122223333", None);
+        sandbox.persist().await.unwrap();
+        let core = core_body(&store).await;
+        let live = now().plus_seconds(3600);
+        for n in 0..50 {
+            {
+                let mut state = sandbox.state.lock().unwrap();
+                state.add_session(session(&format!("ASIA{n:04}"), live));
+                assert!(state.redeem(&format!("_assertion{n}"), live, now()));
+            }
+            sandbox.persist().await.unwrap();
+        }
+        {
+            let mut state = sandbox.state.lock().unwrap();
+            state.add_console_session(ConsoleSession {
+                token: "console-1".into(),
+                access_key: "ASIA0001".into(),
+                expires: live,
+                connect_user: None,
+            });
+        }
+        sandbox.persist().await.unwrap();
+        sandbox.state.lock().unwrap().console_session_mut("console-1").unwrap().connect_user =
+            Some(("instance".into(), "user".into()));
+        sandbox.persist().await.unwrap();
+        assert_eq!(core_body(&store).await, core, "{b}: the core document does not hold sessions");
+        assert_eq!(store.list("aws-sandbox/session/", 100).await.unwrap().len(), 50, "{b}");
+
+        let reopened = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        let state = reopened.state.lock().unwrap();
+        assert_eq!(state.sessions.len(), 50, "{b}");
+        assert_eq!(state.sessions["ASIA0007"].secret, "secret-ASIA0007", "{b}");
+        assert_eq!(state.redeemed.len(), 50, "{b}");
+        let console = &state.console_sessions["console-1"];
+        assert_eq!(console.connect_user, Some(("instance".into(), "user".into())), "{b}: the change was saved");
+        assert_eq!(state.access_keys.len(), 1, "{b}: the core came back too");
+    }
+}
+
+/// A state saved by an earlier idfed, sessions inside the one document, is read whole and
+/// its sessions move into records at the first save.
+#[tokio::test]
+async fn a_state_with_sessions_inside_moves_them_into_records() {
+    for store in idfed_store::testing::stores("sandbox-legacy").await {
+        let b = store.backend();
+        let mut old = State::default();
+        old.accounts.push(Account { id: "111122223333".into(), alias: None });
+        old.sessions.insert("ASIAOLD".into(), session("ASIAOLD", now().plus_seconds(600)));
+        old.redeemed.insert("_old".into(), now().plus_seconds(300));
+        assert!(store.save(STATE_DOCUMENT, 7, &old.to_json().unwrap()).await.unwrap());
+
+        let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        assert!(sandbox.state.lock().unwrap().sessions.contains_key("ASIAOLD"), "{b}");
+        sandbox.persist().await.unwrap();
+        let core = core_body(&store).await;
+        assert!(!core.contains("ASIAOLD") && !core.contains("_old"), "{b}: {core}");
+        assert_eq!(store.list("aws-sandbox/", 10).await.unwrap().len(), 2, "{b}");
+
+        let reopened = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        let state = reopened.state.lock().unwrap();
+        assert!(state.sessions.contains_key("ASIAOLD") && state.redeemed.contains_key("_old"), "{b}");
+        assert_eq!(state.accounts.len(), 1, "{b}");
+    }
+}
+
+/// Records are purged from the store once they no longer matter (sessions an hour after they
+/// end, replay marks when their window closes); live ones stay.
+#[tokio::test]
+async fn records_past_their_time_are_purged() {
+    for store in idfed_store::testing::stores("sandbox-purge").await {
+        let b = store.backend();
+        let offset = Arc::new(AtomicI64::new(0));
+        let clock = {
+            let offset = offset.clone();
+            Arc::new(move || now().plus_seconds(offset.load(Ordering::SeqCst)))
+        };
+        let sandbox = Sandbox::with_store(store.clone(), clock, Vec::new()).await.unwrap();
+        {
+            let mut state = sandbox.state.lock().unwrap();
+            state.add_session(session("ASIAEARLY", now().plus_seconds(60)));
+            assert!(state.redeem("_early", now().plus_seconds(300), now()));
+        }
+        sandbox.persist().await.unwrap();
+        assert_eq!(store.list("aws-sandbox/", 10).await.unwrap().len(), 2, "{b}");
+
+        // Two hours on: the session ended 1 h 59 min ago and the mark's window has closed.
+        offset.store(7200, Ordering::SeqCst);
+        let later = now().plus_seconds(7200);
+        sandbox.state.lock().unwrap().add_session(session("ASIALATER", later.plus_seconds(60)));
+        sandbox.persist().await.unwrap();
+        let names: Vec<String> = store.list("aws-sandbox/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
+        assert_eq!(names, ["aws-sandbox/session/ASIALATER"], "{b}");
+    }
+}
+
+/// A save the database refuses is answered with an error, and what it would have written is
+/// written by the next save: nothing the sandbox holds is left out of the store.
+#[tokio::test]
+async fn records_of_a_failed_save_are_written_by_the_next() {
+    let (dir, path, store) = fresh_sqlite("refused").await;
+    let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+    sandbox.persist().await.unwrap();
+    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TRIGGER refuse BEFORE INSERT ON documents WHEN NEW.name LIKE 'aws-sandbox/%' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
+    sandbox.state.lock().unwrap().add_session(session("ASIAONE", now().plus_seconds(60)));
+    let refused = sandbox.persist().await.unwrap_err();
+    assert_eq!((refused.status, refused.code.as_str()), (503, "ServiceUnavailable"), "{}", refused.message);
+    assert!(store.list("aws-sandbox/", 10).await.unwrap().is_empty());
+
+    sqlx::raw_sql("DROP TRIGGER refuse").execute(&admin).await.unwrap();
+    sandbox.state.lock().unwrap().add_session(session("ASIATWO", now().plus_seconds(60)));
+    sandbox.persist().await.unwrap();
+    let mut names: Vec<String> = store.list("aws-sandbox/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["aws-sandbox/session/ASIAONE", "aws-sandbox/session/ASIATWO"]);
     let _ = std::fs::remove_dir_all(dir);
 }
