@@ -7,9 +7,13 @@ const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 fn draw(rng: &dyn Random, alphabet: &[u8], len: usize) -> String {
     let mut bytes = vec![0u8; len];
-    // A failing system random source is unrecoverable for key material: fall back to nothing.
     if rng.fill(&mut bytes).is_err() {
-        bytes.fill(0);
+        // Without randomness every secret and key ID would be predictable (and IDs would
+        // collide). The system source never fails this way (AWS-LC aborts first), so only a
+        // broken injected source gets here; stop rather than hand out guessable credentials,
+        // as AWS-LC and Go's crypto/rand do.
+        eprintln!("idfed: the random source failed; stopping rather than issuing predictable credentials");
+        std::process::abort();
     }
     bytes.iter().map(|b| char::from(*alphabet.get(usize::from(*b) % alphabet.len()).unwrap_or(&b'A'))).collect()
 }

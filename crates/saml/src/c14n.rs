@@ -191,7 +191,12 @@ fn escape_text(out: &mut Vec<u8>, text: &str) {
 }
 
 fn escape_attribute(out: &mut Vec<u8>, text: &str) {
-    let replacement = |b| match b {
+    escape_ascii(text, attribute_escape, |piece| out.extend_from_slice(piece.as_bytes()));
+}
+
+/// What an attribute value's byte becomes in canonical form, when it is escaped.
+pub(crate) fn attribute_escape(b: u8) -> Option<&'static str> {
+    match b {
         b'&' => Some("&amp;"),
         b'<' => Some("&lt;"),
         b'"' => Some("&quot;"),
@@ -199,8 +204,7 @@ fn escape_attribute(out: &mut Vec<u8>, text: &str) {
         b'\n' => Some("&#xA;"),
         b'\r' => Some("&#xD;"),
         _ => None,
-    };
-    escape_ascii(text, replacement, |piece| out.extend_from_slice(piece.as_bytes()));
+    }
 }
 
 #[cfg(test)]

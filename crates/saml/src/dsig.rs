@@ -7,7 +7,7 @@ use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use roxmltree::Node;
 
 use crate::c14n::{self, Options};
-use crate::encoding::{base64_decode, base64_encode};
+use crate::encoding::{base64_decode, base64_encode, escape_ascii};
 use crate::error::{Error, Reason, Result};
 use crate::keys::{Certificate, Curve, PublicKey, SigningKey};
 use crate::ns::{self, DS};
@@ -198,7 +198,7 @@ fn signed_info_body(id: &str, options: &SignOptions, digest_value: &str) -> Stri
     s.push_str("\"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm=\"");
     s.push_str(options.algorithm.uri());
     s.push_str("\"></ds:SignatureMethod><ds:Reference URI=\"#");
-    s.push_str(&escape_attr(id));
+    push_attribute(&mut s, id);
     s.push_str("\"><ds:Transforms><ds:Transform Algorithm=\"");
     s.push_str(ns::TRANSFORM_ENVELOPED);
     s.push_str("\"></ds:Transform><ds:Transform Algorithm=\"");
@@ -208,7 +208,7 @@ fn signed_info_body(id: &str, options: &SignOptions, digest_value: &str) -> Stri
         s.push_str("<ec:InclusiveNamespaces xmlns:ec=\"");
         s.push_str(ns::C14N_EXCL);
         s.push_str("\" PrefixList=\"");
-        s.push_str(&escape_attr(&options.inclusive_prefixes.join(" ")));
+        push_attribute(&mut s, &options.inclusive_prefixes.join(" "));
         s.push_str("\"></ec:InclusiveNamespaces>");
     }
     s.push_str("</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"");
@@ -219,8 +219,9 @@ fn signed_info_body(id: &str, options: &SignOptions, digest_value: &str) -> Stri
     s
 }
 
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+/// Appends `value` escaped as canonical form escapes an attribute value.
+fn push_attribute(out: &mut String, value: &str) {
+    escape_ascii(value, c14n::attribute_escape, |piece| out.push_str(piece));
 }
 
 /// What verification trusts.
