@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use idfed_saml::Instant;
 use idfed_store::DocumentStore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::protocol::sigv4::sha256_hex;
 use crate::state::{EXPIRED_SESSIONS_KEPT_SECONDS, RecordKey, State};
 
 /// The document the sandbox's core state is kept under.
@@ -22,17 +23,32 @@ const CONSOLE: &str = "aws-sandbox/console/";
 /// A document to write: (name, version, body).
 pub type Document = (String, i64, String);
 
+/// A replay mark as stored. Its name holds a digest of the assertion ID, which the sender
+/// chose: a name of fixed length and alphabet whatever the ID is.
+#[derive(Serialize, Deserialize)]
+struct Redeemed {
+    id: String,
+    until: Instant,
+}
+
 /// A record's document. Its version is the instant, in unix milliseconds, after which it no
 /// longer matters, so purging by version drops exactly what the state sweeps. `None` when the
 /// state no longer holds the record (swept before it was saved).
 pub fn record(state: &State, key: &RecordKey) -> Result<Option<Document>, String> {
     let kept_after = |end: Instant| end.plus_seconds(EXPIRED_SESSIONS_KEPT_SECONDS).unix_millis();
     let document = match key {
-        RecordKey::Session(k) => state.sessions.get(k).map(|s| (SESSION, k, kept_after(s.expires), json(s))),
-        RecordKey::Redeemed(id) => state.redeemed.get(id).map(|until| (REDEEMED, id, until.unix_millis(), json(until))),
-        RecordKey::Console(t) => state.console_sessions.get(t).map(|c| (CONSOLE, t, kept_after(c.expires), json(c))),
+        RecordKey::Session(k) => {
+            state.sessions.get(k).map(|s| (format!("{SESSION}{k}"), kept_after(s.expires), json(s)))
+        }
+        RecordKey::Redeemed(id) => state.redeemed.get(id).map(|until| {
+            let name = format!("{REDEEMED}{}", sha256_hex(id.as_bytes()));
+            (name, until.unix_millis(), json(&Redeemed { id: id.clone(), until: *until }))
+        }),
+        RecordKey::Console(t) => {
+            state.console_sessions.get(t).map(|c| (format!("{CONSOLE}{t}"), kept_after(c.expires), json(c)))
+        }
     };
-    document.map(|(prefix, key, version, body)| Ok((format!("{prefix}{key}"), version, body?))).transpose()
+    document.map(|(name, version, body)| Ok((name, version, body?))).transpose()
 }
 
 fn json(value: &impl Serialize) -> Result<String, String> {
@@ -72,8 +88,9 @@ pub async fn load(store: &DocumentStore) -> Result<(i64, State, Vec<RecordKey>),
         let bad = |e: serde_json::Error| format!("sandbox record {name}: {e}");
         if let Some(key) = name.strip_prefix(SESSION) {
             state.sessions.insert(key.to_owned(), serde_json::from_str(&body).map_err(bad)?);
-        } else if let Some(id) = name.strip_prefix(REDEEMED) {
-            state.redeemed.insert(id.to_owned(), serde_json::from_str(&body).map_err(bad)?);
+        } else if name.starts_with(REDEEMED) {
+            let mark: Redeemed = serde_json::from_str(&body).map_err(bad)?;
+            state.redeemed.insert(mark.id, mark.until);
         } else if let Some(token) = name.strip_prefix(CONSOLE) {
             state.console_sessions.insert(token.to_owned(), serde_json::from_str(&body).map_err(bad)?);
         } else {
@@ -83,14 +100,13 @@ pub async fn load(store: &DocumentStore) -> Result<(i64, State, Vec<RecordKey>),
     Ok((version, state, inline))
 }
 
-/// Replaces what the store holds with `state` (`idfed aws import`): its records first go,
-/// then the core and every record of `state` are written in one transaction.
+/// Replaces what the store holds with `state` (`idfed aws import`), in one transaction: the
+/// records held go, the core and every record of `state` are written.
 pub async fn replace(store: &DocumentStore, state: &State) -> Result<(), String> {
     let version = store.version(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.unwrap_or(0) + 1;
     let mut documents = records(state, &all_records(state))?;
     documents.push((STATE_DOCUMENT.to_owned(), version, state.core_to_json()?));
-    store.purge(RECORDS, i64::MAX).await.map_err(|e| e.to_string())?;
-    store.save_all(&documents).await.map_err(|e| e.to_string())
+    store.replace_all(RECORDS, &documents).await.map_err(|e| e.to_string())
 }
 
 /// Drops the records that no longer matter at `now`.

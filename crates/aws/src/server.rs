@@ -22,7 +22,7 @@ use crate::persist;
 use crate::protocol::query::{IAM_NAMESPACE, Params, STS_NAMESPACE, error_response};
 use crate::protocol::sigv4::{self, HttpParts};
 use crate::signin::{self, Answer};
-use crate::state::{AccessKey, Account, State};
+use crate::state::{AccessKey, Account, RecordKey, State};
 
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
@@ -103,44 +103,33 @@ impl Sandbox {
     }
 
     /// Writes the records added or changed since the last save, and the core when it changed,
-    /// in one transaction. On failure the records stay listed for the next save.
+    /// in one transaction. A save that fails, or is dropped with its request, leaves its records
+    /// listed and the core marked unsaved, so the next save writes them.
     async fn save(&self, store: &DocumentStore) -> Result<(), AwsError> {
-        let failure = |e: String| AwsError::receiver(500, "ServiceFailure", e);
-        let (keys, written) = {
+        let mut pending = Pending { sandbox: self, keys: Vec::new(), committed: false };
+        let (documents, core) = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let keys = state.unsaved.as_mut().map(std::mem::take).unwrap_or_default();
-            let documents = persist::records(&state, &keys).and_then(|d| Ok((d, state.core_to_json()?)));
-            if documents.is_err()
-                && let Some(unsaved) = &mut state.unsaved
-            {
-                unsaved.splice(0..0, keys.iter().cloned());
-            }
-            (keys, documents.map_err(failure)?)
+            pending.keys = state.unsaved.as_mut().map(std::mem::take).unwrap_or_default();
+            let records = persist::records(&state, &pending.keys);
+            (records, state.core_to_json())
         };
-        let (mut documents, core) = written;
-        let core_changed = self.saved_core.lock().unwrap_or_else(|e| e.into_inner()).as_deref() != Some(core.as_str());
+        let failure = |e: String| AwsError::receiver(500, "ServiceFailure", e);
+        let (mut documents, core) = (documents.map_err(failure)?, core.map_err(failure)?);
+        let mut saved_core = self.saved_core.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let core_changed = saved_core.as_deref() != Some(core.as_str());
         if core_changed {
             let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
             documents.push((STATE_DOCUMENT.to_owned(), version, core.clone()));
+            saved_core = Some(core);
         }
-        if let Err(e) = store.save_all(&documents).await {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(unsaved) = &mut state.unsaved {
-                unsaved.splice(0..0, keys);
-            }
-            return Err(AwsError::receiver(
-                503,
-                "ServiceUnavailable",
-                format!("the sandbox could not save its state: {e}"),
-            ));
-        }
-        if core_changed {
-            *self.saved_core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
-        }
+        store.save_all(&documents).await.map_err(|e| {
+            AwsError::receiver(503, "ServiceUnavailable", format!("the sandbox could not save its state: {e}"))
+        })?;
+        pending.committed = true;
+        *self.saved_core.lock().unwrap_or_else(|e| e.into_inner()) = saved_core;
         self.purge_now_and_then(store).await;
         Ok(())
     }
-
     /// Purges the records that no longer matter, at most once a minute. A failed purge only
     /// leaves them for the next one: they are swept when loaded anyway.
     async fn purge_now_and_then(&self, store: &DocumentStore) {
@@ -178,6 +167,25 @@ impl Sandbox {
         };
         state.access_keys.insert(key.id.clone(), key.clone());
         AdminKey { account: id.to_owned(), access_key: key.id, secret: key.secret }
+    }
+}
+
+/// The record keys one save took from the state's list: put back unless the save committed.
+struct Pending<'a> {
+    sandbox: &'a Sandbox,
+    keys: Vec<RecordKey>,
+    committed: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.committed || self.keys.is_empty() {
+            return;
+        }
+        let mut state = self.sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(unsaved) = &mut state.unsaved {
+            unsaved.splice(0..0, std::mem::take(&mut self.keys));
+        }
     }
 }
 

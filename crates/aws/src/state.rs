@@ -169,7 +169,8 @@ pub enum RecordKey {
     Console(String),
 }
 
-/// The state without its short-lived records: what a store keeps as one document.
+/// The state without its short-lived records: what a store keeps as one document. The record
+/// maps are written empty, so that an earlier idfed can still read the document.
 #[derive(Serialize)]
 struct Core<'a> {
     accounts: &'a Vec<Account>,
@@ -178,6 +179,9 @@ struct Core<'a> {
     policies: &'a BTreeMap<String, ManagedPolicy>,
     users: &'a BTreeMap<String, User>,
     access_keys: &'a BTreeMap<String, AccessKey>,
+    sessions: BTreeMap<(), ()>,
+    redeemed: BTreeMap<(), ()>,
+    console_sessions: BTreeMap<(), ()>,
     connect_instances: &'a BTreeMap<String, ConnectInstance>,
 }
 
@@ -194,7 +198,8 @@ impl State {
     /// Marks whose time has passed are dropped on the way.
     pub fn redeem(&mut self, assertion_id: &str, until: Instant, now: Instant) -> bool {
         self.sweep(now);
-        if self.redeemed.get(assertion_id).is_some_and(|end| *end > now) {
+        // The assertion is fresh through its last millisecond (`now - issued <= 5 min`): so is the mark.
+        if self.redeemed.get(assertion_id).is_some_and(|end| *end >= now) {
             return false;
         }
         self.redeemed.insert(assertion_id.to_owned(), until);
@@ -237,7 +242,7 @@ impl State {
             return;
         }
         self.swept = Some(now);
-        self.redeemed.retain(|_, end| *end > now);
+        self.redeemed.retain(|_, end| *end >= now);
         let horizon = now.minus_seconds(EXPIRED_SESSIONS_KEPT_SECONDS);
         self.sessions.retain(|_, session| session.expires > horizon);
         self.console_sessions.retain(|_, session| session.expires > horizon);
@@ -250,14 +255,32 @@ impl State {
 
     /// The state without sessions, replay marks and console sessions, as JSON.
     pub fn core_to_json(&self) -> Result<String, String> {
+        // Named field by field, so that a field added to the state must be placed here too.
+        let State {
+            accounts,
+            providers,
+            roles,
+            policies,
+            users,
+            access_keys,
+            sessions: _,
+            redeemed: _,
+            console_sessions: _,
+            connect_instances,
+            swept: _,
+            unsaved: _,
+        } = self;
         let core = Core {
-            accounts: &self.accounts,
-            providers: &self.providers,
-            roles: &self.roles,
-            policies: &self.policies,
-            users: &self.users,
-            access_keys: &self.access_keys,
-            connect_instances: &self.connect_instances,
+            accounts,
+            providers,
+            roles,
+            policies,
+            users,
+            access_keys,
+            sessions: BTreeMap::new(),
+            redeemed: BTreeMap::new(),
+            console_sessions: BTreeMap::new(),
+            connect_instances,
         };
         serde_json::to_string_pretty(&core).map_err(|e| format!("serializing the sandbox state: {e}"))
     }
@@ -318,8 +341,10 @@ mod tests {
         assert!(!state.redeem("id-1", at(300), at(0)), "the same instant");
         assert!(!state.redeem("id-1", at(300), at(299)), "a replay inside the window");
         assert!(state.redeem("id-2", at(301), at(0)));
+        assert!(!state.redeem("id-1", at(300), at(300)), "the window's last instant, which freshness still accepts");
         // Past its window a mark no longer refuses, swept or not.
-        assert!(state.redeem("id-1", at(600), at(300)));
+        let just_after = Instant::from_unix_millis(at(300).unix_millis() + 1);
+        assert!(state.redeem("id-1", at(600), just_after));
         assert!(state.redeem("id-3", at(900), at(302)));
         assert_eq!(state.redeemed.keys().collect::<Vec<_>>(), ["id-1", "id-3"], "id-2 swept once its window passed");
     }

@@ -71,6 +71,7 @@ impl DocumentStore {
         for schema in [
             include_str!("../migrations/sqlite/0001_documents.sql"),
             include_str!("../migrations/sqlite/0002_events.sql"),
+            include_str!("../migrations/sqlite/0003_documents_version.sql"),
         ] {
             sqlx::raw_sql(schema).execute(&pool).await?;
         }
@@ -84,6 +85,7 @@ impl DocumentStore {
         for schema in [
             include_str!("../migrations/postgres/0001_documents.sql"),
             include_str!("../migrations/postgres/0002_events.sql"),
+            include_str!("../migrations/postgres/0003_documents_version.sql"),
         ] {
             sqlx::raw_sql(schema).execute(&pool).await?;
         }
@@ -130,14 +132,32 @@ impl DocumentStore {
     /// all or none. Each is written unless the stored version is newer; an equal version is
     /// written again (a record whose version is its expiry can change without moving it).
     pub async fn save_all(&self, documents: &[(String, i64, String)]) -> Result<(), StoreError> {
-        if documents.is_empty() {
+        self.write_documents(None, documents).await
+    }
+
+    /// Removes every document under `prefix`, then writes `documents` as [`DocumentStore::save_all`]
+    /// does, in one transaction: all or none.
+    pub async fn replace_all(&self, prefix: &str, documents: &[(String, i64, String)]) -> Result<(), StoreError> {
+        self.write_documents(Some(prefix), documents).await
+    }
+
+    async fn write_documents(
+        &self,
+        clear: Option<&str>,
+        documents: &[(String, i64, String)],
+    ) -> Result<(), StoreError> {
+        if documents.is_empty() && clear.is_none() {
             return Ok(());
         }
         on_pool!(self, |pool, q| {
+            let mut transaction = pool.begin().await?;
+            if let Some(prefix) = clear {
+                let sql = q("DELETE FROM documents WHERE name LIKE ?1 ESCAPE '\\'");
+                sqlx::query(&sql).bind(like_prefix(prefix)).execute(&mut *transaction).await?;
+            }
             let sql = q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) \
                  ON CONFLICT(name) DO UPDATE SET version = excluded.version, body = excluded.body \
                  WHERE documents.version <= excluded.version");
-            let mut transaction = pool.begin().await?;
             for (name, version, body) in documents {
                 sqlx::query(&sql).bind(name).bind(version).bind(body).execute(&mut *transaction).await?;
             }
@@ -615,7 +635,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn save_all_writes_every_document_at_once_and_never_moves_one_back() {
+    async fn save_all_writes_every_document_at_once_and_never_moves_one_back_and_replace_all_clears_a_prefix() {
         let doc = |name: &str, version: i64, body: &str| (name.to_owned(), version, body.to_owned());
         for store in both("save_all").await {
             let b = store.backend();
@@ -636,6 +656,10 @@ mod tests {
             assert_eq!(store.load("core").await.unwrap(), Some((6, "six".to_owned())), "{b}");
             let names: Vec<String> = store.list("rec/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
             assert_eq!(names, ["rec/b", "rec/a"], "{b}");
+            store.replace_all("rec/", &[doc("rec/c", 50, "c")]).await.unwrap();
+            let names: Vec<String> = store.list("rec/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
+            assert_eq!(names, ["rec/c"], "{b}: what was under the prefix went");
+            assert_eq!(store.version("core").await.unwrap(), Some(6), "{b}: the rest stayed");
         }
     }
 }

@@ -141,7 +141,7 @@ pub fn verify_assertion(
     let issued = assertion
         .issue_instant
         .ok_or_else(|| invalid_token("Invalid SAML response: the Assertion has no IssueInstant"))?;
-    if now.unix_millis() - issued.unix_millis() > 300_000 {
+    if now.unix_millis().saturating_sub(issued.unix_millis()) > 300_000 {
         return Err(AwsError::sender(400, "ExpiredTokenException", TOKEN_EXPIRED));
     }
     let recipient = bearer_recipient(&accepted)

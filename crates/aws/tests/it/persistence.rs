@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use idfed_aws::server::{STATE_DOCUMENT, Sandbox};
-use idfed_aws::state::{Account, ConsoleSession, Session, State};
+use idfed_aws::state::{Account, ConsoleSession, Session};
 use idfed_saml::Instant;
 use idfed_store::DocumentStore;
 
@@ -78,6 +79,7 @@ async fn sessions_are_saved_as_records_and_the_core_does_not_grow() {
         sandbox.ensure_account("111122223333", None);
         sandbox.persist().await.unwrap();
         let core = core_body(&store).await;
+        let core_version = store.version(STATE_DOCUMENT).await.unwrap();
         let live = now().plus_seconds(3600);
         for n in 0..50 {
             {
@@ -101,6 +103,7 @@ async fn sessions_are_saved_as_records_and_the_core_does_not_grow() {
             Some(("instance".into(), "user".into()));
         sandbox.persist().await.unwrap();
         assert_eq!(core_body(&store).await, core, "{b}: the core document does not hold sessions");
+        assert_eq!(store.version(STATE_DOCUMENT).await.unwrap(), core_version, "{b}: nor is it written again");
         assert_eq!(store.list("aws-sandbox/session/", 100).await.unwrap().len(), 50, "{b}");
 
         let reopened = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
@@ -120,11 +123,16 @@ async fn sessions_are_saved_as_records_and_the_core_does_not_grow() {
 async fn a_state_with_sessions_inside_moves_them_into_records() {
     for store in idfed_store::testing::stores("sandbox-legacy").await {
         let b = store.backend();
-        let mut old = State::default();
-        old.accounts.push(Account { id: "111122223333".into(), alias: None });
-        old.sessions.insert("ASIAOLD".into(), session("ASIAOLD", now().plus_seconds(600)));
-        old.redeemed.insert("_old".into(), now().plus_seconds(300));
-        assert!(store.save(STATE_DOCUMENT, 7, &old.to_json().unwrap()).await.unwrap());
+        // The shape of the one document an earlier idfed wrote: the records inside it.
+        let old = serde_json::json!({
+            "accounts": [{"id": "111122223333", "alias": null}],
+            "providers": {}, "roles": {}, "policies": {}, "users": {}, "access_keys": {},
+            "sessions": {"ASIAOLD": session("ASIAOLD", now().plus_seconds(600))},
+            "redeemed": {"_old": now().plus_seconds(300)},
+            "console_sessions": {},
+            "connect_instances": {}
+        });
+        assert!(store.save(STATE_DOCUMENT, 7, &old.to_string()).await.unwrap());
 
         let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
         assert!(sandbox.state.lock().unwrap().sessions.contains_key("ASIAOLD"), "{b}");
@@ -140,8 +148,9 @@ async fn a_state_with_sessions_inside_moves_them_into_records() {
     }
 }
 
-/// Records are purged from the store once they no longer matter (sessions an hour after they
-/// end, replay marks when their window closes); live ones stay.
+/// Records are purged from the store once they no longer matter: a replay mark when its
+/// window closes, a session an hour after it ends. Until then they survive a restart, and a
+/// mark still refuses its assertion again.
 #[tokio::test]
 async fn records_past_their_time_are_purged() {
     for store in idfed_store::testing::stores("sandbox-purge").await {
@@ -151,33 +160,56 @@ async fn records_past_their_time_are_purged() {
             let offset = offset.clone();
             Arc::new(move || now().plus_seconds(offset.load(Ordering::SeqCst)))
         };
-        let sandbox = Sandbox::with_store(store.clone(), clock, Vec::new()).await.unwrap();
+        let sandbox = Sandbox::with_store(store.clone(), clock.clone(), Vec::new()).await.unwrap();
+        let mark_until = now().plus_seconds(300);
         {
             let mut state = sandbox.state.lock().unwrap();
             state.add_session(session("ASIAEARLY", now().plus_seconds(60)));
-            assert!(state.redeem("_early", now().plus_seconds(300), now()));
+            assert!(state.redeem("_early", mark_until, now()));
         }
         sandbox.persist().await.unwrap();
-        assert_eq!(store.list("aws-sandbox/", 10).await.unwrap().len(), 2, "{b}");
+        let names = |store: DocumentStore| async move {
+            let mut names: Vec<String> =
+                store.list("aws-sandbox/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(store.clone()).await.len(), 2, "{b}");
 
-        // Two hours on: the session ended 1 h 59 min ago and the mark's window has closed.
+        // Two minutes on, after a restart: the mark still refuses a replay.
+        offset.store(120, Ordering::SeqCst);
+        let restarted = Sandbox::with_store(store.clone(), clock.clone(), Vec::new()).await.unwrap();
+        assert!(!restarted.state.lock().unwrap().redeem("_early", mark_until, clock()), "{b}: replay refused");
+
+        // 50 minutes on: the mark's window has closed, the session ended 49 minutes ago.
+        offset.store(3000, Ordering::SeqCst);
+        restarted.state.lock().unwrap().add_session(session("ASIAMID", now().plus_seconds(6600)));
+        restarted.persist().await.unwrap();
+        assert_eq!(names(store.clone()).await, ["aws-sandbox/session/ASIAEARLY", "aws-sandbox/session/ASIAMID"], "{b}");
+
+        // Two hours on: the first session ended over an hour ago.
         offset.store(7200, Ordering::SeqCst);
-        let later = now().plus_seconds(7200);
-        sandbox.state.lock().unwrap().add_session(session("ASIALATER", later.plus_seconds(60)));
-        sandbox.persist().await.unwrap();
-        let names: Vec<String> = store.list("aws-sandbox/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
-        assert_eq!(names, ["aws-sandbox/session/ASIALATER"], "{b}");
+        restarted.state.lock().unwrap().add_session(session("ASIALATER", now().plus_seconds(7260)));
+        restarted.persist().await.unwrap();
+        assert_eq!(names(store.clone()).await, ["aws-sandbox/session/ASIALATER", "aws-sandbox/session/ASIAMID"], "{b}");
     }
+}
+
+/// A store-backed sandbox saved once, on a fresh SQLite file, and a second connection to that
+/// file through which a test makes the database misbehave.
+async fn saved_sandbox_with_admin(label: &str) -> (PathBuf, DocumentStore, Sandbox, sqlx::SqlitePool) {
+    let (dir, path, store) = fresh_sqlite(label).await;
+    let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+    sandbox.persist().await.unwrap();
+    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    (dir, store, sandbox, admin)
 }
 
 /// A save the database refuses is answered with an error, and what it would have written is
 /// written by the next save: nothing the sandbox holds is left out of the store.
 #[tokio::test]
 async fn records_of_a_failed_save_are_written_by_the_next() {
-    let (dir, path, store) = fresh_sqlite("refused").await;
-    let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
-    sandbox.persist().await.unwrap();
-    let admin = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let (dir, store, sandbox, admin) = saved_sandbox_with_admin("refused").await;
     sqlx::raw_sql(
         "CREATE TRIGGER refuse BEFORE INSERT ON documents WHEN NEW.name LIKE 'aws-sandbox/%' \
          BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
@@ -185,10 +217,15 @@ async fn records_of_a_failed_save_are_written_by_the_next() {
     .execute(&admin)
     .await
     .unwrap();
-    sandbox.state.lock().unwrap().add_session(session("ASIAONE", now().plus_seconds(60)));
+    {
+        let mut state = sandbox.state.lock().unwrap();
+        state.add_session(session("ASIAONE", now().plus_seconds(60)));
+        state.accounts.push(Account { id: "444455556666".into(), alias: None });
+    }
     let refused = sandbox.persist().await.unwrap_err();
     assert_eq!((refused.status, refused.code.as_str()), (503, "ServiceUnavailable"), "{}", refused.message);
     assert!(store.list("aws-sandbox/", 10).await.unwrap().is_empty());
+    assert!(!core_body(&store).await.contains("444455556666"), "all or none: the core went with the records");
 
     sqlx::raw_sql("DROP TRIGGER refuse").execute(&admin).await.unwrap();
     sandbox.state.lock().unwrap().add_session(session("ASIATWO", now().plus_seconds(60)));
@@ -196,5 +233,26 @@ async fn records_of_a_failed_save_are_written_by_the_next() {
     let mut names: Vec<String> = store.list("aws-sandbox/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
     names.sort();
     assert_eq!(names, ["aws-sandbox/session/ASIAONE", "aws-sandbox/session/ASIATWO"]);
+    assert!(core_body(&store).await.contains("444455556666"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A save dropped part-way (its request went away while the database was busy) leaves what it
+/// took for the next save: another caller's save still writes it.
+#[tokio::test]
+async fn records_of_a_dropped_save_are_written_by_the_next() {
+    let (dir, store, sandbox, admin) = saved_sandbox_with_admin("dropped").await;
+    let mut lock = admin.acquire().await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *lock).await.unwrap();
+
+    sandbox.state.lock().unwrap().add_session(session("ASIADROPPED", now().plus_seconds(60)));
+    let dropped = tokio::time::timeout(Duration::from_millis(300), sandbox.persist()).await;
+    assert!(dropped.is_err(), "the save waits for the database's write lock, and is dropped");
+
+    sqlx::raw_sql("ROLLBACK").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    sandbox.persist().await.unwrap();
+    let names: Vec<String> = store.list("aws-sandbox/", 10).await.unwrap().into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(names, ["aws-sandbox/session/ASIADROPPED"]);
     let _ = std::fs::remove_dir_all(dir);
 }
