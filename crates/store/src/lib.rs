@@ -71,7 +71,6 @@ impl DocumentStore {
         for schema in [
             include_str!("../migrations/sqlite/0001_documents.sql"),
             include_str!("../migrations/sqlite/0002_events.sql"),
-            include_str!("../migrations/sqlite/0003_documents_version.sql"),
         ] {
             sqlx::raw_sql(schema).execute(&pool).await?;
         }
@@ -85,7 +84,6 @@ impl DocumentStore {
         for schema in [
             include_str!("../migrations/postgres/0001_documents.sql"),
             include_str!("../migrations/postgres/0002_events.sql"),
-            include_str!("../migrations/postgres/0003_documents_version.sql"),
         ] {
             sqlx::raw_sql(schema).execute(&pool).await?;
         }
