@@ -68,14 +68,25 @@ def paired_cell(name):
     return f"**{r['median']:.{3 if name == 'sign' else 2}f}×** (p10–p90 {r['p10']:.2f}–{r['p90']:.2f})"
 
 
-def verdict(criterion_value, name, limit):
-    """Meets only when both ways of measuring agree; the median of the paired rounds decides otherwise."""
-    values = [criterion_value] + ([paired["ratios"][name]["median"]] if paired else [])
+def medians(criterion_value, name):
+    """The ratio's median by criterion and, when the paired bench ran, by its rounds."""
+    return [criterion_value] + ([paired["ratios"][name]["median"]] if paired else [])
+
+
+def agreement(values, limit):
+    """"met" or "missed" when both ways of measuring agree, "borderline" when they do not."""
     if all(v <= limit for v in values):
-        return "meets"
-    if all(v > limit for v in values):
-        return ok(max(values), limit)
-    return f"borderline: {' / '.join(f'{v:.2f}×' for v in values)} against {limit}×"
+        return "met"
+    return "missed" if all(v > limit for v in values) else "borderline"
+
+
+def verdict(criterion_value, name, limit):
+    values = medians(criterion_value, name)
+    return {
+        "met": "meets",
+        "missed": ok(max(values), limit),
+        "borderline": f"borderline: {' / '.join(f'{v:.2f}×' for v in values)} against {limit}×",
+    }[agreement(values, limit)]
 
 
 rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
@@ -137,8 +148,7 @@ if os.path.isdir(parts_dir):
         else "within the noise (the parts are measured apart from the whole) | —"
     )
     raw, parsed_raw = m["raw_verify"][0], m["raw_verify_parsed_key"][0]
-    target = verdict(verify_ratio[0], "validate_vs_raw_verify", 2.0)
-    stance = {"meets": "is met"}.get(target, "is borderline" if target.startswith("borderline") else "is missed")
+    stance = "is " + agreement(medians(verify_ratio[0], "validate_vs_raw_verify"), 2.0)
     print(f"""
 ## Where validation's time goes
 

@@ -74,13 +74,14 @@ pub fn records(state: &State, keys: &[RecordKey]) -> Result<Vec<Document>, Strin
     Ok(documents.into_iter().map(|(name, (version, body))| (name, version, body)).collect())
 }
 
-/// What a store holds: the core document's version, and the state with its records. The
-/// second value lists records found inside the core document, where earlier versions of idfed kept
-/// them; they are to be written as records (the next save of the core leaves them out).
-pub async fn load(store: &DocumentStore) -> Result<(i64, State, Vec<RecordKey>), String> {
+/// What a store holds: the core document's version (`None` when the store holds no sandbox
+/// yet), and the state with its records. The third value lists records found inside the core
+/// document, where earlier versions of idfed kept them; they are to be written as records (the
+/// next save of the core leaves them out).
+pub async fn load(store: &DocumentStore) -> Result<(Option<i64>, State, Vec<RecordKey>), String> {
     let (version, mut state) = match store.load(STATE_DOCUMENT).await.map_err(|e| e.to_string())? {
-        Some((version, body)) => (version, State::from_json(&body)?),
-        None => (0, State::default()),
+        Some((version, body)) => (Some(version), State::from_json(&body)?),
+        None => (None, State::default()),
     };
     let inline = all_records(&state);
     let stored = store.list(RECORDS, u32::MAX).await.map_err(|e| e.to_string())?;

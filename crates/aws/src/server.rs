@@ -35,8 +35,8 @@ pub struct Sandbox {
     pub sign_in_urls: Vec<String>,
     /// Where changes are written before they are acknowledged; `None` keeps state in memory.
     pub store: Option<DocumentStore>,
-    /// The stored core document's version and, once written or read, its body (a save
-    /// writes the core only when it changed).
+    /// The stored core document's version and, once a save has written it, its body (a save
+    /// writes the core only when it changed; `None` makes the next save write it).
     version: AtomicI64,
     saved_core: Mutex<Option<String>>,
     /// When records that no longer matter were last purged from the store.
@@ -85,7 +85,7 @@ impl Sandbox {
         state.unsaved = Some(inline);
         let mut sandbox = Sandbox::new(state, clock, sign_in_urls);
         sandbox.store = Some(store);
-        sandbox.version = AtomicI64::new(version);
+        sandbox.version = AtomicI64::new(version.unwrap_or(0));
         Ok(sandbox)
     }
 

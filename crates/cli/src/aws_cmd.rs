@@ -5,7 +5,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
-use idfed_aws::persist::{self, STATE_DOCUMENT};
+use idfed_aws::persist;
 use idfed_aws::server::{AdminKey, Sandbox, serve};
 use idfed_aws::state::State;
 use idfed_store::DocumentStore;
@@ -80,10 +80,9 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
         AwsCommand::CredentialProcess { target } => crate::aws_login::credential_process(target),
         AwsCommand::Export { data_dir, out } => runtime.block_on(async move {
             let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
-            if store.version(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.is_none() {
+            let (Some(_), state, _) = persist::load(&store).await? else {
                 return Err(format!("no sandbox state in {}", data_dir.display()));
-            }
-            let (_, state, _) = persist::load(&store).await?;
+            };
             crate::input::write_text(out.as_deref(), &(state.to_json()? + "\n"))?;
             Ok(Outcome::Success)
         }),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use idfed_aws::persist::{self, STATE_DOCUMENT};
+use idfed_aws::persist;
 use idfed_aws::state::State;
 use idfed_doctor::{Inputs, Severity, catalogue, diagnose};
 use idfed_store::DocumentStore;
@@ -203,9 +203,9 @@ fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let store = DocumentStore::open_sqlite(&path).await.map_err(|e| e.to_string())?;
-        if store.version(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.is_none() {
-            return Err("the sandbox state is empty".to_owned());
+        match persist::load(&store).await? {
+            (Some(_), state, _) => Ok(state),
+            (None, _, _) => Err("the sandbox state is empty".to_owned()),
         }
-        persist::load(&store).await.map(|(_, state, _)| state)
     })
 }
