@@ -2,6 +2,8 @@
 //! comments, with the InclusiveNamespaces PrefixList, over an element subtree of a parsed
 //! document, optionally leaving one descendant element out (the enveloped-signature transform).
 
+use std::cmp::Ordering;
+
 use roxmltree::{Attribute, Node, NodeId, NodeType};
 
 use crate::encoding::escape_ascii;
@@ -101,9 +103,9 @@ impl<'a> Writer<'_, 'a> {
         let input = node.document().input_text();
         self.attributes.clear();
         self.attributes.extend(node.attributes());
-        self.attributes.sort_unstable_by(|a, b| {
-            (a.namespace().unwrap_or(""), a.name()).cmp(&(b.namespace().unwrap_or(""), b.name()))
-        });
+        if self.attributes.len() > 1 {
+            self.attributes.sort_unstable_by(canonical_order);
+        }
         for attribute in &self.attributes {
             self.out.push(b' ');
             let qname = input.get(attribute.range_qname()).unwrap_or(attribute.name());
@@ -156,16 +158,37 @@ impl<'a> Writer<'_, 'a> {
                 continue;
             }
             let rendered = self.rendered.get(..ancestors).unwrap_or_default();
-            let last = rendered.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u);
+            let last = rendered.iter().rev().find(|(p, _)| same_prefix(*p, prefix)).map(|(_, u)| *u);
             let render = match prefix {
                 // An empty default namespace is declared only to undo a rendered non-empty one.
-                None => last.unwrap_or("") != uri,
-                Some(_) => last != Some(uri),
+                None => !same(last.unwrap_or(""), uri),
+                Some(_) => !last.is_some_and(|last| same(last, uri)),
             };
             if render {
                 self.rendered.push((prefix, uri));
             }
         }
+    }
+}
+
+/// Attributes in canonical order: by namespace URI (none first), then local name.
+fn canonical_order(a: &Attribute, b: &Attribute) -> Ordering {
+    let (a_ns, b_ns) = (a.namespace().unwrap_or(""), b.namespace().unwrap_or(""));
+    let by_namespace = if same(a_ns, b_ns) { Ordering::Equal } else { a_ns.cmp(b_ns) };
+    // Names are short and mostly differ early: a byte loop beats a call to memcmp here.
+    by_namespace.then_with(|| a.name().bytes().cmp(b.name().bytes()))
+}
+
+/// String equality that first asks whether both are the same stored string, as a namespace
+/// URI resolved twice by the parser is.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
+fn same_prefix(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same(a, b),
+        (a, b) => a.is_none() && b.is_none(),
     }
 }
 

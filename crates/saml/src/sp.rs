@@ -9,7 +9,7 @@ use crate::keys::Certificate;
 use crate::model::{Assertion, Attribute, NameId, ResponseHeader, SubjectConfirmation};
 use crate::ns::{CM_BEARER, DS, SAML, SAMLP};
 use crate::time::Instant;
-use crate::xml::{self, first_duplicate_id, is};
+use crate::xml::{self, first_duplicate, is};
 use crate::xmlenc::{self, CbcPolicy, DecryptionKey};
 
 /// What the SP expects of a response.
@@ -147,6 +147,7 @@ fn finish(
 /// Shape checks that defeat signature wrapping before any signature is looked at: a Response
 /// root, unique IDs, exactly one assertion and it a child of the root, and signatures only
 /// where they can cover the data read (directly in the Response or in that Assertion).
+/// One walk over the elements gathers what the checks need; they then run in that order.
 fn check_structure(doc: &Document) -> Result<()> {
     let root = doc.root_element();
     if !is(root, SAMLP, "Response") {
@@ -155,11 +156,23 @@ fn check_structure(doc: &Document) -> Result<()> {
             format!("root element is {}, not samlp:Response", root.tag_name().name()),
         ));
     }
-    if let Some(id) = first_duplicate_id(doc) {
+    let mut ids: Vec<&str> = Vec::new();
+    let mut assertions: Vec<Node> = Vec::new();
+    let mut misplaced_signature = None;
+    for node in doc.descendants().filter(Node::is_element) {
+        ids.extend(xml::ids_of(node));
+        let tag = node.tag_name();
+        match (tag.name(), tag.namespace()) {
+            ("Assertion" | "EncryptedAssertion", Some(SAML)) => assertions.push(node),
+            ("Signature", Some(DS)) if misplaced_signature.is_none() && !signature_placed_well(node, root) => {
+                misplaced_signature = Some(node);
+            }
+            _ => {}
+        }
+    }
+    if let Some(id) = first_duplicate(ids.into_iter()) {
         return Err(reject(Reason::Wrapping, format!("ID {id:?} appears more than once")));
     }
-    let assertions: Vec<Node> =
-        doc.descendants().filter(|n| is(*n, SAML, "Assertion") || is(*n, SAML, "EncryptedAssertion")).collect();
     match assertions.as_slice() {
         // No assertion is normal for a failed Status; `finish` refuses it for a successful one.
         [] => {}
@@ -174,19 +187,20 @@ fn check_structure(doc: &Document) -> Result<()> {
             ));
         }
     }
-    for sig in doc.descendants().filter(|n| is(*n, DS, "Signature")) {
-        let parent = sig.parent_element();
-        let placed_well = parent == Some(root)
-            || parent.is_some_and(|p| is(p, SAML, "Assertion") && p.parent_element() == Some(root));
-        if !placed_well {
-            let at = parent.map(|p| p.tag_name().name()).unwrap_or("the document");
-            return Err(reject(
-                Reason::Wrapping,
-                format!("a Signature sits in {at}, where it cannot cover the Response or its Assertion"),
-            ));
-        }
+    if let Some(sig) = misplaced_signature {
+        let at = sig.parent_element().map(|p| p.tag_name().name()).unwrap_or("the document");
+        return Err(reject(
+            Reason::Wrapping,
+            format!("a Signature sits in {at}, where it cannot cover the Response or its Assertion"),
+        ));
     }
     Ok(())
+}
+
+/// A Signature can cover what is read only directly in the Response or in its Assertion.
+fn signature_placed_well(sig: Node, root: Node) -> bool {
+    let parent = sig.parent_element();
+    parent == Some(root) || parent.is_some_and(|p| is(p, SAML, "Assertion") && p.parent_element() == Some(root))
 }
 
 fn check_status(header: &ResponseHeader) -> Result<()> {

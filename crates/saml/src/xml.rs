@@ -202,6 +202,30 @@ pub fn required_child<'a, 'i>(node: Node<'a, 'i>, ns: &'static str, local: &'sta
 /// The whole text of an element: every text and CDATA descendant joined, comments skipped. A
 /// comment never splits a value (the CVE-2017-11427 family).
 pub fn text_content(node: Node) -> String {
+    match single_text(node) {
+        Some(text) => text.to_owned(),
+        None => joined_text(node),
+    }
+}
+
+/// Trimmed whole text, for values whose schema type collapses whitespace (IDs, URIs, base64).
+pub fn trimmed_text(node: Node) -> String {
+    match single_text(node) {
+        Some(text) => text.trim().to_owned(),
+        None => joined_text(node).trim().to_owned(),
+    }
+}
+
+/// The text of an element whose only child is one text node (the usual case), borrowed.
+fn single_text<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    let child = node.first_child()?;
+    if child.next_sibling().is_some() {
+        return None;
+    }
+    child.text().filter(|_| child.is_text())
+}
+
+fn joined_text(node: Node) -> String {
     let mut out = String::new();
     for d in node.descendants() {
         if d.is_text() {
@@ -209,11 +233,6 @@ pub fn text_content(node: Node) -> String {
         }
     }
     out
-}
-
-/// Trimmed whole text, for values whose schema type collapses whitespace (IDs, URIs, base64).
-pub fn trimmed_text(node: Node) -> String {
-    text_content(node).trim().to_owned()
 }
 
 /// The qualified name of an element as written in the source (`prefix:local` or `local`).
@@ -233,15 +252,34 @@ pub fn id_of<'a>(node: Node<'a, '_>) -> Option<&'a str> {
 /// Every ID-typed attribute value in the document must be unique (`ID` of SAML, `Id` of
 /// XML-DSig/XML-Enc, `AssertionID` of SAML 1). Returns the first duplicate.
 pub fn first_duplicate_id<'a>(doc: &'a Document) -> Option<&'a str> {
-    let mut seen = std::collections::HashSet::new();
-    let ids = doc
-        .descendants()
-        .filter(Node::is_element)
-        .flat_map(|node| node.attributes())
-        .filter(|a| a.namespace().is_none() && matches!(a.name(), "ID" | "Id" | "AssertionID"));
-    for attribute in ids {
-        let value = attribute.value();
-        if !seen.insert(value) {
+    first_duplicate(doc.descendants().filter(Node::is_element).flat_map(ids_of))
+}
+
+/// The values of an element's ID-typed attributes (SAML's `ID`, XML-DSig's `Id`, SAML 1's
+/// `AssertionID`).
+pub fn ids_of<'a>(node: Node<'a, '_>) -> impl Iterator<Item = &'a str> {
+    node.attributes()
+        .filter(|a| a.namespace().is_none() && matches!(a.name(), "ID" | "Id" | "AssertionID"))
+        .map(|a| a.value())
+}
+
+/// The first value that repeats an earlier one.
+pub fn first_duplicate<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // A message has a handful of IDs: a scan beats hashing them, and a set takes over when an
+    // attacker sends many.
+    const SCANNED: usize = 16;
+    let mut few: Vec<&str> = Vec::new();
+    let mut many = std::collections::HashSet::new();
+    for value in values {
+        if few.len() < SCANNED {
+            if few.contains(&value) {
+                return Some(value);
+            }
+            few.push(value);
+            if few.len() == SCANNED {
+                many.extend(few.iter().copied());
+            }
+        } else if !many.insert(value) {
             return Some(value);
         }
     }
@@ -263,6 +301,35 @@ mod tests {
 
     fn nested(levels: usize, innermost: &str) -> String {
         format!("{}{innermost}{}", "<a x=\"/>\">".repeat(levels), "</a>".repeat(levels))
+    }
+
+    #[test]
+    fn the_first_repeated_id_is_found_before_and_after_the_scan_gives_way_to_a_set() {
+        let ids: Vec<String> = (0..40).map(|i| format!("_{i}")).collect();
+        let all = || ids.iter().map(String::as_str);
+        assert_eq!(first_duplicate(all()), None);
+        assert_eq!(first_duplicate(all().take(5).chain(["_2", "_1"])), Some("_2"));
+        // Past the scanned sixteen: a repeat of an early value and of a late one.
+        assert_eq!(first_duplicate(all().chain(["_3"])), Some("_3"));
+        assert_eq!(first_duplicate(all().take(30).chain(["_29"])), Some("_29"));
+        assert_eq!(first_duplicate(all().take(16).chain(["_15"])), Some("_15"));
+        let doc =
+            parse(r#"<r ID="a"><x Id="b"/><y AssertionID="a"/><z ds:ID="a" xmlns:ds="urn:d"/></r>"#, Limits::MESSAGE)
+                .unwrap();
+        assert_eq!(first_duplicate_id(&doc), Some("a"));
+    }
+
+    #[test]
+    fn text_is_joined_across_comments_and_cdata_and_trimmed_when_asked() {
+        let doc =
+            parse("<r><a> one </a><b>al<!-- x -->ice<![CDATA[@]]>ex</b><c/><d><!-- only --></d></r>", Limits::MESSAGE)
+                .unwrap();
+        let child = |name: &str| doc.descendants().find(|n| n.has_tag_name(name)).unwrap();
+        assert_eq!(text_content(child("a")), " one ");
+        assert_eq!(trimmed_text(child("a")), "one");
+        assert_eq!(text_content(child("b")), "alice@ex");
+        assert_eq!(text_content(child("c")), "");
+        assert_eq!(text_content(child("d")), "");
     }
 
     #[test]
