@@ -147,8 +147,8 @@ impl<'a> Writer<'_, 'a> {
             }
         }
         if self.wanted.len() > 1 {
-            self.wanted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            self.wanted.dedup_by(|a, b| a.0 == b.0);
+            self.wanted.sort_unstable_by(|a, b| prefix_order(a.0, b.0));
+            self.wanted.dedup_by(|a, b| same_prefix(a.0, b.0));
         }
 
         let ancestors = self.rendered.len();
@@ -182,7 +182,15 @@ fn canonical_order(a: &Attribute, b: &Attribute) -> Ordering {
 /// String equality that first asks whether both are the same stored string, as a namespace
 /// URI resolved twice by the parser is.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+    a.len() == b.len() && (a.is_empty() || std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
+/// Declarations in canonical order: the default namespace first, then by prefix.
+fn prefix_order(a: Option<&str>, b: Option<&str>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.bytes().cmp(b.bytes()),
+        (a, b) => a.is_some().cmp(&b.is_some()),
+    }
 }
 
 fn same_prefix(a: Option<&str>, b: Option<&str>) -> bool {
