@@ -43,6 +43,19 @@ pub(crate) async fn backed_off(idp: &Idp, _source: std::net::IpAddr, wait: i64) 
 }
 pub const CSRF_COOKIE: &str = "idfed_csrf";
 
+/// The session cookie's name as this IdP sets and reads it. Over HTTPS both cookies carry the
+/// `__Host-` prefix: browsers then take them only from this exact origin over a secure connection
+/// (Secure, Path=/, no Domain), so a sibling subdomain or a plain-HTTP response cannot plant a
+/// session or a CSRF token.
+pub(crate) fn session_cookie(idp: &Idp) -> &'static str {
+    if idp.secure_cookies { "__Host-idfed_session" } else { SESSION_COOKIE }
+}
+
+/// The CSRF cookie's name as this IdP sets and reads it.
+pub(crate) fn csrf_cookie(idp: &Idp) -> &'static str {
+    if idp.secure_cookies { "__Host-idfed_csrf" } else { CSRF_COOKIE }
+}
+
 type Shared = State<Arc<Idp>>;
 
 pub fn router(idp: Arc<Idp>) -> Router {
@@ -282,7 +295,7 @@ pub(crate) fn set_cookie(
 /// The CSRF token of this browser (double-submit: a cookie and the same value in each form),
 /// and whether it must be set.
 pub(crate) fn csrf_token(idp: &Idp, headers: &HeaderMap) -> Result<(String, bool), IdpError> {
-    match cookie(headers, CSRF_COOKIE) {
+    match cookie(headers, csrf_cookie(idp)) {
         Some(token) if token.len() == 43 => Ok((token.to_owned(), false)),
         _ => Ok((idp.token()?, true)),
     }
@@ -290,13 +303,13 @@ pub(crate) fn csrf_token(idp: &Idp, headers: &HeaderMap) -> Result<(String, bool
 
 pub(crate) fn with_csrf_cookie(mut response: Response, idp: &Idp, token: &str, fresh: bool) -> Response {
     if fresh {
-        set_cookie(&mut response, idp, CSRF_COOKIE, token, "Strict", None);
+        set_cookie(&mut response, idp, csrf_cookie(idp), token, "Strict", None);
     }
     response
 }
 
-pub(crate) fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
-    match (cookie(headers, CSRF_COOKIE), form.get("csrf")) {
+pub(crate) fn csrf_ok(idp: &Idp, headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    match (cookie(headers, csrf_cookie(idp)), form.get("csrf")) {
         (Some(cookie), Some(field)) => {
             cookie.len() == 43
                 && aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), field.as_bytes()).is_ok()
@@ -330,12 +343,12 @@ pub(crate) fn safe_return(target: Option<&String>) -> String {
 }
 
 /// Who a pending TOTP secret belongs to: the hash of this browser's session token.
-fn session_owner(headers: &HeaderMap) -> String {
-    crate::credentials::token_hash(cookie(headers, SESSION_COOKIE).unwrap_or_default())
+fn session_owner(idp: &Idp, headers: &HeaderMap) -> String {
+    crate::credentials::token_hash(cookie(headers, session_cookie(idp)).unwrap_or_default())
 }
 
 pub(crate) async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<(String, Session)>, IdpError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(token) = cookie(headers, session_cookie(idp)) else { return Ok(None) };
     Ok(idp.session(token).await?.map(|s| (token.to_owned(), s)))
 }
 
@@ -380,7 +393,7 @@ async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, &form) {
+    if !csrf_ok(&idp, &headers, &form) {
         return csrf_refused();
     }
     if let Err(e) = idp.refresh().await {
@@ -391,7 +404,7 @@ async fn login_submit(
         Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
         Err(e) => return failure(&e),
     }
-    let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
+    let csrf = cookie(&headers, csrf_cookie(&idp)).unwrap_or_default().to_owned();
     let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let return_to = safe_return(form.get("return_to"));
@@ -425,7 +438,7 @@ async fn login_submit(
     let must_enroll = !enrolled && idp.with_tenant(|t| t.requires_mfa(&login));
     let needs_totp = enrolled || must_enroll;
     // A new session ID at every sign-in: a token planted before sign-in is never promoted.
-    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(old) = cookie(&headers, session_cookie(&idp)) {
         let _ = idp.end_session(old).await;
     }
     let token = match idp.start_session(&login, !needs_totp, false).await {
@@ -441,7 +454,7 @@ async fn login_submit(
         (false, false) => return_to,
     };
     let mut response = redirect(&next);
-    set_cookie(&mut response, &idp, SESSION_COOKIE, &token, "Lax", None);
+    set_cookie(&mut response, &idp, session_cookie(&idp), &token, "Lax", None);
     response
 }
 
@@ -470,7 +483,7 @@ async fn mfa_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, &form) {
+    if !csrf_ok(&idp, &headers, &form) {
         return csrf_refused();
     }
     match idp.source_attempt(source).await {
@@ -493,7 +506,7 @@ async fn mfa_submit(
             let locked = matches!(refusal, Refusal::Locked { .. });
             let detail = serde_json::json!({ "reason": if locked { "locked" } else { "wrong code" } });
             idp.log(&session.login, "user.mfa.verify", &session.login, "", false, detail).await;
-            let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_default().to_owned();
+            let csrf = cookie(&headers, csrf_cookie(&idp)).unwrap_or_default().to_owned();
             let text = match refusal {
                 Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
                 _ => "That code is not valid. Enter the current code from your authenticator app.",
@@ -520,15 +533,15 @@ async fn complete_sign_in(idp: &Idp, half_open: &str, login: &str, return_to: &s
         Err(e) => return failure(&e),
     };
     let mut response = redirect(return_to);
-    set_cookie(&mut response, idp, SESSION_COOKIE, &fresh, "Lax", None);
+    set_cookie(&mut response, idp, session_cookie(idp), &fresh, "Lax", None);
     response
 }
 
 async fn logout(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !csrf_ok(&headers, &form) {
+    if !csrf_ok(&idp, &headers, &form) {
         return csrf_refused();
     }
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookie(&headers, session_cookie(&idp)) {
         if let Ok(Some(session)) = idp.session(token).await {
             idp.log(&session.login, "user.session.end", &session.login, "", true, serde_json::json!({})).await;
         }
@@ -537,7 +550,7 @@ async fn logout(State(idp): Shared, headers: HeaderMap, Form(form): Form<HashMap
         }
     }
     let mut response = redirect("/login");
-    set_cookie(&mut response, &idp, SESSION_COOKIE, "", "Lax", Some(0));
+    set_cookie(&mut response, &idp, session_cookie(&idp), "", "Lax", Some(0));
     response
 }
 
@@ -654,7 +667,7 @@ async fn mfa_setup_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, &form) {
+    if !csrf_ok(&idp, &headers, &form) {
         return csrf_refused();
     }
     let login = match signed_in(&idp, &headers).await {
@@ -664,7 +677,7 @@ async fn mfa_setup_submit(
     };
     let code = form.get("code").cloned().unwrap_or_default();
     let now = idp.now();
-    let owner = session_owner(&headers);
+    let owner = session_owner(&idp, &headers);
     match idp.change_credentials(|c| c.confirm_totp(&login, &owner, &code, now)).await {
         Err(e) => failure(&e),
         Ok(Err(_)) => {
@@ -718,7 +731,7 @@ async fn enrollment(
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
-    let owner = session_owner(headers);
+    let owner = session_owner(idp, headers);
     let begun = idp.change_credentials(|c| c.begin_totp(login, &owner, idp.rng.as_ref())).await;
     let (secret, url) = match begun {
         Ok(Ok(pair)) => pair,
@@ -735,7 +748,7 @@ async fn mfa_enroll_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, &form) {
+    if !csrf_ok(&idp, &headers, &form) {
         return csrf_refused();
     }
     let return_to = safe_return(form.get("return_to"));
@@ -746,7 +759,7 @@ async fn mfa_enroll_submit(
     };
     let code = form.get("code").cloned().unwrap_or_default();
     let now = idp.now();
-    let owner = session_owner(&headers);
+    let owner = session_owner(&idp, &headers);
     match idp.change_credentials(|c| c.confirm_totp(&session.login, &owner, &code, now)).await {
         Err(e) => failure(&e),
         Ok(Err(_)) => {
@@ -783,7 +796,7 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
             return failure(&e);
         }
     };
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookie(&headers, session_cookie(&idp)) {
         let session = match idp.session(token).await {
             Ok(s) => s,
             Err(e) => return failure(&e),
@@ -828,7 +841,7 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
     match built {
         Ok(url) => {
             let mut response = redirect(&url);
-            set_cookie(&mut response, &idp, SESSION_COOKIE, "", "Lax", Some(0));
+            set_cookie(&mut response, &idp, session_cookie(&idp), "", "Lax", Some(0));
             response
         }
         Err(e) => failure(&IdpError::internal(format!("building the LogoutResponse: {e}"))),

@@ -78,7 +78,7 @@ async fn admin(idp: &Idp, headers: &HeaderMap, here: &str) -> Result<Admin, Resp
 
 /// As [`admin`], for a form: the CSRF token must match first.
 async fn admin_form(idp: &Idp, headers: &HeaderMap, form: &Fields, here: &str) -> Result<Admin, Response> {
-    if !web::csrf_ok(headers, &form.first_values()) {
+    if !web::csrf_ok(idp, headers, &form.first_values()) {
         return Err(web::csrf_refused());
     }
     admin(idp, headers, here).await

@@ -24,6 +24,11 @@ async fn idp() -> Arc<Idp> {
 /// An IdP holding `tenant`, kept where IDFED_IDP_TEST_STORE says: `memory` (default), `sqlite`
 /// or `postgres` (the test script runs this binary on each).
 pub async fn idp_with(tenant: idfed_idp::tenant::Tenant) -> Arc<Idp> {
+    idp_at(tenant, BASE).await
+}
+
+/// As [`idp_with`], served at `base` (an `https://` base turns on secure cookies).
+pub async fn idp_at(tenant: idfed_idp::tenant::Tenant, base: &str) -> Arc<Idp> {
     let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
     let sealer = Sealer::new(&[7u8; 32]).unwrap();
     let rng = Box::new(SystemRandom::new());
@@ -38,11 +43,11 @@ pub async fn idp_with(tenant: idfed_idp::tenant::Tenant) -> Arc<Idp> {
                 .into_iter()
                 .find(|s| s.backend() == want)
                 .unwrap_or_else(|| panic!("no {want} store: is the PostgreSQL test server up?"));
-            let idp = Idp::open_with_identity(store, BASE, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
+            let idp = Idp::open_with_identity(store, base, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
             idp.change_tenant(|t| t.apply(tenant.clone(), || Ok("unused".into()))).await.unwrap();
             idp
         }
-        _ => Idp::in_memory(tenant, key, BASE, Arc::new(now), rng, sealer),
+        _ => Idp::in_memory(tenant, key, base, Arc::new(now), rng, sealer),
     };
     for login in ["test", "agent.one@example.com"] {
         idp.change_credentials(|c| c.set_password(login, "correct horse battery", &SystemRandom::new()))
@@ -120,7 +125,7 @@ impl Browser {
     }
 
     pub fn csrf(&self) -> String {
-        self.jar.get("idfed_csrf").cloned().unwrap_or_default()
+        self.jar.get("idfed_csrf").or_else(|| self.jar.get("__Host-idfed_csrf")).cloned().unwrap_or_default()
     }
 
     pub async fn sign_in(&mut self, username: &str, password: &str) -> Answer {
@@ -136,6 +141,42 @@ pub fn form_value(page: &str, name: &str) -> Option<String> {
     let start = page.find(&marker)? + marker.len();
     let end = page[start..].find('"')? + start;
     Some(page[start..end].replace("&amp;", "&").replace("&quot;", "\"").replace("&#x2F;", "/"))
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_are_host_prefixed_and_unprefixed_ones_are_not_believed() {
+    let idp = idp_at(seeds_tenant(), "https://idp.example.com").await;
+    let mut browser = Browser::new(&idp);
+    let page = browser.get("/login").await;
+    let csrf_cookie = page.cookies.iter().find(|c| c.starts_with("__Host-idfed_csrf=")).unwrap();
+    for part in ["; Secure", "; Path=/;", "; HttpOnly", "; SameSite=Strict"] {
+        assert!(csrf_cookie.contains(part), "{part} missing: {csrf_cookie}");
+    }
+    assert!(!csrf_cookie.contains("Domain"), "{csrf_cookie}");
+    let signed = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    let session = signed.cookies.iter().find(|c| c.starts_with("__Host-idfed_session=")).unwrap();
+    assert!(session.contains("; Secure") && session.contains("; Path=/;") && !session.contains("Domain"), "{session}");
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK);
+
+    // The same session token under the name a subdomain or a plain-HTTP answer could set.
+    let token = session.trim_start_matches("__Host-idfed_session=").split(';').next().unwrap();
+    let mut planted = Browser::new(&idp);
+    planted.jar_insert("idfed_session", token);
+    assert_eq!(planted.get("/app").await.status, StatusCode::SEE_OTHER, "an unprefixed session is not believed");
+    // A planted CSRF pair passes only under the prefixed name.
+    let forged = "A".repeat(43);
+    let mut tossed = Browser::new(&idp);
+    tossed.jar_insert("idfed_csrf", &forged);
+    let login = [("csrf", forged.as_str()), ("username", "test"), ("password", "correct horse battery")];
+    assert_eq!(tossed.post("/login", &login).await.status, StatusCode::FORBIDDEN);
+    let mut prefixed = Browser::new(&idp);
+    prefixed.jar_insert("__Host-idfed_csrf", &forged);
+    assert_eq!(
+        prefixed.post("/login", &login).await.status,
+        StatusCode::SEE_OTHER,
+        "the control: same pair, right name"
+    );
 }
 
 #[tokio::test]
