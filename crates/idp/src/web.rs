@@ -21,7 +21,7 @@ use crate::error::{ErrorKind, IdpError};
 use crate::service::{Idp, Session};
 use crate::sso::Request;
 
-pub const SESSION_COOKIE: &str = "idfed_session";
+const SESSION_COOKIE: &str = "idfed_session";
 
 /// The address a request came from (the peer, or the client a trusted proxy names), set by the
 /// request middleware for the handlers (sign-in back-off).
@@ -41,7 +41,7 @@ pub(crate) async fn backed_off(idp: &Idp, _source: std::net::IpAddr, wait: i64) 
     }
     response
 }
-pub const CSRF_COOKIE: &str = "idfed_csrf";
+const CSRF_COOKIE: &str = "idfed_csrf";
 
 /// The session cookie's name as this IdP sets and reads it. Over HTTPS both cookies carry the
 /// `__Host-` prefix: browsers then take them only from this exact origin over a secure connection
