@@ -21,8 +21,6 @@ use crate::error::{ErrorKind, IdpError};
 use crate::service::{Idp, Session};
 use crate::sso::Request;
 
-const SESSION_COOKIE: &str = "idfed_session";
-
 /// The address a request came from (the peer, or the client a trusted proxy names), set by the
 /// request middleware for the handlers (sign-in back-off).
 #[derive(Debug, Clone, Copy)]
@@ -41,19 +39,18 @@ pub(crate) async fn backed_off(idp: &Idp, _source: std::net::IpAddr, wait: i64) 
     }
     response
 }
-const CSRF_COOKIE: &str = "idfed_csrf";
 
 /// The session cookie's name as this IdP sets and reads it. Over HTTPS both cookies carry the
 /// `__Host-` prefix: browsers then take them only from this exact origin over a secure connection
 /// (Secure, Path=/, no Domain), so a sibling subdomain or a plain-HTTP response cannot plant a
 /// session or a CSRF token.
 pub(crate) fn session_cookie(idp: &Idp) -> &'static str {
-    if idp.secure_cookies { "__Host-idfed_session" } else { SESSION_COOKIE }
+    if idp.secure_cookies { "__Host-idfed_session" } else { "idfed_session" }
 }
 
 /// The CSRF cookie's name as this IdP sets and reads it.
 pub(crate) fn csrf_cookie(idp: &Idp) -> &'static str {
-    if idp.secure_cookies { "__Host-idfed_csrf" } else { CSRF_COOKIE }
+    if idp.secure_cookies { "__Host-idfed_csrf" } else { "idfed_csrf" }
 }
 
 type Shared = State<Arc<Idp>>;

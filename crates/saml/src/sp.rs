@@ -170,7 +170,7 @@ fn check_structure(doc: &Document) -> Result<()> {
             _ => {}
         }
     }
-    if let Some(id) = first_duplicate(ids.into_iter()) {
+    if let Some(id) = first_duplicate(&ids) {
         return Err(reject(Reason::Wrapping, format!("ID {id:?} appears more than once")));
     }
     match assertions.as_slice() {

@@ -252,7 +252,8 @@ pub fn id_of<'a>(node: Node<'a, '_>) -> Option<&'a str> {
 /// Every ID-typed attribute value in the document must be unique (`ID` of SAML, `Id` of
 /// XML-DSig/XML-Enc, `AssertionID` of SAML 1). Returns the first duplicate.
 pub fn first_duplicate_id<'a>(doc: &'a Document) -> Option<&'a str> {
-    first_duplicate(doc.descendants().filter(Node::is_element).flat_map(ids_of))
+    let ids: Vec<&str> = doc.descendants().filter(Node::is_element).flat_map(ids_of).collect();
+    first_duplicate(&ids)
 }
 
 /// The values of an element's ID-typed attributes (SAML's `ID`, XML-DSig's `Id`, SAML 1's
@@ -264,26 +265,16 @@ pub fn ids_of<'a>(node: Node<'a, '_>) -> impl Iterator<Item = &'a str> {
 }
 
 /// The first value that repeats an earlier one.
-pub fn first_duplicate<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    // A message has a handful of IDs: a scan beats hashing them, and a set takes over when an
+pub fn first_duplicate<'a>(values: &[&'a str]) -> Option<&'a str> {
+    // A message has a handful of IDs: a scan beats hashing them; a set takes over when an
     // attacker sends many.
     const SCANNED: usize = 16;
-    let mut few: Vec<&str> = Vec::new();
-    let mut many = std::collections::HashSet::new();
-    for value in values {
-        if few.len() < SCANNED {
-            if few.contains(&value) {
-                return Some(value);
-            }
-            few.push(value);
-            if few.len() == SCANNED {
-                many.extend(few.iter().copied());
-            }
-        } else if !many.insert(value) {
-            return Some(value);
-        }
+    if values.len() <= SCANNED {
+        let seen_before = |(i, v): &(usize, &&str)| values.get(..*i).is_some_and(|before| before.contains(v));
+        return values.iter().enumerate().find(seen_before).map(|(_, v)| *v);
     }
-    None
+    let mut seen = std::collections::HashSet::with_capacity(values.len());
+    values.iter().copied().find(|v| !seen.insert(*v))
 }
 
 /// The node with this id, for code that keeps `NodeId`s across borrows.
@@ -306,13 +297,16 @@ mod tests {
     #[test]
     fn the_first_repeated_id_is_found_before_and_after_the_scan_gives_way_to_a_set() {
         let ids: Vec<String> = (0..40).map(|i| format!("_{i}")).collect();
-        let all = || ids.iter().map(String::as_str);
-        assert_eq!(first_duplicate(all()), None);
-        assert_eq!(first_duplicate(all().take(5).chain(["_2", "_1"])), Some("_2"));
+        let first = |n: usize, then: &[&'static str]| -> Vec<&str> {
+            ids.iter().take(n).map(String::as_str).chain(then.iter().copied()).collect()
+        };
+        assert_eq!(first_duplicate(&first(40, &[])), None);
+        assert_eq!(first_duplicate(&first(5, &["_2", "_1"])), Some("_2"));
         // Past the scanned sixteen: a repeat of an early value and of a late one.
-        assert_eq!(first_duplicate(all().chain(["_3"])), Some("_3"));
-        assert_eq!(first_duplicate(all().take(30).chain(["_29"])), Some("_29"));
-        assert_eq!(first_duplicate(all().take(16).chain(["_15"])), Some("_15"));
+        assert_eq!(first_duplicate(&first(40, &["_3"])), Some("_3"));
+        assert_eq!(first_duplicate(&first(30, &["_29"])), Some("_29"));
+        assert_eq!(first_duplicate(&first(16, &["_15"])), Some("_15"));
+        assert_eq!(first_duplicate(&first(15, &["_14"])), Some("_14"), "sixteen values: still scanned");
         let doc =
             parse(r#"<r ID="a"><x Id="b"/><y AssertionID="a"/><z ds:ID="a" xmlns:ds="urn:d"/></r>"#, Limits::MESSAGE)
                 .unwrap();
