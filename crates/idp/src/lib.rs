@@ -16,6 +16,7 @@ pub mod backoff;
 pub mod client_api;
 pub mod credentials;
 pub mod csv_import;
+pub mod devices;
 pub mod event_writer;
 pub mod group_mapping;
 pub mod integration;

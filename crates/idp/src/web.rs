@@ -53,6 +53,46 @@ pub(crate) fn csrf_cookie(idp: &Idp) -> &'static str {
     if idp.secure_cookies { "__Host-idfed_csrf" } else { "idfed_csrf" }
 }
 
+/// The known-device cookie's name (see [`crate::devices`]).
+pub(crate) fn device_cookie(idp: &Idp) -> &'static str {
+    if idp.secure_cookies { "__Host-idfed_device" } else { "idfed_device" }
+}
+
+/// The per-source back-off for one sign-in attempt for `login`: `Ok(exempt)` to go on, or the
+/// page refusing it. An attempt from a known device of `login` is exempt: neither refused nor
+/// counted (nor given back after).
+async fn pass_back_off(
+    idp: &Idp,
+    headers: &HeaderMap,
+    source: std::net::IpAddr,
+    login: Option<&str>,
+) -> Result<bool, Response> {
+    let exempt = match login {
+        Some(login) => idp.device_knows(cookie(headers, device_cookie(idp)), login).await.map_err(|e| failure(&e))?,
+        None => false,
+    };
+    if !exempt {
+        match idp.source_attempt(source).await {
+            Ok(None) => {}
+            Ok(Some(wait)) => return Err(backed_off(idp, source, wait).await),
+            Err(e) => return Err(failure(&e)),
+        }
+    }
+    Ok(exempt)
+}
+
+/// After a completed sign-in: the browser keeps (or is given) a device token naming `login`.
+/// A failure here costs only the exemption, never the sign-in.
+async fn remember_device(response: &mut Response, idp: &Idp, headers: &HeaderMap, login: &str) {
+    match idp.remember_device(cookie(headers, device_cookie(idp)), login).await {
+        Ok(token) => {
+            let age = crate::devices::DEVICE_DAYS * 86_400;
+            set_cookie(response, idp, device_cookie(idp), &token, "Strict", Some(age));
+        }
+        Err(e) => eprintln!("idfed: remembering the device of {login} failed: {e}"),
+    }
+}
+
 type Shared = State<Arc<Idp>>;
 
 pub fn router(idp: Arc<Idp>) -> Router {
@@ -396,17 +436,16 @@ async fn login_submit(
     if let Err(e) = idp.refresh().await {
         return failure(&e);
     }
-    match idp.source_attempt(source).await {
-        Ok(None) => {}
-        Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
-        Err(e) => return failure(&e),
-    }
     let csrf = cookie(&headers, csrf_cookie(&idp)).unwrap_or_default().to_owned();
     let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let return_to = safe_return(form.get("return_to"));
     let known =
         idp.with_tenant(|t| t.user(&username).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone()));
+    let exempt = match pass_back_off(&idp, &headers, source, known.as_deref()).await {
+        Ok(exempt) => exempt,
+        Err(refused) => return refused,
+    };
     let now = idp.now();
     let login = known.clone().unwrap_or_else(|| username.clone());
     let checked = idp.change_credentials(|c| c.check_password(&login, &password, known.is_some(), now)).await;
@@ -428,7 +467,7 @@ async fn login_submit(
         let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(GENERIC_FAILURE) };
         return render(StatusCode::UNAUTHORIZED, &page);
     }
-    if let Err(e) = idp.source_succeeded(source).await {
+    if !exempt && let Err(e) = idp.source_succeeded(source).await {
         return failure(&e);
     }
     let enrolled = idp.with_credentials(|c| c.has_totp(&login));
@@ -452,6 +491,9 @@ async fn login_submit(
     };
     let mut response = redirect(&next);
     set_cookie(&mut response, &idp, session_cookie(&idp), &token, "Lax", None);
+    if !needs_totp {
+        remember_device(&mut response, &idp, &headers, &login).await;
+    }
     response
 }
 
@@ -483,16 +525,15 @@ async fn mfa_submit(
     if !csrf_ok(&idp, &headers, &form) {
         return csrf_refused();
     }
-    match idp.source_attempt(source).await {
-        Ok(None) => {}
-        Ok(Some(wait)) => return backed_off(&idp, source, wait).await,
-        Err(e) => return failure(&e),
-    }
     let return_to = safe_return(form.get("return_to"));
     let (token, session) = match current_session(&idp, &headers).await {
         Ok(Some((token, session))) if !session.complete => (token, session),
         Ok(_) => return login_redirect(&return_to),
         Err(e) => return failure(&e),
+    };
+    let exempt = match pass_back_off(&idp, &headers, source, Some(&session.login)).await {
+        Ok(exempt) => exempt,
+        Err(refused) => return refused,
     };
     let code = form.get("code").cloned().unwrap_or_default();
     let now = idp.now();
@@ -511,19 +552,19 @@ async fn mfa_submit(
             render(StatusCode::UNAUTHORIZED, &MfaPage { csrf: &csrf, return_to: &return_to, error: Some(text) })
         }
         Ok(Ok(())) => {
-            if let Err(e) = idp.source_succeeded(source).await {
+            if !exempt && let Err(e) = idp.source_succeeded(source).await {
                 return failure(&e);
             }
             idp.log(&session.login, "user.mfa.verify", &session.login, "", true, serde_json::json!({})).await;
             idp.metrics.sign_in("success");
-            complete_sign_in(&idp, &token, &session.login, &return_to).await
+            complete_sign_in(&idp, &headers, &token, &session.login, &return_to).await
         }
     }
 }
 
 /// The second factor is proven: the half-open session is replaced by a complete one under a
-/// new ID, and the browser goes on to `return_to`.
-async fn complete_sign_in(idp: &Idp, half_open: &str, login: &str, return_to: &str) -> Response {
+/// new ID, the browser is remembered as a known device, and it goes on to `return_to`.
+async fn complete_sign_in(idp: &Idp, headers: &HeaderMap, half_open: &str, login: &str, return_to: &str) -> Response {
     let _ = idp.end_session(half_open).await;
     let fresh = match idp.start_session(login, true, true).await {
         Ok(t) => t,
@@ -531,6 +572,7 @@ async fn complete_sign_in(idp: &Idp, half_open: &str, login: &str, return_to: &s
     };
     let mut response = redirect(return_to);
     set_cookie(&mut response, idp, session_cookie(idp), &fresh, "Lax", None);
+    remember_device(&mut response, idp, headers, login).await;
     response
 }
 
@@ -770,7 +812,7 @@ async fn mfa_enroll_submit(
             idp.log(&session.login, "user.mfa.enroll", &session.login, "", true, detail).await;
             idp.metrics.sign_in("success");
             // Enrolled by proving the code: the session is complete, under a new ID.
-            complete_sign_in(&idp, &token, &session.login, &return_to).await
+            complete_sign_in(&idp, &headers, &token, &session.login, &return_to).await
         }
     }
 }

@@ -155,6 +155,8 @@ async fn over_https_the_cookies_are_host_prefixed_and_unprefixed_ones_are_not_be
     assert!(!csrf_cookie.contains("Domain"), "{csrf_cookie}");
     let signed = browser.sign_in("test", "correct horse battery").await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    let device = signed.cookies.iter().find(|c| c.starts_with("__Host-idfed_device=")).unwrap();
+    assert!(device.contains("; Secure") && device.contains("; Path=/;") && !device.contains("Domain"), "{device}");
     let session = signed.cookies.iter().find(|c| c.starts_with("__Host-idfed_session=")).unwrap();
     assert!(session.contains("; Secure") && session.contains("; Path=/;") && !session.contains("Domain"), "{session}");
     assert_eq!(browser.get("/app").await.status, StatusCode::OK);
@@ -307,6 +309,7 @@ async fn totp_is_asked_after_the_password_and_the_session_id_changes() {
     browser.jar.insert("idfed_session".into(), "planted-by-an-attacker".into());
     let first = browser.sign_in("test", "correct horse battery").await;
     assert_eq!(first.location.as_deref(), Some("/login/mfa?return_to=/app"));
+    assert!(first.cookies.iter().all(|c| !c.starts_with("idfed_device=")), "not a known device on the password alone");
     let pending = browser.jar.get("idfed_session").cloned().unwrap();
     assert_ne!(pending, "planted-by-an-attacker");
     assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "no apps before the second factor");
@@ -318,10 +321,25 @@ async fn totp_is_asked_after_the_password_and_the_session_id_changes() {
     let done = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", "/app")]).await;
     assert_eq!(done.location.as_deref(), Some("/app"));
     assert_ne!(browser.jar.get("idfed_session").unwrap(), &pending, "a new session after the second factor");
+    assert!(done.cookies.iter().any(|c| c.starts_with("idfed_device=")), "known once the sign-in is complete");
     assert_eq!(browser.get("/app").await.status, StatusCode::OK);
     let csrf = browser.csrf();
     browser.post("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "signed out");
+
+    // With the address backed off by others, both steps still pass in this known browser.
+    let mut sprayer = Browser::new(&idp);
+    for i in 0..idfed_idp::backoff::LIMIT {
+        sprayer.sign_in(&format!("nobody{i}@example.com"), "guess").await;
+    }
+    assert_eq!(sprayer.sign_in("test", "correct horse battery").await.status, StatusCode::TOO_MANY_REQUESTS);
+    let password = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(password.location.as_deref(), Some("/login/mfa?return_to=/app"), "{}", password.body);
+    let next_step = idfed_saml::Instant::from_unix_seconds(now().unix_seconds() + 30);
+    let code = idp.with_credentials(|c| c.current_totp("test", next_step)).unwrap();
+    let csrf = browser.csrf();
+    let done = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", "/app")]).await;
+    assert_eq!(done.location.as_deref(), Some("/app"), "{}", done.body);
 }
 
 #[tokio::test]
@@ -410,6 +428,52 @@ async fn one_address_spraying_many_logins_is_backed_off_before_any_password_is_c
     let checked =
         idp.change_credentials(|c| c.check_password("test", "correct horse battery", true, now())).await.unwrap();
     assert_eq!(checked, Ok(()));
+}
+
+/// A contact centre behind one NAT: failures by others back the shared address off, but people
+/// who completed a sign-in in their browser before still sign in from it. Nobody else gains
+/// anything from that browser, and the per-account lock still applies to it.
+#[tokio::test]
+async fn a_known_browser_signs_its_people_in_while_their_shared_address_is_backed_off() {
+    let idp = idp().await;
+    let mut desk = Browser::new(&idp);
+    let first = desk.sign_in("test", "correct horse battery").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let device = first.cookies.iter().find(|c| c.starts_with("idfed_device=")).expect("a device cookie");
+    for part in ["; HttpOnly", "; SameSite=Strict", "; Path=/;", &format!("; Max-Age={}", 90 * 86_400)] {
+        assert!(device.contains(part), "{part} missing: {device}");
+    }
+    let token = device.trim_start_matches("idfed_device=").split(';').next().unwrap().to_owned();
+
+    let mut sprayer = Browser::new(&idp);
+    for i in 0..idfed_idp::backoff::LIMIT {
+        assert_eq!(sprayer.sign_in(&format!("nobody{i}@example.com"), "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let stranger = sprayer.sign_in("test", "correct horse battery").await;
+    assert_eq!(stranger.status, StatusCode::TOO_MANY_REQUESTS, "the control: the address is backed off");
+
+    let again = desk.sign_in("test", "correct horse battery").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "the known browser signs its person in: {}", again.body);
+    assert_eq!(desk.get("/app").await.status, StatusCode::OK);
+    let kept = again.cookies.iter().find(|c| c.starts_with("idfed_device=")).unwrap();
+    assert!(kept.starts_with(&format!("idfed_device={token};")), "the browser keeps its token: {kept}");
+
+    // Someone who never signed in at this desk is refused like any other browser.
+    let colleague = desk.sign_in("agent.one@example.com", "correct horse battery").await;
+    assert_eq!(colleague.status, StatusCode::TOO_MANY_REQUESTS);
+    // A made-up or copied-then-altered token is nobody's.
+    let mut forged = Browser::new(&idp);
+    forged.jar_insert("idfed_device", &format!("{}A", &token[..token.len() - 1]));
+    assert_eq!(forged.sign_in("test", "correct horse battery").await.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Wrong passwords from the known browser are not refused by the address's back-off, and
+    // they still count towards the account's own lock.
+    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
+        assert_eq!(desk.sign_in("test", "wrong password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = desk.sign_in("test", "correct horse battery").await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "the account is locked for everyone");
+    assert!(locked.body.contains("Sign-in failed"), "{}", locked.body);
 }
 
 /// Review finding: attempts in parallel cannot slip under the per-source limit (each is counted
