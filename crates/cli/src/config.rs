@@ -16,6 +16,7 @@ pub struct Config {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
     pub proxy: Proxy,
+    pub sign_in: SignIn,
     pub log: Log,
 }
 
@@ -57,6 +58,36 @@ pub struct Proxy {
     /// Addresses or CIDR ranges whose X-Forwarded-* headers are believed.
     pub trusted: Vec<String>,
 }
+
+/// The per-source sign-in back-off: failures from one address within the window pause sign-in
+/// from it (people in a browser they signed in from before are exempt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignIn {
+    pub source_failures: i64,
+    pub source_window_minutes: i64,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        let limit = idfed_idp::backoff::SourceLimit::default();
+        SignIn { source_failures: limit.failures, source_window_minutes: limit.window_seconds / 60 }
+    }
+}
+
+impl SignIn {
+    pub fn source_limit(&self) -> idfed_idp::backoff::SourceLimit {
+        idfed_idp::backoff::SourceLimit {
+            failures: self.source_failures,
+            window_seconds: self.source_window_minutes.saturating_mul(60),
+        }
+    }
+}
+
+/// Bounds of the back-off settings: at least one failure and one minute; at most what no
+/// office needs (a higher limit is the same as none) and a day.
+const SOURCE_FAILURES: std::ops::RangeInclusive<i64> = 1..=100_000;
+const SOURCE_WINDOW_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -122,6 +153,24 @@ impl Config {
                 errors.push(format!("{}: proxy.trusted {entry:?} is not an IP address or CIDR range", at("trusted")));
             }
         }
+        if !SOURCE_FAILURES.contains(&self.sign_in.source_failures) {
+            errors.push(format!(
+                "{}: sign_in.source_failures {} must be from {} to {}",
+                at("source_failures"),
+                self.sign_in.source_failures,
+                SOURCE_FAILURES.start(),
+                SOURCE_FAILURES.end()
+            ));
+        }
+        if !SOURCE_WINDOW_MINUTES.contains(&self.sign_in.source_window_minutes) {
+            errors.push(format!(
+                "{}: sign_in.source_window_minutes {} must be from {} to {}",
+                at("source_window_minutes"),
+                self.sign_in.source_window_minutes,
+                SOURCE_WINDOW_MINUTES.start(),
+                SOURCE_WINDOW_MINUTES.end()
+            ));
+        }
         if !matches!(self.log.format.as_str(), "human" | "json") {
             errors.push(format!("{}: log.format {:?}: use human or json", at("format"), self.log.format));
         }
@@ -152,6 +201,14 @@ impl Config {
         }
         if let Some(v) = env("IDFED_TRUSTED_PROXIES") {
             self.proxy.trusted = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
+        for (name, setting) in [
+            ("IDFED_SIGN_IN_SOURCE_FAILURES", &mut self.sign_in.source_failures),
+            ("IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES", &mut self.sign_in.source_window_minutes),
+        ] {
+            if let Some(v) = env(name) {
+                *setting = v.trim().parse().map_err(|_| vec![format!("{name} {v:?} is not a whole number")])?;
+            }
         }
         if let Some(v) = env("IDFED_LOG_FORMAT") {
             self.log.format = v;
@@ -241,5 +298,20 @@ mod tests {
         assert!(printed.contains("postgres://idfed:****@db/idfed") && !printed.contains("s3cret"), "{printed}");
         let bad = Config::default().with_env(|n| (n == "IDFED_TLS_CERT").then(|| "c.pem".to_owned())).unwrap_err();
         assert!(bad[0].contains("go together"));
+    }
+
+    #[test]
+    fn the_sign_in_back_off_is_configurable_within_bounds() {
+        assert_eq!(Config::default().sign_in.source_limit(), idfed_idp::backoff::SourceLimit::default());
+        let file = Config::parse("[sign_in]\nsource_failures = 200\nsource_window_minutes = 5\n", "f").unwrap();
+        assert_eq!(file.sign_in.source_limit(), idfed_idp::backoff::SourceLimit { failures: 200, window_seconds: 300 });
+        let errors = Config::parse("[sign_in]\nsource_failures = 0\nsource_window_minutes = 2000\n", "f").unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("f:2:1: sign_in.source_failures 0 must be from 1 to 100000"), "{errors:?}");
+        assert!(errors[1].starts_with("f:3:1: sign_in.source_window_minutes 2000"), "{errors:?}");
+        let vars = |name: &str| (name == "IDFED_SIGN_IN_SOURCE_FAILURES").then(|| "500".to_owned());
+        assert_eq!(file.clone().with_env(vars).unwrap().sign_in.source_failures, 500);
+        let typo = |name: &str| (name == "IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES").then(|| "15m".to_owned());
+        assert!(file.with_env(typo).unwrap_err()[0].contains("is not a whole number"));
     }
 }

@@ -246,6 +246,7 @@ fn main() -> ExitCode {
                 settings.server.data_dir,
                 tls,
                 &settings.proxy.trusted,
+                settings.sign_in.source_limit(),
             )
         })(),
         Command::Config { command } => match command {

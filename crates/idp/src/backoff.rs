@@ -1,13 +1,30 @@
-//! Sign-in back-off per source address: after [`LIMIT`] failed sign-ins (passwords or codes,
-//! whoever they named) from one address within [`WINDOW_SECONDS`], that address is refused
-//! until the window ends, before any password is checked. Each attempt is counted before it is
-//! checked (and given back when it succeeds), so parallel attempts cannot exceed the limit. Per-account lockout
-//! (`crate::credentials`) stops guessing one person's password; this stops one address
-//! spraying many. The counts live in the store (one atomic increment per failure), so every
-//! node shares them and concurrent failures are all counted.
+//! Sign-in back-off per source address: after [`SourceLimit::failures`] failed sign-ins
+//! (passwords or codes, whoever they named) from one address within its window, that address is
+//! refused until the window ends, before any password is checked. Each attempt is counted before
+//! it is checked (and given back when it succeeds), so parallel attempts cannot exceed the limit.
+//! Per-account lockout (`crate::credentials`) stops guessing one person's password; this stops
+//! one address spraying many. The counts live in the store (one atomic increment per failure),
+//! so every node shares them and concurrent failures are all counted. People signing in from a
+//! browser they completed a sign-in in before are exempt (`crate::devices`).
 
+/// The default limit: failures from one address within [`WINDOW_SECONDS`].
 pub const LIMIT: i64 = 30;
+/// The default window.
 pub const WINDOW_SECONDS: i64 = 15 * 60;
+
+/// How many failures from one address, within how long, pause sign-in from it; configurable
+/// (`[sign_in]` in the configuration file), [`LIMIT`] in [`WINDOW_SECONDS`] by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceLimit {
+    pub failures: i64,
+    pub window_seconds: i64,
+}
+
+impl Default for SourceLimit {
+    fn default() -> Self {
+        SourceLimit { failures: LIMIT, window_seconds: WINDOW_SECONDS }
+    }
+}
 
 /// Failures counted for one address in its current window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,21 +36,25 @@ pub struct Failures {
 
 impl Failures {
     /// Seconds to wait before this address may try again, or `None` when it may now.
-    pub fn wait(&self, now_millis: i64) -> Option<i64> {
-        (self.count >= LIMIT && now_millis < self.window_end).then(|| (self.window_end - now_millis + 999) / 1000)
+    pub fn wait(&self, now_millis: i64, limit: SourceLimit) -> Option<i64> {
+        (self.count >= limit.failures && now_millis < self.window_end).then(|| self.seconds_left(now_millis))
     }
 
     /// For a count that includes the attempt being made: seconds to wait when it is over the
     /// limit (the attempt is refused), else `None`.
-    pub fn over_limit(&self, now_millis: i64) -> Option<i64> {
-        (self.count > LIMIT && now_millis < self.window_end).then(|| (self.window_end - now_millis + 999) / 1000)
+    pub fn over_limit(&self, now_millis: i64, limit: SourceLimit) -> Option<i64> {
+        (self.count > limit.failures && now_millis < self.window_end).then(|| self.seconds_left(now_millis))
+    }
+
+    fn seconds_left(&self, now_millis: i64) -> i64 {
+        (self.window_end - now_millis + 999) / 1000
     }
 
     /// One more failure at `now` (a new window when the last one ended): what the store's
     /// atomic counter does, for the in-memory IdP.
-    pub fn after_failure(self, now_millis: i64) -> Failures {
+    pub fn after_failure(self, now_millis: i64, limit: SourceLimit) -> Failures {
         if now_millis >= self.window_end {
-            Failures { count: 1, window_end: now_millis + WINDOW_SECONDS * 1000 }
+            Failures { count: 1, window_end: now_millis + limit.window_seconds * 1000 }
         } else {
             Failures { count: self.count.saturating_add(1), window_end: self.window_end }
         }
@@ -46,14 +67,28 @@ mod tests {
 
     #[test]
     fn the_limit_applies_within_the_window_and_a_new_window_starts_afresh() {
-        let start = 1_000_000;
+        let (start, limit) = (1_000_000, SourceLimit::default());
         let mut f = Failures::default();
         for i in 0..LIMIT {
-            assert_eq!(f.wait(start + i), None);
-            f = f.after_failure(start + i);
+            assert_eq!(f.wait(start + i, limit), None);
+            f = f.after_failure(start + i, limit);
         }
-        assert_eq!(f.wait(start + 100_000), Some(WINDOW_SECONDS - 100));
-        assert_eq!(f.wait(start + WINDOW_SECONDS * 1000), None, "the window ended");
-        assert_eq!(f.after_failure(start + WINDOW_SECONDS * 1000).count, 1);
+        assert_eq!(f.wait(start + 100_000, limit), Some(WINDOW_SECONDS - 100));
+        assert_eq!(f.wait(start + WINDOW_SECONDS * 1000, limit), None, "the window ended");
+        assert_eq!(f.after_failure(start + WINDOW_SECONDS * 1000, limit).count, 1);
+    }
+
+    #[test]
+    fn a_configured_limit_and_window_replace_the_defaults() {
+        let (start, limit) = (1_000_000, SourceLimit { failures: 100, window_seconds: 60 });
+        let mut f = Failures::default();
+        for i in 0..100 {
+            assert_eq!(f.over_limit(start, limit), None, "attempt {i}");
+            f = f.after_failure(start, limit);
+        }
+        assert_eq!(f.wait(start, limit), Some(60), "the hundredth failure pauses the address for the window");
+        assert_eq!(f.wait(start, SourceLimit::default()), Some(60), "past the default limit too");
+        assert_eq!(f.after_failure(start, limit).over_limit(start + 59_000, limit), Some(1));
+        assert_eq!(f.wait(start + 60_000, limit), None);
     }
 }

@@ -1,99 +1,170 @@
 //! Known devices ("device cookies", as OWASP describes them for slowing online guessing): a
-//! browser in which someone completed a sign-in carries a random token, and the store keeps,
-//! under the token's hash, the people who signed in there. The per-source back-off neither
-//! refuses nor counts a sign-in for one of them from that browser. So when an office address is
-//! backed off by failures from others behind the same NAT (a contact centre at shift start), the
-//! people who work there still sign in from their own browsers, while a sprayer without such a
-//! token stays refused. A known device skips nothing else: the password, the second factor and
-//! the per-account lock apply as always, and the token is worth nothing for anyone else's login.
+//! browser in which someone completed a sign-in keeps an entry naming them, sealed (AES-256-GCM)
+//! under the IdP's secret key, so it cannot be made up or altered, and the IdP stores nothing.
+//! The per-source back-off neither refuses nor counts a sign-in for someone the browser's
+//! cookie names. So when an office address is backed off by failures from others behind the same
+//! NAT (a contact centre at shift start), the people who work there still sign in from their own
+//! browsers, while a sprayer without such an entry stays refused. Nothing else is skipped: the
+//! password, the second factor and the per-account lock apply as always, and an entry is worth
+//! nothing for anyone else's login. An entry names the account's id and credential epoch, so a
+//! password change, a removal or a new account under the old login ends it.
 
 use serde::{Deserialize, Serialize};
 
-/// How long a browser stays known after its last completed sign-in.
+use crate::error::Result;
+use crate::secrets::Sealer;
+use idfed_saml::random::Random;
+
+/// How long an entry lasts after the sign-in that wrote it.
 pub const DEVICE_DAYS: i64 = 90;
 /// People remembered per browser (a desk shared across shifts); the least recent is dropped.
 pub const PEOPLE_PER_DEVICE: usize = 8;
+/// Separates the sealed entries in the cookie (not in base64's alphabet).
+const SEPARATOR: char = '.';
+/// Marks a sealed text as a device entry, so no other sealed value can pass for one.
+const KIND: &str = "idfed-device-v1";
 
-/// What the store keeps for one browser.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KnownDevice {
-    /// Least recent first.
-    pub people: Vec<Person>,
+/// One person who completed a sign-in in the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    kind: String,
+    /// As the directory spells it.
+    pub login: String,
+    pub user_id: String,
+    /// The credential epoch at that sign-in.
+    pub epoch: u64,
     /// Unix seconds.
     pub expires: i64,
 }
 
-/// Someone who completed a sign-in in the browser.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Person {
-    /// Lower-cased.
-    pub login: String,
-    /// The account's id then: a later account reusing the login is not them.
-    pub user_id: String,
+impl Entry {
+    pub fn new(login: &str, user_id: &str, epoch: u64, now_s: i64) -> Entry {
+        Entry {
+            kind: KIND.to_owned(),
+            login: login.to_owned(),
+            user_id: user_id.to_owned(),
+            epoch,
+            expires: now_s + DEVICE_DAYS * 86_400,
+        }
+    }
+
+    /// Whether this entry names the account `login` with id `user_id` as it is now (`epoch`).
+    pub fn names(&self, login: &str, user_id: &str, epoch: u64, now_s: i64) -> bool {
+        now_s < self.expires && self.login.eq_ignore_ascii_case(login) && self.user_id == user_id && self.epoch == epoch
+    }
 }
 
-impl KnownDevice {
-    /// Whether the person with `login` and `user_id` completed a sign-in here and the record is
-    /// still current at `now_s`.
-    pub fn knows(&self, login: &str, user_id: &str, now_s: i64) -> bool {
-        now_s < self.expires && self.people.iter().any(|p| p.login.eq_ignore_ascii_case(login) && p.user_id == user_id)
-    }
+/// The entries of a device cookie that open under `sealer`, each with its sealed text; anything
+/// else in it (damaged, forged, unsealed, beyond [`PEOPLE_PER_DEVICE`]) is ignored.
+pub fn open<'c>(cookie: &'c str, sealer: &Sealer) -> Vec<(&'c str, Entry)> {
+    cookie
+        .split(SEPARATOR)
+        .take(PEOPLE_PER_DEVICE)
+        // `Sealer::open` passes unsealed text through: only sealed text may count.
+        .filter(|sealed| Sealer::is_sealed(sealed))
+        .filter_map(|sealed| {
+            let plain = sealer.open(sealed).ok()?;
+            let entry: Entry = serde_json::from_str(&plain).ok()?;
+            (entry.kind == KIND).then_some((sealed, entry))
+        })
+        .collect()
+}
 
-    /// The record after `login` completed a sign-in at `now_s`: they become the most recent,
-    /// the oldest beyond [`PEOPLE_PER_DEVICE`] are dropped, and it lasts [`DEVICE_DAYS`] from now.
-    /// An expired record starts afresh.
-    pub fn signed_in(mut self, login: &str, user_id: &str, now_s: i64) -> KnownDevice {
-        if now_s >= self.expires {
-            self.people.clear();
-        }
-        let login = login.to_ascii_lowercase();
-        self.people.retain(|p| p.login != login);
-        self.people.push(Person { login, user_id: user_id.to_owned() });
-        let excess = self.people.len().saturating_sub(PEOPLE_PER_DEVICE);
-        self.people.drain(..excess);
-        self.expires = now_s + DEVICE_DAYS * 86_400;
-        self
-    }
+/// The cookie after `entry`'s person completed a sign-in in a browser that held `kept`: their
+/// older entry and expired ones go, theirs is sealed afresh and comes last, and the least recent
+/// beyond [`PEOPLE_PER_DEVICE`] are dropped.
+pub fn after_sign_in(
+    kept: &[(&str, Entry)],
+    entry: &Entry,
+    now_s: i64,
+    sealer: &Sealer,
+    rng: &dyn Random,
+) -> Result<String> {
+    let plain = serde_json::to_string(entry).map_err(|e| crate::error::IdpError::internal(e.to_string()))?;
+    let fresh = sealer.seal(&plain, rng)?;
+    let others: Vec<&str> = kept
+        .iter()
+        .filter(|(_, e)| now_s < e.expires && !e.login.eq_ignore_ascii_case(&entry.login))
+        .map(|(sealed, _)| *sealed)
+        .collect();
+    let skip = (others.len() + 1).saturating_sub(PEOPLE_PER_DEVICE);
+    let mut parts: Vec<&str> = others.into_iter().skip(skip).collect();
+    parts.push(&fresh);
+    Ok(parts.join(&SEPARATOR.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idfed_saml::random::SystemRandom;
 
     const NOW: i64 = 1_800_000_000;
 
-    #[test]
-    fn a_device_knows_the_people_who_signed_in_on_it_until_it_expires() {
-        let device = KnownDevice::default().signed_in("Alice@Example.com", "u1", NOW);
-        assert!(device.knows("alice@example.com", "u1", NOW + 1), "logins compare without case");
-        assert!(!device.knows("bob@example.com", "u2", NOW + 1), "nobody else");
-        assert!(!device.knows("alice@example.com", "u9", NOW + 1), "a new account under the old login is not them");
-        assert!(device.knows("alice@example.com", "u1", NOW + DEVICE_DAYS * 86_400 - 1));
-        assert!(!device.knows("alice@example.com", "u1", NOW + DEVICE_DAYS * 86_400), "expired");
+    fn sealer() -> Sealer {
+        Sealer::new(&[9u8; 32]).unwrap()
+    }
+
+    fn signed_in(cookie: Option<&str>, login: &str, user_id: &str, now: i64) -> String {
+        let sealer = sealer();
+        let kept = cookie.map(|c| open(c, &sealer)).unwrap_or_default();
+        after_sign_in(&kept, &Entry::new(login, user_id, 1, now), now, &sealer, &SystemRandom::new()).unwrap()
+    }
+
+    fn names(cookie: &str, login: &str, user_id: &str, epoch: u64, now: i64) -> bool {
+        open(cookie, &sealer()).iter().any(|(_, e)| e.names(login, user_id, epoch, now))
     }
 
     #[test]
-    fn a_shared_desk_keeps_the_most_recent_people_and_each_sign_in_extends_it() {
-        let mut device = KnownDevice::default();
+    fn an_entry_names_its_account_as_it_was_until_it_expires() {
+        let cookie = signed_in(None, "Alice@Example.com", "u1", NOW);
+        assert!(names(&cookie, "alice@example.com", "u1", 1, NOW + 1), "logins compare without case");
+        assert!(!names(&cookie, "bob@example.com", "u2", 1, NOW + 1), "nobody else");
+        assert!(!names(&cookie, "alice@example.com", "u9", 1, NOW + 1), "a new account under the old login");
+        assert!(!names(&cookie, "alice@example.com", "u1", 2, NOW + 1), "the password changed since");
+        assert!(names(&cookie, "alice@example.com", "u1", 1, NOW + DEVICE_DAYS * 86_400 - 1));
+        assert!(!names(&cookie, "alice@example.com", "u1", 1, NOW + DEVICE_DAYS * 86_400), "expired");
+    }
+
+    #[test]
+    fn made_up_altered_unsealed_or_foreign_entries_name_nobody() {
+        let cookie = signed_in(None, "alice", "u1", NOW);
+        let middle = cookie.len() / 2;
+        let flipped = if cookie.as_bytes()[middle] == b'A' { "B" } else { "A" };
+        let altered = format!("{}{flipped}{}", &cookie[..middle], &cookie[middle + 1..]);
+        assert!(!names(&altered, "alice", "u1", 1, NOW));
+        let plain = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW)).unwrap();
+        assert!(open(&plain, &sealer()).is_empty(), "unsealed JSON is not an entry");
+        let other_key = Sealer::new(&[1u8; 32]).unwrap();
+        assert!(open(&cookie, &other_key).is_empty(), "sealed under another key");
+        let not_an_entry = sealer().seal("{\"login\":\"alice\"}", &SystemRandom::new()).unwrap();
+        assert!(open(&not_an_entry, &sealer()).is_empty(), "another sealed value");
+    }
+
+    #[test]
+    fn a_shared_desk_keeps_the_most_recent_people_and_each_sign_in_renews_the_entry() {
+        let mut cookie: Option<String> = None;
         for i in 0..PEOPLE_PER_DEVICE + 2 {
-            device = device.signed_in(&format!("agent{i}"), &format!("u{i}"), NOW + i as i64);
+            cookie = Some(signed_in(cookie.as_deref(), &format!("agent{i}"), &format!("u{i}"), NOW + i as i64));
         }
-        assert_eq!(device.people.len(), PEOPLE_PER_DEVICE);
-        assert!(!device.knows("agent0", "u0", NOW + 20) && !device.knows("agent1", "u1", NOW + 20), "oldest dropped");
-        assert!(device.knows("agent2", "u2", NOW + 20));
-        // Signing in again moves a person to the most recent place instead of adding them twice.
-        device = device.signed_in("AGENT2", "u2", NOW + 30);
-        assert_eq!(device.people.len(), PEOPLE_PER_DEVICE);
-        assert_eq!(device.people.last().map(|p| p.login.as_str()), Some("agent2"));
-        assert_eq!(device.expires, NOW + 30 + DEVICE_DAYS * 86_400);
+        let cookie = cookie.unwrap();
+        assert_eq!(open(&cookie, &sealer()).len(), PEOPLE_PER_DEVICE);
+        assert!(!names(&cookie, "agent0", "u0", 1, NOW + 20) && !names(&cookie, "agent1", "u1", 1, NOW + 20));
+        assert!(names(&cookie, "agent2", "u2", 1, NOW + 20));
+        let before = open(&cookie, &sealer()).into_iter().find(|(_, e)| e.login == "agent2").unwrap().0.to_owned();
+        let renewed = signed_in(Some(&cookie), "AGENT2", "u2", NOW + 30);
+        assert!(!renewed.contains(&before), "the person's entry is sealed afresh");
+        let entries = open(&renewed, &sealer());
+        assert_eq!(entries.len(), PEOPLE_PER_DEVICE, "renewed, not added twice");
+        assert_eq!(entries.last().map(|(_, e)| e.login.as_str()), Some("AGENT2"));
+        assert_eq!(entries.last().map(|(_, e)| e.expires), Some(NOW + 30 + DEVICE_DAYS * 86_400));
     }
 
     #[test]
-    fn an_expired_record_starts_afresh() {
-        let old = KnownDevice::default().signed_in("alice", "u1", NOW);
+    fn expired_entries_are_dropped_at_the_next_sign_in() {
+        let old = signed_in(None, "alice", "u1", NOW);
         let later = NOW + DEVICE_DAYS * 86_400 + 5;
-        let renewed = old.signed_in("bob", "u2", later);
-        assert_eq!(renewed.people.len(), 1);
-        assert!(renewed.knows("bob", "u2", later) && !renewed.knows("alice", "u1", later));
+        let renewed = signed_in(Some(&old), "bob", "u2", later);
+        assert_eq!(open(&renewed, &sealer()).len(), 1);
+        assert!(names(&renewed, "bob", "u2", 1, later));
     }
 }

@@ -31,7 +31,6 @@ const SESSION_PREFIX: &str = "idp-session-";
 const PENDING_PREFIX: &str = "idp-pending-";
 const SEEN_PREFIX: &str = "idp-seen-request-";
 const SOURCE_PREFIX: &str = "idp-source-failures-";
-const DEVICE_PREFIX: &str = "idp-device-";
 /// A marker whose version moves whenever a session is ended: nodes then forget the sessions
 /// they hold in memory. Its name must not start with any record prefix above (purges).
 const ENDED_SESSIONS_DOCUMENT: &str = "idp-ended-sessions";
@@ -97,6 +96,8 @@ pub struct Idp {
     pub metrics: crate::metrics::Metrics,
     /// Reverse proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// The per-source sign-in back-off's limit and window.
+    pub source_limit: crate::backoff::SourceLimit,
     store: Option<DocumentStore>,
     /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
     credentials_version: AtomicI64,
@@ -190,6 +191,7 @@ impl Idp {
             sealer,
             metrics: crate::metrics::Metrics::default(),
             trusted_proxies: crate::proxy::TrustedProxies::default(),
+            source_limit: crate::backoff::SourceLimit::default(),
             store: None,
             credentials_version: AtomicI64::new(0),
             last_purge: AtomicI64::new(0),
@@ -876,32 +878,6 @@ impl Idp {
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
-    /// A record with its version (its expiry, as [`Idp::put_record`] stores it).
-    async fn load_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<(i64, T)>> {
-        let stored = match &self.store {
-            Some(store) => store.load(key).await.map_err(storage)?,
-            None => lock(&self.records).get(key).map(|body| (record_expiry(body).unwrap_or(0), body.clone())),
-        };
-        Ok(stored.and_then(|(version, body)| Some((version, serde_json::from_str(&body).ok()?))))
-    }
-
-    /// Replaces a record only if its version is still `expected`; false when another writer
-    /// changed it first.
-    async fn swap_record<T: Serialize>(&self, key: &str, expected: i64, expires: i64, record: &T) -> Result<bool> {
-        let body = serde_json::to_string(record).map_err(|e| IdpError::internal(e.to_string()))?;
-        match &self.store {
-            Some(store) => store.replace(key, expected, expires, &body).await.map_err(storage),
-            None => {
-                let mut records = lock(&self.records);
-                if records.get(key).map(|b| record_expiry(b).unwrap_or(0)).unwrap_or(0) != expected {
-                    return Ok(false);
-                }
-                records.insert(key.to_owned(), body);
-                Ok(true)
-            }
-        }
-    }
-
     /// Removes a record and returns it: of two concurrent callers, one gets it.
     async fn take_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let body = match &self.store {
@@ -932,19 +908,20 @@ impl Idp {
         }
         if let Some(store) = &self.store {
             // Back-off counters keep their window's end in milliseconds as their version.
-            for (prefix, below) in [
-                (SESSION_PREFIX, now),
-                (PENDING_PREFIX, now),
-                (SEEN_PREFIX, now),
-                (DEVICE_PREFIX, now),
-                (SOURCE_PREFIX, now * 1000),
-            ] {
+            for (prefix, below) in
+                [(SESSION_PREFIX, now), (PENDING_PREFIX, now), (SEEN_PREFIX, now), (SOURCE_PREFIX, now * 1000)]
+            {
                 if let Err(e) = store.purge(prefix, below).await {
                     eprintln!("idfed: purging expired {prefix}records failed: {e}");
                 }
             }
         } else {
-            lock(&self.records).retain(|_, body| record_expiry(body).is_none_or(|expires| expires > now));
+            lock(&self.records).retain(|_, body| {
+                serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("expires").and_then(serde_json::Value::as_i64))
+                    .is_none_or(|expires| expires > now)
+            });
         }
     }
 
@@ -958,7 +935,7 @@ impl Idp {
             }),
             None => lock(&self.source_failures).get(&key).copied(),
         };
-        Ok(failures.unwrap_or_default().wait(self.now().unix_millis()))
+        Ok(failures.unwrap_or_default().wait(self.now().unix_millis(), self.source_limit))
     }
 
     /// Counts a sign-in attempt from `source` before its password or code is checked (one
@@ -971,17 +948,17 @@ impl Idp {
         let failures = match &self.store {
             Some(store) => {
                 let (count, window_end) =
-                    store.count_in_window(&key, now, crate::backoff::WINDOW_SECONDS * 1000).await.map_err(storage)?;
+                    store.count_in_window(&key, now, self.source_limit.window_seconds * 1000).await.map_err(storage)?;
                 crate::backoff::Failures { count, window_end }
             }
             None => {
                 let mut counts = lock(&self.source_failures);
-                let next = counts.get(&key).copied().unwrap_or_default().after_failure(now);
+                let next = counts.get(&key).copied().unwrap_or_default().after_failure(now, self.source_limit);
                 counts.insert(key, next);
                 next
             }
         };
-        Ok(failures.over_limit(now))
+        Ok(failures.over_limit(now, self.source_limit))
     }
 
     /// Gives back the attempt a successful sign-in from `source` counted.
@@ -998,36 +975,30 @@ impl Idp {
         }
     }
 
-    /// Whether the browser holding the device token `token` is one where `login` completed a
-    /// sign-in (see [`crate::devices`]): then the per-source back-off does not apply to it.
-    pub async fn device_knows(&self, token: Option<&str>, login: &str) -> Result<bool> {
-        let Some(token) = token else { return Ok(false) };
-        let Some(user_id) = self.with_tenant(|t| t.user(login).map(|u| u.id.clone())) else { return Ok(false) };
-        let device: Option<crate::devices::KnownDevice> = self.get_record(&record_key(DEVICE_PREFIX, token)).await?;
-        Ok(device.is_some_and(|d| d.knows(login, &user_id, self.now().unix_seconds())))
+    /// Whether the browser's device cookie names `login`'s account as it is now (active, same
+    /// id, no password change since): then the per-source back-off does not apply (see
+    /// [`crate::devices`]). Every entry is opened whatever the login, so the answer takes as long
+    /// for a login that does not exist.
+    pub fn device_knows(&self, cookie: Option<&str>, login: &str) -> bool {
+        let Some(cookie) = cookie else { return false };
+        let entries = crate::devices::open(cookie, &self.sealer);
+        let account = self.with_tenant(|t| {
+            t.user(login).filter(|u| u.status == crate::directory::UserStatus::Active).map(|u| u.id.clone())
+        });
+        let epoch = self.with_credentials(|c| c.epoch(login));
+        let now = self.now().unix_seconds();
+        account.is_some_and(|id| entries.iter().any(|(_, e)| e.names(login, &id, epoch, now)))
     }
 
-    /// Records that `login` completed a sign-in in the browser holding `token` (when it holds
-    /// one the store still knows) and returns the token it should keep: the same, or a new one.
-    pub async fn remember_device(&self, token: Option<&str>, login: &str) -> Result<String> {
+    /// The device cookie for a browser that sent `cookie` and in which `login` just completed a
+    /// sign-in.
+    pub fn device_cookie_after_sign_in(&self, cookie: Option<&str>, login: &str) -> Result<String> {
         let user_id = self.with_tenant(|t| t.user(login).map(|u| u.id.clone())).unwrap_or_default();
+        let epoch = self.with_credentials(|c| c.epoch(login));
         let now = self.now().unix_seconds();
-        if let Some(token) = token {
-            let key = record_key(DEVICE_PREFIX, token);
-            // Two sign-ins finishing at once in one browser: the loser's login is not added,
-            // which only means that person is not exempt until their next sign-in there.
-            if let Some((version, device)) = self.load_record::<crate::devices::KnownDevice>(&key).await?
-                && now < device.expires
-            {
-                let device = device.signed_in(login, &user_id, now);
-                self.swap_record(&key, version, device.expires, &device).await?;
-                return Ok(token.to_owned());
-            }
-        }
-        let token = self.token()?;
-        let device = crate::devices::KnownDevice::default().signed_in(login, &user_id, now);
-        self.put_record(record_key(DEVICE_PREFIX, &token), device.expires, &device).await?;
-        Ok(token)
+        let kept = cookie.map(|c| crate::devices::open(c, &self.sealer)).unwrap_or_default();
+        let entry = crate::devices::Entry::new(login, &user_id, epoch, now);
+        crate::devices::after_sign_in(&kept, &entry, now, &self.sealer, self.rng.as_ref())
     }
 
     /// Marks an SP's request ID as answered-for until `until`; false if it was seen before
@@ -1269,11 +1240,6 @@ async fn newer(
         Some(stored) if stored > seen.load(Ordering::SeqCst) => store.load(name).await.map_err(storage),
         _ => Ok(None),
     }
-}
-
-/// The expiry an in-memory record carries in its body (its version in a store).
-fn record_expiry(body: &str) -> Option<i64> {
-    serde_json::from_str::<serde_json::Value>(body).ok()?.get("expires")?.as_i64()
 }
 
 fn record_key(prefix: &str, token: &str) -> String {

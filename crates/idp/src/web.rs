@@ -67,10 +67,8 @@ async fn pass_back_off(
     source: std::net::IpAddr,
     login: Option<&str>,
 ) -> Result<bool, Response> {
-    let exempt = match login {
-        Some(login) => idp.device_knows(cookie(headers, device_cookie(idp)), login).await.map_err(|e| failure(&e))?,
-        None => false,
-    };
+    let device = cookie(headers, device_cookie(idp));
+    let exempt = idp.device_knows(device, login.unwrap_or_default());
     if !exempt {
         match idp.source_attempt(source).await {
             Ok(None) => {}
@@ -81,10 +79,10 @@ async fn pass_back_off(
     Ok(exempt)
 }
 
-/// After a completed sign-in: the browser keeps (or is given) a device token naming `login`.
-/// A failure here costs only the exemption, never the sign-in.
-async fn remember_device(response: &mut Response, idp: &Idp, headers: &HeaderMap, login: &str) {
-    match idp.remember_device(cookie(headers, device_cookie(idp)), login).await {
+/// After a completed sign-in: the browser's device cookie names `login` too. A failure here
+/// costs only the exemption, never the sign-in.
+fn remember_device(response: &mut Response, idp: &Idp, headers: &HeaderMap, login: &str) {
+    match idp.device_cookie_after_sign_in(cookie(headers, device_cookie(idp)), login) {
         Ok(token) => {
             let age = crate::devices::DEVICE_DAYS * 86_400;
             set_cookie(response, idp, device_cookie(idp), &token, "Strict", Some(age));
@@ -492,7 +490,7 @@ async fn login_submit(
     let mut response = redirect(&next);
     set_cookie(&mut response, &idp, session_cookie(&idp), &token, "Lax", None);
     if !needs_totp {
-        remember_device(&mut response, &idp, &headers, &login).await;
+        remember_device(&mut response, &idp, &headers, &login);
     }
     response
 }
@@ -572,7 +570,7 @@ async fn complete_sign_in(idp: &Idp, headers: &HeaderMap, half_open: &str, login
     };
     let mut response = redirect(return_to);
     set_cookie(&mut response, idp, session_cookie(idp), &fresh, "Lax", None);
-    remember_device(&mut response, idp, headers, login).await;
+    remember_device(&mut response, idp, headers, login);
     response
 }
 

@@ -430,6 +430,21 @@ async fn one_address_spraying_many_logins_is_backed_off_before_any_password_is_c
     assert_eq!(checked, Ok(()));
 }
 
+#[tokio::test]
+async fn the_per_source_limit_and_window_are_the_configured_ones() {
+    let mut idp = idp().await;
+    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { failures: 3, window_seconds: 120 };
+    let mut browser = Browser::new(&idp);
+    for i in 0..3 {
+        assert_eq!(browser.sign_in(&format!("nobody{i}"), "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = browser.sign_in("test", "correct horse battery").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "the fourth attempt, past a limit of 3");
+    let wait: i64 = refused.headers.get(header::RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
+    assert_eq!(wait, 120, "the configured window, with the clock frozen");
+    assert!(refused.body.contains("Try again in 2 minutes"), "{}", refused.body);
+}
+
 /// A contact centre behind one NAT: failures by others back the shared address off, but people
 /// who completed a sign-in in their browser before still sign in from it. Nobody else gains
 /// anything from that browser, and the per-account lock still applies to it.
@@ -443,11 +458,17 @@ async fn a_known_browser_signs_its_people_in_while_their_shared_address_is_backe
     for part in ["; HttpOnly", "; SameSite=Strict", "; Path=/;", &format!("; Max-Age={}", 90 * 86_400)] {
         assert!(device.contains(part), "{part} missing: {device}");
     }
-    let token = device.trim_start_matches("idfed_device=").split(';').next().unwrap().to_owned();
+    let entry = device.trim_start_matches("idfed_device=").split(';').next().unwrap().to_owned();
 
+    // Failures from the known browser are not counted against the address: a stranger still
+    // has the whole allowance afterwards.
+    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES - 1 {
+        assert_eq!(desk.sign_in("test", "wrong password").await.status, StatusCode::UNAUTHORIZED);
+    }
     let mut sprayer = Browser::new(&idp);
     for i in 0..idfed_idp::backoff::LIMIT {
-        assert_eq!(sprayer.sign_in(&format!("nobody{i}@example.com"), "guess").await.status, StatusCode::UNAUTHORIZED);
+        let failed = sprayer.sign_in(&format!("nobody{i}@example.com"), "guess").await;
+        assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "attempt {i} of the stranger's allowance");
     }
     let stranger = sprayer.sign_in("test", "correct horse battery").await;
     assert_eq!(stranger.status, StatusCode::TOO_MANY_REQUESTS, "the control: the address is backed off");
@@ -455,25 +476,49 @@ async fn a_known_browser_signs_its_people_in_while_their_shared_address_is_backe
     let again = desk.sign_in("test", "correct horse battery").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "the known browser signs its person in: {}", again.body);
     assert_eq!(desk.get("/app").await.status, StatusCode::OK);
-    let kept = again.cookies.iter().find(|c| c.starts_with("idfed_device=")).unwrap();
-    assert!(kept.starts_with(&format!("idfed_device={token};")), "the browser keeps its token: {kept}");
+    let renewed = again.cookies.iter().find(|c| c.starts_with("idfed_device=")).unwrap();
+    assert!(!renewed.contains(&entry), "the entry is sealed afresh at each sign-in: {renewed}");
 
     // Someone who never signed in at this desk is refused like any other browser.
     let colleague = desk.sign_in("agent.one@example.com", "correct horse battery").await;
     assert_eq!(colleague.status, StatusCode::TOO_MANY_REQUESTS);
-    // A made-up or copied-then-altered token is nobody's.
-    let mut forged = Browser::new(&idp);
-    forged.jar_insert("idfed_device", &format!("{}A", &token[..token.len() - 1]));
-    assert_eq!(forged.sign_in("test", "correct horse battery").await.status, StatusCode::TOO_MANY_REQUESTS);
+    // An altered entry, or one written by hand without the IdP's key, is nobody's.
+    let middle = entry.len() / 2;
+    let flipped = if entry.as_bytes()[middle] == b'A' { "B" } else { "A" };
+    for forged in [
+        format!("{}{flipped}{}", &entry[..middle], &entry[middle + 1..]),
+        r#"{"kind":"idfed-device-v1","login":"test","user_id":"u1","epoch":1,"expires":9999999999}"#.to_owned(),
+    ] {
+        let mut browser = Browser::new(&idp);
+        browser.jar_insert("idfed_device", &forged);
+        assert_eq!(browser.sign_in("test", "correct horse battery").await.status, StatusCode::TOO_MANY_REQUESTS);
+    }
 
-    // Wrong passwords from the known browser are not refused by the address's back-off, and
-    // they still count towards the account's own lock.
-    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
+    // Wrong passwords from the known browser still count towards the account's own lock.
+    assert_eq!(desk.sign_in("test", "wrong password").await.status, StatusCode::UNAUTHORIZED);
+    for _ in 1..idfed_idp::credentials::LOCK_AFTER_FAILURES {
         assert_eq!(desk.sign_in("test", "wrong password").await.status, StatusCode::UNAUTHORIZED);
     }
     let locked = desk.sign_in("test", "correct horse battery").await;
     assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "the account is locked for everyone");
     assert!(locked.body.contains("Sign-in failed"), "{}", locked.body);
+}
+
+/// A new password (set by the person or an administrator) ends every browser's exemption.
+#[tokio::test]
+async fn a_password_change_ends_the_known_browsers_exemption() {
+    let idp = idp().await;
+    let mut desk = Browser::new(&idp);
+    assert_eq!(desk.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER);
+    let mut sprayer = Browser::new(&idp);
+    for i in 0..idfed_idp::backoff::LIMIT {
+        sprayer.sign_in(&format!("nobody{i}"), "guess").await;
+    }
+    idp.change_credentials(|c| c.set_password("test", "a new horse battery", &SystemRandom::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(desk.sign_in("test", "a new horse battery").await.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// Review finding: attempts in parallel cannot slip under the per-source limit (each is counted
