@@ -353,7 +353,7 @@ fn verdict_json(result: &idfed_saml::Result<Accepted>) -> Value {
         Err(e) => json!({"valid": false, "reason": e.reason.as_str(), "message": e.message}),
         Ok(a) => {
             let mut attributes = serde_json::Map::new();
-            for attr in &a.attributes {
+            for attr in a.attributes() {
                 let entry = attributes.entry(attr.name.clone()).or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(values) = entry {
                     values.extend(attr.values.iter().cloned().map(Value::String));
@@ -363,7 +363,7 @@ fn verdict_json(result: &idfed_saml::Result<Accepted>) -> Value {
                 "valid": true,
                 "reason": "ok",
                 "message": signed_by(a),
-                "issuer": a.issuer,
+                "issuer": a.issuer(),
                 "name_id": a.name_id.value,
                 "name_id_format": a.name_id.format,
                 "attributes": attributes,
@@ -385,12 +385,12 @@ fn signed_by(a: &Accepted) -> String {
 
 fn verdict_text(a: &Accepted) -> String {
     let mut out = format!("VALID: {}\n", signed_by(a));
-    out.push_str(&format!("Issuer:  {}\n", a.issuer.as_deref().unwrap_or("-")));
+    out.push_str(&format!("Issuer:  {}\n", a.issuer().unwrap_or("-")));
     out.push_str(&format!("NameID:  {} ({})\n", a.name_id.value, a.name_id.format.as_deref().unwrap_or("no format")));
     if let Some(end) = a.session_not_on_or_after {
         out.push_str(&format!("Session not on or after: {end}\n"));
     }
-    for attr in &a.attributes {
+    for attr in a.attributes() {
         for value in &attr.values {
             out.push_str(&format!("  {} = {value}\n", attr.name));
         }

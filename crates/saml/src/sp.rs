@@ -46,15 +46,31 @@ pub struct Accepted {
     /// The Response envelope, only when the Response signature verified (otherwise it was
     /// checked, but it is not signed data and is not handed out).
     pub response: Option<ResponseHeader>,
+    /// Read from the verified element: everything below comes from it.
     pub assertion: Assertion,
-    pub issuer: Option<String>,
+    /// The Subject's NameID, checked to be there and not empty.
     pub name_id: NameId,
-    pub attributes: Vec<Attribute>,
-    pub session_index: Option<String>,
     pub session_not_on_or_after: Option<Instant>,
     pub not_on_or_after: Option<Instant>,
     pub signed: Signed,
     pub encrypted: bool,
+}
+
+impl Accepted {
+    /// The Assertion's Issuer.
+    pub fn issuer(&self) -> Option<&str> {
+        self.assertion.issuer.as_deref()
+    }
+
+    /// The Assertion's attributes, in document order.
+    pub fn attributes(&self) -> &[Attribute] {
+        &self.assertion.attributes
+    }
+
+    /// The first AuthnStatement's SessionIndex.
+    pub fn session_index(&self) -> Option<&str> {
+        self.assertion.authn_statements.first().and_then(|s| s.session_index.as_deref())
+    }
 }
 
 fn reject(reason: Reason, message: impl Into<String>) -> Error {
@@ -131,10 +147,7 @@ fn finish(
         .filter(|n| !n.value.trim().is_empty())
         .ok_or_else(|| reject(Reason::Subject, "the Assertion's Subject has no NameID (or an empty one)"))?;
     Ok(Accepted {
-        issuer: assertion.issuer.clone(),
         name_id,
-        attributes: assertion.attributes.clone(),
-        session_index: statement.and_then(|s| s.session_index.clone()),
         session_not_on_or_after,
         not_on_or_after: Some(confirmation_end),
         response: response_signature.map(|_| header),

@@ -173,7 +173,7 @@ pub fn assume_verified(
         return Err(access_denied());
     }
     let role = state.role(request.role_arn).ok_or_else(access_denied)?;
-    let issuer = accepted.issuer.clone().unwrap_or_default();
+    let issuer = accepted.issuer().unwrap_or_default().to_owned();
     let name_qualifier = name_qualifier(&issuer, &provider.account, &provider.name);
     let context = saml_context(&accepted, provider, &recipient, &name_qualifier, now);
     trust_allows(role, request.principal_arn, &context, "sts:AssumeRoleWithSAML")?;
@@ -328,7 +328,7 @@ fn source_identity(accepted: &Accepted) -> Result<Option<String>, AwsError> {
 
 fn principal_tags(accepted: &Accepted) -> BTreeMap<String, String> {
     accepted
-        .attributes
+        .attributes()
         .iter()
         .filter_map(|a| Some((a.name.strip_prefix(ATTR_PRINCIPAL_TAG_PREFIX)?.to_owned(), a.values.first()?.clone())))
         .collect()
@@ -360,7 +360,7 @@ fn saml_context(
 ) -> Context {
     let mut c = Context::default();
     c.set("saml:aud", recipient);
-    c.set("saml:iss", accepted.issuer.clone().unwrap_or_default());
+    c.set("saml:iss", accepted.issuer().unwrap_or_default());
     c.set("saml:sub", accepted.name_id.value.clone());
     let format = accepted.name_id.format.clone().unwrap_or_default();
     c.set(

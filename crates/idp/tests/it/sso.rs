@@ -36,7 +36,7 @@ fn aws_sp(acs: &str) -> SpConfig {
 }
 
 fn values<'a>(accepted: &'a idfed_saml::sp::Accepted, name: &str) -> Vec<&'a str> {
-    accepted.attributes.iter().filter(|a| a.name == name).flat_map(|a| a.values.iter().map(String::as_str)).collect()
+    accepted.attributes().iter().filter(|a| a.name == name).flat_map(|a| a.values.iter().map(String::as_str)).collect()
 }
 
 fn role_names(accepted: &idfed_saml::sp::Accepted) -> Vec<String> {
