@@ -331,9 +331,14 @@ impl Credentials {
     }
 
     /// Forgets a removed person: password, TOTP, lock. A later account with the same login
-    /// starts afresh, and the old sessions stop (their user id no longer matches).
+    /// starts afresh, and the old sessions stop (their user id no longer matches). The epoch
+    /// outlives them, one higher: should the same account (id) come back, say from an old
+    /// export, the sessions and known-device entries issued before the removal stay void.
     pub fn forget(&mut self, login: &str) -> bool {
-        self.by_login.remove(&login.to_ascii_lowercase()).is_some()
+        let key = login.to_ascii_lowercase();
+        let Some(old) = self.by_login.remove(&key) else { return false };
+        self.by_login.insert(key, Credential { epoch: old.epoch + 1, ..Credential::default() });
+        true
     }
 
     pub fn has_totp(&self, login: &str) -> bool {
@@ -413,6 +418,18 @@ mod tests {
 
     fn at(seconds: i64) -> Instant {
         Instant::from_unix_seconds(1_800_000_000 + seconds)
+    }
+
+    #[test]
+    fn a_removed_person_keeps_a_higher_epoch_and_nothing_else() {
+        let mut creds = Credentials::default();
+        creds.set_password("Alice", "correct horse battery", &idfed_saml::random::SystemRandom::new()).unwrap();
+        assert_eq!(creds.epoch("alice"), 1);
+        assert!(creds.forget("ALICE"));
+        assert_eq!(creds.epoch("alice"), 2, "what was issued at epoch 1 stays void if the account comes back");
+        assert!(creds.get("alice").is_some_and(|c| c.password_hash.is_none() && c.totp_secret.is_none()));
+        assert!(!creds.forget("nobody"), "nothing to forget leaves no trace");
+        assert!(creds.get("nobody").is_none());
     }
 
     #[test]

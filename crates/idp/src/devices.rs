@@ -1,6 +1,7 @@
 //! Known devices ("device cookies", as OWASP describes them for slowing online guessing): a
 //! browser in which someone completed a sign-in keeps an entry naming them, sealed (AES-256-GCM)
-//! under the IdP's secret key, so it cannot be made up or altered, and the IdP stores nothing.
+//! under the IdP's secret key for this purpose only, so it cannot be made up, altered or taken
+//! from another sealed value, and the IdP stores nothing.
 //! The per-source back-off neither refuses nor counts a sign-in for someone the browser's
 //! cookie names. So when an office address is backed off by failures from others behind the same
 //! NAT (a contact centre at shift start), the people who work there still sign in from their own
@@ -21,7 +22,9 @@ pub const DEVICE_DAYS: i64 = 90;
 pub const PEOPLE_PER_DEVICE: usize = 8;
 /// Separates the sealed entries in the cookie (not in base64's alphabet).
 const SEPARATOR: char = '.';
-/// Marks a sealed text as a device entry, so no other sealed value can pass for one.
+/// What entries are sealed for ([`Sealer::seal_for`]): no other sealed value opens as one.
+const PURPOSE: &str = "device";
+/// The entry format, checked when opened.
 const KIND: &str = "idfed-device-v1";
 
 /// One person who completed a sign-in in the browser.
@@ -60,10 +63,8 @@ pub fn open<'c>(cookie: &'c str, sealer: &Sealer) -> Vec<(&'c str, Entry)> {
     cookie
         .split(SEPARATOR)
         .take(PEOPLE_PER_DEVICE)
-        // `Sealer::open` passes unsealed text through: only sealed text may count.
-        .filter(|sealed| Sealer::is_sealed(sealed))
         .filter_map(|sealed| {
-            let plain = sealer.open(sealed).ok()?;
+            let plain = sealer.open_for(PURPOSE, sealed).ok()?;
             let entry: Entry = serde_json::from_str(&plain).ok()?;
             (entry.kind == KIND).then_some((sealed, entry))
         })
@@ -81,7 +82,7 @@ pub fn after_sign_in(
     rng: &dyn Random,
 ) -> Result<String> {
     let plain = serde_json::to_string(entry).map_err(|e| crate::error::IdpError::internal(e.to_string()))?;
-    let fresh = sealer.seal(&plain, rng)?;
+    let fresh = sealer.seal_for(PURPOSE, &plain, rng)?;
     let others: Vec<&str> = kept
         .iter()
         .filter(|(_, e)| now_s < e.expires && !e.login.eq_ignore_ascii_case(&entry.login))
@@ -136,8 +137,14 @@ mod tests {
         assert!(open(&plain, &sealer()).is_empty(), "unsealed JSON is not an entry");
         let other_key = Sealer::new(&[1u8; 32]).unwrap();
         assert!(open(&cookie, &other_key).is_empty(), "sealed under another key");
-        let not_an_entry = sealer().seal("{\"login\":\"alice\"}", &SystemRandom::new()).unwrap();
-        assert!(open(&not_an_entry, &sealer()).is_empty(), "another sealed value");
+        let entry = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW)).unwrap();
+        let as_secret = sealer().seal(&entry, &SystemRandom::new()).unwrap();
+        assert!(open(&as_secret, &sealer()).is_empty(), "an entry sealed as a stored secret (an admin's API secret)");
+        let other_kind = entry.replace(KIND, "idfed-device-v0");
+        let sealed = sealer().seal_for(PURPOSE, &other_kind, &SystemRandom::new()).unwrap();
+        assert!(open(&sealed, &sealer()).is_empty(), "another format");
+        let control = sealer().seal_for(PURPOSE, &entry, &SystemRandom::new()).unwrap();
+        assert_eq!(open(&control, &sealer()).len(), 1, "the control");
     }
 
     #[test]

@@ -69,39 +69,81 @@ impl Sealer {
     }
 
     pub fn seal(&self, plain: &str, rng: &dyn Random) -> Result<String> {
+        self.seal_bound(PREFIX, plain, rng)
+    }
+
+    /// The plain text of a sealed value (plain values pass through).
+    pub fn open(&self, text: &str) -> Result<String> {
+        let Some(encoded) = text.strip_prefix(PREFIX) else { return Ok(text.to_owned()) };
+        self.open_bound(PREFIX, encoded)
+    }
+
+    /// Seals `plain` for one `purpose`: it opens only through [`Sealer::open_for`] with the same
+    /// purpose. A stored secret never opens as it, and it never opens as a stored secret, so
+    /// sealed text someone obtained for one use (an administrator reading back an API secret
+    /// they chose) cannot be passed off for another.
+    pub fn seal_for(&self, purpose: &str, plain: &str, rng: &dyn Random) -> Result<String> {
+        self.seal_bound(&format!("{PREFIX}{purpose}"), plain, rng)
+    }
+
+    /// The plain text of what [`Sealer::seal_for`] sealed for `purpose`; anything else, plain
+    /// text included, is an error.
+    pub fn open_for(&self, purpose: &str, text: &str) -> Result<String> {
+        let encoded = text.strip_prefix(PREFIX).ok_or_else(damaged)?;
+        self.open_bound(&format!("{PREFIX}{purpose}"), encoded)
+    }
+
+    /// Seals under the current key, authenticating `aad` with the text.
+    fn seal_bound(&self, aad: &str, plain: &str, rng: &dyn Random) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce)?;
         let mut data = plain.as_bytes().to_vec();
         let key = self.keys.first().ok_or_else(|| IdpError::internal("no sealing key"))?;
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(PREFIX.as_bytes()), &mut data)
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad.as_bytes()), &mut data)
             .map_err(|_| IdpError::internal("sealing a secret failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
         Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
     }
 
-    /// The plain text of a sealed value (plain values pass through).
-    pub fn open(&self, text: &str) -> Result<String> {
-        let Some(encoded) = text.strip_prefix(PREFIX) else { return Ok(text.to_owned()) };
-        let wrong_key =
-            || IdpError::internal("a stored secret cannot be opened: the secret key changed or the value is damaged");
-        let bytes = STANDARD.decode(encoded).map_err(|_| wrong_key())?;
-        let (nonce, sealed) = bytes.split_at_checked(NONCE_LEN).ok_or_else(wrong_key)?;
+    /// Opens the base64 after the prefix with any key, checking `aad`.
+    fn open_bound(&self, aad: &str, encoded: &str) -> Result<String> {
+        let bytes = STANDARD.decode(encoded).map_err(|_| damaged())?;
+        let (nonce, sealed) = bytes.split_at_checked(NONCE_LEN).ok_or_else(damaged)?;
         for key in &self.keys {
-            let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong_key())?;
+            let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| damaged())?;
             let mut data = sealed.to_vec();
-            if let Ok(plain) = key.open_in_place(nonce, Aad::from(PREFIX.as_bytes()), &mut data) {
-                return String::from_utf8(plain.to_vec()).map_err(|_| wrong_key());
+            if let Ok(plain) = key.open_in_place(nonce, Aad::from(aad.as_bytes()), &mut data) {
+                return String::from_utf8(plain.to_vec()).map_err(|_| damaged());
             }
         }
-        Err(wrong_key())
+        Err(damaged())
     }
+}
+
+fn damaged() -> IdpError {
+    IdpError::internal("a stored secret cannot be opened: the secret key changed or the value is damaged")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use idfed_saml::random::SystemRandom;
+
+    #[test]
+    fn text_sealed_for_a_purpose_opens_only_for_that_purpose() {
+        let rng = SystemRandom::new();
+        let sealer = Sealer::new(&[3u8; 32]).unwrap();
+        let device = sealer.seal_for("device", "entry", &rng).unwrap();
+        assert_eq!(sealer.open_for("device", &device).unwrap(), "entry");
+        assert!(sealer.open(&device).is_err(), "not a stored secret");
+        assert!(sealer.open_for("other", &device).is_err(), "not another purpose");
+        let secret = sealer.seal("entry", &rng).unwrap();
+        assert!(sealer.open_for("device", &secret).is_err(), "a stored secret is not a device entry");
+        assert!(sealer.open_for("device", "entry").is_err(), "plain text does not pass through");
+        let rotated = Sealer::new(&[4u8; 32]).unwrap().with_earlier(Sealer::new(&[3u8; 32]).unwrap());
+        assert_eq!(rotated.open_for("device", &device).unwrap(), "entry", "earlier keys still open");
+    }
 
     #[test]
     fn sealed_secrets_open_only_with_their_key() {

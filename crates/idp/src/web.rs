@@ -32,7 +32,8 @@ pub struct ClientIp(pub std::net::IpAddr);
 pub(crate) async fn backed_off(idp: &Idp, _source: std::net::IpAddr, wait: i64) -> Response {
     idp.metrics.sign_in("backed_off");
     let minutes = (wait + 59) / 60;
-    let text = format!("Too many failed sign-ins from your network. Try again in {minutes} minutes.");
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    let text = format!("Too many failed sign-ins from your network. Try again in {minutes} {unit}.");
     let mut response = message(StatusCode::TOO_MANY_REQUESTS, "Try again later", &text);
     if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -83,9 +84,9 @@ async fn pass_back_off(
 /// costs only the exemption, never the sign-in.
 fn remember_device(response: &mut Response, idp: &Idp, headers: &HeaderMap, login: &str) {
     match idp.device_cookie_after_sign_in(cookie(headers, device_cookie(idp)), login) {
-        Ok(token) => {
+        Ok(entries) => {
             let age = crate::devices::DEVICE_DAYS * 86_400;
-            set_cookie(response, idp, device_cookie(idp), &token, "Strict", Some(age));
+            set_cookie(response, idp, device_cookie(idp), &entries, "Strict", Some(age));
         }
         Err(e) => eprintln!("idfed: remembering the device of {login} failed: {e}"),
     }

@@ -505,6 +505,7 @@ async fn a_known_browser_signs_its_people_in_while_their_shared_address_is_backe
 }
 
 /// A new password (set by the person or an administrator) ends every browser's exemption.
+/// (Removal does too: `credentials.rs::a_removed_person_keeps_a_higher_epoch…`.)
 #[tokio::test]
 async fn a_password_change_ends_the_known_browsers_exemption() {
     let idp = idp().await;
@@ -514,6 +515,7 @@ async fn a_password_change_ends_the_known_browsers_exemption() {
     for i in 0..idfed_idp::backoff::LIMIT {
         sprayer.sign_in(&format!("nobody{i}"), "guess").await;
     }
+    assert_eq!(desk.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER, "the control");
     idp.change_credentials(|c| c.set_password("test", "a new horse battery", &SystemRandom::new()))
         .await
         .unwrap()
