@@ -98,15 +98,35 @@ fn idp_error(status: u16, body: &str) -> (String, String) {
     (code, message)
 }
 
+/// The cache file of this machine's known-device entries for `idp` (see the IdP's
+/// `devices`): sent with each sign-in, so people who signed in from here before are not held
+/// back by their office address's back-off.
+fn device_file(idp: &str) -> String {
+    format!("device-{}.json", key_of(&[idp.trim_end_matches('/')]))
+}
+
+/// The body of a sign-in request: the `device` entries only when this machine has some.
+fn authn_body(username: &str, password: &str, device: Option<&str>) -> Value {
+    let mut body = json!({ "username": username, "password": password });
+    if let (Some(device), Some(fields)) = (device, body.as_object_mut()) {
+        fields.insert("device".into(), json!(device));
+    }
+    body
+}
+
 /// Signs in to the IdP's client API; returns the session token.
 async fn sign_in(idp: &str, username: &str) -> Result<String, String> {
     let password = secret("IDFED_PASSWORD", "Password")?;
     let url = format!("{}/api/client/authn", idp.trim_end_matches('/'));
-    let mut body = json!({ "username": username, "password": password });
+    let device = read_cache(&device_file(idp)).and_then(|v| v.get("device").and_then(Value::as_str).map(str::to_owned));
+    let mut body = authn_body(username, &password, device.as_deref());
     loop {
         let (status, text) = post_json(&url, None, &body.to_string()).await.map_err(|e| e.message)?;
         if status == 200 {
             let v: Value = serde_json::from_str(&text).map_err(|e| format!("the IdP answered: {e}"))?;
+            if let Some(device) = v.get("device").and_then(Value::as_str) {
+                write_cache(&device_file(idp), &json!({ "device": device }))?;
+            }
             return v
                 .get("session")
                 .and_then(Value::as_str)
@@ -351,7 +371,19 @@ pub fn credential_process(target: Target) -> Result<Outcome, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::set_section;
+    use super::{authn_body, device_file, set_section};
+    use serde_json::json;
+
+    #[test]
+    fn a_sign_in_carries_the_device_entries_only_when_there_are_some() {
+        assert_eq!(authn_body("max", "pw", None), json!({ "username": "max", "password": "pw" }));
+        assert_eq!(
+            authn_body("max", "pw", Some("sealed:v1:abc")),
+            json!({ "username": "max", "password": "pw", "device": "sealed:v1:abc" })
+        );
+        assert_eq!(device_file("https://idp.example.com/"), device_file("https://idp.example.com"));
+        assert_ne!(device_file("https://idp.example.com"), device_file("https://other.example.com"));
+    }
 
     #[test]
     fn profiles_are_set_without_disturbing_the_others() {

@@ -45,6 +45,11 @@ struct Authn {
     /// The TOTP code, when the person has enrolled one.
     #[serde(default)]
     code: Option<String>,
+    /// The `device` a previous successful sign-in from this client returned: the client's
+    /// known-device entries (see `crate::devices`), which exempt its people from the
+    /// per-source back-off as a browser's cookie does.
+    #[serde(default)]
+    device: Option<String>,
 }
 
 async fn authn(
@@ -59,7 +64,11 @@ async fn authn(
     if let Err(e) = idp.refresh().await {
         return e.into_response();
     }
-    match idp.source_attempt(source).await {
+    let known = idp.with_tenant(|t| {
+        t.user(request.username.trim()).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone())
+    });
+    let exempt = idp.device_knows(request.device.as_deref(), known.as_deref().unwrap_or_default());
+    match if exempt { Ok(None) } else { idp.source_attempt(source).await } {
         Ok(None) => {}
         Ok(Some(wait)) => {
             idp.metrics.sign_in("backed_off");
@@ -74,9 +83,6 @@ async fn authn(
         }
         Err(e) => return e.into_response(),
     }
-    let known = idp.with_tenant(|t| {
-        t.user(request.username.trim()).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone())
-    });
     let login = known.clone().unwrap_or_else(|| request.username.clone());
     let now = idp.now();
     let checked = idp.change_credentials(|c| c.check_password(&login, &request.password, known.is_some(), now)).await;
@@ -110,7 +116,7 @@ async fn authn(
     if enrolled {
         let Some(code) = request.code.as_deref().filter(|c| !c.trim().is_empty()) else {
             // The password was right: asking for the code is not a failed attempt.
-            if let Err(e) = idp.source_succeeded(source).await {
+            if !exempt && let Err(e) = idp.source_succeeded(source).await {
                 return e.into_response();
             }
             return refused("mfa_required", "Enter the current code from your authenticator app.");
@@ -129,7 +135,7 @@ async fn authn(
             Ok(Ok(())) => {}
         }
     }
-    if let Err(e) = idp.source_succeeded(source).await {
+    if !exempt && let Err(e) = idp.source_succeeded(source).await {
         return e.into_response();
     }
     match idp.start_session(&login, true, enrolled).await {
@@ -137,7 +143,8 @@ async fn authn(
             idp.log(&login, "user.session.start", &login, "", true, json!({ "via": "api" })).await;
             idp.metrics.sign_in("success");
             let expires = now.unix_seconds() + crate::service::SESSION_SECONDS;
-            answer(StatusCode::OK, json!({ "session": token, "login": login, "expires": expires }))
+            let device = idp.device_cookie_after_sign_in(request.device.as_deref(), &login).ok();
+            answer(StatusCode::OK, json!({ "session": token, "login": login, "expires": expires, "device": device }))
         }
         Err(e) => e.into_response(),
     }

@@ -157,6 +157,18 @@ fn login_writes_a_profile_and_credential_process_works_through_the_aws_cli() {
     assert!(credentials.starts_with("[keep]\naws_access_key_id = AKIAKEEPKEEPKEEPKEEP\n"), "{credentials}");
     assert!(!credentials.contains(&pw), "no password in the AWS files");
     assert!(std::fs::read_to_string(dir.join("config")).unwrap().contains("[profile idfed]\nregion = us-east-1"));
+    // The sign-in left this machine's known-device entries (sealed, private), sent with the next one.
+    let device = std::fs::read_dir(dir.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("device-"))
+        .expect("a device cache file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&device).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let cached: Value = serde_json::from_str(&std::fs::read_to_string(&device).unwrap()).unwrap();
+    assert!(cached["device"].as_str().unwrap().starts_with("sealed:v1:"), "{cached}");
 
     // credential_process through the aws CLI: the second call is served from the cache, and the
     // cached IdP session refreshes expired credentials without the password.

@@ -504,6 +504,39 @@ async fn a_known_browser_signs_its_people_in_while_their_shared_address_is_backe
     assert!(locked.body.contains("Sign-in failed"), "{}", locked.body);
 }
 
+/// The client API (`idfed aws login`) gets the same exemption: the `device` its last sign-in
+/// returned, sent back with the next.
+#[tokio::test]
+async fn a_known_client_signs_in_through_the_api_while_its_address_is_backed_off() {
+    let idp = idp().await;
+    let mut client = Browser::new(&idp);
+    let authn = |device: Option<&str>| {
+        let mut body = serde_json::json!({ "username": "test", "password": "correct horse battery" });
+        if let Some(device) = device {
+            body["device"] = device.into();
+        }
+        Request::post("/api/client/authn")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let first = client.send(authn(None)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let answer: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    let device = answer["device"].as_str().expect("device entries in the answer").to_owned();
+    let mut sprayer = Browser::new(&idp);
+    for i in 0..idfed_idp::backoff::LIMIT {
+        sprayer.sign_in(&format!("nobody{i}"), "guess").await;
+    }
+    assert_eq!(client.send(authn(None)).await.status, StatusCode::TOO_MANY_REQUESTS, "the control");
+    let again = client.send(authn(Some(&device))).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    // A browser's entries work in the API and the other way round: they are the same thing.
+    let mut browser = Browser::new(&idp);
+    browser.jar_insert("idfed_device", &device);
+    assert_eq!(browser.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER);
+}
+
 /// A new password (set by the person or an administrator) ends every browser's exemption.
 /// (Removal does too: `credentials.rs::a_removed_person_keeps_a_higher_epoch…`.)
 #[tokio::test]
