@@ -124,8 +124,11 @@ async fn sign_in(idp: &str, username: &str) -> Result<String, String> {
         let (status, text) = post_json(&url, None, &body.to_string()).await.map_err(|e| e.message)?;
         if status == 200 {
             let v: Value = serde_json::from_str(&text).map_err(|e| format!("the IdP answered: {e}"))?;
-            if let Some(device) = v.get("device").and_then(Value::as_str) {
-                write_cache(&device_file(idp), &json!({ "device": device }))?;
+            // Not keeping them costs only the exemption next time, never this sign-in.
+            if let Some(device) = v.get("device").and_then(Value::as_str)
+                && let Err(e) = write_cache(&device_file(idp), &json!({ "device": device }))
+            {
+                eprintln!("idfed: warning: could not keep this machine's known-device entries: {e}");
             }
             return v
                 .get("session")

@@ -58,8 +58,11 @@ async fn authn(
     body: Bytes,
 ) -> Response {
     let Ok(request) = serde_json::from_slice::<Authn>(&body) else {
-        return IdpError::invalid("send {\"username\": …, \"password\": …, \"code\": … (TOTP, when enrolled)}")
-            .into_response();
+        return IdpError::invalid(
+            "send {\"username\": …, \"password\": …, \"code\": … (TOTP, when enrolled), \"device\": … (optional: \
+             the string the last sign-in returned)}",
+        )
+        .into_response();
     };
     if let Err(e) = idp.refresh().await {
         return e.into_response();
@@ -108,6 +111,10 @@ async fn authn(
             json!({ "reason": "mfa enrollment due", "via": "api" }),
         )
         .await;
+        // The password was right: enrollment being due is not a failed attempt.
+        if !exempt && let Err(e) = idp.source_succeeded(source).await {
+            return e.into_response();
+        }
         return refused(
             "mfa_enrollment_required",
             "Two-step verification is required: sign in once in the browser to set it up.",
@@ -143,7 +150,10 @@ async fn authn(
             idp.log(&login, "user.session.start", &login, "", true, json!({ "via": "api" })).await;
             idp.metrics.sign_in("success");
             let expires = now.unix_seconds() + crate::service::SESSION_SECONDS;
-            let device = idp.device_cookie_after_sign_in(request.device.as_deref(), &login).ok();
+            let device = idp
+                .device_cookie_after_sign_in(request.device.as_deref(), &login)
+                .inspect_err(|e| eprintln!("idfed: remembering the device of {login} failed: {e}"))
+                .ok();
             answer(StatusCode::OK, json!({ "session": token, "login": login, "expires": expires, "device": device }))
         }
         Err(e) => e.into_response(),

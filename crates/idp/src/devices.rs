@@ -20,6 +20,9 @@ use idfed_saml::random::Random;
 pub const DEVICE_DAYS: i64 = 90;
 /// People remembered per browser (a desk shared across shifts); the least recent is dropped.
 pub const PEOPLE_PER_DEVICE: usize = 8;
+/// Longer device texts are ignored unopened: eight entries take about 2 KB, and a client may
+/// send one in a JSON body of any size.
+pub const MAX_DEVICE_BYTES: usize = 8 * 1024;
 /// Separates the sealed entries in the cookie (not in base64's alphabet).
 const SEPARATOR: char = '.';
 /// What entries are sealed for ([`Sealer::seal_for`]): no other sealed value opens as one.
@@ -58,8 +61,12 @@ impl Entry {
 }
 
 /// The entries of a device cookie that open under `sealer`, each with its sealed text; anything
-/// else in it (damaged, forged, unsealed, beyond [`PEOPLE_PER_DEVICE`]) is ignored.
+/// else in it (damaged, forged, unsealed, beyond [`PEOPLE_PER_DEVICE`]) is ignored, and so is
+/// all of it when it is longer than [`MAX_DEVICE_BYTES`].
 pub fn open<'c>(cookie: &'c str, sealer: &Sealer) -> Vec<(&'c str, Entry)> {
+    if cookie.len() > MAX_DEVICE_BYTES {
+        return Vec::new();
+    }
     cookie
         .split(SEPARATOR)
         .take(PEOPLE_PER_DEVICE)
@@ -145,6 +152,16 @@ mod tests {
         assert!(open(&sealed, &sealer()).is_empty(), "another format");
         let control = sealer().seal_for(PURPOSE, &entry, &SystemRandom::new()).unwrap();
         assert_eq!(open(&control, &sealer()).len(), 1, "the control");
+    }
+
+    #[test]
+    fn a_device_text_over_the_size_limit_is_not_opened() {
+        let cookie = signed_in(None, "alice", "u1", NOW);
+        let padded = format!("{cookie}.{}", "x".repeat(MAX_DEVICE_BYTES - cookie.len()));
+        assert_eq!(padded.len(), MAX_DEVICE_BYTES + 1);
+        assert!(open(&padded, &sealer()).is_empty());
+        let just_fits = format!("{cookie}.{}", "x".repeat(MAX_DEVICE_BYTES - cookie.len() - 1));
+        assert_eq!(open(&just_fits, &sealer()).len(), 1, "the control: the same entry within the limit");
     }
 
     #[test]
