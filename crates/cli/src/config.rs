@@ -153,23 +153,14 @@ impl Config {
                 errors.push(format!("{}: proxy.trusted {entry:?} is not an IP address or CIDR range", at("trusted")));
             }
         }
-        if !SOURCE_FAILURES.contains(&self.sign_in.source_failures) {
-            errors.push(format!(
-                "{}: sign_in.source_failures {} must be from {} to {}",
-                at("source_failures"),
-                self.sign_in.source_failures,
-                SOURCE_FAILURES.start(),
-                SOURCE_FAILURES.end()
-            ));
-        }
-        if !SOURCE_WINDOW_MINUTES.contains(&self.sign_in.source_window_minutes) {
-            errors.push(format!(
-                "{}: sign_in.source_window_minutes {} must be from {} to {}",
-                at("source_window_minutes"),
-                self.sign_in.source_window_minutes,
-                SOURCE_WINDOW_MINUTES.start(),
-                SOURCE_WINDOW_MINUTES.end()
-            ));
+        for (key, value, bounds) in [
+            ("source_failures", self.sign_in.source_failures, SOURCE_FAILURES),
+            ("source_window_minutes", self.sign_in.source_window_minutes, SOURCE_WINDOW_MINUTES),
+        ] {
+            if !bounds.contains(&value) {
+                let (low, high) = bounds.into_inner();
+                errors.push(format!("{}: sign_in.{key} {value} must be from {low} to {high}", at(key)));
+            }
         }
         if !matches!(self.log.format.as_str(), "human" | "json") {
             errors.push(format!("{}: log.format {:?}: use human or json", at("format"), self.log.format));

@@ -70,10 +70,10 @@ async fn authn(
     let known = idp.with_tenant(|t| {
         t.user(request.username.trim()).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone())
     });
-    let exempt = idp.device_knows(request.device.as_deref(), known.as_deref().unwrap_or_default());
-    match if exempt { Ok(None) } else { idp.source_attempt(source).await } {
-        Ok(None) => {}
-        Ok(Some(wait)) => {
+    let device = request.device.as_deref();
+    let attempt = match idp.admit_attempt(source, device, known.as_deref().unwrap_or_default()).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(wait)) => {
             idp.metrics.sign_in("backed_off");
             let mut response = answer(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -85,7 +85,7 @@ async fn authn(
             return response;
         }
         Err(e) => return e.into_response(),
-    }
+    };
     let login = known.clone().unwrap_or_else(|| request.username.clone());
     let now = idp.now();
     let checked = idp.change_credentials(|c| c.check_password(&login, &request.password, known.is_some(), now)).await;
@@ -112,7 +112,7 @@ async fn authn(
         )
         .await;
         // The password was right: enrollment being due is not a failed attempt.
-        if !exempt && let Err(e) = idp.source_succeeded(source).await {
+        if let Err(e) = idp.attempt_succeeded(attempt).await {
             return e.into_response();
         }
         return refused(
@@ -123,7 +123,7 @@ async fn authn(
     if enrolled {
         let Some(code) = request.code.as_deref().filter(|c| !c.trim().is_empty()) else {
             // The password was right: asking for the code is not a failed attempt.
-            if !exempt && let Err(e) = idp.source_succeeded(source).await {
+            if let Err(e) = idp.attempt_succeeded(attempt).await {
                 return e.into_response();
             }
             return refused("mfa_required", "Enter the current code from your authenticator app.");
@@ -142,7 +142,7 @@ async fn authn(
             Ok(Ok(())) => {}
         }
     }
-    if !exempt && let Err(e) = idp.source_succeeded(source).await {
+    if let Err(e) = idp.attempt_succeeded(attempt).await {
         return e.into_response();
     }
     match idp.start_session(&login, true, enrolled).await {

@@ -140,11 +140,10 @@ mod tests {
         let flipped = if cookie.as_bytes()[middle] == b'A' { "B" } else { "A" };
         let altered = format!("{}{flipped}{}", &cookie[..middle], &cookie[middle + 1..]);
         assert!(!names(&altered, "alice", "u1", 1, NOW));
-        let plain = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW)).unwrap();
-        assert!(open(&plain, &sealer()).is_empty(), "unsealed JSON is not an entry");
+        let entry = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW)).unwrap();
+        assert!(open(&entry, &sealer()).is_empty(), "unsealed JSON is not an entry");
         let other_key = Sealer::new(&[1u8; 32]).unwrap();
         assert!(open(&cookie, &other_key).is_empty(), "sealed under another key");
-        let entry = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW)).unwrap();
         let as_secret = sealer().seal(&entry, &SystemRandom::new()).unwrap();
         assert!(open(&as_secret, &sealer()).is_empty(), "an entry sealed as a stored secret (an admin's API secret)");
         let other_kind = entry.replace(KIND, "idfed-device-v0");

@@ -962,7 +962,7 @@ impl Idp {
     }
 
     /// Gives back the attempt a successful sign-in from `source` counted.
-    pub async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
+    async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
         let key = record_key(SOURCE_PREFIX, &source.to_string());
         match &self.store {
             Some(store) => store.uncount(&key).await.map_err(storage),
@@ -975,11 +975,37 @@ impl Idp {
         }
     }
 
-    /// Whether the browser's device cookie names `login`'s account as it is now (active, same
-    /// id, no password change since): then the per-source back-off does not apply (see
-    /// [`crate::devices`]). Every entry is opened whatever the login, so the answer takes as long
-    /// for a login that does not exist.
-    pub fn device_knows(&self, cookie: Option<&str>, login: &str) -> bool {
+    /// The per-source back-off for one attempt to sign in as `login` (empty when no such
+    /// person) from `source`, whose client sent the known-device entries `device`:
+    /// `Ok(Ok(attempt))` to go on, `Ok(Err(seconds))` when the address must wait first. An
+    /// attempt from a known device of `login` is exempt: neither refused nor counted.
+    pub async fn admit_attempt(
+        &self,
+        source: std::net::IpAddr,
+        device: Option<&str>,
+        login: &str,
+    ) -> Result<std::result::Result<Attempt, i64>> {
+        if self.device_knows(device, login) {
+            return Ok(Ok(Attempt::Exempt));
+        }
+        Ok(match self.source_attempt(source).await? {
+            Some(wait) => Err(wait),
+            None => Ok(Attempt::Counted(source)),
+        })
+    }
+
+    /// A sign-in step succeeded: the attempt [`Idp::admit_attempt`] counted is given back.
+    pub async fn attempt_succeeded(&self, attempt: Attempt) -> Result<()> {
+        match attempt {
+            Attempt::Counted(source) => self.source_succeeded(source).await,
+            Attempt::Exempt => Ok(()),
+        }
+    }
+
+    /// Whether the device entries `cookie` name `login`'s account as it is now (active, same
+    /// id, no password change since; see [`crate::devices`]). Every entry is opened whatever
+    /// the login, so the answer takes as long for a login that does not exist.
+    fn device_knows(&self, cookie: Option<&str>, login: &str) -> bool {
         let Some(cookie) = cookie else { return false };
         let entries = crate::devices::open(cookie, &self.sealer);
         let account = self.with_tenant(|t| {
@@ -1246,6 +1272,15 @@ fn record_key(prefix: &str, token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}{hex}")
+}
+
+/// How the per-source back-off let a sign-in attempt through ([`Idp::admit_attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted against its address; given back when the step succeeds.
+    Counted(std::net::IpAddr),
+    /// From a known device of the person it names: neither refused nor counted.
+    Exempt,
 }
 
 /// An SP-initiated request waiting for its person to sign in.

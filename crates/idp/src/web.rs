@@ -18,7 +18,7 @@ use crate::apps::AppKind;
 use crate::credentials::{GENERIC_FAILURE, Refusal};
 use crate::directory::UserStatus;
 use crate::error::{ErrorKind, IdpError};
-use crate::service::{Idp, Session};
+use crate::service::{Attempt, Idp, Session};
 use crate::sso::Request;
 
 /// The address a request came from (the peer, or the client a trusted proxy names), set by the
@@ -59,25 +59,19 @@ pub(crate) fn device_cookie(idp: &Idp) -> &'static str {
     if idp.secure_cookies { "__Host-idfed_device" } else { "idfed_device" }
 }
 
-/// The per-source back-off for one sign-in attempt for `login`: `Ok(exempt)` to go on, or the
-/// page refusing it. An attempt from a known device of `login` is exempt: neither refused nor
-/// counted (nor given back after).
+/// The per-source back-off for one sign-in attempt for `login`, with this browser's device
+/// cookie ([`Idp::admit_attempt`]): the attempt to go on with, or the page refusing it.
 async fn pass_back_off(
     idp: &Idp,
     headers: &HeaderMap,
     source: std::net::IpAddr,
-    login: Option<&str>,
-) -> Result<bool, Response> {
-    let device = cookie(headers, device_cookie(idp));
-    let exempt = idp.device_knows(device, login.unwrap_or_default());
-    if !exempt {
-        match idp.source_attempt(source).await {
-            Ok(None) => {}
-            Ok(Some(wait)) => return Err(backed_off(idp, source, wait).await),
-            Err(e) => return Err(failure(&e)),
-        }
+    login: &str,
+) -> Result<Attempt, Response> {
+    match idp.admit_attempt(source, cookie(headers, device_cookie(idp)), login).await {
+        Ok(Ok(attempt)) => Ok(attempt),
+        Ok(Err(wait)) => Err(backed_off(idp, source, wait).await),
+        Err(e) => Err(failure(&e)),
     }
-    Ok(exempt)
 }
 
 /// After a completed sign-in: the browser's device cookie names `login` too. A failure here
@@ -441,8 +435,8 @@ async fn login_submit(
     let return_to = safe_return(form.get("return_to"));
     let known =
         idp.with_tenant(|t| t.user(&username).filter(|u| u.status == UserStatus::Active).map(|u| u.login.clone()));
-    let exempt = match pass_back_off(&idp, &headers, source, known.as_deref()).await {
-        Ok(exempt) => exempt,
+    let attempt = match pass_back_off(&idp, &headers, source, known.as_deref().unwrap_or_default()).await {
+        Ok(attempt) => attempt,
         Err(refused) => return refused,
     };
     let now = idp.now();
@@ -466,7 +460,7 @@ async fn login_submit(
         let page = LoginPage { csrf: &csrf, return_to: &return_to, username: &username, error: Some(GENERIC_FAILURE) };
         return render(StatusCode::UNAUTHORIZED, &page);
     }
-    if !exempt && let Err(e) = idp.source_succeeded(source).await {
+    if let Err(e) = idp.attempt_succeeded(attempt).await {
         return failure(&e);
     }
     let enrolled = idp.with_credentials(|c| c.has_totp(&login));
@@ -530,8 +524,8 @@ async fn mfa_submit(
         Ok(_) => return login_redirect(&return_to),
         Err(e) => return failure(&e),
     };
-    let exempt = match pass_back_off(&idp, &headers, source, Some(&session.login)).await {
-        Ok(exempt) => exempt,
+    let attempt = match pass_back_off(&idp, &headers, source, &session.login).await {
+        Ok(attempt) => attempt,
         Err(refused) => return refused,
     };
     let code = form.get("code").cloned().unwrap_or_default();
@@ -551,7 +545,7 @@ async fn mfa_submit(
             render(StatusCode::UNAUTHORIZED, &MfaPage { csrf: &csrf, return_to: &return_to, error: Some(text) })
         }
         Ok(Ok(())) => {
-            if !exempt && let Err(e) = idp.source_succeeded(source).await {
+            if let Err(e) = idp.attempt_succeeded(attempt).await {
                 return failure(&e);
             }
             idp.log(&session.login, "user.mfa.verify", &session.login, "", true, serde_json::json!({})).await;
