@@ -12,6 +12,7 @@ use idfed_idp::aws_client::{post_json, query_unsigned, xml_field};
 use serde_json::{Value, json};
 
 use crate::Outcome;
+use crate::input::Access;
 
 #[derive(clap::Args, Clone)]
 pub struct Target {
@@ -303,13 +304,15 @@ fn update_file(path: &Path, section: &str, keys: &[(&str, &str)], private: bool)
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     }
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        // Rewriting a file that could not be read would drop every other profile in it.
+        Err(e) => return Err(format!("reading {}: {e} (left unchanged)", path.display())),
+    };
     let updated = set_section(&text, section, keys);
-    if private {
-        crate::input::write_private(path, &updated)
-    } else {
-        std::fs::write(path, updated).map_err(|e| format!("writing {}: {e}", path.display()))
-    }
+    let access = if private { Access::OwnerOnly } else { Access::AsBefore };
+    crate::input::replace_file(path, &updated, access)
 }
 
 pub fn login(target: Target, profile: String) -> Result<Outcome, String> {
@@ -374,7 +377,7 @@ pub fn credential_process(target: Target) -> Result<Outcome, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{authn_body, device_file, set_section};
+    use super::{authn_body, device_file, set_section, update_file};
     use serde_json::json;
 
     #[test]
@@ -399,5 +402,28 @@ mod tests {
         let added = set_section(before, "idfed", &[("a", "1"), ("b", "2")]);
         assert!(added.starts_with(before) && added.ends_with("\n[idfed]\na = 1\nb = 2\n"), "{added}");
         assert_eq!(set_section("", "x", &[("k", "v")]), "[x]\nk = v\n");
+    }
+
+    #[test]
+    fn a_credentials_file_that_cannot_be_read_is_left_as_it_is() {
+        let dir = std::env::temp_dir().join(format!("idfed-aws-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        let mut bytes = b"[prod]\naws_access_key_id = AKIAPRODPRODPRODPROD\n# caf\xe9\n".to_vec();
+        std::fs::write(&path, &bytes).unwrap();
+        let err = update_file(&path, "idfed", &[("aws_access_key_id", "AKIANEW")], true).unwrap_err();
+        assert!(
+            err.starts_with(&format!("reading {}: ", path.display())) && err.ends_with("(left unchanged)"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "the other profiles are not lost");
+
+        bytes.truncate(bytes.len() - 8);
+        std::fs::write(&path, &bytes).unwrap();
+        update_file(&path, "idfed", &[("aws_access_key_id", "AKIANEW")], true).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("[prod]\naws_access_key_id = AKIAPRODPRODPRODPROD\n"), "{text}");
+        assert!(text.contains("[idfed]\naws_access_key_id = AKIANEW\n"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

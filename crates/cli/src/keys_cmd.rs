@@ -100,7 +100,7 @@ pub fn run(command: KeysCommand) -> Result<Outcome, String> {
 
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     crate::input::write_private(&key_path, &key_pair.serialize_pem())?;
-    std::fs::write(&cert_path, cert.pem()).map_err(|e| format!("writing {}: {e}", cert_path.display()))?;
+    crate::input::replace_file(&cert_path, &cert.pem(), crate::input::Access::AsBefore)?;
     let parsed = Certificate::from_pem_or_base64(&cert.pem()).map_err(|e| e.to_string())?;
     let fingerprint = parsed.first().map(Certificate::fingerprint_sha256).unwrap_or_default();
     println!("key:         {}", key_path.display());

@@ -60,8 +60,9 @@ pub(crate) fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     }
     let path = data_dir.join("secret.key");
     if !path.exists() {
+        // Two nodes first started on one data directory must not each keep a key of their own.
         let text = Sealer::generate_base64(&SystemRandom::new()).map_err(|e| e.message)?;
-        crate::input::write_private(&path, &(text + "\n"))?;
+        crate::input::create_private_once(&path, &(text + "\n"))?;
     }
     let mut sealer = parse(&crate::input::read_text(&path)?, &path.display().to_string())?;
     for file in ["secret.key.new", "secret.key.previous"] {
