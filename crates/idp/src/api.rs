@@ -95,6 +95,9 @@ async fn caller(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
                 "send Authorization: Bearer <token> (idfed api-tokens create NAME)",
             )
         })?;
+    // A token revoked by another process or node is refused here at once, not after the next
+    // request that happens to reload.
+    idp.refresh().await?;
     idp.with_credentials(|c| c.api_token_name(token.trim()).map(str::to_owned))
         .ok_or_else(|| IdpError::new(ErrorKind::Unauthenticated, "this API token is not valid"))
 }
@@ -118,8 +121,7 @@ async fn change<T>(
 }
 
 async fn read(idp: &Idp, headers: &HeaderMap) -> Result<(), IdpError> {
-    caller(idp, headers).await?;
-    idp.refresh().await
+    caller(idp, headers).await.map(drop)
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, IdpError> {

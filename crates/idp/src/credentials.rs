@@ -341,6 +341,20 @@ impl Credentials {
         true
     }
 
+    /// Ends the person's sessions and known-device entries, keeping password and second factor
+    /// (a suspension: what was issued before it stays void after a reactivation).
+    pub fn end_sessions(&mut self, login: &str) {
+        let credential = self.entry(login);
+        credential.epoch += 1;
+        credential.totp_pending = None;
+        credential.totp_pending_by.clear();
+    }
+
+    /// Whether anything but an epoch is kept for `login` (a password, a second factor, a lock).
+    pub fn holds_secrets(&self, login: &str) -> bool {
+        self.get(login).is_some_and(|c| *c != Credential { epoch: c.epoch, ..Credential::default() })
+    }
+
     pub fn has_totp(&self, login: &str) -> bool {
         self.get(login).is_some_and(|c| c.totp_secret.is_some())
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps::AppKind;
 use crate::credentials::Credentials;
-use crate::directory::User;
+use crate::directory::{User, UserStatus};
 use crate::error::{IdpError, Result};
 use crate::event_writer::{AppendError, EventWriter};
 use crate::integration::{IamClient, trusts};
@@ -526,12 +526,22 @@ impl Idp {
             let mut next = view.tenant().clone();
             let value = next.change(&mut change)?;
             self.seal_secrets(&mut next)?;
+            let people = PeopleChange::between(view.tenant(), &next);
+            // Whatever a new login's predecessor left (a removal whose second write failed) is
+            // cleared before the login exists again; nobody holds it meanwhile, so nothing is
+            // lost if the tenant's write then fails.
+            if people.added.iter().any(|login| lock(&self.credentials).holds_secrets(login)) {
+                self.change_credentials(|c| people.added.iter().filter(|login| c.forget(login)).count()).await?;
+            }
             let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
             let Some(version) = self.swap(TENANT_DOCUMENT, &self.tenant_version, base, &body).await? else { continue };
-            let removed = removed_logins(view.tenant(), &next);
             install(&self.tenant, &self.tenant_version, Arc::new(TenantView::new(next)), version);
-            if !removed.is_empty() {
-                self.change_credentials(|c| removed.iter().filter(|login| c.forget(login)).count()).await?;
+            if !people.gone.is_empty() || !people.stopped.is_empty() {
+                self.change_credentials(|c| {
+                    people.gone.iter().for_each(|login| _ = c.forget(login));
+                    people.stopped.iter().for_each(|login| c.end_sessions(login));
+                })
+                .await?;
             }
             return Ok(value);
         }
@@ -1235,9 +1245,38 @@ fn credentials_from_body(body: &str, sealer: &Sealer) -> Result<Credentials> {
 /// A copy of a cached document with the version it is, read together under its lock (a change
 /// made from it is then saved against exactly that version).
 /// The logins of `before` that `after` no longer has (their credentials are forgotten).
-fn removed_logins(before: &Tenant, after: &Tenant) -> Vec<String> {
-    let kept: std::collections::HashSet<String> = after.users.iter().map(|u| u.login.to_ascii_lowercase()).collect();
-    before.users.iter().filter(|u| !kept.contains(&u.login.to_ascii_lowercase())).map(|u| u.login.clone()).collect()
+/// What a tenant change does to people, as far as their credentials are concerned.
+#[derive(Debug, Default, PartialEq)]
+struct PeopleChange {
+    /// Logins nobody held before.
+    added: Vec<String>,
+    /// Logins whose person was removed or replaced by another account (a new id): their
+    /// password, second factor and sessions go.
+    gone: Vec<String>,
+    /// Logins whose person stopped being active (suspended, deactivated, staged): their
+    /// sessions and known devices end, so a later reactivation does not bring them back.
+    stopped: Vec<String>,
+}
+
+impl PeopleChange {
+    fn between(before: &Tenant, after: &Tenant) -> PeopleChange {
+        let key = |u: &User| u.login.to_ascii_lowercase();
+        let earlier: HashMap<String, &User> = before.users.iter().map(|u| (key(u), u)).collect();
+        let later: HashMap<String, &User> = after.users.iter().map(|u| (key(u), u)).collect();
+        let mut change = PeopleChange::default();
+        for user in &after.users {
+            match earlier.get(&key(user)) {
+                None => change.added.push(user.login.clone()),
+                Some(old) if old.id != user.id => change.gone.push(user.login.clone()),
+                Some(old) if old.status == UserStatus::Active && user.status != UserStatus::Active => {
+                    change.stopped.push(user.login.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        change.gone.extend(before.users.iter().filter(|u| !later.contains_key(&key(u))).map(|u| u.login.clone()));
+        change
+    }
 }
 
 fn snapshot<T: Clone>(cell: &Mutex<T>, version: &AtomicI64) -> (T, i64) {

@@ -73,6 +73,77 @@ async fn a_removed_person_leaves_no_password_and_no_session_to_a_newcomer_with_t
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "the old password is not the newcomer's");
 }
 
+fn set_status(
+    t: &mut idfed_idp::tenant::Tenant,
+    login: &str,
+    status: idfed_idp::directory::UserStatus,
+) -> Result<(), idfed_idp::IdpError> {
+    t.users.iter_mut().filter(|u| u.login == login).for_each(|u| u.status = status);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_suspension_ends_the_sessions_and_a_reactivation_does_not_bring_them_back() {
+    use idfed_idp::directory::UserStatus;
+    let idp = idp_with(seeds_tenant()).await;
+    let mut stolen = Browser::new(&idp);
+    stolen.sign_in("test", "correct horse battery").await;
+    let mut unrelated = Browser::new(&idp);
+    unrelated.sign_in("agent.one@example.com", "correct horse battery").await;
+    assert_eq!(stolen.get("/app").await.status, StatusCode::OK);
+    let epoch = idp.with_credentials(|c| c.epoch("test"));
+    idp.change_tenant(|t| set_status(t, "test", UserStatus::Suspended)).await.unwrap();
+    assert_eq!(stolen.get("/app").await.status, StatusCode::SEE_OTHER, "refused while suspended");
+    idp.change_tenant(|t| set_status(t, "test", UserStatus::Active)).await.unwrap();
+    assert_eq!(stolen.get("/app").await.status, StatusCode::SEE_OTHER, "not revived by the reactivation");
+    assert_eq!(idp.with_credentials(|c| c.epoch("test")), epoch + 1, "one suspension, one step");
+    let again = Browser::new(&idp).sign_in("test", "correct horse battery").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "the password is kept: {:?}", again.body);
+    assert_eq!(unrelated.get("/app").await.status, StatusCode::OK, "other people's sessions go on");
+}
+
+#[tokio::test]
+async fn what_a_predecessor_left_behind_is_cleared_before_a_newcomer_gets_the_login() {
+    let idp = idp_with(seeds_tenant()).await;
+    let mut old = Browser::new(&idp);
+    old.sign_in("test", "correct horse battery").await;
+    // The removal was stored, but the write that should have forgotten the password failed.
+    let person = idp.tenant().users.iter().find(|u| u.login == "test").unwrap().clone();
+    let leftover = idp.with_credentials(|c| c.clone());
+    idp.change_tenant(|t| t.remove_user("test").map(|_| ())).await.unwrap();
+    idp.change_credentials(|c| *c = leftover.clone()).await.unwrap();
+    assert!(idp.with_credentials(|c| c.holds_secrets("test")), "the failure this test stands for");
+
+    let newcomer = idfed_idp::directory::User { id: "u-new".into(), email: "new@example.com".into(), ..person };
+    idp.change_tenant(|t| {
+        t.users.push(newcomer.clone());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert!(!idp.with_credentials(|c| c.holds_secrets("test")));
+    assert_eq!(old.get("/app").await.status, StatusCode::SEE_OTHER, "the old session is not the newcomer's");
+    let again = Browser::new(&idp).sign_in("test", "correct horse battery").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "the old password is not the newcomer's");
+}
+
+#[tokio::test]
+async fn an_account_replaced_under_the_same_login_takes_nothing_of_the_old_one() {
+    let idp = idp_with(seeds_tenant()).await;
+    let mut old = Browser::new(&idp);
+    old.sign_in("test", "correct horse battery").await;
+    idp.change_tenant(|t| {
+        t.users.iter_mut().filter(|u| u.login == "test").for_each(|u| u.id = "u-replacement".into());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert!(!idp.with_credentials(|c| c.holds_secrets("test")));
+    assert_eq!(old.get("/app").await.status, StatusCode::SEE_OTHER);
+    let again = Browser::new(&idp).sign_in("test", "correct horse battery").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn a_password_change_ends_the_sessions_begun_before_it() {
     let idp = idp_with(seeds_tenant()).await;

@@ -197,6 +197,29 @@ async fn sign_in_back_off_is_shared_by_nodes() {
     }
 }
 
+#[tokio::test]
+async fn an_api_token_revoked_on_one_node_is_refused_by_the_others_at_once() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+    for store in stores("idp-api-revoke").await {
+        let backend = store.backend();
+        let (a, b) = (Arc::new(node(&store).await), Arc::new(node(&store).await));
+        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        let token = a.create_api_token("ops").await.unwrap();
+        let logs = |node: &Arc<Idp>| {
+            let request = Request::get("/api/v1/logs")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            idfed_idp::web::router(node.clone()).oneshot(request)
+        };
+        assert_eq!(logs(&b).await.unwrap().status(), StatusCode::OK, "{backend}: B takes a token made on A");
+        assert!(a.change_credentials(|c| c.revoke_api_token("ops")).await.unwrap(), "{backend}");
+        assert_eq!(logs(&b).await.unwrap().status(), StatusCode::UNAUTHORIZED, "{backend}: revoked on A, refused on B");
+    }
+}
+
 /// Many concurrent changes on one node and on two nodes: every acknowledged change is kept
 /// (each is made from exactly the version it replaces; a regression test for a lost update
 /// where a change read the tenant before another request's save and the version after it).
