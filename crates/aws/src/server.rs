@@ -267,8 +267,8 @@ fn respond(
             return response;
         }
         ("GET", "/healthz") => return "ok\n".into_response(),
-        ("POST", "/saml") => return sign_in(sandbox, body, &host, now),
-        ("POST", p) if p.starts_with("/saml/acs/") => return sign_in(sandbox, body, &host, now),
+        ("POST", "/saml") => return sign_in(sandbox, body, &host, "/saml", now),
+        ("POST", p) if p.starts_with("/saml/acs/") => return sign_in(sandbox, body, &host, p, now),
         ("GET", "/console/home" | "/console") => {
             let state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
             return answer(signin::console_home(&state, cookie.as_deref(), now));
@@ -345,7 +345,7 @@ fn answer(a: Answer) -> Response {
     }
 }
 
-fn sign_in(sandbox: &Sandbox, body: &[u8], host: &str, now: Instant) -> Response {
+fn sign_in(sandbox: &Sandbox, body: &[u8], host: &str, path: &str, now: Instant) -> Response {
     let form: std::collections::BTreeMap<String, String> = std::str::from_utf8(body)
         .ok()
         .and_then(|b| idfed_saml::encoding::form_pairs(b).ok())
@@ -353,7 +353,7 @@ fn sign_in(sandbox: &Sandbox, body: &[u8], host: &str, now: Instant) -> Response
         .unwrap_or_default();
     let origin = format!("http://{host}");
     let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
-    let request = signin::SignInRequest { form: &form, sign_in_urls: &sandbox.sign_in_urls, origin: &origin };
+    let request = signin::SignInRequest { form: &form, sign_in_urls: &sandbox.sign_in_urls, origin: &origin, path };
     answer(signin::sign_in(&mut state, &request, now, sandbox.rng.as_ref()))
 }
 

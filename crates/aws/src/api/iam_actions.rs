@@ -91,11 +91,13 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
         "CreateSAMLProvider" => {
             let name = p.required("Name")?;
             allow(state, &iam_arn(&format!("saml-provider/{name}")))?;
-            let arn =
-                providers::create(state, &account, name, p.required("SAMLMetadataDocument")?, call.now, call.rng)?;
-            if let Some(mode) = p.get("AssertionEncryptionMode") {
-                set_encryption(state, &arn, Some(mode), p.get("AddPrivateKey"), None, call.now, call.rng)?;
-            }
+            let metadata = p.required("SAMLMetadataDocument")?;
+            let (mode, add) = (p.get("AssertionEncryptionMode"), p.get("AddPrivateKey"));
+            let arn = all_or_nothing(state, |state| {
+                let arn = providers::create(state, &account, name, metadata, call.now, call.rng)?;
+                set_encryption(state, &arn, mode, add, None, call.now, call.rng)?;
+                Ok(arn)
+            })?;
             Ok(reply(&|x| {
                 x.leaf("SAMLProviderArn", &arn);
             }))
@@ -134,10 +136,12 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
                 ));
             }
             providers::get(state, &arn)?;
-            if let Some(text) = metadata {
-                providers::update_metadata(state, &arn, text)?;
-            }
-            set_encryption(state, &arn, mode, add, remove, call.now, call.rng)?;
+            all_or_nothing(state, |state| {
+                if let Some(text) = metadata {
+                    providers::update_metadata(state, &arn, text)?;
+                }
+                set_encryption(state, &arn, mode, add, remove, call.now, call.rng)
+            })?;
             Ok(reply(&|x| {
                 x.leaf("SAMLProviderArn", &arn);
             }))
@@ -372,6 +376,17 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
 }
 
 /// AssertionEncryptionMode and private keys, with IAM's rules and texts.
+/// Runs a change of the SAML providers that either succeeds whole or leaves them as they were
+/// (a provider created, then refused for its encryption settings, is not left behind).
+fn all_or_nothing<T>(state: &mut State, change: impl FnOnce(&mut State) -> Result<T, AwsError>) -> Result<T, AwsError> {
+    let before = state.providers.clone();
+    let result = change(state);
+    if result.is_err() {
+        state.providers = before;
+    }
+    result
+}
+
 fn set_encryption(
     state: &mut State,
     arn: &str,

@@ -31,7 +31,7 @@ pub fn assume_role_with_saml_action(
     };
     let hold = || state.lock().unwrap_or_else(|e| e.into_inner());
     let provider = hold().providers.get(request.principal_arn).cloned();
-    let assumed = verify_assertion(&request, provider.as_ref(), sign_in_urls, now).and_then(|verified| {
+    let assumed = verify_assertion(&request, provider.as_ref(), sign_in_urls, None, now).and_then(|verified| {
         let mut state = hold();
         let assumed = assume_verified(&state, &request, verified, now, rng)?;
         assumed.redeem(&mut state, now)?;

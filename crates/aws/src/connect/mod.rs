@@ -191,7 +191,9 @@ pub fn authorize_federation(
     inst: &ConnectInstance,
     now: Instant,
 ) -> Result<(), AwsError> {
-    let context: Context = base_context(caller, now, None);
+    let mut context: Context = base_context(caller, now, None);
+    // Policies may also allow `Resource: "*"` for one instance by this key.
+    context.set("connect:InstanceId", inst.id.clone());
     let resource = format!("{}/user/{}", inst.arn, caller.user_id());
     authorize(state, caller, "connect:GetFederationToken", &resource, &context)
 }

@@ -13,7 +13,8 @@ use crate::error::AwsError;
 use crate::ids;
 use crate::pages::{error_page, page};
 use crate::state::{ConsoleSession, State};
-use crate::sts::assume_role_with_saml::{AssumeRequest, assume_role_with_saml};
+use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, role_pairs, verify_assertion};
+use crate::sts::endpoints::provider_id_of;
 
 pub const INVALID_RESPONSE: &str = "Your request included an invalid SAML response. To logout, click here.";
 
@@ -28,37 +29,28 @@ pub enum Answer {
     Redirect(String),
 }
 
-/// The role pairs offered by the response's Role attribute, read without trusting it (the
-/// chosen one is then verified by STS). `(role, provider)`, either order accepted.
+/// The role pairs the response's Role attribute offers, read before anything is verified: only
+/// to find the provider whose certificates then verify it (AWS too finds the keys from the
+/// response). The picker shows the verified pairs.
 fn offered_roles(text: &str) -> Vec<(String, String)> {
     let Ok(doc) = xml::parse(text, xml::Limits::MESSAGE) else { return Vec::new() };
-    doc.descendants()
+    let values: Vec<String> = doc
+        .descendants()
         .filter(|n| xml::is(*n, ns::SAML, "Attribute") && n.attribute("Name") == Some(ATTR_ROLE))
         .flat_map(|a| xml::children(a, ns::SAML, "AttributeValue").map(xml::text_content).collect::<Vec<_>>())
-        .filter_map(|value| {
-            let mut parts = value.split(',').map(|p| p.trim().to_owned());
-            let (a, b) = (parts.next()?, parts.next()?);
-            if parts.next().is_some() {
-                return None;
-            }
-            match (
-                a.contains(":role/"),
-                b.contains(":saml-provider/"),
-                a.contains(":saml-provider/"),
-                b.contains(":role/"),
-            ) {
-                (true, true, _, _) => Some((a, b)),
-                (_, _, true, true) => Some((b, a)),
-                _ => None,
-            }
-        })
-        .collect()
+        .collect();
+    role_pairs(values.iter().map(String::as_str))
 }
 
-/// AWS shows STS failures on the page in this form.
+/// AWS shows STS failures on the page in this form; a wrong Issuer comes from the service
+/// that looks the provider up (aws-federation.md §1.2).
 fn sts_text(e: &AwsError, request_id: &str) -> String {
+    let service = match e.code.as_str() {
+        "AuthSamlInvalidSamlResponseException" => "AWSOpenIdDiscoveryService",
+        _ => "AWSSecurityTokenService",
+    };
     format!(
-        "{} (Service: AWSSecurityTokenService; Status Code: {}; Error Code: {}; Request ID: {request_id})",
+        "{} (Service: {service}; Status Code: {}; Error Code: {}; Request ID: {request_id})",
         e.message, e.status, e.code
     )
 }
@@ -81,6 +73,9 @@ pub struct SignInRequest<'a> {
     pub sign_in_urls: &'a [String],
     /// `http://host:port` of the sandbox, for RelayState checks.
     pub origin: &'a str,
+    /// The path the browser posted to: `/saml`, or `/saml/acs/<provider-id>` (the endpoint of
+    /// one provider, where encrypted assertions go).
+    pub path: &'a str,
 }
 
 pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &dyn Random) -> Answer {
@@ -91,35 +86,69 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
     let Some(text) = base64_decode(encoded).ok().and_then(|b| String::from_utf8(b).ok()) else {
         return Answer::Page(400, error_page("Sign-in error", INVALID_RESPONSE));
     };
-    let roles = offered_roles(&text);
+    let failed = |e: AwsError| {
+        crate::metrics::assume_role_with_saml("signin", &e.code);
+        Answer::Page(e.status, error_page("Sign-in error", &sts_text(&e, &request_id)))
+    };
+    // The provider whose keys verify the response: the one whose own endpoint this is, or the
+    // one named by the first Role pair.
+    let provider_arn = match provider_id_of(request.path) {
+        Some(id) => state.providers.values().find(|p| p.uuid == id).map(|p| p.arn.clone()),
+        None => offered_roles(&text).into_iter().next().map(|(_, provider)| provider),
+    };
+    let Some(provider_arn) = provider_arn else {
+        return Answer::Page(400, error_page("Sign-in error", INVALID_RESPONSE));
+    };
+    let check =
+        AssumeRequest { role_arn: "", principal_arn: &provider_arn, saml_assertion: encoded, duration_seconds: None };
+    let verified = match verify_assertion(
+        &check,
+        state.providers.get(&provider_arn),
+        request.sign_in_urls,
+        Some(request.path),
+        now,
+    ) {
+        Ok(verified) => verified,
+        Err(e) => return failed(e),
+    };
+    let roles = verified.role_pairs();
     if roles.is_empty() {
         return Answer::Page(400, error_page("Sign-in error", INVALID_RESPONSE));
     }
     let chosen = match request.form.get("roleIndex") {
         Some(role) => roles.iter().find(|(r, _)| r == role).cloned(),
         None if roles.len() == 1 => roles.first().cloned(),
-        None => return Answer::Page(200, role_picker(state, &roles, encoded, request.form.get("RelayState"))),
+        None => {
+            return Answer::Page(
+                200,
+                role_picker(state, &roles, encoded, request.form.get("RelayState"), request.path),
+            );
+        }
     };
-    let Some((role_arn, provider_arn)) = chosen else {
+    let Some((role_arn, chosen_provider)) = chosen else {
         return Answer::Page(400, error_page("Sign-in error", INVALID_RESPONSE));
     };
     let assume = AssumeRequest {
         role_arn: &role_arn,
-        principal_arn: &provider_arn,
+        principal_arn: &chosen_provider,
         saml_assertion: encoded,
         duration_seconds: None,
     };
-    let assumed = assume_role_with_saml(state, &assume, request.sign_in_urls, now, rng)
+    // A pair naming another provider is verified again with that provider's keys.
+    let verified = if chosen_provider == provider_arn {
+        Ok(verified)
+    } else {
+        verify_assertion(&assume, state.providers.get(&chosen_provider), request.sign_in_urls, Some(request.path), now)
+    };
+    let assumed = verified
+        .and_then(|verified| assume_verified(state, &assume, verified, now, rng))
         .and_then(|assumed| assumed.redeem(state, now).map(|()| assumed));
     let assumed = match assumed {
         Ok(a) => {
             crate::metrics::assume_role_with_saml("signin", "Success");
             a
         }
-        Err(e) => {
-            crate::metrics::assume_role_with_saml("signin", &e.code);
-            return Answer::Page(e.status, error_page("Sign-in error", &sts_text(&e, &request_id)));
-        }
+        Err(e) => return failed(e),
     };
     // The console session lasts SessionDuration (not limited by MaxSessionDuration), capped by
     // SessionNotOnOrAfter, which STS already applied to the credentials' expiry.
@@ -144,7 +173,13 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
 }
 
 /// AWS's role-selection form: `saml_form`, `roleIndex` radios, `Account: alias (id)` headings.
-fn role_picker(state: &State, roles: &[(String, String)], encoded: &str, relay: Option<&String>) -> String {
+fn role_picker(
+    state: &State,
+    roles: &[(String, String)],
+    encoded: &str,
+    relay: Option<&String>,
+    action: &str,
+) -> String {
     let mut by_account: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     for (role, _) in roles {
         let account = role.split(':').nth(4).unwrap_or_default().to_owned();
@@ -171,9 +206,10 @@ fn role_picker(state: &State, roles: &[(String, String)], encoded: &str, relay: 
     page(
         "Amazon Web Services Sign-In",
         &format!(
-            "<h1>Select a role:</h1><form id=\"saml_form\" name=\"saml_form\" action=\"/saml\" method=\"post\">\
+            "<h1>Select a role:</h1><form id=\"saml_form\" name=\"saml_form\" action=\"{}\" method=\"post\">\
 <input type=\"hidden\" name=\"RelayState\" value=\"{relay}\"><input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\"><input type=\"hidden\" name=\"name\" value=\"\">\
 <fieldset>{accounts}</fieldset><p><button type=\"submit\" id=\"signin_button\">Sign in</button></p></form>",
+            html_escape(action),
             html_escape(encoded)
         ),
     )

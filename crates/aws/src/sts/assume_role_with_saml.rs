@@ -18,7 +18,7 @@ use idfed_saml::{Instant, Reason, ns, xml};
 use crate::error::AwsError;
 use crate::ids;
 use crate::state::{Role, SamlProvider, Session, State};
-use crate::sts::endpoints::{is_aws_audience, is_signin_url};
+use crate::sts::endpoints::{Partition, endpoint_path, is_aws_audience, is_signin_url, provider_id_of};
 
 pub const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithSAML";
 pub const SIGNATURE_INVALID: &str = "Response signature invalid";
@@ -91,7 +91,7 @@ pub fn assume_role_with_saml(
     now: Instant,
     rng: &dyn Random,
 ) -> Result<Assumed, AwsError> {
-    let verified = verify_assertion(request, state.providers.get(request.principal_arn), sign_in_urls, now)?;
+    let verified = verify_assertion(request, state.providers.get(request.principal_arn), sign_in_urls, None, now)?;
     assume_verified(state, request, verified, now, rng)
 }
 
@@ -108,11 +108,14 @@ pub struct Verified {
 
 /// The first half of AssumeRoleWithSAML: decoding, the provider's Issuer, the signature and the
 /// assertion's own conditions. It needs only the provider, so a server runs it without holding
-/// the sandbox's state (the expensive part: parsing and an RSA verify).
+/// the sandbox's state (the expensive part: parsing and an RSA verify). `posted_to` is the
+/// sign-in path a browser posted the response to (`/saml` or `/saml/acs/<id>`), which the
+/// Recipient must name; `None` for the STS API.
 pub fn verify_assertion(
     request: &AssumeRequest,
     provider: Option<&SamlProvider>,
     sign_in_urls: &[String],
+    posted_to: Option<&str>,
     now: Instant,
 ) -> Result<Verified, AwsError> {
     let length = request.saml_assertion.len();
@@ -134,7 +137,7 @@ pub fn verify_assertion(
     let provider = provider.ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
     // A response validation accepts has the provider's Issuer, so only a refused one is read
     // again, to give a wrong Issuer the error AWS gives it before any other.
-    let accepted = validate(&text, provider, sign_in_urls, now)
+    let accepted = validate(&text, provider, now)
         .map_err(|refused| check_issuer_before_trusting(&text, provider).err().unwrap_or(refused))?;
 
     let assertion = &accepted.assertion;
@@ -144,13 +147,13 @@ pub fn verify_assertion(
     if now.unix_millis().saturating_sub(issued.unix_millis()) > 300_000 {
         return Err(AwsError::sender(400, "ExpiredTokenException", TOKEN_EXPIRED));
     }
-    let recipient = bearer_recipient(&accepted)
-        .ok_or_else(|| invalid_token("Invalid SAML response: SubjectConfirmationData has no Recipient"))?;
-    if !is_signin_url(&recipient, sign_in_urls) {
+    let recipient = sole_recipient(&accepted)?;
+    if !is_signin_url(&recipient, Partition::of_arn(&provider.arn), sign_in_urls) {
         return Err(invalid_token(format!(
             "Invalid SAML response: Recipient {recipient} is not an AWS sign-in endpoint"
         )));
     }
+    check_endpoint(&recipient, provider, accepted.encrypted, posted_to)?;
 
     let session_name = role_session_name(&accepted)?;
     let source_identity = source_identity(&accepted)?;
@@ -248,7 +251,7 @@ fn check_issuer_before_trusting(text: &str, provider: &SamlProvider) -> Result<(
     }
 }
 
-fn validate(text: &str, provider: &SamlProvider, sign_in_urls: &[String], now: Instant) -> Result<Accepted, AwsError> {
+fn validate(text: &str, provider: &SamlProvider, now: Instant) -> Result<Accepted, AwsError> {
     let decryption_keys =
         provider.private_keys.iter().filter_map(|(_, pem, _)| DecryptionKey::from_pem(pem).ok()).collect::<Vec<_>>();
     let config = SpConfig {
@@ -264,12 +267,6 @@ fn validate(text: &str, provider: &SamlProvider, sign_in_urls: &[String], now: I
         // AWS accepts AES-CBC ("AES-GCM or AES-CBC", IAM API reference).
         allow_cbc: true,
     };
-    let encrypted = text.contains("EncryptedAssertion");
-    if provider.assertion_encryption_mode.as_deref() == Some("Required") && !encrypted {
-        return Err(invalid_token(
-            "The identity provider requires encrypted assertions, and this SAML response is not encrypted.",
-        ));
-    }
     let accepted = validate_response(text, &config, now).map_err(|e| match e.reason {
         Reason::Signature | Reason::Unsigned | Reason::Profile | Reason::Wrapping | Reason::Key => {
             invalid_token(SIGNATURE_INVALID)
@@ -284,22 +281,70 @@ fn validate(text: &str, provider: &SamlProvider, sign_in_urls: &[String], now: I
         )),
         _ => invalid_token(format!("Invalid SAML response: {}", e.message)),
     })?;
-    // AWS checks the audience itself: any AudienceRestriction must name AWS.
+    if provider.assertion_encryption_mode.as_deref() == Some("Required") && !accepted.encrypted {
+        return Err(invalid_token(
+            "The identity provider requires encrypted assertions, and this SAML response is not encrypted.",
+        ));
+    }
+    // AWS checks the audience itself: any AudienceRestriction must name AWS, in the provider's
+    // partition (the sandbox's own URL is not an audience AWS would take).
     let conditions = accepted.assertion.conditions.as_ref().ok_or_else(|| invalid_token(AUDIENCE_MISSING))?;
-    let names_aws = |r: &Vec<String>| r.iter().any(|a| is_aws_audience(a, sign_in_urls));
+    let partition = Partition::of_arn(&provider.arn);
+    let names_aws = |r: &Vec<String>| r.iter().any(|a| is_aws_audience(a, partition));
     if conditions.audience_restrictions.is_empty() || !conditions.audience_restrictions.iter().all(names_aws) {
         return Err(invalid_token(AUDIENCE_MISSING));
     }
     Ok(accepted)
 }
 
-fn bearer_recipient(accepted: &Accepted) -> Option<String> {
-    accepted
-        .assertion
-        .subject_confirmations
-        .iter()
-        .filter(|sc| sc.method == ns::CM_BEARER)
-        .find_map(|sc| sc.data.as_ref().and_then(|d| d.recipient.clone()))
+/// AWS takes exactly one SubjectConfirmation, with both NotOnOrAfter and Recipient.
+fn sole_recipient(accepted: &Accepted) -> Result<String, AwsError> {
+    let confirmations = &accepted.assertion.subject_confirmations;
+    let [only] = confirmations.as_slice() else {
+        return Err(invalid_token(format!(
+            "Invalid SAML response: the Subject has {} SubjectConfirmation elements; AWS takes exactly one",
+            confirmations.len()
+        )));
+    };
+    let data = only.data.as_ref();
+    if data.and_then(|d| d.not_on_or_after).is_none() {
+        return Err(invalid_token("Invalid SAML response: SubjectConfirmationData has no NotOnOrAfter"));
+    }
+    data.and_then(|d| d.recipient.clone())
+        .ok_or_else(|| invalid_token("Invalid SAML response: SubjectConfirmationData has no Recipient"))
+}
+
+/// A per-provider endpoint (`/saml/acs/<id>`) belongs to that provider; an encrypted assertion
+/// must go to it; and a browser's response must name the endpoint it was posted to.
+fn check_endpoint(
+    recipient: &str,
+    provider: &SamlProvider,
+    encrypted: bool,
+    posted_to: Option<&str>,
+) -> Result<(), AwsError> {
+    match provider_id_of(recipient) {
+        Some(id) if id != provider.uuid => {
+            return Err(invalid_token(format!(
+                "Invalid SAML response: Recipient {recipient} is the sign-in endpoint of another SAML provider (this one's is …/saml/acs/{})",
+                provider.uuid
+            )));
+        }
+        None if encrypted => {
+            return Err(invalid_token(format!(
+                "Invalid SAML response: an encrypted assertion must be sent to the provider's own sign-in endpoint, …/saml/acs/{}, not {recipient}",
+                provider.uuid
+            )));
+        }
+        _ => {}
+    }
+    match posted_to {
+        Some(path) if endpoint_path(recipient).as_deref() != endpoint_path(path).as_deref() => {
+            Err(invalid_token(format!(
+                "Invalid SAML response: Recipient {recipient} is not the sign-in endpoint the response was posted to ({path})"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn single(accepted: &Accepted, name: &str) -> Option<String> {
@@ -343,6 +388,32 @@ fn role_pair_offered(accepted: &Accepted, role_arn: &str, provider_arn: &str) ->
             _ => false,
         }
     })
+}
+
+impl Verified {
+    /// The `(role, provider)` pairs of the verified assertion's Role attribute.
+    pub fn role_pairs(&self) -> Vec<(String, String)> {
+        role_pairs(self.accepted.assertion.attribute_values(ATTR_ROLE))
+    }
+}
+
+/// `(role, provider)` from Role values that hold a role ARN and a provider ARN, either order.
+pub fn role_pairs<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+    values
+        .into_iter()
+        .filter_map(|value| {
+            let mut parts = value.split(',').map(|p| p.trim().to_owned());
+            let (a, b) = (parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            match (a.contains(":role/"), b.contains(":saml-provider/")) {
+                (true, true) => Some((a, b)),
+                _ if a.contains(":saml-provider/") && b.contains(":role/") => Some((b, a)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// `Base64(SHA1(Issuer + AccountId + "/" + ProviderName))` (aws-federation.md §4.3).

@@ -1,31 +1,88 @@
-//! The sign-in endpoints a SAML Recipient may name, and the audiences AWS accepts.
+//! The sign-in endpoints a SAML Recipient may name, and the audiences AWS accepts, per partition.
 
-/// `urn:amazon:webservices` and its GovCloud and China forms, plus the sign-in URLs.
-pub fn is_aws_audience(audience: &str, extra: &[String]) -> bool {
-    matches!(
-        audience,
-        "urn:amazon:webservices" | "urn:amazon:webservices:govcloud" | "urn:amazon:webservices:cn-north-1"
-    ) || is_signin_url(audience, extra)
+/// The AWS partition a SAML provider lives in (from its ARN): each has its own sign-in host and
+/// audience, and a response for one is not accepted by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    Aws,
+    GovCloud,
+    China,
 }
 
-/// `https://signin.aws.amazon.com/saml`, `…/static/saml`, `https://<region>.signin.aws.amazon.com/saml`,
-/// `…/saml/acs/<provider-uuid>`, the GovCloud and China hosts, and the sandbox's own URLs.
-pub fn is_signin_url(url: &str, extra: &[String]) -> bool {
-    if extra.iter().any(|e| url == e || url.strip_prefix(e.as_str()).is_some_and(|rest| rest.starts_with("/acs/"))) {
-        return true;
+impl Partition {
+    /// `arn:aws-us-gov:…` is GovCloud, `arn:aws-cn:…` China, anything else the commercial one.
+    pub fn of_arn(arn: &str) -> Partition {
+        match arn.split(':').nth(1) {
+            Some("aws-us-gov") => Partition::GovCloud,
+            Some("aws-cn") => Partition::China,
+            _ => Partition::Aws,
+        }
     }
+
+    /// The entity ID an IdP names as the audience.
+    pub fn audience(self) -> &'static str {
+        match self {
+            Partition::Aws => "urn:amazon:webservices",
+            Partition::GovCloud => "urn:amazon:webservices:govcloud",
+            Partition::China => "urn:amazon:webservices:cn-north-1",
+        }
+    }
+
+    fn host_ok(self, host: &str) -> bool {
+        match self {
+            Partition::Aws => {
+                host == "signin.aws.amazon.com"
+                    || host.strip_suffix(".signin.aws.amazon.com").is_some_and(|region| {
+                        !region.is_empty()
+                            && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    })
+            }
+            Partition::GovCloud => host == "signin.amazonaws-us-gov.com",
+            Partition::China => host == "signin.amazonaws.cn",
+        }
+    }
+}
+
+/// The partition's entity ID, or one of its sign-in URLs (older AWS guidance allowed both).
+pub fn is_aws_audience(audience: &str, partition: Partition) -> bool {
+    audience == partition.audience() || is_aws_signin_url(audience, partition)
+}
+
+/// One of the partition's sign-in endpoints (`https://signin.aws.amazon.com/saml`,
+/// `…/static/saml`, `https://<region>.signin.aws.amazon.com/saml`, `…/saml/acs/<provider-id>`),
+/// or one of the sandbox's own (`extra`, with their `/acs/<provider-id>` forms).
+pub fn is_signin_url(url: &str, partition: Partition, extra: &[String]) -> bool {
+    extra.iter().any(|e| url == e || url.strip_prefix(e.as_str()).is_some_and(|rest| acs_id(rest).is_some()))
+        || is_aws_signin_url(url, partition)
+}
+
+fn is_aws_signin_url(url: &str, partition: Partition) -> bool {
     let Some(rest) = url.strip_prefix("https://") else { return false };
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host_ok = matches!(host, "signin.aws.amazon.com" | "signin.amazonaws-us-gov.com" | "signin.amazonaws.cn")
-        || host.strip_suffix(".signin.aws.amazon.com").is_some_and(|region| {
-            !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
-    let path_ok = path == "saml"
-        || path == "static/saml"
-        || path
-            .strip_prefix("saml/acs/")
-            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()));
-    host_ok && path_ok
+    partition.host_ok(host) && endpoint_path(&format!("/{path}")).is_some()
+}
+
+/// The sign-in endpoint a URL or path names, as the sandbox serves it: `/saml` (also for
+/// AWS's `/static/saml`) or `/saml/acs/<provider-id>`; `None` for anything else.
+pub fn endpoint_path(url_or_path: &str) -> Option<String> {
+    let path = match url_or_path.split_once("://") {
+        Some((_, rest)) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or(""),
+        None => url_or_path,
+    };
+    match path {
+        "/saml" | "/static/saml" => Some("/saml".to_owned()),
+        _ => path.strip_prefix("/saml").and_then(acs_id).map(|id| format!("/saml/acs/{id}")),
+    }
+}
+
+/// The provider id of `/acs/<id>`: letters and digits only.
+fn acs_id(rest: &str) -> Option<&str> {
+    rest.strip_prefix("/acs/").filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The provider id a sign-in URL or path ends in (`…/saml/acs/<id>`), if any.
+pub fn provider_id_of(url_or_path: &str) -> Option<String> {
+    endpoint_path(url_or_path)?.strip_prefix("/saml/acs/").map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -39,21 +96,51 @@ mod tests {
             "https://us-west-2.signin.aws.amazon.com/saml",
             "https://signin.aws.amazon.com/static/saml",
             "https://signin.aws.amazon.com/saml/acs/SAMLSP4SHN3UIS2D558H46",
-            "https://signin.amazonaws-us-gov.com/saml",
         ] {
-            assert!(is_signin_url(ok, &[]), "{ok}");
+            assert!(is_signin_url(ok, Partition::Aws, &[]), "{ok}");
         }
         for bad in [
             "http://signin.aws.amazon.com/saml",
             "https://signin.aws.amazon.com.evil.test/saml",
             "https://evil.test/saml",
             "https://signin.aws.amazon.com/other",
+            "https://signin.aws.amazon.com/saml/acs/",
+            "https://signin.aws.amazon.com/saml/acs/a/b",
+            "https://signin.amazonaws-us-gov.com/saml",
         ] {
-            assert!(!is_signin_url(bad, &[]), "{bad}");
+            assert!(!is_signin_url(bad, Partition::Aws, &[]), "{bad}");
         }
+        assert!(is_signin_url("https://signin.amazonaws-us-gov.com/saml", Partition::GovCloud, &[]));
+        assert!(!is_signin_url("https://signin.aws.amazon.com/saml", Partition::China, &[]));
         let local = vec!["http://127.0.0.1:8443/saml".to_owned()];
-        assert!(is_signin_url("http://127.0.0.1:8443/saml", &local));
-        assert!(is_signin_url("http://127.0.0.1:8443/saml/acs/SAMLSPX", &local));
-        assert!(is_aws_audience("urn:amazon:webservices", &[]));
+        assert!(is_signin_url("http://127.0.0.1:8443/saml", Partition::Aws, &local));
+        assert!(is_signin_url("http://127.0.0.1:8443/saml/acs/SAMLSPX", Partition::Aws, &local));
+        assert!(!is_signin_url("http://127.0.0.1:8443/saml/other", Partition::Aws, &local));
+    }
+
+    #[test]
+    fn audiences_belong_to_the_providers_partition() {
+        assert!(is_aws_audience("urn:amazon:webservices", Partition::Aws));
+        assert!(is_aws_audience("https://signin.aws.amazon.com/saml", Partition::Aws));
+        assert!(!is_aws_audience("urn:amazon:webservices:govcloud", Partition::Aws));
+        assert!(
+            !is_aws_audience("http://127.0.0.1:8443/saml", Partition::Aws),
+            "the sandbox's URL is not AWS's audience"
+        );
+        assert!(is_aws_audience("urn:amazon:webservices:govcloud", Partition::GovCloud));
+        assert!(!is_aws_audience("urn:amazon:webservices", Partition::China));
+        assert_eq!(Partition::of_arn("arn:aws-us-gov:iam::1:saml-provider/x"), Partition::GovCloud);
+        assert_eq!(Partition::of_arn("arn:aws-cn:iam::1:saml-provider/x"), Partition::China);
+        assert_eq!(Partition::of_arn("arn:aws:iam::1:saml-provider/x"), Partition::Aws);
+    }
+
+    #[test]
+    fn endpoint_paths() {
+        assert_eq!(endpoint_path("https://signin.aws.amazon.com/static/saml").as_deref(), Some("/saml"));
+        assert_eq!(endpoint_path("http://127.0.0.1:1/saml/acs/SAMLX").as_deref(), Some("/saml/acs/SAMLX"));
+        assert_eq!(endpoint_path("/saml/acs/SAMLX").as_deref(), Some("/saml/acs/SAMLX"));
+        assert_eq!(endpoint_path("https://signin.aws.amazon.com"), None);
+        assert_eq!(provider_id_of("https://signin.aws.amazon.com/saml/acs/SAMLX").as_deref(), Some("SAMLX"));
+        assert_eq!(provider_id_of("/saml"), None);
     }
 }

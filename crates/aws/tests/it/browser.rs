@@ -27,6 +27,11 @@ struct World {
 }
 
 fn world(with_federation_policy: bool, agent_username: &str) -> World {
+    world_where(with_federation_policy, agent_username, |_| {})
+}
+
+/// As [`world`], with the state changed by `change` before the sandbox starts.
+fn world_where(with_federation_policy: bool, agent_username: &str, change: impl FnOnce(&mut State)) -> World {
     let mut state: State = seeded_state();
     let rng = Seeded::new(11);
     // The browser posts to the sandbox's own sign-in URL, which becomes SAML:aud.
@@ -56,6 +61,7 @@ fn world(with_federation_policy: bool, agent_username: &str) -> World {
         let arn = policies::create(&mut state, ACCOUNT, "okta_federation_policy", "/", &doc, now(), &rng).unwrap();
         policies::attach(&mut state, ACCOUNT, &policies::Holder::Role("Okta_Role"), &arn).unwrap();
     }
+    change(&mut state);
     let sandbox = Sandbox::new(state, Arc::new(now), vec![format!("{SANDBOX}/saml")]);
     let app = router(Arc::new(sandbox)).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50_000))));
     World { app, instance }
@@ -77,6 +83,10 @@ async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
 }
 
 async fn post_saml(app: &axum::Router, xml: &str, relay: Option<&str>, role: Option<&str>) -> Reply {
+    post_saml_to(app, "/saml", xml, relay, role).await
+}
+
+async fn post_saml_to(app: &axum::Router, path: &str, xml: &str, relay: Option<&str>, role: Option<&str>) -> Reply {
     let mut form = format!("SAMLResponse={}", percent_encode(&b64(xml)));
     if let Some(r) = relay {
         form.push_str(&format!("&RelayState={}", percent_encode(r)));
@@ -84,7 +94,7 @@ async fn post_saml(app: &axum::Router, xml: &str, relay: Option<&str>, role: Opt
     if let Some(r) = role {
         form.push_str(&format!("&roleIndex={}", percent_encode(r)));
     }
-    let request = Request::post("/saml")
+    let request = Request::post(path)
         .header(header::HOST, "127.0.0.1:4566")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form))
@@ -363,4 +373,111 @@ async fn session_duration_comes_from_the_signed_assertion_only() {
     let signed_in = post_saml(&w.app, &injected, None, None).await;
     let cookie = signed_in.cookie.unwrap_or_else(|| panic!("not signed in: {}", signed_in.body));
     assert!(cookie.contains("Max-Age=3600"), "{cookie}");
+}
+
+fn two_roles(mut r: idfed_saml::aws::AwsResponse) -> idfed_saml::aws::AwsResponse {
+    r.roles
+        .push(RolePair { role_arn: "arn:aws:iam::111122223333:role/Readonly".into(), provider_arn: PROVIDER.into() });
+    r.acs_url = format!("{SANDBOX}/saml");
+    r
+}
+
+#[tokio::test]
+async fn the_role_picker_is_shown_only_for_a_response_that_verifies() {
+    let w = world(true, "agent@example.com");
+    let forged = sign_with(&spec_of(&two_roles(agent_response()), now()), rotated_idp(), |x| x);
+    let page = post_saml(&w.app, &forged, None, None).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(!page.body.contains("saml_form"), "no picker, no account names for a forged response");
+    assert!(
+        page.body.contains("Response signature invalid (Service: AWSSecurityTokenService; Status Code: 400; Error Code: InvalidIdentityToken; Request ID: "),
+        "{}",
+        page.body
+    );
+    let mut other_issuer = two_roles(agent_response());
+    other_issuer.issuer = "http://www.okta.com/exkSOMEONEELSE".into();
+    let page = post_saml(&w.app, &sign_with(&spec_of(&other_issuer, now()), idp(), |x| x), None, None).await;
+    assert!(!page.body.contains("saml_form"));
+    assert!(
+        page.body.contains("Failed to assume role: Issuer not present in specified provider (Service: AWSOpenIdDiscoveryService; Status Code: 400; Error Code: AuthSamlInvalidSamlResponseException; Request ID: "),
+        "F07 as the sign-in page shows it: {}",
+        page.body
+    );
+    let genuine = sign_with(&spec_of(&two_roles(agent_response()), now()), idp(), |x| x);
+    assert!(post_saml(&w.app, &genuine, None, None).await.body.contains("saml_form"), "the control");
+}
+
+#[tokio::test]
+async fn a_response_names_the_endpoint_it_is_posted_to() {
+    let mut uuid = String::new();
+    let w = world_where(true, "agent@example.com", |s| uuid = s.providers[PROVIDER].uuid.clone());
+    let mut to_own = agent_response();
+    to_own.acs_url = format!("{SANDBOX}/saml/acs/{uuid}");
+    let page = post_saml(&w.app, &sign_with(&spec_of(&to_own, now()), idp(), |x| x), None, None).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.body.contains(&format!(
+            "Recipient {SANDBOX}/saml/acs/{uuid} is not the sign-in endpoint the response was posted to (/saml)"
+        )),
+        "{}",
+        page.body
+    );
+    let page = post_saml_to(&w.app, &format!("/saml/acs/{uuid}"), &for_sandbox(agent_response()), None, None).await;
+    assert!(page.body.contains("is not the sign-in endpoint the response was posted to"), "{}", page.body);
+    let page =
+        post_saml_to(&w.app, "/saml/acs/SAMLSPNOSUCHPROVIDER01", &for_sandbox(agent_response()), None, None).await;
+    assert!(page.body.contains("Your request included an invalid SAML response."), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_encrypted_assertion_signs_in_at_the_providers_own_endpoint_f24() {
+    let sp_key = rotated_idp();
+    let mut uuid = String::new();
+    let w = world_where(true, "agent@example.com", |s| {
+        let provider = s.providers.get_mut(PROVIDER).unwrap();
+        provider.assertion_encryption_mode = Some("Required".into());
+        provider.private_keys.push(("KEY1".into(), sp_key.key_pem.clone(), now()));
+        uuid = provider.uuid.clone();
+        let own = format!("{SANDBOX}/saml/acs/{uuid}");
+        roles::update_assume_role_policy(
+            s,
+            ACCOUNT,
+            "Okta_Role",
+            &trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, &own),
+        )
+        .unwrap();
+    });
+    let mut r = agent_response();
+    r.acs_url = format!("{SANDBOX}/saml/acs/{uuid}");
+    let plain = sign_with(&spec_of(&r, now()), idp(), |x| x);
+    let encrypted =
+        idfed_saml::xmlenc::encrypt_assertion(&plain, &sp_key.cert, Default::default(), &Seeded::new(3)).unwrap();
+    let refused = post_saml_to(&w.app, &format!("/saml/acs/{uuid}"), &plain, None, None).await;
+    assert!(refused.body.contains("requires encrypted assertions"), "F24: {}", refused.body);
+    let elsewhere = post_saml(&w.app, &encrypted, None, None).await;
+    assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST, "not at the shared endpoint");
+    let signed_in = post_saml_to(&w.app, &format!("/saml/acs/{uuid}"), &encrypted, None, None).await;
+    assert_eq!(signed_in.status, StatusCode::FOUND, "{}", signed_in.body);
+    assert_eq!(signed_in.location.as_deref(), Some("/console/home"));
+}
+
+#[tokio::test]
+async fn a_federation_policy_may_name_the_instance_by_its_condition_key() {
+    let instance_policy = |instance: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"connect:GetFederationToken","Resource":"*","Condition":{{"StringEquals":{{"connect:InstanceId":"{instance}"}}}}}}]}}"#
+        )
+    };
+    for (names_this_one, expected) in [(true, StatusCode::FOUND), (false, StatusCode::FORBIDDEN)] {
+        let w = world_where(false, "agent@example.com", |s| {
+            let this = s.connect_instances.keys().next().unwrap().clone();
+            let named = if names_this_one { this } else { "00000000-0000-0000-0000-000000000000".to_owned() };
+            let rng = Seeded::new(12);
+            let arn = policies::create(s, ACCOUNT, "by_instance", "/", &instance_policy(&named), now(), &rng).unwrap();
+            policies::attach(s, ACCOUNT, &policies::Holder::Role("Okta_Role"), &arn).unwrap();
+        });
+        let cookie = post_saml(&w.app, &for_sandbox(agent_response()), None, None).await.cookie.unwrap();
+        let page = get(&w.app, &format!("/connect/federate/{}", w.instance), Some(&cookie)).await;
+        assert_eq!(page.status, expected, "policy names this instance: {names_this_one}; {}", page.body);
+    }
 }

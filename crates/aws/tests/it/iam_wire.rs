@@ -180,3 +180,38 @@ fn an_assertion_is_redeemed_once_at_sts_within_its_window() {
     assert!(state.redeem("other", now().plus_seconds(400), now().plus_seconds(301)));
     assert!(!state.redeemed.contains_key(&spec_of(&response(), now()).assertion_id), "expired marks are dropped");
 }
+
+#[test]
+fn a_refused_provider_change_leaves_nothing_behind() {
+    let mut state = seeded_state();
+    let metadata = enc(&idp_metadata(&idp().cert));
+    let create = format!("Action=CreateSAMLProvider&Name=Encrypted&SAMLMetadataDocument={metadata}");
+    let e = call(&mut state, &format!("{create}&AssertionEncryptionMode=Required")).unwrap_err();
+    assert_eq!(e.message, "Unable to set assertion encryption mode to Required because no private key is provided.");
+    let arn = format!("arn:aws:iam::{ACCOUNT}:saml-provider/Encrypted");
+    assert!(!state.providers.contains_key(&arn), "the refused provider is not left half-made");
+    // The same request with a key is taken (it would be EntityAlreadyExists had the first stayed).
+    let key = enc(&rotated_idp().key_pem);
+    call(&mut state, &format!("{create}&AssertionEncryptionMode=Required&AddPrivateKey={key}")).unwrap();
+    assert_eq!(state.providers[&arn].private_keys.len(), 1);
+    // A key alone at creation is kept, not dropped.
+    call(
+        &mut state,
+        &format!("Action=CreateSAMLProvider&Name=KeyOnly&SAMLMetadataDocument={metadata}&AddPrivateKey={key}"),
+    )
+    .unwrap();
+    assert_eq!(state.providers[&format!("arn:aws:iam::{ACCOUNT}:saml-provider/KeyOnly")].private_keys.len(), 1);
+    // An update whose encryption part is refused does not keep its metadata part.
+    let provider = enc(PROVIDER);
+    let before = state.providers[PROVIDER].metadata.clone();
+    let other = enc(&idp_metadata(&rotated_idp().cert));
+    let e = call(
+        &mut state,
+        &format!(
+            "Action=UpdateSAMLProvider&SAMLProviderArn={provider}&SAMLMetadataDocument={other}&AddPrivateKey=not-a-key"
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(e.message, "Invalid private key.");
+    assert_eq!(state.providers[PROVIDER].metadata, before);
+}

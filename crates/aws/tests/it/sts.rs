@@ -149,6 +149,18 @@ fn audience_f09() {
     expect(assume(&state, &signed(&r), None, now()), "InvalidIdentityToken", 400, AUDIENCE_MISSING);
     r.audience = "https://us-west-2.signin.aws.amazon.com/saml".into();
     assert!(assume(&state, &signed(&r), None, now()).is_ok(), "a sign-in URL is an AWS audience");
+    for elsewhere in ["urn:amazon:webservices:govcloud", "http://127.0.0.1:4566/saml"] {
+        r.audience = elsewhere.into();
+        let request = AssumeRequest {
+            role_arn: ROLE,
+            principal_arn: PROVIDER,
+            saml_assertion: &b64(&signed(&r)),
+            duration_seconds: None,
+        };
+        let sandbox = ["http://127.0.0.1:4566/saml".to_owned()];
+        let e = assume_role_with_saml(&state, &request, &sandbox, now(), &Seeded::new(1)).unwrap_err();
+        assert_eq!(e.message, AUDIENCE_MISSING, "{elsewhere} is not the audience of a commercial-AWS provider");
+    }
 }
 
 #[test]
@@ -251,5 +263,53 @@ fn encryption_required_f24() {
     let e = assume(&state, &encrypted, None, now()).unwrap_err();
     assert!(e.message.starts_with("Unable to decrypt the SAML assertion"), "{}", e.message);
     state.providers.get_mut(PROVIDER).unwrap().private_keys.push(("KEY1".into(), sp_key.key_pem.clone(), now()));
-    assert!(assume(&state, &encrypted, None, now()).is_ok());
+    // Decrypted, but sent to the shared endpoint: AWS takes encrypted responses only at the
+    // provider's own one.
+    let e = assume(&state, &encrypted, None, now()).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("InvalidIdentityToken", 400));
+    assert!(e.message.contains("must be sent to the provider's own sign-in endpoint"), "{}", e.message);
+    let uuid = state.providers[PROVIDER].uuid.clone();
+    let to = |acs: String| {
+        let mut r = response();
+        r.acs_url = acs;
+        let plain = signed(&r);
+        idfed_saml::xmlenc::encrypt_assertion(&plain, &sp_key.cert, Default::default(), &Seeded::new(3)).unwrap()
+    };
+    let endpoint = format!("https://us-east-1.signin.aws.amazon.com/saml/acs/{uuid}");
+    // The endpoint is SAML:aud, which the trust policy names.
+    idfed_aws::iam::roles::update_assume_role_policy(
+        &mut state,
+        ACCOUNT,
+        "Okta_Role",
+        &trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, &endpoint),
+    )
+    .unwrap();
+    let own = to(endpoint.clone());
+    assert_eq!(assume(&state, &own, None, now()).unwrap().audience, endpoint);
+    let another = to("https://us-east-1.signin.aws.amazon.com/saml/acs/SAMLSPOTHERPROVIDER0001".into());
+    let e = assume(&state, &another, None, now()).unwrap_err();
+    assert!(e.message.contains("the sign-in endpoint of another SAML provider"), "{}", e.message);
+}
+
+#[test]
+fn exactly_one_subject_confirmation_naming_its_endpoint() {
+    let state = seeded_state();
+    let second = sign_with(&spec_of(&response(), now()), idp(), |x| {
+        let start = x.find("<saml:SubjectConfirmation ").unwrap();
+        let end = x.find("</saml:SubjectConfirmation>").unwrap() + "</saml:SubjectConfirmation>".len();
+        let one = &x[start..end];
+        x.replacen(one, &format!("{one}{one}"), 1)
+    });
+    let e = assume(&state, &second, None, now()).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("InvalidIdentityToken", 400));
+    assert!(
+        e.message.contains("the Subject has 2 SubjectConfirmation elements; AWS takes exactly one"),
+        "{}",
+        e.message
+    );
+    assert!(assume(&state, &signed(&response()), None, now()).is_ok(), "one is taken");
+    let mut partition = response();
+    partition.acs_url = "https://signin.amazonaws-us-gov.com/saml".into();
+    let e = assume(&state, &signed(&partition), None, now()).unwrap_err();
+    assert!(e.message.contains("is not an AWS sign-in endpoint"), "another partition's endpoint: {}", e.message);
 }
