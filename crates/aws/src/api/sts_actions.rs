@@ -34,7 +34,7 @@ pub fn assume_role_with_saml_action(
     let assumed = verify_assertion(&request, provider.as_ref(), sign_in_urls, None, now).and_then(|verified| {
         let mut state = hold();
         let assumed = assume_verified(&state, &request, verified, now, rng)?;
-        assumed.redeem(&mut state, now)?;
+        assumed.redeem_for_role(&mut state, now)?;
         state.add_session(assumed.session.clone());
         Ok(assumed)
     });

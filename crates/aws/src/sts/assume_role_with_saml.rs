@@ -65,13 +65,22 @@ pub struct Assumed {
 }
 
 impl Assumed {
-    /// Records the assertion as used; refuses it when it was used before (replay).
+    /// Records the assertion as used at the sign-in endpoint; refuses it when it was used there
+    /// before (replay).
     pub fn redeem(&self, state: &mut crate::state::State, now: Instant) -> Result<(), AwsError> {
-        if state.redeem(&self.assertion_id, self.redeemable_until, now) {
-            Ok(())
-        } else {
-            Err(invalid_token(ALREADY_USED))
-        }
+        self.redeem_as(state, &self.assertion_id, now)
+    }
+
+    /// Records the assertion as used through the STS API for this role; refuses it when it was
+    /// used for the same role before. Other roles of the same assertion stay open: tools that
+    /// fetch credentials for every role an assertion offers (gimme-aws-creds) do so with one
+    /// assertion against real STS.
+    pub fn redeem_for_role(&self, state: &mut crate::state::State, now: Instant) -> Result<(), AwsError> {
+        self.redeem_as(state, &format!("{} {}", self.assertion_id, self.session.role_arn), now)
+    }
+
+    fn redeem_as(&self, state: &mut crate::state::State, mark: &str, now: Instant) -> Result<(), AwsError> {
+        if state.redeem(mark, self.redeemable_until, now) { Ok(()) } else { Err(invalid_token(ALREADY_USED)) }
     }
 }
 
@@ -355,7 +364,19 @@ fn session_name_ok(text: &str) -> bool {
     (2..=64).contains(&text.chars().count()) && text.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
+/// RoleSessionName and SourceIdentity carry exactly one value (aws-federation.md §2); AWS
+/// publishes no text for several, so this one is the sandbox's.
+fn at_most_one_value(accepted: &Accepted, name: &str) -> Result<(), AwsError> {
+    match accepted.assertion.attribute_values(name).len() {
+        0 | 1 => Ok(()),
+        n => Err(invalid_token(format!(
+            "Invalid SAML response: the attribute {name} has {n} values; AWS takes exactly one"
+        ))),
+    }
+}
+
 fn role_session_name(accepted: &Accepted) -> Result<String, AwsError> {
+    at_most_one_value(accepted, ATTR_ROLE_SESSION_NAME)?;
     let name = single(accepted, ATTR_ROLE_SESSION_NAME).ok_or_else(|| invalid_token(ROLE_SESSION_NAME_REQUIRED))?;
     if !session_name_ok(&name) {
         return Err(invalid_token(ROLE_SESSION_NAME_PATTERN));
@@ -364,6 +385,7 @@ fn role_session_name(accepted: &Accepted) -> Result<String, AwsError> {
 }
 
 fn source_identity(accepted: &Accepted) -> Result<Option<String>, AwsError> {
+    at_most_one_value(accepted, ATTR_SOURCE_IDENTITY)?;
     let Some(value) = single(accepted, ATTR_SOURCE_IDENTITY) else { return Ok(None) };
     if !session_name_ok(&value) || value.to_ascii_lowercase().starts_with("aws:") {
         return Err(invalid_token(SOURCE_IDENTITY_PATTERN));

@@ -178,7 +178,42 @@ fn an_assertion_is_redeemed_once_at_sts_within_its_window() {
     assert_eq!(late.code, "ExpiredTokenException");
     let mut state = state.lock().unwrap();
     assert!(state.redeem("other", now().plus_seconds(400), now().plus_seconds(301)));
-    assert!(!state.redeemed.contains_key(&spec_of(&response(), now()).assertion_id), "expired marks are dropped");
+    assert!(state.redeemed.keys().all(|mark| mark == "other"), "expired marks are dropped");
+}
+
+#[test]
+fn one_assertion_gives_credentials_for_each_of_its_roles_once() {
+    let mut seeded = seeded_state();
+    let second = "arn:aws:iam::111122223333:role/Readonly";
+    let role = idfed_aws::iam::roles::NewRole {
+        name: "Readonly",
+        path: "/",
+        trust_policy: &trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, SIGNIN),
+        max_session_duration: None,
+        description: None,
+    };
+    idfed_aws::iam::roles::create(&mut seeded, ACCOUNT, &role, now(), &Seeded::new(3)).unwrap();
+    let state = std::sync::Mutex::new(seeded);
+    let mut r = response();
+    r.roles.push(idfed_saml::aws::RolePair { role_arn: second.into(), provider_arn: PROVIDER.into() });
+    let assertion = b64(&sign_with(&spec_of(&r, now()), idp(), |x| x));
+    let rng = Seeded::new(4);
+    let assume = |role: &str| {
+        let query = format!(
+            "Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}&SAMLAssertion={}",
+            enc(role),
+            enc(PROVIDER),
+            enc(&assertion)
+        );
+        let params = Params::decode(&[query.as_str()]).unwrap();
+        idfed_aws::api::sts_actions::assume_role_with_saml_action(&state, &params, &[], now(), &rng, "r")
+    };
+    assert!(assume(ROLE).is_ok());
+    assert!(assume(second).is_ok(), "another role of the same assertion, as gimme-aws-creds asks for");
+    for role in [ROLE, second] {
+        let again = assume(role).unwrap_err();
+        assert_eq!(again.message, idfed_aws::sts::assume_role_with_saml::ALREADY_USED, "{role} twice");
+    }
 }
 
 #[test]

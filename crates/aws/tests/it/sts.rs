@@ -94,6 +94,22 @@ fn role_session_name_f03_f04() {
     let mut ok = response();
     ok.role_session_name = "a".repeat(64);
     assert!(assume(&state, &signed(&ok), None, now()).is_ok());
+    let two = sign_with(&spec_of(&response(), now()), idp(), |x| {
+        let value = "<saml:AttributeValue xsi:type=\"xs:string\">alice@example.com</saml:AttributeValue>";
+        assert!(x.contains(value), "the fixture's RoleSessionName value");
+        x.replacen(
+            value,
+            &format!("{value}<saml:AttributeValue xsi:type=\"xs:string\">bob@example.com</saml:AttributeValue>"),
+            1,
+        )
+    });
+    let e = assume(&state, &two, None, now()).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("InvalidIdentityToken", 400));
+    assert!(e.message.contains("RoleSessionName has 2 values; AWS takes exactly one"), "{}", e.message);
+    let mut two_sources = response();
+    two_sources.extra_attributes = vec![attr(idfed_saml::aws::ATTR_SOURCE_IDENTITY, &["alice", "bob"])];
+    let e = assume(&state, &signed(&two_sources), None, now()).unwrap_err();
+    assert!(e.message.contains("SourceIdentity has 2 values"), "{}", e.message);
 }
 
 #[test]
