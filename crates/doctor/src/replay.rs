@@ -164,7 +164,13 @@ fn explain(
         }
         return;
     }
-    if message.contains("encrypt") {
+    if let Some(fix) = endpoint_fix(message, provider) {
+        return push(
+            findings,
+            Finding::note("endpoint", Severity::Error, "AWS refuses the response's Subject", message.to_owned(), fix),
+        );
+    }
+    if message.contains("requires encrypted assertions") || message.starts_with("Unable to decrypt") {
         return push(
             findings,
             Finding::failure(
@@ -348,4 +354,34 @@ pub fn metadata(text: &str, now: idfed_saml::Instant, findings: &mut Vec<Finding
             ));
         }
     }
+}
+
+/// The sign-in endpoint named by SubjectConfirmationData: what to set in the IdP app.
+fn endpoint_fix(message: &str, provider: Option<&idfed_aws::state::SamlProvider>) -> Option<String> {
+    let own = provider.map_or_else(
+        || "https://signin.aws.amazon.com/saml/acs/<the provider's id>".to_owned(),
+        |p| format!("https://signin.aws.amazon.com/saml/acs/{}", p.uuid),
+    );
+    if message.contains("an encrypted assertion must be sent")
+        || message.contains("sign-in endpoint of another SAML provider")
+    {
+        return Some(format!(
+            "Set the app's ACS URL (the Recipient) to the provider's own endpoint, {own} (its SAMLProviderUUID; aws iam get-saml-provider shows it), and name it in the trust policy's SAML:aud."
+        ));
+    }
+    if message.contains("SubjectConfirmation") {
+        return Some(
+            "Send exactly one bearer SubjectConfirmation whose SubjectConfirmationData has NotOnOrAfter and Recipient = the AWS sign-in URL the browser posts to (https://signin.aws.amazon.com/saml)."
+                .to_owned(),
+        );
+    }
+    if message.contains("is not an AWS sign-in endpoint")
+        || message.contains("is not the sign-in endpoint the response was posted to")
+    {
+        return Some(
+            "Set the app's ACS URL (Recipient) to the AWS sign-in endpoint the browser posts the response to: https://signin.aws.amazon.com/saml (or the regional https://<region>.signin.aws.amazon.com/saml)."
+                .to_owned(),
+        );
+    }
+    None
 }

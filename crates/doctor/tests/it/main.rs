@@ -325,6 +325,16 @@ fn f24_provider_requires_encryption() {
 }
 
 #[test]
+fn a_recipient_naming_another_providers_endpoint_is_explained() {
+    let w = world();
+    let uuid = w.state.providers[PROVIDER].uuid.clone();
+    let mut r = response();
+    r.acs_url = "https://signin.aws.amazon.com/saml/acs/SAMLSPSOMEOTHERPROVIDER".into();
+    let found = expect(&judge(&w, &signed(&r, key(0)), now()), "endpoint", "sign-in endpoint of another SAML provider");
+    assert!(found.fix.contains(&format!("https://signin.aws.amazon.com/saml/acs/{uuid}")), "{}", found.fix);
+}
+
+#[test]
 fn lint_relay_state_names_an_unknown_instance() {
     let w = world();
     let xml = signed(&response(), key(0));
