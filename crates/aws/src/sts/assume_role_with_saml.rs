@@ -219,9 +219,7 @@ pub fn assume_verified(
         tags: tags.clone(),
         saml: context_strings(&context),
     };
-    let format = accepted.name_id.format.clone().unwrap_or_else(|| ns::NAMEID_UNSPECIFIED.to_owned());
-    let subject_type =
-        format.strip_prefix("urn:oasis:names:tc:SAML:2.0:nameid-format:").map(str::to_owned).unwrap_or(format);
+    let subject_type = subject_type(&accepted);
     Ok(Assumed {
         subject: accepted.name_id.value.clone(),
         subject_type,
@@ -238,6 +236,13 @@ pub fn assume_verified(
         redeemable_until: issued.plus_seconds(300),
         session,
     })
+}
+
+/// `persistent`, `transient`, or the whole Format URI (unspecified when the NameID has none):
+/// both the response's SubjectType and the `saml:sub_type` condition key.
+fn subject_type(accepted: &Accepted) -> String {
+    let format = accepted.name_id.format.clone().unwrap_or_else(|| ns::NAMEID_UNSPECIFIED.to_owned());
+    format.strip_prefix("urn:oasis:names:tc:SAML:2.0:nameid-format:").map(str::to_owned).unwrap_or(format)
 }
 
 /// AWS finds the provider's keys by the Issuer, so a wrong Issuer is reported before the
@@ -455,11 +460,7 @@ fn saml_context(
     c.set("saml:aud", recipient);
     c.set("saml:iss", accepted.issuer().unwrap_or_default());
     c.set("saml:sub", accepted.name_id.value.clone());
-    let format = accepted.name_id.format.clone().unwrap_or_default();
-    c.set(
-        "saml:sub_type",
-        format.strip_prefix("urn:oasis:names:tc:SAML:2.0:nameid-format:").map(str::to_owned).unwrap_or(format),
-    );
+    c.set("saml:sub_type", subject_type(accepted));
     c.set("saml:namequalifier", name_qualifier);
     c.set("saml:doc", format!("{}/{}", provider.account, provider.name));
     c.set("aws:FederatedProvider", provider.arn.clone());
@@ -487,9 +488,25 @@ fn saml_context(
 /// Attribute names AWS maps to `saml:*` condition keys (IAM UG, "Configuring SAML assertions").
 const SAML_ATTRIBUTE_KEYS: &[(&str, &str)] = &[
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.1", "saml:edupersonaffiliation"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.2", "saml:edupersonnickname"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.3", "saml:edupersonorgdn"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.4", "saml:edupersonorgunitdn"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.5", "saml:edupersonprimaryaffiliation"),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.6", "saml:edupersonprincipalname"),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.7", "saml:edupersonentitlement"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.8", "saml:edupersonprimaryorgunitdn"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.9", "saml:edupersonscopedaffiliation"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.10", "saml:edupersontargetedid"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.11", "saml:edupersonassurance"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.2", "saml:eduorghomepageuri"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.3", "saml:eduorgidentityauthnpolicyuri"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.4", "saml:eduorglegalname"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.5", "saml:eduorgsuperioruri"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.6", "saml:eduorgwhitepagesuri"),
     ("urn:oid:2.5.4.3", "saml:cn"),
+    ("urn:oid:2.5.4.4", "saml:surname"),
+    ("urn:oid:2.5.4.42", "saml:givenName"),
+    ("urn:oid:2.5.4.45", "saml:x500UniqueIdentifier"),
     ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "saml:name"),
     ("http://schemas.xmlsoap.org/claims/CommonName", "saml:commonName"),
     ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", "saml:givenName"),

@@ -329,3 +329,31 @@ fn exactly_one_subject_confirmation_naming_its_endpoint() {
     let e = assume(&state, &signed(&partition), None, now()).unwrap_err();
     assert!(e.message.contains("is not an AWS sign-in endpoint"), "another partition's endpoint: {}", e.message);
 }
+
+#[test]
+fn attribute_condition_keys_follow_aws_table_and_sub_type_agrees_with_subject_type() {
+    let mut state = seeded_state();
+    let policy = |key: &str, value: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithSAML","Condition":{{"ForAnyValue:StringEquals":{{"{key}":"{value}"}}}}}}]}}"#
+        )
+    };
+    for (attribute, key) in [
+        ("urn:oid:1.3.6.1.4.1.5923.1.1.1.11", "saml:edupersonassurance"),
+        ("urn:oid:1.3.6.1.4.1.5923.1.2.1.4", "saml:eduorglegalname"),
+        ("urn:oid:2.5.4.42", "saml:givenName"),
+    ] {
+        roles::update_assume_role_policy(&mut state, ACCOUNT, "Okta_Role", &policy(key, "yes")).unwrap();
+        let mut r = response();
+        r.extra_attributes = vec![attr(attribute, &["no"])];
+        expect(assume(&state, &signed(&r), None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
+        r.extra_attributes = vec![attr(attribute, &["no", "yes"])];
+        assert!(assume(&state, &signed(&r), None, now()).is_ok(), "{attribute} is {key}");
+    }
+    let unspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+    roles::update_assume_role_policy(&mut state, ACCOUNT, "Okta_Role", &policy("saml:sub_type", unspecified)).unwrap();
+    let mut r = response();
+    r.name_id.format = None;
+    let a = assume(&state, &signed(&r), None, now()).unwrap();
+    assert_eq!(a.subject_type, unspecified);
+}
