@@ -161,7 +161,7 @@ async fn authn(
 }
 
 /// The person behind `Authorization: Bearer <session>`.
-async fn person(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
+async fn person(idp: &Idp, headers: &HeaderMap) -> Result<crate::service::Session, IdpError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -178,16 +178,16 @@ async fn person(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
     if !active {
         return Err(IdpError::new(ErrorKind::Unauthenticated, "the session has ended: sign in again"));
     }
-    Ok(session.login)
+    Ok(session)
 }
 
 /// The signed response `name` would post for this person, and the roles in it.
 async fn saml(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    let login = match person(&idp, &headers).await {
-        Ok(login) => login,
+    let (login, authenticated) = match person(&idp, &headers).await {
+        Ok(session) => (session.login.clone(), session.authenticated()),
         Err(e) => return e.into_response(),
     };
-    let issued = idp.issue(&name, &login, &Request::default());
+    let issued = idp.issue(&name, &login, &Request { authenticated: Some(authenticated), ..Request::default() });
     let issued = match issued {
         Ok(issued) => issued,
         Err(e) => {

@@ -268,7 +268,11 @@ impl Credentials {
         let secret = Secret::Raw(raw.to_vec()).to_encoded().to_string();
         let mut generator = totp(&secret)?;
         generator.account_name = login.to_owned();
-        self.entry(login).totp_secret = Some(secret);
+        let credential = self.entry(login);
+        // A replaced second factor (a lost phone) ends what was opened with the old one.
+        if credential.totp_secret.replace(secret).is_some() {
+            credential.epoch += 1;
+        }
         Ok(generator.get_url())
     }
 
@@ -432,6 +436,16 @@ mod tests {
 
     fn at(seconds: i64) -> Instant {
         Instant::from_unix_seconds(1_800_000_000 + seconds)
+    }
+
+    #[test]
+    fn a_replaced_second_factor_ends_the_sessions_a_first_one_does_not() {
+        let mut creds = Credentials::default();
+        let rng = idfed_saml::random::SystemRandom::new();
+        creds.enroll_totp("max", &rng).unwrap();
+        assert_eq!(creds.epoch("max"), 0, "a first enrollment keeps the sessions");
+        creds.enroll_totp("max", &rng).unwrap();
+        assert_eq!(creds.epoch("max"), 1, "a replacement ends them");
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// When and how this person signed in, as a response states it.
+    pub fn authenticated(&self) -> crate::sso::Authenticated {
+        crate::sso::Authenticated { at: Instant::from_unix_seconds(self.started), second_factor: self.second_factor }
+    }
+
     /// Signed in, as far as the policy now in force allows.
     pub fn satisfies(&self, tenant: &Tenant) -> bool {
         self.complete && (self.second_factor || !tenant.requires_mfa(&self.login))

@@ -36,7 +36,20 @@ pub struct Request<'a> {
     pub acs_index: Option<u16>,
     pub acs_url: Option<&'a str>,
     pub relay_state: Option<&'a str>,
+    /// When and how the person proved who they are (their session); `None`: now, by password.
+    pub authenticated: Option<Authenticated>,
 }
+
+/// The sign-in behind a response: its AuthnInstant, and whether a second factor was proven
+/// (then the AuthnContextClassRef is [`MFA_CONTEXT`], so SPs can require it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authenticated {
+    pub at: Instant,
+    pub second_factor: bool,
+}
+
+/// The REFEDS multi-factor profile, the AuthnContextClassRef SPs ask for when they want MFA.
+pub const MFA_CONTEXT: &str = "https://refeds.org/profile/mfa";
 
 /// Who issues, with which key, when, and the random source for IDs and keys.
 pub struct Issuer<'a> {
@@ -151,6 +164,13 @@ pub fn issue(tenant: &TenantView, app_name: &str, login: &str, request: &Request
             (with_attributes(spec, statements), acs, encryption(saml)?)
         }
     };
+    let mut spec = spec;
+    if let Some(authenticated) = request.authenticated {
+        spec.authn_instant = authenticated.at.min(now);
+        if authenticated.second_factor {
+            spec.authn_context_class_ref = MFA_CONTEXT.to_owned();
+        }
+    }
     let options = SignOptions { algorithm: app.signing.algorithm()?, ..SignOptions::for_key(key.key) };
     let signer = Signer { key: key.key, certificate: Some(key.certificate), options };
     let encrypt_for = encrypt.as_ref().map(|(cert, options)| (cert, *options));

@@ -384,12 +384,17 @@ pub(crate) async fn current_session(idp: &Idp, headers: &HeaderMap) -> Result<Op
 
 /// The signed-in person, if the session is complete and they are still active.
 pub(crate) async fn signed_in(idp: &Idp, headers: &HeaderMap) -> Result<Option<String>, IdpError> {
+    Ok(signed_in_session(idp, headers).await?.map(|session| session.login))
+}
+
+/// As [`signed_in`], with the session (when and how the person signed in).
+pub(crate) async fn signed_in_session(idp: &Idp, headers: &HeaderMap) -> Result<Option<Session>, IdpError> {
     // The session read refreshes the cached documents too.
     let Some((_, session)) = current_session(idp, headers).await? else { return Ok(None) };
     let allowed = idp.with_tenant(|t| {
         t.user(&session.login).is_some_and(|u| u.status == UserStatus::Active) && session.satisfies(t)
     });
-    Ok(allowed.then_some(session.login))
+    Ok(allowed.then_some(session))
 }
 
 pub(crate) fn login_redirect(return_to: &str) -> Response {
@@ -623,12 +628,13 @@ async fn dashboard(State(idp): Shared, headers: HeaderMap) -> Response {
 /// The app's launch link: signs in first if needed, then posts the signed response to the app.
 async fn launch(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> Response {
     let here = format!("/app/{}/sso", percent_encode(&name));
-    let login = match signed_in(&idp, &headers).await {
-        Ok(Some(login)) => login,
+    let session = match signed_in_session(&idp, &headers).await {
+        Ok(Some(session)) => session,
         Ok(None) => return login_redirect(&here),
         Err(e) => return failure(&e),
     };
-    answer(&idp, &name, &login, &Request::default()).await
+    let request = Request { authenticated: Some(session.authenticated()), ..Request::default() };
+    answer(&idp, &name, &session.login, &request).await
 }
 
 /// Issues the app's response for `login` and returns the page that posts it to the ACS.
@@ -961,7 +967,7 @@ async fn sp_continue(
         Err(e) => return failure(&e),
     };
     // ForceAuthn: the person must have authenticated after the request arrived.
-    if pending.force_authn && session.is_some_and(|(_, s)| s.started < pending.received) {
+    if pending.force_authn && session.as_ref().is_some_and(|(_, s)| s.started < pending.received) {
         return login_redirect(&here);
     }
     // Taken atomically: a second tab (or a racing request) finds it gone.
@@ -977,6 +983,7 @@ async fn sp_continue(
         acs_index: None,
         acs_url: Some(&pending.acs_url),
         relay_state: pending.relay_state.as_deref(),
+        authenticated: session.map(|(_, s)| s.authenticated()),
     };
     answer(&idp, &name, &login, &request).await
 }

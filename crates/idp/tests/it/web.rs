@@ -309,6 +309,50 @@ async fn five_wrong_passwords_lock_the_account_with_the_same_generic_text() {
     );
 }
 
+/// The response `browser` gets when it launches the AWS app, as AWS would read it.
+async fn launched(browser: &mut Browser, idp: &Idp) -> idfed_saml::sp::Accepted {
+    let form = browser.get("/app/aws/sso").await;
+    let encoded = form_value(&form.body, "SAMLResponse").unwrap();
+    let xml = idfed_saml::encoding::find_saml(encoded.as_bytes()).unwrap().xml;
+    let config = SpConfig {
+        trusted: vec![idp_key().certificate.clone()],
+        audiences: vec!["urn:amazon:webservices".into()],
+        recipient: Some("https://signin.aws.amazon.com/saml".into()),
+        expected_issuer: Some(format!("{}/app/aws", idp.base_url)),
+        ..SpConfig::default()
+    };
+    validate_response(&xml, &config, now()).unwrap()
+}
+
+#[tokio::test]
+async fn a_response_says_when_and_how_the_person_signed_in() {
+    let idp = idp().await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let statement = launched(&mut browser, &idp).await.assertion.authn_statements[0].clone();
+    assert_eq!(statement.authn_context_class_ref.as_deref(), Some(idfed_saml::ns::AC_PASSWORD_PROTECTED));
+
+    idp.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    browser.get("/login/mfa").await;
+    let csrf = browser.csrf();
+    let code = idp.with_credentials(|c| c.current_totp("test", now())).unwrap();
+    browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", "/app")]).await;
+    let statement = launched(&mut browser, &idp).await.assertion.authn_statements[0].clone();
+    assert_eq!(statement.authn_context_class_ref.as_deref(), Some(idfed_idp::sso::MFA_CONTEXT));
+
+    // A session begun three hours ago says so, not "just now".
+    let earlier = idfed_saml::Instant::from_unix_seconds(now().unix_seconds() - 3 * 3600);
+    let authenticated = idfed_idp::sso::Authenticated { at: earlier, second_factor: false };
+    let request = idfed_idp::sso::Request { authenticated: Some(authenticated), ..Default::default() };
+    let issued = idp.issue("aws", "test", &request).unwrap();
+    let doc = roxmltree::Document::parse(&issued.xml).unwrap();
+    let statement = doc.descendants().find(|n| n.has_tag_name("AuthnStatement")).unwrap();
+    let instant = statement.attribute("AuthnInstant").map(|t| idfed_saml::Instant::parse(t).unwrap());
+    assert_eq!(instant, Some(earlier));
+}
+
 #[tokio::test]
 async fn totp_is_asked_after_the_password_and_the_session_id_changes() {
     let idp = idp().await;
