@@ -228,16 +228,7 @@ async fn sign_in_then_launch_posts_a_response_aws_accepts() {
     assert!(form.body.contains("action=\"https://signin.aws.amazon.com/saml\""), "{}", form.body);
     let csp = form.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
     assert!(csp.contains("script-src 'sha256-"), "the auto-submit script is allowed by hash only: {csp}");
-    let encoded = form_value(&form.body, "SAMLResponse").unwrap();
-    let xml = idfed_saml::encoding::find_saml(encoded.as_bytes()).unwrap().xml;
-    let config = SpConfig {
-        trusted: vec![idp_key().certificate.clone()],
-        audiences: vec!["urn:amazon:webservices".into()],
-        recipient: Some("https://signin.aws.amazon.com/saml".into()),
-        expected_issuer: Some(format!("{BASE}/app/aws")),
-        ..SpConfig::default()
-    };
-    let accepted = validate_response(&xml, &config, now()).unwrap();
+    let accepted = accepted_by_aws(&idp, &form.body);
     assert_eq!(accepted.name_id.value, "u1");
 
     let log = idp.events(&idfed_store::EventFilter::default()).await.unwrap();
@@ -311,8 +302,12 @@ async fn five_wrong_passwords_lock_the_account_with_the_same_generic_text() {
 
 /// The response `browser` gets when it launches the AWS app, as AWS would read it.
 async fn launched(browser: &mut Browser, idp: &Idp) -> idfed_saml::sp::Accepted {
-    let form = browser.get("/app/aws/sso").await;
-    let encoded = form_value(&form.body, "SAMLResponse").unwrap();
+    accepted_by_aws(idp, &browser.get("/app/aws/sso").await.body)
+}
+
+/// The response an auto-posting page carries, validated as AWS's sign-in endpoint would.
+fn accepted_by_aws(idp: &Idp, page: &str) -> idfed_saml::sp::Accepted {
+    let encoded = form_value(page, "SAMLResponse").unwrap();
     let xml = idfed_saml::encoding::find_saml(encoded.as_bytes()).unwrap().xml;
     let config = SpConfig {
         trusted: vec![idp_key().certificate.clone()],
