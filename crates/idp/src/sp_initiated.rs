@@ -173,9 +173,9 @@ pub fn logout_from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: I
     if request.issuer.as_deref() != Some(app.entity_id.as_str()) {
         return Err(refuse(format!("the LogoutRequest does not come from this app's SP ({:?})", app.entity_id)));
     }
-    if let Some(at) = request.issue_instant
-        && !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&(now.unix_seconds() - at.unix_seconds()))
-    {
+    // IssueInstant is required (SAML core 3.2.1); without it a captured request would work forever.
+    let at = request.issue_instant.ok_or_else(|| refuse("the LogoutRequest has no IssueInstant"))?;
+    if !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&(now.unix_seconds() - at.unix_seconds())) {
         return Err(refuse("the LogoutRequest is more than five minutes from now; check the SP's clock"));
     }
     Ok(Logout {

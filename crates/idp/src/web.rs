@@ -103,7 +103,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/app/{name}/metadata", get(metadata))
         .route("/app/{name}/saml", get(sp_redirect).post(sp_post))
         .route("/app/{name}/saml/continue", get(sp_continue))
-        .route("/app/{name}/slo", get(sp_logout))
+        .route("/app/{name}/slo", get(sp_logout).post(sp_logout_confirmed))
         .route("/account/mfa", get(mfa_setup_page).post(mfa_setup_submit))
         .route("/static/idfed.css", get(stylesheet))
         .route("/static/admin.js", get(admin_script))
@@ -161,6 +161,16 @@ struct MfaSetupPage<'a> {
     secret: &'a str,
     otpauth_url: &'a str,
     error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirmPage<'a> {
+    csrf: &'a str,
+    app_name: &'a str,
+    app_label: &'a str,
+    /// The SP's request as it came (the query string), posted back with the answer.
+    request: &'a str,
 }
 
 #[derive(Template)]
@@ -819,39 +829,97 @@ async fn mfa_enroll_submit(
 // ---- single logout --------------------------------------------------------------------------
 
 /// SP-initiated single logout (HTTP-Redirect): ends the IdP session and answers the SP with a
-/// signed LogoutResponse at its SLO URL.
+/// signed LogoutResponse at its SLO URL. An unsigned request (the app has no request
+/// certificate) may name only the signed-in person, and they confirm it first: anyone who knows
+/// a person's NameID could otherwise sign them out with a link.
 async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>, uri: Uri) -> Response {
-    if let Err(e) = idp.refresh().await {
-        return failure(&e);
-    }
     let query = uri.query().unwrap_or_default();
-    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, &name, query, idp.now()));
-    let logout = match logout {
-        Ok(l) => l,
-        Err(e) => {
-            idp.log("anonymous", "app.logout_request", &name, &name, false, serde_json::json!({ "reason": e.message }))
-                .await;
-            return failure(&e);
-        }
+    let logout = match read_logout(&idp, &name, query).await {
+        Ok(logout) => logout,
+        Err(response) => return response,
     };
-    if let Some(token) = cookie(&headers, session_cookie(&idp)) {
-        let session = match idp.session(token).await {
-            Ok(s) => s,
-            Err(e) => return failure(&e),
-        };
-        if let Some(session) = session {
-            // An unsigned request (the app requires no signature) may only end the session of
-            // the person it names: a link from elsewhere cannot sign anyone out.
-            let expected = idp.with_tenant(|t| crate::sso::name_id_value(t, &name, &session.login)).ok();
-            if !logout.signed && (logout.name_id.is_none() || logout.name_id != expected) {
-                let detail = serde_json::json!({ "reason": "the LogoutRequest names another person" });
-                idp.log(&session.login, "app.logout_request", &name, &name, false, detail).await;
-                return failure(&IdpError::invalid(
-                    "This sign-out request does not name you; you are still signed in.",
-                ));
+    if !logout.signed {
+        match named_session(&idp, &headers, &name, &logout).await {
+            Ok(Some(_)) => return confirm_logout(&idp, &headers, &name, query),
+            Ok(None) => {}
+            Err(response) => return response,
+        }
+    }
+    end_and_answer(&idp, &headers, &name, &logout).await
+}
+
+/// The person's answer to [`confirm_logout`].
+async fn sp_logout_confirmed(
+    State(idp): Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&idp, &headers, &form) {
+        return csrf_refused();
+    }
+    let query = form.get("request").map(String::as_str).unwrap_or_default();
+    let logout = match read_logout(&idp, &name, query).await {
+        Ok(logout) => logout,
+        Err(response) => return response,
+    };
+    if let Err(response) = named_session(&idp, &headers, &name, &logout).await {
+        return response;
+    }
+    end_and_answer(&idp, &headers, &name, &logout).await
+}
+
+async fn read_logout(idp: &Idp, name: &str, query: &str) -> Result<crate::sp_initiated::Logout, Response> {
+    idp.refresh().await.map_err(|e| failure(&e))?;
+    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, name, query, idp.now()));
+    match logout {
+        Ok(logout) => Ok(logout),
+        Err(e) => {
+            idp.log("anonymous", "app.logout_request", name, name, false, serde_json::json!({ "reason": e.message }))
+                .await;
+            Err(failure(&e))
+        }
+    }
+}
+
+/// The browser's session, if any; refused when an unsigned request names someone else.
+async fn named_session(
+    idp: &Idp,
+    headers: &HeaderMap,
+    name: &str,
+    logout: &crate::sp_initiated::Logout,
+) -> Result<Option<Session>, Response> {
+    let Some(token) = cookie(headers, session_cookie(idp)) else { return Ok(None) };
+    let Some(session) = idp.session(token).await.map_err(|e| failure(&e))? else { return Ok(None) };
+    let expected = idp.with_tenant(|t| crate::sso::name_id_value(t, name, &session.login)).ok();
+    if !logout.signed && (logout.name_id.is_none() || logout.name_id != expected) {
+        let detail = serde_json::json!({ "reason": "the LogoutRequest names another person" });
+        idp.log(&session.login, "app.logout_request", name, name, false, detail).await;
+        return Err(failure(&IdpError::invalid("This sign-out request does not name you; you are still signed in.")));
+    }
+    Ok(Some(session))
+}
+
+fn confirm_logout(idp: &Idp, headers: &HeaderMap, name: &str, query: &str) -> Response {
+    let (csrf, fresh) = match csrf_token(idp, headers) {
+        Ok(token) => token,
+        Err(e) => return failure(&e),
+    };
+    let label = idp.with_tenant(|t| t.app(name).map(|a| a.label.clone())).unwrap_or_else(|| name.to_owned());
+    let page = LogoutConfirmPage { csrf: &csrf, app_name: name, app_label: &label, request: query };
+    with_csrf_cookie(render(StatusCode::OK, &page), idp, &csrf, fresh)
+}
+
+/// Ends the browser's IdP session (logged) and sends the SP its signed LogoutResponse.
+async fn end_and_answer(idp: &Idp, headers: &HeaderMap, name: &str, logout: &crate::sp_initiated::Logout) -> Response {
+    if let Some(token) = cookie(headers, session_cookie(idp)) {
+        match idp.session(token).await {
+            Ok(Some(session)) => {
+                let detail = serde_json::json!({ "via": "slo" });
+                idp.log(&session.login, "user.session.end", &session.login, name, true, detail).await;
             }
-            let detail = serde_json::json!({ "via": "slo" });
-            idp.log(&session.login, "user.session.end", &session.login, &name, true, detail).await;
+            Ok(None) => {}
+            Err(e) => return failure(&e),
         }
         if let Err(e) = idp.end_session(token).await {
             return failure(&e);
@@ -862,7 +930,7 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
             &id,
             &logout.request_id,
             idp.now(),
-            &idp.entity_id(&name),
+            &idp.entity_id(name),
             &logout.slo_url,
             ns::STATUS_SUCCESS,
         )?;
@@ -879,7 +947,7 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
     match built {
         Ok(url) => {
             let mut response = redirect(&url);
-            set_cookie(&mut response, &idp, session_cookie(&idp), "", "Lax", Some(0));
+            set_cookie(&mut response, idp, session_cookie(idp), "", "Lax", Some(0));
             response
         }
         Err(e) => failure(&IdpError::internal(format!("building the LogoutResponse: {e}"))),

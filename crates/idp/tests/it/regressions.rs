@@ -211,11 +211,45 @@ async fn an_unsigned_logout_request_cannot_sign_out_someone_else() {
         redirect_url("/app/wiki/slo", Param::SamlRequest, &xml, None, None).unwrap()
     };
     let forged = browser.get(&logout("someone.else@example.com")).await;
+    assert!(forged.body.contains("does not name you"), "{}", forged.body);
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
     assert_eq!(browser.get("/app").await.status, StatusCode::OK, "still signed in");
-    let own = browser.get(&logout("test@example.com")).await;
-    assert_eq!(own.status, StatusCode::SEE_OTHER);
-    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "signed out by a request naming them");
+    let timeless = {
+        let xml = idfed_saml::build::logout_request_xml(&idfed_saml::build::LogoutRequestSpec {
+            id: "_lo".into(),
+            issue_instant: now(),
+            issuer: "https://wiki.example.com".into(),
+            destination: "http://127.0.0.1:8080/app/wiki/slo".into(),
+            name_id: idfed_saml::model::NameId { value: "test@example.com".into(), ..Default::default() },
+            session_index: None,
+        })
+        .unwrap();
+        let start = xml.find(" IssueInstant=\"").unwrap();
+        let end = start + 15 + xml[start + 15..].find('"').unwrap() + 1;
+        let xml = format!("{}{}", &xml[..start], &xml[end..]);
+        assert!(!xml.contains("IssueInstant"), "{xml}");
+        redirect_url("/app/wiki/slo", Param::SamlRequest, &xml, None, None).unwrap()
+    };
+    let refused = browser.get(&timeless).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("has no IssueInstant"), "{}", refused.body);
+    // A request naming the person is confirmed by them first: a link from elsewhere that knows
+    // their NameID signs nobody out.
+    let url = logout("test@example.com");
+    let own = browser.get(&url).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert!(own.body.contains("Sign out of idfed?"), "{}", own.body);
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK, "not signed out before confirming");
+    let request = url.split_once('?').unwrap().1;
+    let forged = browser.post("/app/wiki/slo", &[("csrf", "not-the-token"), ("request", request)]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "a cross-site post has no CSRF token");
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK);
+    browser.get(&url).await;
+    let csrf = browser.csrf();
+    let confirmed = browser.post("/app/wiki/slo", &[("csrf", &csrf), ("request", request)]).await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.body);
+    assert!(confirmed.location.as_deref().unwrap().starts_with("https://wiki.example.com/slo?SAMLResponse="));
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "signed out once confirmed");
 }
 
 #[tokio::test]
