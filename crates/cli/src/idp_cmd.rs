@@ -53,6 +53,13 @@ pub enum UsersCommand {
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
     },
+    /// End every session of a person, in browsers and the CLI, and forget their known devices
+    /// (a lost laptop); the password and second factor stay.
+    SignOut {
+        login: String,
+        #[arg(long, default_value = "./idfed-data")]
+        data_dir: PathBuf,
+    },
     /// Import people from a CSV file (header: login,email,first_name,last_name,status,groups and
     /// custom attributes). All rows or none: every bad row is listed with its line.
     Import {
@@ -681,6 +688,13 @@ pub fn users(command: UsersCommand) -> Result<Outcome, String> {
                 let login = known_login(&idp, &login)?;
                 idp.change_credentials(|c| c.reset_totp(&login)).await.map_err(|e| e.message)?;
                 println!("TOTP removed for {login}");
+            }
+            UsersCommand::SignOut { login, data_dir } => {
+                let idp = open_offline(&data_dir).await?;
+                let login = known_login(&idp, &login)?;
+                idp.change_credentials(|c| c.end_sessions(&login)).await.map_err(|e| e.message)?;
+                idp.log("cli", "user.session.revoke_all", &login, "", true, serde_json::json!({})).await;
+                println!("{login} is signed out everywhere (browsers, CLI sessions, known devices)");
             }
             UsersCommand::Import { file, dry_run, data_dir } => {
                 let text = crate::input::read_text(&file)?;

@@ -36,6 +36,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/api/v1/users/{login}/password", post(set_password))
         .route("/api/v1/users/{login}/mfa/enroll", post(enroll_mfa))
         .route("/api/v1/users/{login}/mfa/reset", post(reset_mfa))
+        .route("/api/v1/users/{login}/sessions/end", post(end_sessions))
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/groups/{name}", get(get_group).delete(delete_group))
         .route("/api/v1/groups/{name}/members/{login}", put(add_member).delete(remove_member))
@@ -333,6 +334,17 @@ async fn reset_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<Str
         .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
     idp.change_credentials(|c| c.reset_totp(&login)).await?;
     idp.log(&format!("api:{actor}"), "user.mfa.reset", &login, "", true, json!({})).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Signs the person out everywhere: browsers, CLI sessions and known-device entries.
+async fn end_sessions(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
+    let login = idp
+        .with_tenant(|t| t.user(&login).map(|u| u.login.clone()))
+        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    idp.change_credentials(|c| c.end_sessions(&login)).await?;
+    idp.log(&format!("api:{actor}"), "user.session.revoke_all", &login, "", true, json!({})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -12,3 +12,4 @@ mod sandbox_clients;
 mod scale_out;
 mod secrets;
 mod up;
+mod users;

@@ -344,6 +344,11 @@ pub(super) async fn person_action(
             logged(&idp, &admin, "user.mfa.reset", &login, "", &result).await;
             result.map(|()| "mfa-reset")
         }
+        "sign-out" => {
+            let result = idp.change_credentials(|c| c.end_sessions(&login)).await;
+            logged(&idp, &admin, "user.session.revoke_all", &login, "", &result).await;
+            result.map(|()| "signed-out")
+        }
         "delete" => {
             if is_self {
                 return person_page(&idp, &admin, &login, Outcome::Error("You cannot delete yourself.".into()));

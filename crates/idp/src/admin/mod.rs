@@ -141,6 +141,7 @@ impl Outcome {
             Some("unassigned") => "Assignment removed.",
             Some("keys") => "Signing keys changed.",
             Some("session-ended") => "Session ended.",
+            Some("signed-out") => "Signed out everywhere: their browsers, CLI sessions and remembered devices.",
             _ => return Outcome::None,
         };
         Outcome::Notice(text.to_owned())

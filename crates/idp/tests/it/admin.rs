@@ -465,3 +465,31 @@ async fn pending_secrets_stay_with_their_session_and_the_policy_applies_to_open_
     assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
     assert_eq!(person.get("/app").await.status, StatusCode::SEE_OTHER, "their session ended");
 }
+
+#[tokio::test]
+async fn an_administrator_signs_a_person_out_everywhere() {
+    let idp = idp().await;
+    let mut person = Browser::new(&idp);
+    person.sign_in("Agent.One@example.com", PASSWORD).await;
+    assert_eq!(person.get("/app").await.status, StatusCode::OK);
+    let mut admin = admin_browser(&idp).await;
+    let page = admin.get("/admin/people/Agent.One@example.com").await;
+    assert!(
+        page.body.contains("/sign-out\"") && page.body.contains("Sign out everywhere"),
+        "the button: {}",
+        page.body
+    );
+    let csrf = admin.csrf();
+    let forged = admin.post("/admin/people/Agent.One@example.com/sign-out", &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(person.get("/app").await.status, StatusCode::OK, "nothing happens without the token");
+    let done = admin.post("/admin/people/Agent.One@example.com/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let notice = admin.get(done.location.as_deref().unwrap()).await;
+    assert!(notice.body.contains("Signed out everywhere"), "{}", notice.body);
+    assert_eq!(person.get("/app").await.status, StatusCode::SEE_OTHER, "their session ended");
+    assert_eq!(admin.get("/admin/people").await.status, StatusCode::OK, "the administrator's did not");
+    let logged = events(&idp, "user.session.revoke_all").await;
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].actor, "test");
+}

@@ -179,3 +179,36 @@ async fn the_tenant_round_trips_through_the_api_in_yaml() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(summary["apps"], json!({ "created": 0, "updated": 0, "removed": 0 }));
 }
+
+#[tokio::test]
+async fn a_person_is_signed_out_everywhere_and_can_sign_in_again() {
+    let api = Api::new().await;
+    let mut browser = Browser::new(&api.idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let mut colleague = Browser::new(&api.idp);
+    colleague.sign_in("agent.one@example.com", "correct horse battery").await;
+    let (status, body) = api
+        .call_as(
+            None,
+            "POST",
+            "/api/client/authn",
+            Some(("application/json", json!({ "username": "test", "password": "correct horse battery" }).to_string())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cli = body["session"].as_str().unwrap().to_owned();
+    let cli_apps = || api.call_as(Some(&cli), "POST", "/api/client/apps/aws/saml", None);
+    assert_eq!(cli_apps().await.0, StatusCode::OK);
+
+    let (status, _) = api.call("POST", "/api/v1/users/TEST/sessions/end", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "the browser is signed out");
+    assert_eq!(cli_apps().await.0, StatusCode::UNAUTHORIZED, "and so is the CLI");
+    assert_eq!(colleague.get("/app").await.status, StatusCode::OK, "nobody else is");
+    let again = Browser::new(&api.idp).sign_in("test", "correct horse battery").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "the password still works");
+    let (status, _) = api.call("POST", "/api/v1/users/nobody/sessions/end", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, log) = api.call("GET", "/api/v1/logs?event=user.session.revoke_all", None).await;
+    assert_eq!(log.as_array().map(Vec::len), Some(1), "{log}");
+}
