@@ -59,23 +59,32 @@ pub struct Proxy {
     pub trusted: Vec<String>,
 }
 
-/// The per-source sign-in back-off: failures from one address within the window pause sign-in
-/// from it (people in a browser they signed in from before are exempt).
+/// Sign-in: the per-source back-off (failures from one address within the window pause sign-in
+/// from it; people in a browser they signed in from before are exempt) and how long a sign-in lasts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignIn {
     pub source_failures: i64,
     pub source_window_minutes: i64,
+    pub session_hours: i64,
 }
 
 impl Default for SignIn {
     fn default() -> Self {
         let limit = idfed_idp::backoff::SourceLimit::default();
-        SignIn { source_failures: limit.failures, source_window_minutes: limit.window_seconds / 60 }
+        SignIn {
+            source_failures: limit.failures,
+            source_window_minutes: limit.window_seconds / 60,
+            session_hours: idfed_idp::service::SESSION_SECONDS / 3600,
+        }
     }
 }
 
 impl SignIn {
+    pub fn session_seconds(&self) -> i64 {
+        self.session_hours.saturating_mul(3600)
+    }
+
     pub fn source_limit(&self) -> idfed_idp::backoff::SourceLimit {
         idfed_idp::backoff::SourceLimit {
             failures: self.source_failures,
@@ -88,6 +97,8 @@ impl SignIn {
 /// office needs (a higher limit is the same as none) and a day.
 const SOURCE_FAILURES: std::ops::RangeInclusive<i64> = 1..=100_000;
 const SOURCE_WINDOW_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
+/// A sign-in lasts at least an hour and at most a week (a 12-hour contact-centre shift fits).
+const SESSION_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -156,6 +167,7 @@ impl Config {
         for (key, value, bounds) in [
             ("source_failures", self.sign_in.source_failures, SOURCE_FAILURES),
             ("source_window_minutes", self.sign_in.source_window_minutes, SOURCE_WINDOW_MINUTES),
+            ("session_hours", self.sign_in.session_hours, SESSION_HOURS),
         ] {
             if !bounds.contains(&value) {
                 let (low, high) = bounds.into_inner();
@@ -196,6 +208,7 @@ impl Config {
         for (name, setting) in [
             ("IDFED_SIGN_IN_SOURCE_FAILURES", &mut self.sign_in.source_failures),
             ("IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES", &mut self.sign_in.source_window_minutes),
+            ("IDFED_SIGN_IN_SESSION_HOURS", &mut self.sign_in.session_hours),
         ] {
             if let Some(v) = env(name) {
                 *setting = v.trim().parse().map_err(|_| vec![format!("{name} {v:?} is not a whole number")])?;
@@ -304,5 +317,17 @@ mod tests {
         assert_eq!(file.clone().with_env(vars).unwrap().sign_in.source_failures, 500);
         let typo = |name: &str| (name == "IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES").then(|| "15m".to_owned());
         assert!(file.with_env(typo).unwrap_err()[0].contains("is not a whole number"));
+    }
+
+    #[test]
+    fn how_long_a_sign_in_lasts_is_configurable_within_bounds() {
+        assert_eq!(Config::default().sign_in.session_seconds(), idfed_idp::service::SESSION_SECONDS);
+        let shift = Config::parse("[sign_in]\nsession_hours = 12\n", "f").unwrap();
+        assert_eq!(shift.sign_in.session_seconds(), 12 * 3600);
+        let errors = Config::parse("[sign_in]\nsession_hours = 0\n", "f").unwrap_err();
+        assert!(errors[0].starts_with("f:2:1: sign_in.session_hours 0 must be from 1 to 168"), "{errors:?}");
+        assert!(Config::parse("[sign_in]\nsession_hours = 169\n", "f").is_err());
+        let vars = |name: &str| (name == "IDFED_SIGN_IN_SESSION_HOURS").then(|| "2".to_owned());
+        assert_eq!(shift.with_env(vars).unwrap().sign_in.session_seconds(), 7200);
     }
 }

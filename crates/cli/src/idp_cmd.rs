@@ -551,7 +551,7 @@ pub fn serve(
     data_dir: PathBuf,
     tls: Option<(PathBuf, PathBuf)>,
     trusted_proxies: &[String],
-    source_limit: idfed_idp::backoff::SourceLimit,
+    sign_in: &crate::config::SignIn,
 ) -> Result<Outcome, String> {
     let trusted = idfed_idp::proxy::TrustedProxies::parse(trusted_proxies)?;
     runtime()?.block_on(async move {
@@ -562,7 +562,8 @@ pub fn serve(
         let base_url = base_url.unwrap_or_else(|| format!("{scheme}://{address}"));
         let mut idp = open(&data_dir, &base_url).await?;
         idp.trusted_proxies = trusted;
-        idp.source_limit = source_limit;
+        idp.source_limit = sign_in.source_limit();
+        idp.session_seconds = sign_in.session_seconds();
         idp.reload_window = idfed_idp::service::SERVER_RELOAD_WINDOW;
         let idp = Arc::new(idp);
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));

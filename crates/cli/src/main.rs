@@ -246,7 +246,7 @@ fn main() -> ExitCode {
                 settings.server.data_dir,
                 tls,
                 &settings.proxy.trusted,
-                settings.sign_in.source_limit(),
+                &settings.sign_in,
             )
         })(),
         Command::Config { command } => match command {

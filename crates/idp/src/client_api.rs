@@ -149,7 +149,7 @@ async fn authn(
         Ok(token) => {
             idp.log(&login, "user.session.start", &login, "", true, json!({ "via": "api" })).await;
             idp.metrics.sign_in("success");
-            let expires = now.unix_seconds() + crate::service::SESSION_SECONDS;
+            let expires = now.unix_seconds() + idp.session_seconds;
             let device = idp
                 .device_cookie_after_sign_in(request.device.as_deref(), &login)
                 .inspect_err(|e| eprintln!("idfed: remembering the device of {login} failed: {e}"))

@@ -103,6 +103,8 @@ pub struct Idp {
     pub trusted_proxies: crate::proxy::TrustedProxies,
     /// The per-source sign-in back-off's limit and window.
     pub source_limit: crate::backoff::SourceLimit,
+    /// How long a completed sign-in lasts, in browsers and the CLI ([`SESSION_SECONDS`] unless configured).
+    pub session_seconds: i64,
     store: Option<DocumentStore>,
     /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
     credentials_version: AtomicI64,
@@ -197,6 +199,7 @@ impl Idp {
             metrics: crate::metrics::Metrics::default(),
             trusted_proxies: crate::proxy::TrustedProxies::default(),
             source_limit: crate::backoff::SourceLimit::default(),
+            session_seconds: SESSION_SECONDS,
             store: None,
             credentials_version: AtomicI64::new(0),
             last_purge: AtomicI64::new(0),
@@ -1052,7 +1055,7 @@ impl Idp {
     /// Starts a session for `login`; returns the cookie value.
     pub async fn start_session(&self, login: &str, complete: bool, second_factor: bool) -> Result<String> {
         let token = self.token()?;
-        let seconds = if complete { SESSION_SECONDS } else { PENDING_SECONDS };
+        let seconds = if complete { self.session_seconds } else { PENDING_SECONDS };
         let now = self.now().unix_seconds();
         let user_id = self.with_tenant(|t| t.user(login).map(|u| u.id.clone())).unwrap_or_default();
         let epoch = self.with_credentials(|c| c.epoch(login));

@@ -471,6 +471,24 @@ async fn one_address_spraying_many_logins_is_backed_off_before_any_password_is_c
 }
 
 #[tokio::test]
+async fn a_sign_in_lasts_the_configured_time_in_browsers_and_the_cli() {
+    let mut idp = idp().await;
+    Arc::get_mut(&mut idp).unwrap().session_seconds = 12 * 3600;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let token = browser.jar.get("idfed_session").cloned().unwrap();
+    let session = idp.session(&token).await.unwrap().unwrap();
+    assert_eq!(session.expires, now().unix_seconds() + 12 * 3600);
+    let answer = idfed_idp::web::router(idp.clone())
+        .oneshot(api_authn(r#"{"username":"test","password":"correct horse battery"}"#))
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(answer.into_body(), 1 << 16).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["expires"].as_i64(), Some(now().unix_seconds() + 12 * 3600), "{json}");
+}
+
+#[tokio::test]
 async fn the_per_source_limit_and_window_are_the_configured_ones() {
     let mut idp = idp().await;
     Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { failures: 3, window_seconds: 120 };
