@@ -1099,11 +1099,15 @@ impl Idp {
                 stored
             }
         };
-        Ok(session.filter(|s| {
-            s.expires > self.now().unix_seconds()
-                && self.with_tenant(|t| t.user(&s.login).is_some_and(|u| u.id == s.user_id))
-                && self.with_credentials(|c| c.epoch(&s.login)) == s.epoch
-        }))
+        Ok(session.filter(|s| self.still_valid(s)))
+    }
+
+    /// Unexpired, its person's (same account) and not ended by a password change, a suspension
+    /// or an administrator since it began.
+    fn still_valid(&self, session: &Session) -> bool {
+        session.expires > self.now().unix_seconds()
+            && self.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.id == session.user_id))
+            && self.with_credentials(|c| c.epoch(&session.login)) == session.epoch
     }
 
     /// Open sessions (at most `limit`), each with the key that ends it ([`Idp::end_session_by_key`]).
@@ -1123,13 +1127,13 @@ impl Idp {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let now = self.now().unix_seconds();
+        // Sessions a password change, a suspension or a removal has ended are not listed.
         let mut sessions: Vec<(String, Session)> = bodies
             .into_iter()
             .filter_map(|(key, body)| {
                 let session: Session = serde_json::from_str(&body).ok()?;
                 let key = key.strip_prefix(SESSION_PREFIX)?.to_owned();
-                (session.expires > now).then_some((key, session))
+                self.still_valid(&session).then_some((key, session))
             })
             .collect();
         sessions.sort_by_key(|(_, s)| std::cmp::Reverse(s.started));

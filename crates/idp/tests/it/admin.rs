@@ -493,3 +493,24 @@ async fn an_administrator_signs_a_person_out_everywhere() {
     assert_eq!(logged.len(), 1);
     assert_eq!(logged[0].actor, "test");
 }
+
+#[tokio::test]
+async fn sessions_a_password_change_ended_are_not_listed() {
+    let idp = idp().await;
+    let mut person = Browser::new(&idp);
+    person.sign_in("Agent.One@example.com", PASSWORD).await;
+    let logins = |sessions: Vec<(String, idfed_idp::service::Session)>| {
+        sessions.into_iter().map(|(_, s)| s.login).collect::<Vec<_>>()
+    };
+    assert!(logins(idp.sessions(100).await.unwrap()).contains(&"Agent.One@example.com".to_owned()));
+    idp.change_credentials(|c| {
+        c.set_password("Agent.One@example.com", "another long password", &idfed_saml::random::SystemRandom::new())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        !logins(idp.sessions(100).await.unwrap()).contains(&"Agent.One@example.com".to_owned()),
+        "a session that no longer works is not offered for ending"
+    );
+}
