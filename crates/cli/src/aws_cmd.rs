@@ -83,7 +83,12 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
             let (Some(_), state, _) = persist::load(&store).await? else {
                 return Err(format!("no sandbox state in {}", data_dir.display()));
             };
-            crate::input::write_text(out.as_deref(), &(state.to_json()? + "\n"))?;
+            // The state holds IAM secret keys and providers' private keys: owner-only on disk.
+            let text = state.to_json()? + "\n";
+            match out.as_deref().filter(|p| *p != std::path::Path::new("-")) {
+                Some(path) => crate::input::write_private(path, &text)?,
+                None => crate::input::write_text(None, &text)?,
+            }
             Ok(Outcome::Success)
         }),
         AwsCommand::Import { file, data_dir } => runtime.block_on(async move {

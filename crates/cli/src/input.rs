@@ -46,13 +46,17 @@ pub enum Access {
 /// Replaces the file at `path` with `text` in one step: the text goes to a new file beside it,
 /// is flushed to disk, and is renamed over the old one. A crash or a full disk leaves either the
 /// old file or the new one, never a truncated mix. A symbolic link is followed, so the file it
-/// points to is replaced and the link stays.
+/// points to is replaced and the link stays. What is not a regular file (`/dev/stdout`, a
+/// FIFO, a device) is written in place: renaming over it would replace the device itself.
 pub fn replace_file(path: &Path, text: &str, access: Access) -> Result<(), String> {
     let failed = |e: std::io::Error| format!("writing {}: {e}", path.display());
     let target = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => link_target(path).map_err(failed)?,
         _ => path.to_path_buf(),
     };
+    if std::fs::metadata(&target).is_ok_and(|meta| !meta.is_file()) {
+        return std::fs::write(&target, text).map_err(failed);
+    }
     let (temp, mut file) = sibling_temp(&target, access).map_err(failed)?;
     let written = write_and_sync(&mut file, text.as_bytes())
         .and_then(|()| keep_mode(&target, &temp, access))
@@ -79,7 +83,23 @@ pub fn create_private_once(path: &Path, text: &str) -> Result<bool, String> {
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // Some network and FUSE file systems have no hard links: create the file exclusively.
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::Unsupported | std::io::ErrorKind::PermissionDenied) => {
+            create_exclusively(path, text).map_err(failed)
+        }
         Err(e) => Err(failed(e)),
+    }
+}
+
+fn create_exclusively(path: &Path, text: &str) -> std::io::Result<bool> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => write_and_sync(&mut file, text.as_bytes()).map(|()| true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -218,6 +238,19 @@ mod tests {
         assert_eq!(entries(&dir), ["taken"]);
         let missing = dir.join("no-such-dir").join("file");
         assert!(replace_file(&missing, "text", Access::AsBefore).is_err());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn what_is_not_a_regular_file_is_written_in_place() {
+        let dir = scratch("device");
+        let link = dir.join("out");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        replace_file(&link, "export", Access::AsBefore).unwrap();
+        let null = std::fs::metadata("/dev/null").unwrap();
+        assert!(!null.is_file(), "/dev/null is still a device");
+        assert_eq!(entries(&dir), ["out"], "no temporary file in the directory");
+        assert!(entries(Path::new("/dev")).iter().all(|n| !n.starts_with(".null.")), "nor in /dev");
     }
 
     #[test]

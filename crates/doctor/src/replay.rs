@@ -369,7 +369,10 @@ fn endpoint_fix(message: &str, provider: Option<&idfed_aws::state::SamlProvider>
             "Set the app's ACS URL (the Recipient) to the provider's own endpoint, {own} (its SAMLProviderUUID; aws iam get-saml-provider shows it), and name it in the trust policy's SAML:aud."
         ));
     }
-    if message.contains("SubjectConfirmation") {
+    if message.contains("SubjectConfirmation elements; AWS takes exactly one")
+        || message.contains("SubjectConfirmationData has no NotOnOrAfter")
+        || message.contains("SubjectConfirmationData has no Recipient")
+    {
         return Some(
             "Send exactly one bearer SubjectConfirmation whose SubjectConfirmationData has NotOnOrAfter and Recipient = the AWS sign-in URL the browser posts to (https://signin.aws.amazon.com/saml)."
                 .to_owned(),

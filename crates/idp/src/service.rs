@@ -535,21 +535,27 @@ impl Idp {
             let value = next.change(&mut change)?;
             self.seal_secrets(&mut next)?;
             let people = PeopleChange::between(view.tenant(), &next);
-            // Whatever a new login's predecessor left (a removal whose second write failed) is
-            // cleared before the login exists again; nobody holds it meanwhile, so nothing is
-            // lost if the tenant's write then fails.
-            if people.added.iter().any(|login| lock(&self.credentials).holds_secrets(login)) {
-                self.change_credentials(|c| people.added.iter().filter(|login| c.forget(login)).count()).await?;
+            // Done before the tenant is written, so that a failure in between leaves nothing a
+            // retry could not repair (once the tenant is written, a retry sees no change): what
+            // a new login's predecessor left (a removal whose second write failed) and a replaced
+            // account's credentials are forgotten, a stopped person's sessions ended. If the
+            // tenant's write then fails, nobody lost anything but sessions.
+            if people.stopped.iter().chain(&people.replaced).next().is_some()
+                || people.added.iter().any(|login| lock(&self.credentials).holds_secrets(login))
+            {
+                self.change_credentials(|c| {
+                    people.added.iter().chain(&people.replaced).for_each(|login| _ = c.forget(login));
+                    people.stopped.iter().for_each(|login| c.end_sessions(login));
+                })
+                .await?;
             }
             let body = serde_json::to_string(&next).map_err(|e| IdpError::internal(e.to_string()))?;
             let Some(version) = self.swap(TENANT_DOCUMENT, &self.tenant_version, base, &body).await? else { continue };
             install(&self.tenant, &self.tenant_version, Arc::new(TenantView::new(next)), version);
-            if !people.gone.is_empty() || !people.stopped.is_empty() {
-                self.change_credentials(|c| {
-                    people.gone.iter().for_each(|login| _ = c.forget(login));
-                    people.stopped.iter().for_each(|login| c.end_sessions(login));
-                })
-                .await?;
+            // A removed person's password would be lost with a failed tenant write if forgotten
+            // first; should this write fail, the next account given the login clears it (above).
+            if !people.removed.is_empty() {
+                self.change_credentials(|c| people.removed.iter().filter(|login| c.forget(login)).count()).await?;
             }
             return Ok(value);
         }
@@ -1112,9 +1118,11 @@ impl Idp {
 
     /// Open sessions (at most `limit`), each with the key that ends it ([`Idp::end_session_by_key`]).
     pub async fn sessions(&self, limit: u32) -> Result<Vec<(String, Session)>> {
+        // Ended sessions that have not expired yet are read and left out: read more than asked.
+        let read = limit.saturating_mul(4);
         let bodies: Vec<(String, String)> = match &self.store {
             Some(store) => store
-                .list(SESSION_PREFIX, limit)
+                .list(SESSION_PREFIX, read)
                 .await
                 .map_err(storage)?
                 .into_iter()
@@ -1123,7 +1131,7 @@ impl Idp {
             None => lock(&self.records)
                 .iter()
                 .filter(|(k, _)| k.starts_with(SESSION_PREFIX))
-                .take(limit as usize)
+                .take(read as usize)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
@@ -1137,6 +1145,7 @@ impl Idp {
             })
             .collect();
         sessions.sort_by_key(|(_, s)| std::cmp::Reverse(s.started));
+        sessions.truncate(limit as usize);
         Ok(sessions)
     }
 
@@ -1262,9 +1271,11 @@ fn credentials_from_body(body: &str, sealer: &Sealer) -> Result<Credentials> {
 struct PeopleChange {
     /// Logins nobody held before.
     added: Vec<String>,
-    /// Logins whose person was removed or replaced by another account (a new id): their
-    /// password, second factor and sessions go.
-    gone: Vec<String>,
+    /// Logins now held by another account (a new id): the old one's password, second factor
+    /// and sessions go.
+    replaced: Vec<String>,
+    /// Logins whose person was removed.
+    removed: Vec<String>,
     /// Logins whose person stopped being active (suspended, deactivated, staged): their
     /// sessions and known devices end, so a later reactivation does not bring them back.
     stopped: Vec<String>,
@@ -1279,14 +1290,14 @@ impl PeopleChange {
         for user in &after.users {
             match earlier.get(&key(user)) {
                 None => change.added.push(user.login.clone()),
-                Some(old) if old.id != user.id => change.gone.push(user.login.clone()),
+                Some(old) if old.id != user.id => change.replaced.push(user.login.clone()),
                 Some(old) if old.status == UserStatus::Active && user.status != UserStatus::Active => {
                     change.stopped.push(user.login.clone());
                 }
                 Some(_) => {}
             }
         }
-        change.gone.extend(before.users.iter().filter(|u| !later.contains_key(&key(u))).map(|u| u.login.clone()));
+        change.removed.extend(before.users.iter().filter(|u| !later.contains_key(&key(u))).map(|u| u.login.clone()));
         change
     }
 }

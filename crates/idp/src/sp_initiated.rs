@@ -156,7 +156,19 @@ pub struct Logout {
     pub slo_url: String,
 }
 
-pub fn logout_from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: Instant) -> Result<Logout> {
+/// How long a person may take to confirm an unsigned LogoutRequest (the confirmation page
+/// posts the request back; only they can, it carries their CSRF token).
+pub const CONFIRM_SECONDS: i64 = 3600;
+
+/// `max_age`: how old the request may be ([`MAX_AGE_SECONDS`] as it arrives, [`CONFIRM_SECONDS`]
+/// when its person confirms it).
+pub fn logout_from_redirect(
+    tenant: &Tenant,
+    app_name: &str,
+    query: &str,
+    now: Instant,
+    max_age: i64,
+) -> Result<Logout> {
     let app = saml_app(tenant, app_name)?;
     let Some(slo_url) = app.slo_url.clone() else {
         return Err(refuse("this app has no single logout URL configured"));
@@ -175,8 +187,12 @@ pub fn logout_from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: I
     }
     // IssueInstant is required (SAML core 3.2.1); without it a captured request would work forever.
     let at = request.issue_instant.ok_or_else(|| refuse("the LogoutRequest has no IssueInstant"))?;
-    if !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&(now.unix_seconds() - at.unix_seconds())) {
-        return Err(refuse("the LogoutRequest is more than five minutes from now; check the SP's clock"));
+    if !(-SKEW_SECONDS..=max_age).contains(&(now.unix_seconds() - at.unix_seconds())) {
+        return Err(refuse(if max_age > MAX_AGE_SECONDS {
+            "this sign-out request has expired; sign out from the application again"
+        } else {
+            "the LogoutRequest is more than five minutes from now; check the SP's clock"
+        }));
     }
     Ok(Logout {
         request_id: request.id,

@@ -829,23 +829,21 @@ async fn mfa_enroll_submit(
 // ---- single logout --------------------------------------------------------------------------
 
 /// SP-initiated single logout (HTTP-Redirect): ends the IdP session and answers the SP with a
-/// signed LogoutResponse at its SLO URL. An unsigned request (the app has no request
-/// certificate) may name only the signed-in person, and they confirm it first: anyone who knows
-/// a person's NameID could otherwise sign them out with a link.
+/// signed LogoutResponse at its SLO URL. A request may end only the session of the person it
+/// names (a signed request captured by one person does not sign out whoever opens it); an
+/// unsigned one (the app has no request certificate) is confirmed by that person first: anyone
+/// who knows a person's NameID could otherwise sign them out with a link.
 async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>, uri: Uri) -> Response {
     let query = uri.query().unwrap_or_default();
-    let logout = match read_logout(&idp, &name, query).await {
+    let logout = match read_logout(&idp, &name, query, crate::sp_initiated::MAX_AGE_SECONDS).await {
         Ok(logout) => logout,
         Err(response) => return response,
     };
-    if !logout.signed {
-        match named_session(&idp, &headers, &name, &logout).await {
-            Ok(Some(_)) => return confirm_logout(&idp, &headers, &name, query),
-            Ok(None) => {}
-            Err(response) => return response,
-        }
+    match named_session(&idp, &headers, &name, &logout).await {
+        Ok(Some(_)) if !logout.signed => confirm_logout(&idp, &headers, &name, query),
+        Ok(_) => end_and_answer(&idp, &headers, &name, &logout).await,
+        Err(response) => response,
     }
-    end_and_answer(&idp, &headers, &name, &logout).await
 }
 
 /// The person's answer to [`confirm_logout`].
@@ -859,7 +857,7 @@ async fn sp_logout_confirmed(
         return csrf_refused();
     }
     let query = form.get("request").map(String::as_str).unwrap_or_default();
-    let logout = match read_logout(&idp, &name, query).await {
+    let logout = match read_logout(&idp, &name, query, crate::sp_initiated::CONFIRM_SECONDS).await {
         Ok(logout) => logout,
         Err(response) => return response,
     };
@@ -869,9 +867,14 @@ async fn sp_logout_confirmed(
     end_and_answer(&idp, &headers, &name, &logout).await
 }
 
-async fn read_logout(idp: &Idp, name: &str, query: &str) -> Result<crate::sp_initiated::Logout, Response> {
+async fn read_logout(
+    idp: &Idp,
+    name: &str,
+    query: &str,
+    max_age: i64,
+) -> Result<crate::sp_initiated::Logout, Response> {
     idp.refresh().await.map_err(|e| failure(&e))?;
-    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, name, query, idp.now()));
+    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, name, query, idp.now(), max_age));
     match logout {
         Ok(logout) => Ok(logout),
         Err(e) => {
@@ -882,7 +885,7 @@ async fn read_logout(idp: &Idp, name: &str, query: &str) -> Result<crate::sp_ini
     }
 }
 
-/// The browser's session, if any; refused when an unsigned request names someone else.
+/// The browser's session, if any; refused when the request names someone else.
 async fn named_session(
     idp: &Idp,
     headers: &HeaderMap,
@@ -892,7 +895,7 @@ async fn named_session(
     let Some(token) = cookie(headers, session_cookie(idp)) else { return Ok(None) };
     let Some(session) = idp.session(token).await.map_err(|e| failure(&e))? else { return Ok(None) };
     let expected = idp.with_tenant(|t| crate::sso::name_id_value(t, name, &session.login)).ok();
-    if !logout.signed && (logout.name_id.is_none() || logout.name_id != expected) {
+    if logout.name_id.is_none() || logout.name_id != expected {
         let detail = serde_json::json!({ "reason": "the LogoutRequest names another person" });
         idp.log(&session.login, "app.logout_request", name, name, false, detail).await;
         return Err(failure(&IdpError::invalid("This sign-out request does not name you; you are still signed in.")));

@@ -375,7 +375,6 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
     }
 }
 
-/// AssertionEncryptionMode and private keys, with IAM's rules and texts.
 /// Runs a change of the SAML providers that either succeeds whole or leaves them as they were
 /// (a provider created, then refused for its encryption settings, is not left behind).
 fn all_or_nothing<T>(state: &mut State, change: impl FnOnce(&mut State) -> Result<T, AwsError>) -> Result<T, AwsError> {
@@ -387,6 +386,7 @@ fn all_or_nothing<T>(state: &mut State, change: impl FnOnce(&mut State) -> Resul
     result
 }
 
+/// AssertionEncryptionMode and private keys, with IAM's rules and texts.
 fn set_encryption(
     state: &mut State,
     arn: &str,

@@ -91,10 +91,13 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
         Answer::Page(e.status, error_page("Sign-in error", &sts_text(&e, &request_id)))
     };
     // The provider whose keys verify the response: the one whose own endpoint this is, or the
-    // one named by the first Role pair.
+    // first one a Role pair names that exists (else the first named, for AWS's error).
     let provider_arn = match provider_id_of(request.path) {
         Some(id) => state.providers.values().find(|p| p.uuid == id).map(|p| p.arn.clone()),
-        None => offered_roles(&text).into_iter().next().map(|(_, provider)| provider),
+        None => {
+            let named: Vec<String> = offered_roles(&text).into_iter().map(|(_, provider)| provider).collect();
+            named.iter().find(|arn| state.providers.contains_key(*arn)).or(named.first()).cloned()
+        }
     };
     let Some(provider_arn) = provider_arn else {
         return Answer::Page(400, error_page("Sign-in error", INVALID_RESPONSE));

@@ -481,3 +481,48 @@ async fn a_federation_policy_may_name_the_instance_by_its_condition_key() {
         assert_eq!(page.status, expected, "policy names this instance: {names_this_one}; {}", page.body);
     }
 }
+
+#[tokio::test]
+async fn each_chosen_pair_is_verified_with_its_own_providers_keys() {
+    let other = "arn:aws:iam::111122223333:saml-provider/Other";
+    let w = world_where(true, "agent@example.com", |s| {
+        // Another provider, holding another IdP's certificate.
+        idfed_aws::iam::providers::create(
+            s,
+            ACCOUNT,
+            "Other",
+            &idp_metadata(&rotated_idp().cert),
+            now(),
+            &Seeded::new(13),
+        )
+        .unwrap();
+    });
+    let mut r = agent_response();
+    r.acs_url = format!("{SANDBOX}/saml");
+    r.roles = vec![
+        RolePair {
+            role_arn: "arn:aws:iam::111122223333:role/Gone".into(),
+            provider_arn: "arn:aws:iam::111122223333:saml-provider/Gone".into(),
+        },
+        RolePair { role_arn: ROLE.into(), provider_arn: PROVIDER.into() },
+        RolePair { role_arn: "arn:aws:iam::111122223333:role/OtherRole".into(), provider_arn: other.into() },
+    ];
+    let xml = sign_with(&spec_of(&r, now()), idp(), |x| x);
+    let picker = post_saml(&w.app, &xml, None, None).await;
+    assert_eq!(
+        picker.status,
+        StatusCode::OK,
+        "the first pair's provider is missing; the next one verifies: {}",
+        picker.body
+    );
+    assert!(picker.body.contains("saml_form"));
+    let chosen = post_saml(&w.app, &xml, None, Some("arn:aws:iam::111122223333:role/OtherRole")).await;
+    assert_eq!(chosen.status, StatusCode::BAD_REQUEST);
+    assert!(
+        chosen.body.contains("Response signature invalid"),
+        "verified again with Other's certificate: {}",
+        chosen.body
+    );
+    let own = post_saml(&w.app, &xml, None, Some(ROLE)).await;
+    assert_eq!(own.status, StatusCode::FOUND, "{}", own.body);
+}

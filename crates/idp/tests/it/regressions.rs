@@ -198,10 +198,10 @@ async fn an_unsigned_logout_request_cannot_sign_out_someone_else() {
     let idp = idp_with(tenant).await;
     let mut browser = Browser::new(&idp);
     browser.sign_in("test", "correct horse battery").await;
-    let logout = |name_id: &str| {
+    let logout_at = |name_id: &str, at: idfed_saml::Instant| {
         let xml = idfed_saml::build::logout_request_xml(&idfed_saml::build::LogoutRequestSpec {
             id: "_lo".into(),
-            issue_instant: now(),
+            issue_instant: at,
             issuer: "https://wiki.example.com".into(),
             destination: "http://127.0.0.1:8080/app/wiki/slo".into(),
             name_id: idfed_saml::model::NameId { value: name_id.into(), ..Default::default() },
@@ -210,6 +210,7 @@ async fn an_unsigned_logout_request_cannot_sign_out_someone_else() {
         .unwrap();
         redirect_url("/app/wiki/slo", Param::SamlRequest, &xml, None, None).unwrap()
     };
+    let logout = |name_id: &str| logout_at(name_id, now());
     let forged = browser.get(&logout("someone.else@example.com")).await;
     assert!(forged.body.contains("does not name you"), "{}", forged.body);
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
@@ -246,6 +247,13 @@ async fn an_unsigned_logout_request_cannot_sign_out_someone_else() {
     assert_eq!(browser.get("/app").await.status, StatusCode::OK);
     browser.get(&url).await;
     let csrf = browser.csrf();
+    // Confirmed after the five minutes a request has to arrive in: too late after an hour.
+    let stale = logout_at("test@example.com", idfed_saml::Instant::from_unix_seconds(now().unix_seconds() - 7200));
+    let stale = browser.post("/app/wiki/slo", &[("csrf", &csrf), ("request", stale.split_once('?').unwrap().1)]).await;
+    assert!(stale.body.contains("this sign-out request has expired"), "{}", stale.body);
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK);
+    let slow = logout_at("test@example.com", idfed_saml::Instant::from_unix_seconds(now().unix_seconds() - 600));
+    let request = slow.split_once('?').unwrap().1;
     let confirmed = browser.post("/app/wiki/slo", &[("csrf", &csrf), ("request", request)]).await;
     assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.body);
     assert!(confirmed.location.as_deref().unwrap().starts_with("https://wiki.example.com/slo?SAMLResponse="));

@@ -209,6 +209,12 @@ async fn single_logout_ends_the_session_and_answers_with_a_signed_logout_respons
     .unwrap();
     let signer = Some((&other_key().key, SignatureAlgorithm::RsaSha256));
     let url = redirect_url("/app/wiki/slo", Param::SamlRequest, &logout, Some("bye"), signer).unwrap();
+    // Opened in someone else's browser, a signed request for test signs nobody out.
+    let mut other = Browser::new(&idp);
+    other.sign_in("agent.one@example.com", "correct horse battery").await;
+    let refused = other.get(&url).await;
+    assert_eq!(refused.status, axum::http::StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(other.get("/app").await.status, axum::http::StatusCode::OK, "the other person stays signed in");
     let answer = browser.get(&url).await;
     assert_eq!(answer.status, axum::http::StatusCode::SEE_OTHER, "{}", answer.body);
     let location = answer.location.unwrap();
