@@ -166,6 +166,7 @@ pub fn verify_assertion(
 
     let session_name = role_session_name(&accepted)?;
     let source_identity = source_identity(&accepted)?;
+    check_principal_tags(&accepted)?;
     let tags = principal_tags(&accepted);
     Ok(Verified { accepted, issued, recipient, session_name, source_identity, tags })
 }
@@ -396,6 +397,43 @@ fn source_identity(accepted: &Accepted) -> Result<Option<String>, AwsError> {
         return Err(invalid_token(SOURCE_IDENTITY_PATTERN));
     }
     Ok(Some(value))
+}
+
+/// Session tags as STS takes them (aws-federation.md §2): one value each, at most 50, keys of
+/// 1–128 and values of up to 256 letters, digits, spaces and `_.:/=+-@`. AWS publishes no text
+/// for these refusals; the texts are the sandbox's.
+fn check_principal_tags(accepted: &Accepted) -> Result<(), AwsError> {
+    let tags: Vec<(&str, &[String])> = accepted
+        .attributes()
+        .iter()
+        .filter_map(|a| Some((a.name.strip_prefix(ATTR_PRINCIPAL_TAG_PREFIX)?, a.values.as_slice())))
+        .collect();
+    if tags.len() > 50 {
+        return Err(invalid_token(format!(
+            "Invalid SAML response: {} PrincipalTag attributes; at most 50",
+            tags.len()
+        )));
+    }
+    let allowed = |text: &str| text.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c));
+    for (key, values) in tags {
+        let [value] = values else {
+            return Err(invalid_token(format!(
+                "Invalid SAML response: PrincipalTag:{key} has {} values; a session tag takes exactly one",
+                values.len()
+            )));
+        };
+        if !(1..=128).contains(&key.chars().count()) || !allowed(key) {
+            return Err(invalid_token(format!(
+                "Invalid SAML response: the session tag key {key:?} must be 1 to 128 letters, digits, spaces or _.:/=+-@"
+            )));
+        }
+        if value.chars().count() > 256 || !allowed(value) {
+            return Err(invalid_token(format!(
+                "Invalid SAML response: the value of session tag {key:?} must be up to 256 letters, digits, spaces or _.:/=+-@"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn principal_tags(accepted: &Accepted) -> BTreeMap<String, String> {

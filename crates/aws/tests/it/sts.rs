@@ -357,3 +357,33 @@ fn attribute_condition_keys_follow_aws_table_and_sub_type_agrees_with_subject_ty
     let a = assume(&state, &signed(&r), None, now()).unwrap();
     assert_eq!(a.subject_type, unspecified);
 }
+
+#[test]
+fn session_tags_follow_sts_limits() {
+    let mut state = seeded_state();
+    roles::update_assume_role_policy(
+        &mut state,
+        ACCOUNT,
+        "Okta_Role",
+        &trust_policy(&["sts:AssumeRoleWithSAML", "sts:TagSession"], PROVIDER, SIGNIN),
+    )
+    .unwrap();
+    let tag = |key: &str, values: &[&str]| {
+        attr(&format!("https://aws.amazon.com/SAML/Attributes/PrincipalTag:{key}"), values)
+    };
+    let refused = |attributes: Vec<Attribute>, says: &str| {
+        let mut r = response();
+        r.extra_attributes = attributes;
+        let e = assume(&state, &signed(&r), None, now()).unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("InvalidIdentityToken", 400));
+        assert!(e.message.contains(says), "{says}: {}", e.message);
+    };
+    refused(vec![tag("team", &["a", "b"])], "PrincipalTag:team has 2 values");
+    refused((0..51).map(|i| tag(&format!("k{i}"), &["v"])).collect(), "51 PrincipalTag attributes; at most 50");
+    refused(vec![tag(&"k".repeat(129), &["v"])], "must be 1 to 128");
+    refused(vec![tag("team", &[&"v".repeat(257)])], "must be up to 256");
+    refused(vec![tag("team", &["a;b"])], "must be up to 256");
+    let mut ok = response();
+    ok.extra_attributes = (0..50).map(|i| tag(&format!("k{i}"), &["contact centre/agents@east"])).collect();
+    assert_eq!(assume(&state, &signed(&ok), None, now()).unwrap().session.tags.len(), 50);
+}
