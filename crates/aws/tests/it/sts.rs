@@ -29,6 +29,11 @@ fn expect(result: Result<Assumed, AwsError>, code: &str, status: u16, message: &
     assert_eq!((e.code.as_str(), e.status, e.message.as_str()), (code, status, message));
 }
 
+/// Okta_Role's trust policy allowing `actions` to the provider, with SAML:aud the sign-in URL.
+fn trusting(state: &mut State, actions: &[&str]) {
+    roles::update_assume_role_policy(state, ACCOUNT, "Okta_Role", &trust_policy(actions, PROVIDER, SIGNIN)).unwrap();
+}
+
 fn attr(name: &str, values: &[&str]) -> Attribute {
     Attribute {
         name: name.into(),
@@ -220,13 +225,7 @@ fn trust_policy_f11_f12_f13_f14() {
     tagged.extra_attributes =
         vec![attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:team", &["contact-centre"])];
     expect(assume(&state, &signed(&tagged), None, now()), "AccessDenied", 403, NOT_AUTHORIZED);
-    roles::update_assume_role_policy(
-        &mut state,
-        ACCOUNT,
-        "Okta_Role",
-        &trust_policy(&["sts:AssumeRoleWithSAML", "sts:TagSession"], PROVIDER, SIGNIN),
-    )
-    .unwrap();
+    trusting(&mut state, &["sts:AssumeRoleWithSAML", "sts:TagSession"]);
     let a = assume(&state, &signed(&tagged), None, now()).unwrap();
     assert_eq!(a.session.tags.get("team").map(String::as_str), Some("contact-centre"));
     assert!(a.packed_policy_size.is_some());
@@ -361,13 +360,7 @@ fn attribute_condition_keys_follow_aws_table_and_sub_type_agrees_with_subject_ty
 #[test]
 fn session_tags_follow_sts_limits() {
     let mut state = seeded_state();
-    roles::update_assume_role_policy(
-        &mut state,
-        ACCOUNT,
-        "Okta_Role",
-        &trust_policy(&["sts:AssumeRoleWithSAML", "sts:TagSession"], PROVIDER, SIGNIN),
-    )
-    .unwrap();
+    trusting(&mut state, &["sts:AssumeRoleWithSAML", "sts:TagSession"]);
     let tag = |key: &str, values: &[&str]| {
         attr(&format!("https://aws.amazon.com/SAML/Attributes/PrincipalTag:{key}"), values)
     };
