@@ -147,6 +147,9 @@ fn check(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logout {
     pub request_id: String,
+    /// Its IssueInstant (unix seconds): the ID is remembered until the request could no
+    /// longer be accepted.
+    pub issued: i64,
     /// The NameID the request names.
     pub name_id: Option<String>,
     /// Whether the request's signature was verified (the app requires signed requests).
@@ -196,6 +199,7 @@ pub fn logout_from_redirect(
     }
     Ok(Logout {
         request_id: request.id,
+        issued: at.unix_seconds(),
         name_id: request.name_id.map(|n| n.value),
         signed: app.authn_request_certificate.is_some(),
         relay_state: message.relay_state,

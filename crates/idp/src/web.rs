@@ -913,8 +913,20 @@ fn confirm_logout(idp: &Idp, headers: &HeaderMap, name: &str, query: &str) -> Re
     with_csrf_cookie(render(StatusCode::OK, &page), idp, &csrf, fresh)
 }
 
-/// Ends the browser's IdP session (logged) and sends the SP its signed LogoutResponse.
+/// Ends the browser's IdP session (logged) and sends the SP its signed LogoutResponse. A
+/// request is answered once (a captured one replayed within its window is refused).
 async fn end_and_answer(idp: &Idp, headers: &HeaderMap, name: &str, logout: &crate::sp_initiated::Logout) -> Response {
+    let until = logout.issued + crate::sp_initiated::CONFIRM_SECONDS + crate::sp_initiated::SKEW_SECONDS;
+    match idp.first_sight(name, &format!("logout\n{}", logout.request_id), until).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let reason = format!("the LogoutRequest {} was already answered", logout.request_id);
+            idp.log("anonymous", "app.logout_request", name, name, false, serde_json::json!({ "reason": reason }))
+                .await;
+            return failure(&IdpError::invalid("This sign-out request was already used."));
+        }
+        Err(e) => return failure(&e),
+    }
     if let Some(token) = cookie(headers, session_cookie(idp)) {
         match idp.session(token).await {
             Ok(Some(session)) => {

@@ -225,6 +225,12 @@ async fn single_logout_ends_the_session_and_answers_with_a_signed_logout_respons
     assert!(message.xml.contains("InResponseTo=\"_lo1\"") && message.xml.contains("status:Success"), "{}", message.xml);
     assert_eq!(message.relay_state.as_deref(), Some("bye"));
     assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::SEE_OTHER, "signed out at the IdP");
+    // Signed in again, the same request replayed is refused: a request is answered once.
+    browser.sign_in("test", "correct horse battery").await;
+    let replayed = browser.get(&url).await;
+    assert_eq!(replayed.status, axum::http::StatusCode::BAD_REQUEST);
+    assert!(replayed.body.contains("already used"), "{}", replayed.body);
+    assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::OK, "still signed in");
     let unsigned = redirect_url("/app/wiki/slo", Param::SamlRequest, &logout, None, None).unwrap();
     assert_eq!(browser.get(&unsigned).await.status, axum::http::StatusCode::BAD_REQUEST);
     let metadata = browser.get("/app/wiki/metadata").await;
