@@ -17,7 +17,16 @@ pub struct Config {
     pub tls: Option<Tls>,
     pub proxy: Proxy,
     pub sign_in: SignIn,
+    pub metrics: Metrics,
     pub log: Log,
+}
+
+/// `/metrics`: open (for a scraper on a private network) unless a bearer token is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +183,14 @@ impl Config {
                 errors.push(format!("{}: sign_in.{key} {value} must be from {low} to {high}", at(key)));
             }
         }
+        if let Some(token) = &self.metrics.token
+            && (token.trim().len() < 16 || token.trim() != token)
+        {
+            errors.push(format!(
+                "{}: metrics.token must be at least 16 characters, without surrounding spaces",
+                at("token")
+            ));
+        }
         if !matches!(self.log.format.as_str(), "human" | "json") {
             errors.push(format!("{}: log.format {:?}: use human or json", at("format"), self.log.format));
         }
@@ -201,6 +218,9 @@ impl Config {
             (Some(cert), Some(key)) => self.tls = Some(Tls { cert: cert.into(), key: key.into() }),
             (None, None) => {}
             _ => return Err(vec!["IDFED_TLS_CERT and IDFED_TLS_KEY go together".into()]),
+        }
+        if let Some(v) = env("IDFED_METRICS_TOKEN") {
+            self.metrics.token = Some(v);
         }
         if let Some(v) = env("IDFED_TRUSTED_PROXIES") {
             self.proxy.trusted = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
@@ -241,6 +261,9 @@ impl Config {
         let mut shown = self.clone();
         if let Some(url) = &shown.database.url {
             shown.database.url = Some(mask_password(url));
+        }
+        if shown.metrics.token.is_some() {
+            shown.metrics.token = Some("****".into());
         }
         toml::to_string(&shown).unwrap_or_default()
     }
@@ -317,6 +340,23 @@ mod tests {
         assert_eq!(file.clone().with_env(vars).unwrap().sign_in.source_failures, 500);
         let typo = |name: &str| (name == "IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES").then(|| "15m".to_owned());
         assert!(file.with_env(typo).unwrap_err()[0].contains("is not a whole number"));
+    }
+
+    #[test]
+    fn a_metrics_token_is_checked_and_never_printed() {
+        let file = Config::parse("[metrics]\ntoken = \"metrics-token-0123456789\"\n", "f").unwrap();
+        assert_eq!(file.metrics.token.as_deref(), Some("metrics-token-0123456789"));
+        let printed = file.printable();
+        assert!(printed.contains("****") && !printed.contains("metrics-token-0123456789"), "{printed}");
+        let short = Config::parse("[metrics]\ntoken = \"short\"\n", "f").unwrap_err();
+        assert!(short[0].starts_with("f:2:1: metrics.token must be at least 16 characters"), "{short:?}");
+        let env = |name: &str| (name == "IDFED_METRICS_TOKEN").then(|| "from-the-environment-1234".to_owned());
+        assert_eq!(
+            Config::default().with_env(env).unwrap().metrics.token.as_deref(),
+            Some("from-the-environment-1234")
+        );
+        let bad = |name: &str| (name == "IDFED_METRICS_TOKEN").then(|| "tiny".to_owned());
+        assert!(Config::default().with_env(bad).is_err());
     }
 
     #[test]

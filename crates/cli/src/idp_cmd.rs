@@ -552,6 +552,7 @@ pub fn serve(
     tls: Option<(PathBuf, PathBuf)>,
     trusted_proxies: &[String],
     sign_in: &crate::config::SignIn,
+    metrics_token: Option<String>,
 ) -> Result<Outcome, String> {
     let trusted = idfed_idp::proxy::TrustedProxies::parse(trusted_proxies)?;
     runtime()?.block_on(async move {
@@ -564,6 +565,7 @@ pub fn serve(
         idp.trusted_proxies = trusted;
         idp.source_limit = sign_in.source_limit();
         idp.session_seconds = sign_in.session_seconds();
+        idp.metrics_token = metrics_token;
         idp.reload_window = idfed_idp::service::SERVER_RELOAD_WINDOW;
         let idp = Arc::new(idp);
         let (users, apps) = idp.with_tenant(|t| (t.users.len(), t.apps.len()));

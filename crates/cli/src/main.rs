@@ -247,6 +247,7 @@ fn main() -> ExitCode {
                 tls,
                 &settings.proxy.trusted,
                 &settings.sign_in,
+                settings.metrics.token,
             )
         })(),
         Command::Config { command } => match command {

@@ -105,6 +105,8 @@ pub struct Idp {
     pub source_limit: crate::backoff::SourceLimit,
     /// How long a completed sign-in lasts, in browsers and the CLI ([`SESSION_SECONDS`] unless configured).
     pub session_seconds: i64,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>` (the metrics name apps).
+    pub metrics_token: Option<String>,
     store: Option<DocumentStore>,
     /// The stored versions this node holds of the credentials and signing keys (compare-and-swap bases).
     credentials_version: AtomicI64,
@@ -200,6 +202,7 @@ impl Idp {
             trusted_proxies: crate::proxy::TrustedProxies::default(),
             source_limit: crate::backoff::SourceLimit::default(),
             session_seconds: SESSION_SECONDS,
+            metrics_token: None,
             store: None,
             credentials_version: AtomicI64::new(0),
             last_purge: AtomicI64::new(0),

@@ -272,7 +272,20 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
     response
 }
 
-async fn metrics(State(idp): Shared) -> Response {
+async fn metrics(State(idp): Shared, headers: HeaderMap) -> Response {
+    if let Some(expected) = &idp.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if aws_lc_rs::constant_time::verify_slices_are_equal(given.trim().as_bytes(), expected.as_bytes()).is_err() {
+            let mut refused =
+                (StatusCode::UNAUTHORIZED, "send Authorization: Bearer <metrics token>\n").into_response();
+            refused.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return refused;
+        }
+    }
     let body = idp.metrics.render(idp.pool_use());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

@@ -673,3 +673,25 @@ async fn parallel_attempts_from_one_address_get_at_most_the_limit_of_password_ch
     assert!(checked <= idfed_idp::backoff::LIMIT, "{checked} passwords were checked");
     assert!(checked >= 1);
 }
+
+#[tokio::test]
+async fn metrics_answer_only_the_configured_token_when_one_is_set() {
+    let mut idp = idp().await;
+    let scrape = |idp: &Arc<Idp>, token: Option<&str>| {
+        let mut request = Request::get("/metrics");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        idfed_idp::web::router(idp.clone()).oneshot(request.body(Body::empty()).unwrap())
+    };
+    assert_eq!(scrape(&idp, None).await.unwrap().status(), StatusCode::OK, "open without a token configured");
+    Arc::get_mut(&mut idp).unwrap().metrics_token = Some("metrics-token-0123456789".into());
+    let refused = scrape(&idp, None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers().get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+    assert_eq!(scrape(&idp, Some("metrics-token-0123456788")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let answered = scrape(&idp, Some("metrics-token-0123456789")).await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(answered.into_body(), 1 << 20).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("idfed_sign_ins_total"));
+}
