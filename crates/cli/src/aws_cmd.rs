@@ -84,11 +84,7 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
                 return Err(format!("no sandbox state in {}", data_dir.display()));
             };
             // The state holds IAM secret keys and providers' private keys: owner-only on disk.
-            let text = state.to_json()? + "\n";
-            match out.as_deref().filter(|p| *p != std::path::Path::new("-")) {
-                Some(path) => crate::input::write_private(path, &text)?,
-                None => crate::input::write_text(None, &text)?,
-            }
+            crate::input::write_output(out.as_deref(), &(state.to_json()? + "\n"), crate::input::Access::OwnerOnly)?;
             Ok(Outcome::Success)
         }),
         AwsCommand::Import { file, data_dir } => runtime.block_on(async move {

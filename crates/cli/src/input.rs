@@ -19,8 +19,13 @@ pub fn read_text(path: &Path) -> Result<String, String> {
 
 /// Writes `text` to `path`, or to standard output when `path` is `None` or `-`.
 pub fn write_text(path: Option<&Path>, text: &str) -> Result<(), String> {
+    write_output(path, text, Access::AsBefore)
+}
+
+/// As [`write_text`], a file written with `access`.
+pub fn write_output(path: Option<&Path>, text: &str, access: Access) -> Result<(), String> {
     match path {
-        Some(p) if p != Path::new("-") => replace_file(p, text, Access::AsBefore),
+        Some(p) if p != Path::new("-") => replace_file(p, text, access),
         _ => {
             print!("{text}");
             Ok(())

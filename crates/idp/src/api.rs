@@ -86,16 +86,9 @@ fn created(value: impl serde::Serialize) -> ApiResult {
 
 /// The name of the caller's API token; every API route requires one.
 async fn caller(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            IdpError::new(
-                ErrorKind::Unauthenticated,
-                "send Authorization: Bearer <token> (idfed api-tokens create NAME)",
-            )
-        })?;
+    let token = crate::web::bearer(headers).ok_or_else(|| {
+        IdpError::new(ErrorKind::Unauthenticated, "send Authorization: Bearer <token> (idfed api-tokens create NAME)")
+    })?;
     // A token revoked by another process or node is refused here at once, not after the next
     // request that happens to reload.
     idp.refresh().await?;
@@ -305,12 +298,16 @@ struct PasswordBody {
     password: String,
 }
 
+/// The login as the directory spells it (requests may use any case); 404 when nobody has it.
+fn stored_login(idp: &Idp, login: &str) -> Result<String, IdpError> {
+    idp.with_tenant(|t| t.user(login).map(|u| u.login.clone()))
+        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))
+}
+
 async fn set_password(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>, body: Bytes) -> ApiResult {
     let actor = caller(&idp, &headers).await?;
     let PasswordBody { password } = parse_body(&headers, &body)?;
-    let login = idp
-        .with_tenant(|t| t.user(&login).map(|u| u.login.clone()))
-        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let login = stored_login(&idp, &login)?;
     let result = idp.change_credentials(|c| c.set_password(&login, &password, idp.rng.as_ref())).await?;
     idp.log(&format!("api:{actor}"), "user.password.set", &login, "", result.is_ok(), json!({})).await;
     result?;
@@ -319,9 +316,7 @@ async fn set_password(State(idp): Shared, headers: HeaderMap, Path(login): Path<
 
 async fn enroll_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
     let actor = caller(&idp, &headers).await?;
-    let login = idp
-        .with_tenant(|t| t.user(&login).map(|u| u.login.clone()))
-        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let login = stored_login(&idp, &login)?;
     let url = idp.change_credentials(|c| c.enroll_totp(&login, idp.rng.as_ref())).await??;
     idp.log(&format!("api:{actor}"), "user.mfa.enroll", &login, "", true, json!({})).await;
     ok(json!({ "otpauth_url": url }))
@@ -329,9 +324,7 @@ async fn enroll_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<St
 
 async fn reset_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
     let actor = caller(&idp, &headers).await?;
-    let login = idp
-        .with_tenant(|t| t.user(&login).map(|u| u.login.clone()))
-        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let login = stored_login(&idp, &login)?;
     idp.change_credentials(|c| c.reset_totp(&login)).await?;
     idp.log(&format!("api:{actor}"), "user.mfa.reset", &login, "", true, json!({})).await;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -340,9 +333,7 @@ async fn reset_mfa(State(idp): Shared, headers: HeaderMap, Path(login): Path<Str
 /// Signs the person out everywhere: browsers, CLI sessions and known-device entries.
 async fn end_sessions(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
     let actor = caller(&idp, &headers).await?;
-    let login = idp
-        .with_tenant(|t| t.user(&login).map(|u| u.login.clone()))
-        .ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let login = stored_login(&idp, &login)?;
     idp.change_credentials(|c| c.end_sessions(&login)).await?;
     idp.log(&format!("api:{actor}"), "user.session.revoke_all", &login, "", true, json!({})).await;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -162,12 +162,9 @@ async fn authn(
 
 /// The person behind `Authorization: Bearer <session>`.
 async fn person(idp: &Idp, headers: &HeaderMap) -> Result<crate::service::Session, IdpError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = crate::web::bearer(headers)
         .ok_or_else(|| IdpError::new(ErrorKind::Unauthenticated, "sign in first: POST /api/client/authn"))?;
-    idp.refresh().await?;
+    // Reading the session refreshes the cached tenant and credentials first.
     let session = idp
         .session(token.trim())
         .await?
@@ -215,9 +212,7 @@ async fn saml(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) 
 }
 
 async fn logout(State(idp): Shared, headers: HeaderMap) -> Response {
-    let token =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if let Some(token) = token
+    if let Some(token) = crate::web::bearer(&headers)
         && let Err(e) = idp.end_session(token.trim()).await
     {
         return e.into_response();

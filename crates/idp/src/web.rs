@@ -274,11 +274,7 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
 
 async fn metrics(State(idp): Shared, headers: HeaderMap) -> Response {
     if let Some(expected) = &idp.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let given = bearer(&headers).unwrap_or_default();
         if aws_lc_rs::constant_time::verify_slices_are_equal(given.trim().as_bytes(), expected.as_bytes()).is_err() {
             let mut refused =
                 (StatusCode::UNAUTHORIZED, "send Authorization: Bearer <metrics token>\n").into_response();
@@ -317,6 +313,11 @@ async fn admin_script() -> Response {
 }
 
 // ---- cookies and CSRF --------------------------------------------------------------------
+
+/// The token of an `Authorization: Bearer <token>` header, as sent.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+}
 
 pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
@@ -854,7 +855,7 @@ async fn sp_logout(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
     };
     match named_session(&idp, &headers, &name, &logout).await {
         Ok(Some(_)) if !logout.signed => confirm_logout(&idp, &headers, &name, query),
-        Ok(_) => end_and_answer(&idp, &headers, &name, &logout).await,
+        Ok(session) => end_and_answer(&idp, &headers, &name, &logout, session.as_ref()).await,
         Err(response) => response,
     }
 }
@@ -874,10 +875,10 @@ async fn sp_logout_confirmed(
         Ok(logout) => logout,
         Err(response) => return response,
     };
-    if let Err(response) = named_session(&idp, &headers, &name, &logout).await {
-        return response;
+    match named_session(&idp, &headers, &name, &logout).await {
+        Ok(session) => end_and_answer(&idp, &headers, &name, &logout, session.as_ref()).await,
+        Err(response) => response,
     }
-    end_and_answer(&idp, &headers, &name, &logout).await
 }
 
 async fn read_logout(
@@ -926,9 +927,16 @@ fn confirm_logout(idp: &Idp, headers: &HeaderMap, name: &str, query: &str) -> Re
     with_csrf_cookie(render(StatusCode::OK, &page), idp, &csrf, fresh)
 }
 
-/// Ends the browser's IdP session (logged) and sends the SP its signed LogoutResponse. A
-/// request is answered once (a captured one replayed within its window is refused).
-async fn end_and_answer(idp: &Idp, headers: &HeaderMap, name: &str, logout: &crate::sp_initiated::Logout) -> Response {
+/// Ends the browser's IdP session (`session`, as [`named_session`] found it; logged) and sends
+/// the SP its signed LogoutResponse. A request is answered once (a captured one replayed within
+/// its window is refused).
+async fn end_and_answer(
+    idp: &Idp,
+    headers: &HeaderMap,
+    name: &str,
+    logout: &crate::sp_initiated::Logout,
+    session: Option<&Session>,
+) -> Response {
     let until = logout.issued + crate::sp_initiated::CONFIRM_SECONDS + crate::sp_initiated::SKEW_SECONDS;
     match idp.first_sight(name, &format!("logout\n{}", logout.request_id), until).await {
         Ok(true) => {}
@@ -940,18 +948,14 @@ async fn end_and_answer(idp: &Idp, headers: &HeaderMap, name: &str, logout: &cra
         }
         Err(e) => return failure(&e),
     }
-    if let Some(token) = cookie(headers, session_cookie(idp)) {
-        match idp.session(token).await {
-            Ok(Some(session)) => {
-                let detail = serde_json::json!({ "via": "slo" });
-                idp.log(&session.login, "user.session.end", &session.login, name, true, detail).await;
-            }
-            Ok(None) => {}
-            Err(e) => return failure(&e),
-        }
-        if let Err(e) = idp.end_session(token).await {
-            return failure(&e);
-        }
+    if let Some(session) = session {
+        let detail = serde_json::json!({ "via": "slo" });
+        idp.log(&session.login, "user.session.end", &session.login, name, true, detail).await;
+    }
+    if let Some(token) = cookie(headers, session_cookie(idp))
+        && let Err(e) = idp.end_session(token).await
+    {
+        return failure(&e);
     }
     let built = idfed_saml::build::new_id(idp.rng.as_ref()).and_then(|id| {
         let xml = idfed_saml::build::logout_response_xml(

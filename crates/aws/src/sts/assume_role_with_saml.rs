@@ -446,13 +446,7 @@ fn principal_tags(accepted: &Accepted) -> BTreeMap<String, String> {
 
 /// The Role attribute holds `role,provider` pairs in either order.
 fn role_pair_offered(accepted: &Accepted, role_arn: &str, provider_arn: &str) -> bool {
-    accepted.assertion.attribute_values(ATTR_ROLE).iter().any(|value| {
-        let mut parts = value.split(',').map(str::trim);
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(a), Some(b), None) => (a == role_arn && b == provider_arn) || (a == provider_arn && b == role_arn),
-            _ => false,
-        }
-    })
+    role_pairs(accepted.assertion.attribute_values(ATTR_ROLE)).iter().any(|(r, p)| r == role_arn && p == provider_arn)
 }
 
 impl Verified {
