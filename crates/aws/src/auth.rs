@@ -134,7 +134,8 @@ pub fn base_context(caller: &Caller, now: Instant, source_ip: Option<std::net::I
     c
 }
 
-/// IAM's decision, with AWS's AccessDenied text when it is not Allow.
+/// IAM's decision, with AWS's AccessDenied text when it is not Allow. A session given session
+/// policies may do only what both its role's identity policies and those policies allow.
 pub fn authorize(
     state: &State,
     caller: &Caller,
@@ -145,28 +146,31 @@ pub fn authorize(
     if matches!(caller, Caller::Root { .. }) {
         return Ok(());
     }
-    let policies = identity_policies(state, caller);
-    let refs: Vec<&Policy> = policies.iter().collect();
-    let decision = evaluate(&refs, &Request { action, resource: Some(resource), principal: None, context });
+    let request = Request { action, resource: Some(resource), principal: None, context };
+    let decide = |policies: &[Policy]| evaluate(&policies.iter().collect::<Vec<_>>(), &request).outcome;
+    let identity = decide(&identity_policies(state, caller));
+    let session = session_policies(state, caller).map(|policies| decide(&policies));
     // AWS says "User:" for users and assumed-role sessions alike.
-    let kind = "User";
-    match decision.outcome {
-        Outcome::Allow => Ok(()),
-        Outcome::ExplicitDeny => Err(AwsError::sender(
+    let denied = |reason: String| {
+        AwsError::sender(
             403,
             "AccessDenied",
-            format!(
-                "{kind}: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy",
-                caller.arn()
-            ),
-        )),
-        Outcome::ImplicitDeny => Err(AwsError::sender(
-            403,
-            "AccessDenied",
-            format!(
-                "{kind}: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
-                caller.arn()
-            ),
-        )),
+            format!("User: {} is not authorized to perform: {action} on resource: {resource} {reason}", caller.arn()),
+        )
+    };
+    let no_allow = |kind: &str| format!("because no {kind} allows the {action} action");
+    match (identity, session) {
+        (Outcome::ExplicitDeny, _) => Err(denied("with an explicit deny in an identity-based policy".to_owned())),
+        (_, Some(Outcome::ExplicitDeny)) => Err(denied("with an explicit deny in a session policy".to_owned())),
+        (Outcome::ImplicitDeny, _) => Err(denied(no_allow("identity-based policy"))),
+        (Outcome::Allow, Some(Outcome::ImplicitDeny)) => Err(denied(no_allow("session policy"))),
+        (Outcome::Allow, None | Some(Outcome::Allow)) => Ok(()),
     }
+}
+
+/// A session's session policies, when it was given any.
+fn session_policies(state: &State, caller: &Caller) -> Option<Vec<Policy>> {
+    let Caller::Session { access_key, .. } = caller else { return None };
+    let given = &state.sessions.get(access_key)?.session_policies;
+    (!given.is_empty()).then(|| given.documents(state))
 }

@@ -6,6 +6,8 @@ use idfed_policy::{Kind, Policy};
 use idfed_saml::{Certificate, Instant};
 use serde::{Deserialize, Serialize};
 
+use crate::sts::session_policy::SessionPolicies;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
@@ -95,6 +97,9 @@ pub struct Session {
     pub source_identity: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub saml: BTreeMap<String, Vec<String>>,
+    /// The session policies it was given; none for sessions kept before they were supported.
+    #[serde(default)]
+    pub session_policies: SessionPolicies,
 }
 
 /// A browser's console session after the sign-in page.
@@ -331,6 +336,7 @@ mod tests {
             source_identity: None,
             tags: BTreeMap::new(),
             saml: BTreeMap::new(),
+            session_policies: Default::default(),
         }
     }
 

@@ -56,6 +56,7 @@ pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings
             principal_arn: provider_arn,
             saml_assertion: &encoded,
             duration_seconds: inputs.duration_seconds,
+            ..Default::default()
         };
         match sts::assume_role_with_saml(state, &request, inputs.sign_in_urls, inputs.now, &SystemRandom::new()) {
             Ok(assumed) => {

@@ -11,6 +11,7 @@ use crate::error::AwsError;
 use crate::protocol::query::{Params, STS_NAMESPACE, response};
 use crate::state::State;
 use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, verify_assertion};
+use crate::sts::session_policy::SessionPolicies;
 
 /// AssumeRoleWithSAML: needs no signature, as on AWS. The assertion is verified without
 /// holding the state (only the provider is copied out), so calls verify in parallel; the state
@@ -28,6 +29,7 @@ pub fn assume_role_with_saml_action(
         principal_arn: params.required("PrincipalArn")?,
         saml_assertion: params.required("SAMLAssertion")?,
         duration_seconds: params.int_in("DurationSeconds", 900, 43_200)?,
+        session_policies: SessionPolicies::from_params(params)?,
     };
     let hold = || state.lock().unwrap_or_else(|e| e.into_inner());
     let provider = hold().providers.get(request.principal_arn).cloned();

@@ -102,8 +102,7 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
     let Some(provider_arn) = provider_arn else {
         return Answer::Page(400, error_page("Sign-in error", INVALID_RESPONSE));
     };
-    let check =
-        AssumeRequest { role_arn: "", principal_arn: &provider_arn, saml_assertion: encoded, duration_seconds: None };
+    let check = AssumeRequest { principal_arn: &provider_arn, saml_assertion: encoded, ..Default::default() };
     let verified = match verify_assertion(
         &check,
         state.providers.get(&provider_arn),
@@ -136,6 +135,7 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
         principal_arn: &chosen_provider,
         saml_assertion: encoded,
         duration_seconds: None,
+        ..Default::default()
     };
     // A pair naming another provider is verified again with that provider's keys.
     let verified = if chosen_provider == provider_arn {

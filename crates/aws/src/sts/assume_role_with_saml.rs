@@ -19,6 +19,7 @@ use crate::error::AwsError;
 use crate::ids;
 use crate::state::{Role, SamlProvider, Session, State};
 use crate::sts::endpoints::{Partition, endpoint_path, is_aws_audience, is_signin_url, provider_id_of};
+use crate::sts::session_policy::SessionPolicies;
 
 pub const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithSAML";
 pub const SIGNATURE_INVALID: &str = "Response signature invalid";
@@ -35,12 +36,14 @@ pub const DURATION_EXCEEDS: &str = "The requested DurationSeconds exceeds the Ma
 pub const ALREADY_USED: &str = "Invalid SAML response: this assertion was already used";
 
 /// The request, as the Query parameters give it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AssumeRequest<'a> {
     pub role_arn: &'a str,
     pub principal_arn: &'a str,
     pub saml_assertion: &'a str,
     pub duration_seconds: Option<i64>,
+    /// `Policy` and `PolicyArns`; the sign-in endpoint has none.
+    pub session_policies: SessionPolicies,
 }
 
 /// What AssumeRoleWithSAML answers besides the credentials.
@@ -201,6 +204,7 @@ pub fn assume_verified(
     {
         return Err(AwsError::sender(400, "ValidationError", DURATION_EXCEEDS));
     }
+    request.session_policies.check_arns_exist(state)?;
 
     let mut lifetime = request.duration_seconds.unwrap_or(3600);
     if let Some(end) = accepted.session_not_on_or_after {
@@ -219,6 +223,7 @@ pub fn assume_verified(
         source_identity: source_identity.clone(),
         tags: tags.clone(),
         saml: context_strings(&context),
+        session_policies: request.session_policies.clone(),
     };
     let subject_type = subject_type(&accepted);
     Ok(Assumed {
@@ -228,7 +233,8 @@ pub fn assume_verified(
         audience: recipient,
         name_qualifier,
         source_identity,
-        packed_policy_size: (!tags.is_empty()).then(|| packed_size(&tags)),
+        packed_policy_size: (!tags.is_empty() || !request.session_policies.is_empty())
+            .then(|| packed_size(&tags, &request.session_policies)),
         session_not_on_or_after: accepted.session_not_on_or_after,
         session_duration: single(&accepted, ATTR_SESSION_DURATION)
             .and_then(|v| v.parse::<i64>().ok())
@@ -560,8 +566,10 @@ fn trust_allows(role: &Role, provider_arn: &str, context: &Context, action: &str
     if evaluate(&[&role.trust_policy], &request).allowed() { Ok(()) } else { Err(access_denied()) }
 }
 
-/// Session tags count against a packed limit; AWS reports the percentage used.
-fn packed_size(tags: &BTreeMap<String, String>) -> u32 {
-    let bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len()).sum();
+/// Session tags and session policies count against a packed limit; AWS reports the percentage
+/// used. AWS compresses them first and publishes neither the method nor the limit, so this is an
+/// estimate that never refuses (the parameters' own limits are checked).
+fn packed_size(tags: &BTreeMap<String, String>, policies: &SessionPolicies) -> u32 {
+    let bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + policies.packed_bytes();
     u32::try_from((bytes * 100).div_ceil(2048)).unwrap_or(100).min(100)
 }

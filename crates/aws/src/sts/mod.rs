@@ -2,3 +2,4 @@
 
 pub mod assume_role_with_saml;
 pub mod endpoints;
+pub mod session_policy;

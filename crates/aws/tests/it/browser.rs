@@ -288,7 +288,7 @@ fn get_federation_token_f23() {
         role_arn: ROLE,
         principal_arn: PROVIDER,
         saml_assertion: &b64(&xml),
-        duration_seconds: None,
+        ..Default::default()
     };
     let session = idfed_aws::sts::assume_role_with_saml::assume_role_with_saml(&state, &request, &[], now(), &rng)
         .unwrap()

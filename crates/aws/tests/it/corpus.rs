@@ -99,6 +99,7 @@ fn corpus_rows_through_assume_role_with_saml() {
             principal_arn: &provider_arn,
             saml_assertion: &assertion,
             duration_seconds: None,
+            ..Default::default()
         };
         let result = assume_role_with_saml(&state, &request, &[], at, &rng);
         replayed += 1;

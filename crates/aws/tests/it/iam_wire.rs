@@ -118,6 +118,7 @@ fn session_credentials_expire() {
         principal_arn: PROVIDER,
         saml_assertion: &b64(&xml),
         duration_seconds: Some(900),
+        ..Default::default()
     };
     let session =
         idfed_aws::sts::assume_role_with_saml::assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1))

@@ -7,4 +7,5 @@ mod corpus;
 mod hostile;
 mod iam_wire;
 mod persistence;
+mod session_policies;
 mod sts;

@@ -62,6 +62,7 @@ fn session(key: &str, expires: Instant) -> Session {
         source_identity: None,
         tags: BTreeMap::new(),
         saml: BTreeMap::new(),
+        session_policies: Default::default(),
     }
 }
 

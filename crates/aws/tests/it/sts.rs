@@ -16,6 +16,7 @@ fn assume(state: &State, assertion_xml: &str, duration: Option<i64>, at: Instant
         principal_arn: PROVIDER,
         saml_assertion: &b64(assertion_xml),
         duration_seconds: duration,
+        ..Default::default()
     };
     assume_role_with_saml(state, &request, &[], at, &Seeded::new(5))
 }
@@ -157,6 +158,7 @@ fn issuer_and_provider_f07_f08() {
         principal_arn: "arn:aws:iam::111122223333:saml-provider/Missing",
         saml_assertion: &b64(&signed(&response())),
         duration_seconds: None,
+        ..Default::default()
     };
     let e = assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1)).unwrap_err();
     assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidIdentityToken", PROVIDER_MISSING));
@@ -177,6 +179,7 @@ fn audience_f09() {
             principal_arn: PROVIDER,
             saml_assertion: &b64(&signed(&r)),
             duration_seconds: None,
+            ..Default::default()
         };
         let sandbox = ["http://127.0.0.1:4566/saml".to_owned()];
         let e = assume_role_with_saml(&state, &request, &sandbox, now(), &Seeded::new(1)).unwrap_err();
@@ -242,6 +245,7 @@ fn role_missing_or_case_f16_and_name_id_f17() {
         principal_arn: PROVIDER,
         saml_assertion: &b64(&xml),
         duration_seconds: None,
+        ..Default::default()
     };
     let e = assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1)).unwrap_err();
     assert_eq!((e.code.as_str(), e.status, e.message.as_str()), ("AccessDenied", 403, NOT_AUTHORIZED));
