@@ -70,18 +70,32 @@ pub(crate) fn text(o: &Output) -> String {
 }
 
 pub(crate) fn aws(sb: &Sandbox, creds: (&str, &str), args: &[&str]) -> Output {
-    Command::new(repo().join(".venv/bin/aws"))
+    aws_with(sb, creds, None, args)
+}
+
+/// The aws CLI as the holder of STS credentials: AssumeRoleWithSAML's `Credentials`, or what
+/// `boto3_sandbox.py --save-credentials` wrote (the same three fields).
+fn aws_as_session(sb: &Sandbox, credentials: &serde_json::Value, args: &[&str]) -> Output {
+    let field = |name: &str| credentials[name].as_str().unwrap_or_else(|| panic!("no {name} in {credentials}"));
+    aws_with(sb, (field("AccessKeyId"), field("SecretAccessKey")), Some(field("SessionToken")), args)
+}
+
+fn aws_with(sb: &Sandbox, creds: (&str, &str), session_token: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(repo().join(".venv/bin/aws"));
+    command
         .arg("--endpoint-url")
         .arg(&sb.endpoint)
         .args(["--region", "us-east-1", "--output", "json"])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", creds.0)
         .env("AWS_SECRET_ACCESS_KEY", creds.1)
-        .env_remove("AWS_SESSION_TOKEN")
         .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap()
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    match session_token {
+        Some(token) => command.env("AWS_SESSION_TOKEN", token),
+        None => command.env_remove("AWS_SESSION_TOKEN"),
+    };
+    command.output().unwrap()
 }
 
 pub(crate) fn ok_json(o: Output) -> serde_json::Value {
@@ -335,24 +349,7 @@ fn real_clients_drive_iam_and_sts() {
     assert_eq!(results[0]["caller_arn"], results[0]["arn"], "GetCallerIdentity answers for the session");
     // The same with the aws CLI and the session's three values.
     let session: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
-    let o = Command::new(repo().join(".venv/bin/aws"))
-        .args([
-            "--endpoint-url",
-            &sb.endpoint,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-            "sts",
-            "get-caller-identity",
-        ])
-        .env("AWS_ACCESS_KEY_ID", session["AccessKeyId"].as_str().unwrap())
-        .env("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"].as_str().unwrap())
-        .env("AWS_SESSION_TOKEN", session["SessionToken"].as_str().unwrap())
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
+    let o = aws_as_session(&sb, &session, &["sts", "get-caller-identity"]);
     let identity = ok_json(o);
     assert_eq!(identity["Arn"], "arn:aws:sts::111122223333:assumed-role/Okta_Role/agent@example.com");
     assert!(identity["UserId"].as_str().unwrap().ends_with(":agent@example.com"));
@@ -365,6 +362,42 @@ fn real_clients_drive_iam_and_sts() {
     assert_eq!(
         (results[2]["code"].as_str(), results[2]["message"].as_str()),
         (Some("InvalidIdentityToken"), Some("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"))
+    );
+
+    // The aws CLI's --policy: the session may list aliases, which both its role and its session
+    // policy allow, but not roles, which only the role allows.
+    let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListRoles","iam:ListAccountAliases"],"Resource":"*"}]}"#;
+    ok_json(aws(
+        &sb,
+        admin,
+        &["iam", "put-role-policy", "--role-name", "Okta_Role", "--policy-name", "read", "--policy-document", read],
+    ));
+    sign(&p(&dir, "scoped.b64"), &[]);
+    let only_aliases =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListAccountAliases","Resource":"*"}]}"#;
+    let scoped = ok_json(aws(
+        &sb,
+        admin,
+        &[
+            "sts",
+            "assume-role-with-saml",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/Okta_Role",
+            "--principal-arn",
+            &provider_arn,
+            "--saml-assertion",
+            &format!("file://{}", p(&dir, "scoped.b64")),
+            "--policy",
+            only_aliases,
+        ],
+    ));
+    assert!(scoped["PackedPolicySize"].as_u64().is_some(), "{scoped}");
+    let as_session = |args: &[&str]| aws_as_session(&sb, &scoped["Credentials"], args);
+    assert_eq!(ok_json(as_session(&["iam", "list-account-aliases"]))["AccountAliases"][0], "corp-contact-centre");
+    let refused = text(&as_session(&["iam", "list-roles"]));
+    assert!(
+        refused.contains("(AccessDenied) when calling the ListRoles operation: User: arn:aws:sts::111122223333:assumed-role/Okta_Role/agent@example.com is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::111122223333:role/ because no session policy allows the iam:ListRoles action"),
+        "{refused}"
     );
 
     // boto3's Connect client: the federation policy allows GetFederationToken for the session's
