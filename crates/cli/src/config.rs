@@ -69,13 +69,15 @@ pub struct Proxy {
 }
 
 /// Sign-in: the per-source back-off (failures from one address within the window pause sign-in
-/// from it; people in a browser they signed in from before are exempt) and how long a sign-in lasts.
+/// from it; people in a browser they signed in from before are exempt), how long a sign-in lasts,
+/// and how long it may go unused (0: no idle limit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignIn {
     pub source_failures: i64,
     pub source_window_minutes: i64,
     pub session_hours: i64,
+    pub idle_minutes: i64,
 }
 
 impl Default for SignIn {
@@ -85,6 +87,7 @@ impl Default for SignIn {
             source_failures: limit.failures,
             source_window_minutes: limit.window_seconds / 60,
             session_hours: idfed_idp::service::SESSION_SECONDS / 3600,
+            idle_minutes: idfed_idp::service::IDLE_SECONDS / 60,
         }
     }
 }
@@ -92,6 +95,11 @@ impl Default for SignIn {
 impl SignIn {
     pub fn session_seconds(&self) -> i64 {
         self.session_hours.saturating_mul(3600)
+    }
+
+    /// `None` when sign-ins have no idle limit.
+    pub fn idle_seconds(&self) -> Option<i64> {
+        (self.idle_minutes != 0).then(|| self.idle_minutes.saturating_mul(60))
     }
 
     pub fn source_limit(&self) -> idfed_idp::backoff::SourceLimit {
@@ -108,6 +116,8 @@ const SOURCE_FAILURES: std::ops::RangeInclusive<i64> = 1..=100_000;
 const SOURCE_WINDOW_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
 /// A sign-in lasts at least an hour and at most a week (a 12-hour contact-centre shift fits).
 const SESSION_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
+/// An idle limit, when there is one, is at least five minutes and at most a day.
+const IDLE_MINUTES: std::ops::RangeInclusive<i64> = 5..=1440;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -183,6 +193,14 @@ impl Config {
                 errors.push(format!("{}: sign_in.{key} {value} must be from {low} to {high}", at(key)));
             }
         }
+        let idle = self.sign_in.idle_minutes;
+        if idle != 0 && !IDLE_MINUTES.contains(&idle) {
+            let (low, high) = IDLE_MINUTES.into_inner();
+            errors.push(format!(
+                "{}: sign_in.idle_minutes {idle} must be from {low} to {high}, or 0 for no idle limit",
+                at("idle_minutes")
+            ));
+        }
         if let Some(token) = &self.metrics.token
             && (token.trim().len() < 16 || token.trim() != token)
         {
@@ -229,6 +247,7 @@ impl Config {
             ("IDFED_SIGN_IN_SOURCE_FAILURES", &mut self.sign_in.source_failures),
             ("IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES", &mut self.sign_in.source_window_minutes),
             ("IDFED_SIGN_IN_SESSION_HOURS", &mut self.sign_in.session_hours),
+            ("IDFED_SIGN_IN_IDLE_MINUTES", &mut self.sign_in.idle_minutes),
         ] {
             if let Some(v) = env(name) {
                 *setting = v.trim().parse().map_err(|_| vec![format!("{name} {v:?} is not a whole number")])?;
@@ -364,6 +383,16 @@ mod tests {
         assert_eq!(Config::default().sign_in.session_seconds(), idfed_idp::service::SESSION_SECONDS);
         let shift = Config::parse("[sign_in]\nsession_hours = 12\n", "f").unwrap();
         assert_eq!(shift.sign_in.session_seconds(), 12 * 3600);
+        assert_eq!(Config::default().sign_in.idle_seconds(), Some(idfed_idp::service::IDLE_SECONDS));
+        let idle = |text: &str| Config::parse(&format!("[sign_in]\nidle_minutes = {text}\n"), "f");
+        assert_eq!(idle("30").unwrap().sign_in.idle_seconds(), Some(1800));
+        assert_eq!(idle("0").unwrap().sign_in.idle_seconds(), None, "0 turns the idle limit off");
+        for refused in ["4", "1441", "-1"] {
+            let errors = idle(refused).unwrap_err();
+            assert!(errors[0].contains("sign_in.idle_minutes"), "{refused}: {errors:?}");
+        }
+        let vars = |name: &str| (name == "IDFED_SIGN_IN_IDLE_MINUTES").then(|| "15".to_owned());
+        assert_eq!(Config::default().with_env(vars).unwrap().sign_in.idle_seconds(), Some(900));
         let errors = Config::parse("[sign_in]\nsession_hours = 0\n", "f").unwrap_err();
         assert!(errors[0].starts_with("f:2:1: sign_in.session_hours 0 must be from 1 to 168"), "{errors:?}");
         assert!(Config::parse("[sign_in]\nsession_hours = 169\n", "f").is_err());

@@ -565,6 +565,7 @@ pub fn serve(
         idp.trusted_proxies = trusted;
         idp.source_limit = sign_in.source_limit();
         idp.session_seconds = sign_in.session_seconds();
+        idp.idle_seconds = sign_in.idle_seconds();
         idp.metrics_token = metrics_token;
         idp.reload_window = idfed_idp::service::SERVER_RELOAD_WINDOW;
         let idp = Arc::new(idp);

@@ -43,6 +43,10 @@ pub const PENDING_REQUEST_SECONDS: i64 = 10 * 60;
 pub const SESSION_SECONDS: i64 = 8 * 3600;
 /// A half-finished sign-in (password done, TOTP due) lasts this long.
 pub const PENDING_SECONDS: i64 = 5 * 60;
+/// A sign-in unused this long ends (Okta's default global-session idle time), unless configured.
+pub const IDLE_SECONDS: i64 = 2 * 3600;
+/// A session's last use is written back at most this often: each write is a store round trip.
+const TOUCH_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -63,9 +67,18 @@ pub struct Session {
     /// password alone stops counting once the MFA policy covers its person.
     #[serde(default)]
     pub second_factor: bool,
+    /// Unix seconds of its last use, written back at most once a minute; 0 in sessions stored
+    /// before idle timeouts, which count from `started`.
+    #[serde(default)]
+    pub last_seen: i64,
 }
 
 impl Session {
+    /// When it was last used (or began).
+    pub fn last_active(&self) -> i64 {
+        self.last_seen.max(self.started)
+    }
+
     /// When and how this person signed in, as a response states it.
     pub fn authenticated(&self) -> crate::sso::Authenticated {
         crate::sso::Authenticated { at: Instant::from_unix_seconds(self.started), second_factor: self.second_factor }
@@ -105,6 +118,8 @@ pub struct Idp {
     pub source_limit: crate::backoff::SourceLimit,
     /// How long a completed sign-in lasts, in browsers and the CLI ([`SESSION_SECONDS`] unless configured).
     pub session_seconds: i64,
+    /// A sign-in unused this long ends ([`IDLE_SECONDS`] unless configured; `None`: never).
+    pub idle_seconds: Option<i64>,
     /// When set, `/metrics` answers only `Authorization: Bearer <this>` (the metrics name apps).
     pub metrics_token: Option<String>,
     store: Option<DocumentStore>,
@@ -202,6 +217,7 @@ impl Idp {
             trusted_proxies: crate::proxy::TrustedProxies::default(),
             source_limit: crate::backoff::SourceLimit::default(),
             session_seconds: SESSION_SECONDS,
+            idle_seconds: Some(IDLE_SECONDS),
             metrics_token: None,
             store: None,
             credentials_version: AtomicI64::new(0),
@@ -1076,45 +1092,85 @@ impl Idp {
             expires: now + seconds,
             complete,
             second_factor,
+            last_seen: now,
         };
         self.put_record(record_key(SESSION_PREFIX, &token), session.expires, &session).await?;
         Ok(token)
     }
 
-    /// The live session behind a cookie value: unexpired, for the same person (id) with the
-    /// same credential epoch (no password change or removal since).
+    /// The live session behind a cookie value: unexpired, not idle too long, for the same person
+    /// (id) with the same credential epoch (no password change or removal since). Reading it is
+    /// a use: its last use is written back (at most once a minute).
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
         // The refresh comes first: it empties the cache if a session was ended anywhere.
         self.refresh().await?;
         let key = record_key(SESSION_PREFIX, token);
         let cached = lock(&self.sessions).get(&key).cloned();
+        // A cached copy that looks idle may be behind another node's use of it: the store decides.
+        let cached = cached.filter(|s| !self.idle(s));
         let session = match cached {
             Some(session) => Some(session),
-            None => {
-                let seen = self.ended_sessions_version.load(Ordering::SeqCst);
-                let stored: Option<Session> = self.get_record(&key).await?;
-                if let Some(session) = &stored
-                    && self.store.is_some()
-                {
-                    let mut sessions = lock(&self.sessions);
-                    // Not kept if a session was ended while this one was read: it may be that one.
-                    if self.ended_sessions_version.load(Ordering::SeqCst) == seen {
-                        if sessions.len() >= SESSION_CACHE_LIMIT {
-                            sessions.clear();
-                        }
-                        sessions.insert(key, session.clone());
-                    }
-                }
-                stored
-            }
+            None => self.read_session(&key).await?,
         };
-        Ok(session.filter(|s| self.still_valid(s)))
+        match session.filter(|s| self.still_valid(s)) {
+            Some(session) => self.touch(&key, session).await,
+            None => Ok(None),
+        }
     }
 
-    /// Unexpired, its person's (same account) and not ended by a password change, a suspension
-    /// or an administrator since it began.
+    /// A session as stored, kept in this node's cache.
+    async fn read_session(&self, key: &str) -> Result<Option<Session>> {
+        let seen = self.ended_sessions_version.load(Ordering::SeqCst);
+        let stored: Option<Session> = self.get_record(key).await?;
+        if let Some(session) = &stored
+            && self.store.is_some()
+        {
+            let mut sessions = lock(&self.sessions);
+            // Not kept if a session was ended while this one was read: it may be that one.
+            if self.ended_sessions_version.load(Ordering::SeqCst) == seen {
+                if sessions.len() >= SESSION_CACHE_LIMIT {
+                    sessions.clear();
+                }
+                sessions.insert(key.to_owned(), session.clone());
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Records a use of a live session when its last recorded use is a minute old or more. The
+    /// write only replaces a record still there: a session ended meanwhile stays ended (`None`).
+    async fn touch(&self, key: &str, mut session: Session) -> Result<Option<Session>> {
+        let now = self.now().unix_seconds();
+        if self.idle_seconds.is_none() || now - session.last_active() < TOUCH_SECONDS {
+            return Ok(Some(session));
+        }
+        session.last_seen = now;
+        let body = serde_json::to_string(&session).map_err(|e| IdpError::internal(e.to_string()))?;
+        let kept = match &self.store {
+            Some(store) => store.replace(key, session.expires, session.expires, &body).await.map_err(storage)?,
+            None => lock(&self.records).get_mut(key).map(|stored| *stored = body).is_some(),
+        };
+        let mut sessions = lock(&self.sessions);
+        if !kept {
+            sessions.remove(key);
+            return Ok(None);
+        }
+        if let Some(cached) = sessions.get_mut(key) {
+            cached.last_seen = now;
+        }
+        Ok(Some(session))
+    }
+
+    /// Unused for longer than the idle timeout allows.
+    fn idle(&self, session: &Session) -> bool {
+        self.idle_seconds.is_some_and(|idle| self.now().unix_seconds() - session.last_active() >= idle)
+    }
+
+    /// Unexpired, not idle, its person's (same account) and not ended by a password change, a
+    /// suspension or an administrator since it began.
     fn still_valid(&self, session: &Session) -> bool {
         session.expires > self.now().unix_seconds()
+            && !self.idle(session)
             && self.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.id == session.user_id))
             && self.with_credentials(|c| c.epoch(&session.login)) == session.epoch
     }

@@ -25,6 +25,8 @@ struct SessionRow {
     key: String,
     login: String,
     started: String,
+    /// Recorded at most once a minute.
+    last_used: String,
     expires: String,
     complete: bool,
 }
@@ -72,6 +74,7 @@ async fn security_page(idp: &Idp, admin: &Admin, outcome: Outcome) -> Response {
             .into_iter()
             .map(|(key, s)| SessionRow {
                 key,
+                last_used: time(s.last_active()),
                 login: s.login,
                 started: time(s.started),
                 expires: time(s.expires),

@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use idfed_idp::keys::Identity;
 use idfed_idp::tenant::Tenant;
@@ -11,6 +12,13 @@ use idfed_saml::random::Random;
 
 pub fn now() -> Instant {
     Instant::parse("2026-12-02T10:00:00Z").unwrap()
+}
+
+/// A clock that starts at [`now`] and moves when the test adds seconds to the counter.
+pub fn moving_clock() -> (idfed_idp::service::Clock, std::sync::Arc<AtomicI64>) {
+    let seconds = std::sync::Arc::new(AtomicI64::new(now().unix_seconds()));
+    let read = seconds.clone();
+    (std::sync::Arc::new(move || Instant::from_unix_seconds(read.load(Ordering::SeqCst))), seconds)
 }
 
 pub fn idp_key() -> &'static Identity {

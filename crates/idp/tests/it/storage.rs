@@ -13,10 +13,12 @@ use idfed_store::{DocumentStore, EventFilter};
 use crate::common::*;
 
 async fn node(store: &DocumentStore) -> Idp {
+    node_on(store, Arc::new(now)).await
+}
+
+async fn node_on(store: &DocumentStore, clock: idfed_idp::service::Clock) -> Idp {
     let sealer = Sealer::new(&[9u8; 32]).unwrap();
-    Idp::open(store.clone(), "http://127.0.0.1:8080", Arc::new(now), Box::new(SystemRandom::new()), sealer)
-        .await
-        .unwrap()
+    Idp::open(store.clone(), "http://127.0.0.1:8080", clock, Box::new(SystemRandom::new()), sealer).await.unwrap()
 }
 
 #[tokio::test]
@@ -130,21 +132,11 @@ async fn signing_keys_rotate_across_nodes() {
 /// the old certificate, then both, sees the switch.
 #[tokio::test]
 async fn a_scheduled_rotation_runs_itself() {
-    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::atomic::Ordering;
     for store in stores("idp-scheduled-rotation").await {
         let backend = store.backend();
-        let seconds = Arc::new(AtomicI64::new(now().unix_seconds()));
-        let clock = {
-            let seconds = seconds.clone();
-            Arc::new(move || idfed_saml::Instant::from_unix_seconds(seconds.load(Ordering::SeqCst)))
-        };
-        let open = || async {
-            let sealer = Sealer::new(&[9u8; 32]).unwrap();
-            Idp::open(store.clone(), "http://127.0.0.1:8080", clock.clone(), Box::new(SystemRandom::new()), sealer)
-                .await
-                .unwrap()
-        };
-        let (a, b) = (open().await, open().await);
+        let (clock, seconds) = moving_clock();
+        let (a, b) = (node_on(&store, clock.clone()).await, node_on(&store, clock).await);
         let old = a.signing().active.certificate.clone();
         a.rotate("test", 3600).await.unwrap();
         b.refresh().await.unwrap();
@@ -349,5 +341,30 @@ async fn concurrent_refreshes_all_see_a_change_stored_before_them() {
                 assert!(reader.await.unwrap(), "{backend}: round {round}");
             }
         }
+    }
+}
+
+/// The idle time counts from the last use on any node: a node whose cached copy looks idle asks
+/// the store, where another node recorded a later use; unused on every node, the session ends.
+#[tokio::test]
+async fn a_sessions_last_use_on_one_node_keeps_it_open_on_the_others() {
+    use std::sync::atomic::Ordering;
+    for store in stores("idp-idle-nodes").await {
+        let backend = store.backend();
+        let (clock, seconds) = moving_clock();
+        let (a, b) = (node_on(&store, clock.clone()).await, node_on(&store, clock).await);
+        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        let token = a.start_session("test", true, false).await.unwrap();
+        assert!(b.session(&token).await.unwrap().is_some(), "{backend}: B reads (and caches) the session");
+        let later = |minutes: i64| seconds.fetch_add(minutes * 60, Ordering::SeqCst);
+        later(90);
+        assert!(a.session(&token).await.unwrap().is_some(), "{backend}: used on A after 90 minutes");
+        later(60);
+        let on_b = b.session(&token).await.unwrap();
+        assert!(on_b.is_some(), "{backend}: B's copy is 150 minutes old, but A used it an hour ago");
+        assert_eq!(on_b.unwrap().last_seen, seconds.load(Ordering::SeqCst), "{backend}: and B's use is recorded");
+        later(120);
+        assert!(a.session(&token).await.unwrap().is_none(), "{backend}: unused for two hours on both nodes");
+        assert!(b.session(&token).await.unwrap().is_none(), "{backend}");
     }
 }

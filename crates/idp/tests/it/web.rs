@@ -29,6 +29,11 @@ pub async fn idp_with(tenant: idfed_idp::tenant::Tenant) -> Arc<Idp> {
 
 /// As [`idp_with`], served at `base` (an `https://` base turns on secure cookies).
 pub async fn idp_at(tenant: idfed_idp::tenant::Tenant, base: &str) -> Arc<Idp> {
+    idp_on_clock(tenant, base, Arc::new(now)).await
+}
+
+/// As [`idp_at`], with its own clock.
+async fn idp_on_clock(tenant: idfed_idp::tenant::Tenant, base: &str, clock: idfed_idp::service::Clock) -> Arc<Idp> {
     let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
     let sealer = Sealer::new(&[7u8; 32]).unwrap();
     let rng = Box::new(SystemRandom::new());
@@ -43,11 +48,11 @@ pub async fn idp_at(tenant: idfed_idp::tenant::Tenant, base: &str) -> Arc<Idp> {
                 .into_iter()
                 .find(|s| s.backend() == want)
                 .unwrap_or_else(|| panic!("no {want} store: is the PostgreSQL test server up?"));
-            let idp = Idp::open_with_identity(store, base, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
+            let idp = Idp::open_with_identity(store, base, clock, rng, sealer, Some(key)).await.unwrap();
             idp.change_tenant(|t| t.apply(tenant.clone(), || Ok("unused".into()))).await.unwrap();
             idp
         }
-        _ => Idp::in_memory(tenant, key, base, Arc::new(now), rng, sealer),
+        _ => Idp::in_memory(tenant, key, base, clock, rng, sealer),
     };
     for login in ["test", "agent.one@example.com"] {
         idp.change_credentials(|c| c.set_password(login, "correct horse battery", &SystemRandom::new()))
@@ -486,6 +491,48 @@ async fn a_sign_in_lasts_the_configured_time_in_browsers_and_the_cli() {
     let body = axum::body::to_bytes(answer.into_body(), 1 << 16).await.unwrap();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["expires"].as_i64(), Some(now().unix_seconds() + 12 * 3600), "{json}");
+}
+
+/// A clock the test moves, and the IdP on it.
+async fn idp_on_moving_clock() -> (Arc<Idp>, Arc<std::sync::atomic::AtomicI64>) {
+    let (clock, seconds) = moving_clock();
+    (idp_on_clock(seeds_tenant(), BASE, clock).await, seconds)
+}
+
+#[tokio::test]
+async fn a_sign_in_unused_for_the_idle_time_ends_and_each_use_moves_it_on() {
+    use std::sync::atomic::Ordering;
+    let (idp, seconds) = idp_on_moving_clock().await;
+    assert_eq!(idp.idle_seconds, Some(idfed_idp::service::IDLE_SECONDS), "on by default: two hours");
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let later = |minutes: i64| seconds.fetch_add(minutes * 60, Ordering::SeqCst);
+    // Used every 110 minutes, the sign-in outlives two hours of idleness from its start.
+    for _ in 0..3 {
+        later(110);
+        assert_eq!(browser.get("/app").await.status, StatusCode::OK, "used within the idle time");
+    }
+    let listed = idp.sessions(10).await.unwrap();
+    let last_use = seconds.load(Ordering::SeqCst);
+    assert_eq!(listed.first().map(|(_, s)| s.last_active()), Some(last_use), "the console shows the last use");
+    later(120);
+    let idle = browser.get("/app").await;
+    assert_eq!(idle.status, StatusCode::SEE_OTHER, "two hours unused: signed out");
+    assert!(idle.location.as_deref().is_some_and(|l| l.starts_with("/login")), "{:?}", idle.location);
+    assert!(idp.sessions(10).await.unwrap().is_empty(), "the console no longer lists it");
+}
+
+#[tokio::test]
+async fn without_an_idle_limit_only_the_sign_in_time_ends_a_session() {
+    use std::sync::atomic::Ordering;
+    let (mut idp, seconds) = idp_on_moving_clock().await;
+    Arc::get_mut(&mut idp).unwrap().idle_seconds = None;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    seconds.fetch_add(idfed_idp::service::SESSION_SECONDS - 60, Ordering::SeqCst);
+    assert_eq!(browser.get("/app").await.status, StatusCode::OK, "unused for hours, still signed in");
+    seconds.fetch_add(60, Ordering::SeqCst);
+    assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "the sign-in time is over");
 }
 
 #[tokio::test]
