@@ -168,9 +168,11 @@ pub fn authorize(
     }
 }
 
-/// A session's session policies, when it was given any.
+/// A session's session policies, when it was given any. A session caller whose record is gone
+/// gets none that allow anything.
 fn session_policies(state: &State, caller: &Caller) -> Option<Vec<Policy>> {
     let Caller::Session { access_key, .. } = caller else { return None };
-    let given = &state.sessions.get(access_key)?.session_policies;
+    let Some(session) = state.sessions.get(access_key) else { return Some(Vec::new()) };
+    let given = &session.session_policies;
     (!given.is_empty()).then(|| given.documents(state))
 }

@@ -1112,10 +1112,23 @@ impl Idp {
             Some(session) => Some(session),
             None => self.read_session(&key).await?,
         };
-        match session.filter(|s| self.still_valid(s)) {
-            Some(session) => self.touch(&key, session).await,
-            None => Ok(None),
+        let Some(session) = session else { return Ok(None) };
+        if self.idle(&session) {
+            // As stored, unused on every node for the idle time: the record goes now rather than
+            // at its expiry, so that idle sessions do not crowd the console's list.
+            self.drop_idle(&key).await?;
+            return Ok(None);
         }
+        if !self.still_valid(&session) {
+            return Ok(None);
+        }
+        self.touch(&key, session).await
+    }
+
+    async fn drop_idle(&self, key: &str) -> Result<()> {
+        self.remove_record(key).await?;
+        lock(&self.sessions).remove(key);
+        Ok(())
     }
 
     /// A session as stored, kept in this node's cache.
@@ -1137,11 +1150,12 @@ impl Idp {
         Ok(stored)
     }
 
-    /// Records a use of a live session when its last recorded use is a minute old or more. The
-    /// write only replaces a record still there: a session ended meanwhile stays ended (`None`).
+    /// Records a use of a live session when its last recorded use is a minute old or more (also
+    /// without an idle limit: the console shows it). The write only replaces a record still
+    /// there: a session ended meanwhile stays ended (`None`).
     async fn touch(&self, key: &str, mut session: Session) -> Result<Option<Session>> {
         let now = self.now().unix_seconds();
-        if self.idle_seconds.is_none() || now - session.last_active() < TOUCH_SECONDS {
+        if now - session.last_active() < TOUCH_SECONDS {
             return Ok(Some(session));
         }
         session.last_seen = now;
@@ -1161,9 +1175,12 @@ impl Idp {
         Ok(Some(session))
     }
 
-    /// Unused for longer than the idle timeout allows.
+    /// Unused for longer than the idle timeout allows. A session stored before idle timeouts
+    /// (no last use recorded) is not judged until its first use records one: an upgrade signs
+    /// nobody out.
     fn idle(&self, session: &Session) -> bool {
-        self.idle_seconds.is_some_and(|idle| self.now().unix_seconds() - session.last_active() >= idle)
+        session.last_seen != 0
+            && self.idle_seconds.is_some_and(|idle| self.now().unix_seconds() - session.last_seen >= idle)
     }
 
     /// Unexpired, not idle, its person's (same account) and not ended by a password change, a
@@ -1194,15 +1211,19 @@ impl Idp {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        // Sessions a password change, a suspension or a removal has ended are not listed.
-        let mut sessions: Vec<(String, Session)> = bodies
-            .into_iter()
-            .filter_map(|(key, body)| {
-                let session: Session = serde_json::from_str(&body).ok()?;
-                let key = key.strip_prefix(SESSION_PREFIX)?.to_owned();
-                self.still_valid(&session).then_some((key, session))
-            })
-            .collect();
+        // Sessions a password change, a suspension or a removal has ended are not listed; idle
+        // ones are not listed either, and go.
+        let mut sessions: Vec<(String, Session)> = Vec::new();
+        for (name, body) in bodies {
+            let Ok(session) = serde_json::from_str::<Session>(&body) else { continue };
+            if self.idle(&session) {
+                self.drop_idle(&name).await?;
+            } else if self.still_valid(&session)
+                && let Some(key) = name.strip_prefix(SESSION_PREFIX)
+            {
+                sessions.push((key.to_owned(), session));
+            }
+        }
         sessions.sort_by_key(|(_, s)| std::cmp::Reverse(s.started));
         sessions.truncate(limit as usize);
         Ok(sessions)

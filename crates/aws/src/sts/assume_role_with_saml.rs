@@ -204,7 +204,7 @@ pub fn assume_verified(
     {
         return Err(AwsError::sender(400, "ValidationError", DURATION_EXCEEDS));
     }
-    request.session_policies.check_arns_exist(state)?;
+    request.session_policies.check_arns_exist(state, &role.account)?;
 
     let mut lifetime = request.duration_seconds.unwrap_or(3600);
     if let Some(end) = accepted.session_not_on_or_after {

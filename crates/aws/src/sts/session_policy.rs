@@ -58,9 +58,14 @@ impl SessionPolicies {
         self.inline.is_none() && self.arns.is_empty()
     }
 
-    /// Each managed policy must exist when the role is assumed.
-    pub fn check_arns_exist(&self, state: &State) -> Result<(), AwsError> {
-        match self.arns.iter().find(|arn| !state.policies.contains_key(*arn)) {
+    /// Each managed policy must exist when the role is assumed, in the role's account (or be
+    /// one of AWS's own, `arn:aws:iam::aws:policy/…`).
+    pub fn check_arns_exist(&self, state: &State, account: &str) -> Result<(), AwsError> {
+        let usable = |arn: &str| {
+            let owner = arn.split(':').nth(4).unwrap_or_default();
+            (owner == account || owner == "aws") && state.policies.contains_key(arn)
+        };
+        match self.arns.iter().find(|arn| !usable(arn)) {
             // AWS publishes no text for this refusal; this is the sandbox's.
             Some(arn) => Err(AwsError::sender(
                 400,

@@ -117,6 +117,15 @@ fn a_session_may_do_only_what_its_role_and_its_session_policies_both_allow() {
         may(&state, &everything_but, "ListRoles"),
         denied("ListRoles", ROLE_LIST, "with an explicit deny in a session policy")
     );
+    // The role's own explicit deny wins over a session policy that allows.
+    let deny_get = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"iam:GetRole","Resource":"*"}}"#;
+    let root = Caller::Root { account: ACCOUNT.into() };
+    let query = format!("Action=PutRolePolicy&RoleName=Okta_Role&PolicyName=no-get&PolicyDocument={}", enc(deny_get));
+    run(&mut state.lock().unwrap(), &root, &query).unwrap();
+    assert_eq!(
+        may(&state, &everything_but, "GetRole"),
+        denied("GetRole", ROLE, "with an explicit deny in an identity-based policy")
+    );
     // A session policy grants nothing the role does not: creating a role stays refused.
     let refused =
         run(&mut state.lock().unwrap(), &everything_but, "Action=CreateRole&RoleName=X&AssumeRolePolicyDocument=x")
@@ -158,6 +167,16 @@ fn bad_session_policy_parameters_are_refused_and_make_no_session() {
     let (code, _, message) = refused(2, "&PolicyArns.member.1.arn=arn:aws:iam::111122223333:policy/Missing");
     assert_eq!(code, "MalformedPolicyDocument");
     assert!(message.contains("policy/Missing"), "{message}");
+    // Another account's policy, even one the sandbox holds, is not the role's to use.
+    let foreign = "arn:aws:iam::444455556666:policy/Elsewhere";
+    let copy = state.lock().unwrap().policies[ONLY_GET_ROLE].clone();
+    state
+        .lock()
+        .unwrap()
+        .policies
+        .insert(foreign.into(), idfed_aws::state::ManagedPolicy { arn: foreign.into(), ..copy });
+    let (code, _, _) = refused(7, &format!("&PolicyArns.member.1.arn={foreign}"));
+    assert_eq!(code, "MalformedPolicyDocument");
 
     let long = allow(&format!("\"{}\"", "s".repeat(2048)));
     let (code, _, message) = refused(3, &format!("&Policy={}", enc(&long)));

@@ -368,3 +368,35 @@ async fn a_sessions_last_use_on_one_node_keeps_it_open_on_the_others() {
         assert!(b.session(&token).await.unwrap().is_none(), "{backend}");
     }
 }
+
+/// A session stored before idle timeouts has no last use: an upgrade does not sign its person
+/// out; its first use records one, from which the idle time then counts. An idle session's
+/// record goes when it is found idle.
+#[tokio::test]
+async fn a_session_from_before_idle_timeouts_counts_from_its_first_use_after_the_upgrade() {
+    use std::sync::atomic::Ordering;
+    for store in stores("idp-idle-upgrade").await {
+        let backend = store.backend();
+        let (clock, seconds) = moving_clock();
+        let a = node_on(&store, clock).await;
+        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        let token = a.start_session("test", true, false).await.unwrap();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let key = format!("idp-session-{}", digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let (version, body) = store.load(&key).await.unwrap().unwrap();
+        let mut old: serde_json::Value = serde_json::from_str(&body).unwrap();
+        old.as_object_mut().unwrap().remove("last_seen").unwrap();
+        assert!(store.replace(&key, version, version, &old.to_string()).await.unwrap(), "{backend}");
+        let later = |minutes: i64| seconds.fetch_add(minutes * 60, Ordering::SeqCst);
+
+        later(180);
+        let upgraded = a.session(&token).await.unwrap();
+        assert!(upgraded.is_some(), "{backend}: three hours after sign-in, the upgrade signs nobody out");
+        assert_eq!(upgraded.unwrap().last_seen, seconds.load(Ordering::SeqCst), "{backend}: its use is recorded");
+        later(119);
+        assert!(a.session(&token).await.unwrap().is_some(), "{backend}");
+        later(121);
+        assert!(a.session(&token).await.unwrap().is_none(), "{backend}: now two hours unused");
+        assert!(store.load(&key).await.unwrap().is_none(), "{backend}: and its record is gone");
+    }
+}

@@ -531,6 +531,9 @@ async fn without_an_idle_limit_only_the_sign_in_time_ends_a_session() {
     browser.sign_in("test", "correct horse battery").await;
     seconds.fetch_add(idfed_idp::service::SESSION_SECONDS - 60, Ordering::SeqCst);
     assert_eq!(browser.get("/app").await.status, StatusCode::OK, "unused for hours, still signed in");
+    let listed = idp.sessions(10).await.unwrap();
+    let last_use = listed.first().map(|(_, s)| s.last_active());
+    assert_eq!(last_use, Some(seconds.load(Ordering::SeqCst)), "the use is recorded for the console all the same");
     seconds.fetch_add(60, Ordering::SeqCst);
     assert_eq!(browser.get("/app").await.status, StatusCode::SEE_OTHER, "the sign-in time is over");
 }
