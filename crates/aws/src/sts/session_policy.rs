@@ -11,7 +11,7 @@ use crate::state::State;
 
 /// STS's limits: the inline document is 1–2,048 characters from tab, newline, carriage return
 /// and U+0020–U+00FF; at most ten managed policy ARNs of 20–2,048 characters.
-const MAX_POLICY_CHARS: usize = 2048;
+const POLICY_CHARS: std::ops::RangeInclusive<usize> = 1..=2048;
 const MAX_POLICY_ARNS: usize = 10;
 const ARN_CHARS: std::ops::RangeInclusive<usize> = 20..=2048;
 
@@ -41,15 +41,7 @@ impl SessionPolicies {
             ));
         }
         for arn in &arns {
-            let length = arn.chars().count();
-            if !ARN_CHARS.contains(&length) {
-                let bound = if length < *ARN_CHARS.start() {
-                    format!("greater than or equal to {}", ARN_CHARS.start())
-                } else {
-                    format!("less than or equal to {}", ARN_CHARS.end())
-                };
-                return Err(validation(arn, "policyArns.member.arn", &format!("Member must have length {bound}")));
-            }
+            check_length(arn, "policyArns.member.arn", ARN_CHARS)?;
         }
         Ok(SessionPolicies { inline, arns })
     }
@@ -94,16 +86,21 @@ impl SessionPolicies {
     }
 }
 
+/// AWS's ValidationError for a value whose length in characters is outside `bounds`.
+fn check_length(value: &str, field: &str, bounds: std::ops::RangeInclusive<usize>) -> Result<(), AwsError> {
+    let length = value.chars().count();
+    let bound = if length < *bounds.start() {
+        format!("greater than or equal to {}", bounds.start())
+    } else if length > *bounds.end() {
+        format!("less than or equal to {}", bounds.end())
+    } else {
+        return Ok(());
+    };
+    Err(validation(value, field, &format!("Member must have length {bound}")))
+}
+
 fn check_inline(text: &str) -> Result<(), AwsError> {
-    let length = text.chars().count();
-    if length == 0 || length > MAX_POLICY_CHARS {
-        let bound = if length == 0 {
-            "greater than or equal to 1".to_owned()
-        } else {
-            format!("less than or equal to {MAX_POLICY_CHARS}")
-        };
-        return Err(validation(text, "policy", &format!("Member must have length {bound}")));
-    }
+    check_length(text, "policy", POLICY_CHARS)?;
     if !text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}')) {
         return Err(validation(
             text,
