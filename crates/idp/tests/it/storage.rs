@@ -400,3 +400,26 @@ async fn a_session_from_before_idle_timeouts_counts_from_its_first_use_after_the
         assert!(store.load(&key).await.unwrap().is_none(), "{backend}: and its record is gone");
     }
 }
+
+/// Recording a use never brings back a session another node ended: node B, still within its
+/// reload window (so it has not yet learned of the end), finds its cached copy live, but the
+/// write of its use only replaces a record that is still there.
+#[tokio::test]
+async fn recording_a_use_does_not_bring_back_a_session_ended_on_another_node() {
+    use std::sync::atomic::Ordering;
+    for store in stores("idp-touch-ended").await {
+        let backend = store.backend();
+        let (clock, seconds) = moving_clock();
+        let a = node_on(&store, clock.clone()).await;
+        let mut b = node_on(&store, clock).await;
+        b.reload_window = std::time::Duration::from_secs(600);
+        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+        let token = a.start_session("test", true, false).await.unwrap();
+        assert!(b.session(&token).await.unwrap().is_some(), "{backend}: B caches the session");
+        a.end_session(&token).await.unwrap();
+        seconds.fetch_add(120, Ordering::SeqCst);
+        assert!(b.session(&token).await.unwrap().is_none(), "{backend}: B's write of the use finds it gone");
+        let fresh = node_on(&store, Arc::new(now)).await;
+        assert!(fresh.sessions(10).await.unwrap().is_empty(), "{backend}: and nothing was written back");
+    }
+}
