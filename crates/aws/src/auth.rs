@@ -5,6 +5,7 @@ use idfed_saml::Instant;
 
 use crate::error::AwsError;
 use crate::state::{Session, State};
+use crate::sts::session_policy::SessionPolicies;
 
 /// The principal behind an access key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Caller {
         assumed_role_arn: String,
         assumed_role_id: String,
         role_arn: String,
+        /// What the session was given at AssumeRoleWithSAML; it may do only what these allow too.
+        session_policies: SessionPolicies,
     },
 }
 
@@ -36,6 +39,7 @@ impl Caller {
             assumed_role_arn: session.assumed_role_arn.clone(),
             assumed_role_id: session.assumed_role_id.clone(),
             role_arn: session.role_arn.clone(),
+            session_policies: session.session_policies.clone(),
         }
     }
 
@@ -168,11 +172,8 @@ pub fn authorize(
     }
 }
 
-/// A session's session policies, when it was given any. A session caller whose record is gone
-/// gets none that allow anything.
+/// A session's session policies, when it was given any.
 fn session_policies(state: &State, caller: &Caller) -> Option<Vec<Policy>> {
-    let Caller::Session { access_key, .. } = caller else { return None };
-    let Some(session) = state.sessions.get(access_key) else { return Some(Vec::new()) };
-    let given = &session.session_policies;
+    let Caller::Session { session_policies: given, .. } = caller else { return None };
     (!given.is_empty()).then(|| given.documents(state))
 }

@@ -294,13 +294,7 @@ fn get_federation_token_f23() {
         .unwrap()
         .session;
     state.sessions.insert(session.access_key.clone(), session.clone());
-    let caller = Caller::Session {
-        access_key: session.access_key.clone(),
-        account: ACCOUNT.into(),
-        assumed_role_arn: session.assumed_role_arn.clone(),
-        assumed_role_id: session.assumed_role_id.clone(),
-        role_arn: ROLE.into(),
-    };
+    let caller = Caller::from_session(&session);
     let federate_path = format!("/user/federate/{instance}");
     let e = connect::api::handle(&mut state, &federate_call(&caller, &federate_path, &rng)).unwrap_err();
     assert_eq!(
