@@ -1116,7 +1116,7 @@ impl Idp {
         if self.idle(&session) {
             // As stored, unused on every node for the idle time: the record goes now rather than
             // at its expiry, so that idle sessions do not crowd the console's list.
-            self.drop_idle(&key).await?;
+            self.drop_session(&key).await?;
             return Ok(None);
         }
         if !self.still_valid(&session) {
@@ -1125,7 +1125,8 @@ impl Idp {
         self.touch(&key, session).await
     }
 
-    async fn drop_idle(&self, key: &str) -> Result<()> {
+    /// Removes a session record and this node's copy of it.
+    async fn drop_session(&self, key: &str) -> Result<()> {
         self.remove_record(key).await?;
         lock(&self.sessions).remove(key);
         Ok(())
@@ -1183,11 +1184,10 @@ impl Idp {
             && self.idle_seconds.is_some_and(|idle| self.now().unix_seconds() - session.last_seen >= idle)
     }
 
-    /// Unexpired, not idle, its person's (same account) and not ended by a password change, a
-    /// suspension or an administrator since it began.
+    /// Unexpired, its person's (same account) and not ended by a password change, a suspension
+    /// or an administrator since it began. Idleness is judged apart: an idle session's record goes.
     fn still_valid(&self, session: &Session) -> bool {
         session.expires > self.now().unix_seconds()
-            && !self.idle(session)
             && self.with_tenant(|t| t.user(&session.login).is_some_and(|u| u.id == session.user_id))
             && self.with_credentials(|c| c.epoch(&session.login)) == session.epoch
     }
@@ -1217,7 +1217,7 @@ impl Idp {
         for (name, body) in bodies {
             let Ok(session) = serde_json::from_str::<Session>(&body) else { continue };
             if self.idle(&session) {
-                self.drop_idle(&name).await?;
+                self.drop_session(&name).await?;
             } else if self.still_valid(&session)
                 && let Some(key) = name.strip_prefix(SESSION_PREFIX)
             {
@@ -1244,8 +1244,7 @@ impl Idp {
     /// Removes a session record, here and from every node's memory (the marker's new version
     /// empties their caches at their next reload).
     async fn forget_session(&self, key: String) -> Result<()> {
-        self.remove_record(&key).await?;
-        lock(&self.sessions).remove(&key);
+        self.drop_session(&key).await?;
         if let Some(store) = &self.store {
             store.bump(ENDED_SESSIONS_DOCUMENT).await.map_err(storage)?;
         }

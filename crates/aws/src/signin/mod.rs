@@ -134,7 +134,6 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
         role_arn: &role_arn,
         principal_arn: &chosen_provider,
         saml_assertion: encoded,
-        duration_seconds: None,
         ..Default::default()
     };
     // A pair naming another provider is verified again with that provider's keys.

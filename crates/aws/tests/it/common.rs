@@ -127,6 +127,22 @@ pub fn sign_with(spec: &ResponseSpec, signer: &Idp, edit: impl Fn(String) -> Str
     sign_element(&xml, &spec.assertion_id, &signer.key, Some(&signer.cert), &SignOptions::for_key(&signer.key)).unwrap()
 }
 
+/// A Query parameter value, percent-encoded.
+pub fn enc(text: &str) -> String {
+    idfed_saml::encoding::percent_encode(text)
+}
+
+/// The Query parameters of AssumeRoleWithSAML for `role`, the seeds' provider and a base64
+/// assertion.
+pub fn assume_query(role: &str, assertion: &str) -> String {
+    format!(
+        "Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}&SAMLAssertion={}",
+        enc(role),
+        enc(PROVIDER),
+        enc(assertion)
+    )
+}
+
 pub fn b64(xml: &str) -> String {
     idfed_saml::encoding::base64_encode(xml.as_bytes())
 }

@@ -98,7 +98,6 @@ fn corpus_rows_through_assume_role_with_saml() {
             role_arn: &role_arn,
             principal_arn: &provider_arn,
             saml_assertion: &assertion,
-            duration_seconds: None,
             ..Default::default()
         };
         let result = assume_role_with_saml(&state, &request, &[], at, &rng);

@@ -15,10 +15,6 @@ fn call(state: &mut State, query: &str) -> Result<String, idfed_aws::AwsError> {
     handle(state, &Call { params: &params, caller: &caller, now: now(), rng: &rng, request_id: "r", source_ip: None })
 }
 
-fn enc(text: &str) -> String {
-    idfed_saml::encoding::percent_encode(text)
-}
-
 #[test]
 fn saml_provider_encryption_settings() {
     let mut state = seeded_state();
@@ -158,12 +154,7 @@ fn unparseable_metadata_f19() {
 fn an_assertion_is_redeemed_once_at_sts_within_its_window() {
     let state = std::sync::Mutex::new(seeded_state());
     let xml = sign_with(&spec_of(&response(), now()), idp(), |x| x);
-    let query = format!(
-        "Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}&SAMLAssertion={}",
-        enc(ROLE),
-        enc(PROVIDER),
-        enc(&b64(&xml))
-    );
+    let query = assume_query(ROLE, &b64(&xml));
     let params = Params::decode(&[query.as_str()]).unwrap();
     let rng = Seeded::new(4);
     let assume = |at| idfed_aws::api::sts_actions::assume_role_with_saml_action(&state, &params, &[], at, &rng, "r");
@@ -200,12 +191,7 @@ fn one_assertion_gives_credentials_for_each_of_its_roles_once() {
     let assertion = b64(&sign_with(&spec_of(&r, now()), idp(), |x| x));
     let rng = Seeded::new(4);
     let assume = |role: &str| {
-        let query = format!(
-            "Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}&SAMLAssertion={}",
-            enc(role),
-            enc(PROVIDER),
-            enc(&assertion)
-        );
+        let query = assume_query(role, &assertion);
         let params = Params::decode(&[query.as_str()]).unwrap();
         idfed_aws::api::sts_actions::assume_role_with_saml_action(&state, &params, &[], now(), &rng, "r")
     };

@@ -15,10 +15,6 @@ use crate::common::*;
 
 const ONLY_GET_ROLE: &str = "arn:aws:iam::111122223333:policy/OnlyGetRole";
 
-fn enc(text: &str) -> String {
-    idfed_saml::encoding::percent_encode(text)
-}
-
 fn allow(actions: &str) -> String {
     format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{actions},"Resource":"*"}}]}}"#)
 }
@@ -50,12 +46,7 @@ fn run(state: &mut State, caller: &Caller, query: &str) -> Result<String, AwsErr
 fn assume(state: &Mutex<State>, n: i64, extra: &str) -> Result<String, AwsError> {
     let at = now().plus_seconds(n);
     let assertion = b64(&sign_with(&spec_of(&response(), at), idp(), |x| x));
-    let query = format!(
-        "Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}&SAMLAssertion={}{extra}",
-        enc(ROLE),
-        enc(PROVIDER),
-        enc(&assertion)
-    );
+    let query = assume_query(ROLE, &assertion) + extra;
     let params = Params::decode(&[query.as_str()]).unwrap();
     assume_role_with_saml_action(state, &params, &[], at, &Seeded::new(n as u64), "r")
 }

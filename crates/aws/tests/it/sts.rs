@@ -157,7 +157,6 @@ fn issuer_and_provider_f07_f08() {
         role_arn: ROLE,
         principal_arn: "arn:aws:iam::111122223333:saml-provider/Missing",
         saml_assertion: &b64(&signed(&response())),
-        duration_seconds: None,
         ..Default::default()
     };
     let e = assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1)).unwrap_err();
@@ -178,7 +177,6 @@ fn audience_f09() {
             role_arn: ROLE,
             principal_arn: PROVIDER,
             saml_assertion: &b64(&signed(&r)),
-            duration_seconds: None,
             ..Default::default()
         };
         let sandbox = ["http://127.0.0.1:4566/saml".to_owned()];
@@ -244,7 +242,6 @@ fn role_missing_or_case_f16_and_name_id_f17() {
         role_arn: "arn:aws:iam::111122223333:role/okta_role",
         principal_arn: PROVIDER,
         saml_assertion: &b64(&xml),
-        duration_seconds: None,
         ..Default::default()
     };
     let e = assume_role_with_saml(&state, &request, &[], now(), &Seeded::new(1)).unwrap_err();

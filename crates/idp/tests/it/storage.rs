@@ -21,6 +21,18 @@ async fn node_on(store: &DocumentStore, clock: idfed_idp::service::Clock) -> Idp
     Idp::open(store.clone(), "http://127.0.0.1:8080", clock, Box::new(SystemRandom::new()), sealer).await.unwrap()
 }
 
+/// A node on a moving clock holding the seeds' tenant, in which `test` has just signed in:
+/// the node, its clock (for more nodes), the clock's seconds and the session token.
+async fn signed_in_node(
+    store: &DocumentStore,
+) -> (Idp, idfed_idp::service::Clock, Arc<std::sync::atomic::AtomicI64>, String) {
+    let (clock, seconds) = moving_clock();
+    let node = node_on(store, clock.clone()).await;
+    node.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+    let token = node.start_session("test", true, false).await.unwrap();
+    (node, clock, seconds, token)
+}
+
 #[tokio::test]
 async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_shared_by_nodes() {
     let stores = stores("idp-storage").await;
@@ -351,10 +363,8 @@ async fn a_sessions_last_use_on_one_node_keeps_it_open_on_the_others() {
     use std::sync::atomic::Ordering;
     for store in stores("idp-idle-nodes").await {
         let backend = store.backend();
-        let (clock, seconds) = moving_clock();
-        let (a, b) = (node_on(&store, clock.clone()).await, node_on(&store, clock).await);
-        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
-        let token = a.start_session("test", true, false).await.unwrap();
+        let (a, clock, seconds, token) = signed_in_node(&store).await;
+        let b = node_on(&store, clock).await;
         assert!(b.session(&token).await.unwrap().is_some(), "{backend}: B reads (and caches) the session");
         let later = |minutes: i64| seconds.fetch_add(minutes * 60, Ordering::SeqCst);
         later(90);
@@ -377,10 +387,7 @@ async fn a_session_from_before_idle_timeouts_counts_from_its_first_use_after_the
     use std::sync::atomic::Ordering;
     for store in stores("idp-idle-upgrade").await {
         let backend = store.backend();
-        let (clock, seconds) = moving_clock();
-        let a = node_on(&store, clock).await;
-        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
-        let token = a.start_session("test", true, false).await.unwrap();
+        let (a, _, seconds, token) = signed_in_node(&store).await;
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
         let key = format!("idp-session-{}", digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>());
         let (version, body) = store.load(&key).await.unwrap().unwrap();
@@ -409,12 +416,9 @@ async fn recording_a_use_does_not_bring_back_a_session_ended_on_another_node() {
     use std::sync::atomic::Ordering;
     for store in stores("idp-touch-ended").await {
         let backend = store.backend();
-        let (clock, seconds) = moving_clock();
-        let a = node_on(&store, clock.clone()).await;
+        let (a, clock, seconds, token) = signed_in_node(&store).await;
         let mut b = node_on(&store, clock).await;
         b.reload_window = std::time::Duration::from_secs(600);
-        a.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
-        let token = a.start_session("test", true, false).await.unwrap();
         assert!(b.session(&token).await.unwrap().is_some(), "{backend}: B caches the session");
         a.end_session(&token).await.unwrap();
         seconds.fetch_add(120, Ordering::SeqCst);
