@@ -27,6 +27,8 @@ pub enum Caller {
         role_arn: String,
         /// What the session was given at AssumeRoleWithSAML; it may do only what these allow too.
         session_policies: SessionPolicies,
+        /// The condition keys the session brings to every request ([`session_keys`]).
+        keys: Vec<(String, String)>,
     },
 }
 
@@ -40,6 +42,7 @@ impl Caller {
             assumed_role_id: session.assumed_role_id.clone(),
             role_arn: session.role_arn.clone(),
             session_policies: session.session_policies.clone(),
+            keys: session_keys(session),
         }
     }
 
@@ -63,6 +66,27 @@ impl Caller {
             Caller::Session { assumed_role_id, .. } => assumed_role_id.clone(),
         }
     }
+}
+
+/// The SAML keys AWS passes on from the assertion to the requests a session makes (IAM UG,
+/// "Available keys for SAML-based federation": the others are for trust policies only).
+const CROSS_SERVICE_SAML_KEYS: [&str; 3] = ["saml:namequalifier", "saml:sub", "saml:sub_type"];
+
+/// What a federated role session carries into each request's context: its session tags as
+/// `aws:PrincipalTag/<key>` (sandbox roles have no tags of their own), its SourceIdentity, the
+/// SAML provider it came through as `aws:FederatedProvider`, and the cross-service SAML keys.
+fn session_keys(session: &Session) -> Vec<(String, String)> {
+    let tags = session.tags.iter().map(|(key, value)| (format!("aws:PrincipalTag/{key}"), value.clone()));
+    let source_identity = session.source_identity.iter().map(|s| ("aws:SourceIdentity".to_owned(), s.clone()));
+    // `saml:doc` is `<account>/<provider name>`, kept with every session since sessions began.
+    let provider = session.saml.get("saml:doc").and_then(|v| v.first()).and_then(|doc| doc.split_once('/'));
+    let provider = provider.map(|(account, name)| {
+        ("aws:FederatedProvider".to_owned(), format!("arn:aws:iam::{account}:saml-provider/{name}"))
+    });
+    let saml = CROSS_SERVICE_SAML_KEYS.iter().filter_map(|key| {
+        session.saml.get(*key).and_then(|v| v.first()).map(|value| ((*key).to_owned(), value.clone()))
+    });
+    tags.chain(source_identity).chain(provider).chain(saml).collect()
 }
 
 /// The caller and the secret that must have signed the request. `token` is the
@@ -127,8 +151,16 @@ pub fn base_context(caller: &Caller, now: Instant, source_ip: Option<std::net::I
     c.set("aws:userid", caller.user_id());
     c.set("aws:PrincipalArn", caller.arn());
     c.set("aws:PrincipalAccount", caller.account());
-    if let Caller::User { arn, .. } = caller {
-        c.set("aws:username", arn.rsplit('/').next().unwrap_or_default());
+    let principal_type = match caller {
+        Caller::Root { .. } => "Account",
+        Caller::User { .. } => "User",
+        Caller::Session { .. } => "AssumedRole",
+    };
+    c.set("aws:PrincipalType", principal_type);
+    match caller {
+        Caller::User { arn, .. } => c.set("aws:username", arn.rsplit('/').next().unwrap_or_default()),
+        Caller::Session { keys, .. } => keys.iter().for_each(|(key, value)| c.set(key, value.clone())),
+        Caller::Root { .. } => {}
     }
     c.insert("aws:CurrentTime", vec![Value::Date(now.unix_seconds())]);
     c.insert("aws:EpochTime", vec![Value::Number(now.unix_seconds() as f64)]);

@@ -7,5 +7,6 @@ mod corpus;
 mod hostile;
 mod iam_wire;
 mod persistence;
+mod session_keys;
 mod session_policies;
 mod sts;
