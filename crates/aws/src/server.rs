@@ -351,9 +351,8 @@ fn sign_in(sandbox: &Sandbox, body: &[u8], host: &str, path: &str, now: Instant)
         .and_then(|b| idfed_saml::encoding::form_pairs(b).ok())
         .map(|pairs| pairs.into_iter().collect())
         .unwrap_or_default();
-    let origin = format!("http://{host}");
     let mut state = sandbox.state.lock().unwrap_or_else(|e| e.into_inner());
-    let request = signin::SignInRequest { form: &form, sign_in_urls: &sandbox.sign_in_urls, origin: &origin, path };
+    let request = signin::SignInRequest { form: &form, sign_in_urls: &sandbox.sign_in_urls, host, path };
     answer(signin::sign_in(&mut state, &request, now, sandbox.rng.as_ref()))
 }
 

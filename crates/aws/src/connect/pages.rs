@@ -18,10 +18,11 @@ fn expired() -> Answer {
     Answer::Page(401, error_page(SESSION_EXPIRED, SESSION_EXPIRED))
 }
 
-/// Where `destination` may lead: the CCP or the admin home of this sandbox.
+/// Where `destination` may lead: the CCP (`/ccp-v2…`, `/agent-app-v2`, or the legacy
+/// `/connect/ccp`) or the admin home of this sandbox.
 fn destination_path(destination: Option<&str>) -> String {
     match destination.map(|d| d.trim_start_matches("/connect")) {
-        Some(d) if d.starts_with("/ccp-v2") => "/connect/ccp-v2".to_owned(),
+        Some(d) if d.starts_with("/ccp") => "/connect/ccp-v2".to_owned(),
         Some(d) if d.starts_with("/agent-app-v2") => "/connect/ccp-v2".to_owned(),
         _ => "/connect/home".to_owned(),
     }

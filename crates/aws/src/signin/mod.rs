@@ -14,7 +14,7 @@ use crate::ids;
 use crate::pages::{error_page, page};
 use crate::state::{ConsoleSession, State};
 use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, role_pairs, verify_assertion};
-use crate::sts::endpoints::provider_id_of;
+use crate::sts::endpoints::{is_region_label, provider_id_of};
 
 pub const INVALID_RESPONSE: &str = "Your request included an invalid SAML response. To logout, click here.";
 
@@ -55,11 +55,16 @@ fn sts_text(e: &AwsError, request_id: &str) -> String {
     )
 }
 
-/// The sandbox's console URLs that RelayState may send the browser to (no open redirect).
-pub fn safe_relay_state(relay: &str, origin: &str) -> Option<String> {
-    let path = relay
-        .strip_prefix(origin)
-        .filter(|p| p.starts_with('/'))
+/// Where RelayState may send the browser after sign-in: the sandbox's console pages (`/console…`,
+/// `/connect/…`), named by path, by the sandbox's own URL, or by AWS's console URL as an IdP set
+/// up for AWS sends it (`https://<region>.console.aws.amazon.com/connect/federate/<id>`), which
+/// the sandbox serves itself. Anything else gives `None` (no open redirect).
+pub fn safe_relay_state(relay: &str, host: &str) -> Option<String> {
+    let own =
+        |scheme: &str| relay.strip_prefix(scheme).and_then(|r| r.strip_prefix(host)).filter(|p| p.starts_with('/'));
+    let path = own("http://")
+        .or_else(|| own("https://"))
+        .or_else(|| aws_console_path(relay))
         .or_else(|| relay.starts_with('/').then_some(relay))?;
     if path.starts_with("//") || path.contains('\\') {
         return None;
@@ -67,12 +72,26 @@ pub fn safe_relay_state(relay: &str, origin: &str) -> Option<String> {
     (path.starts_with("/connect/") || path.starts_with("/console")).then(|| path.to_owned())
 }
 
+/// The path of a URL on AWS's console, in any partition and region
+/// (`console.aws.amazon.com`, `<region>.console.aws.amazon.com`, `console.amazonaws-us-gov.com`,
+/// `console.amazonaws.cn`, …).
+fn aws_console_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?;
+    let at = rest.find('/')?;
+    let (host, path) = rest.split_at(at);
+    let console =
+        ["console.aws.amazon.com", "console.amazonaws-us-gov.com", "console.amazonaws.cn"].iter().any(|base| {
+            host == *base || host.strip_suffix(base).and_then(|r| r.strip_suffix('.')).is_some_and(is_region_label)
+        });
+    console.then_some(path)
+}
+
 pub struct SignInRequest<'a> {
     pub form: &'a BTreeMap<String, String>,
     /// The URL this endpoint answers at (the Recipient the IdP must name).
     pub sign_in_urls: &'a [String],
-    /// `http://host:port` of the sandbox, for RelayState checks.
-    pub origin: &'a str,
+    /// `host:port` of the sandbox as the browser named it, for RelayState checks.
+    pub host: &'a str,
     /// The path the browser posted to: `/saml`, or `/saml/acs/<provider-id>` (the endpoint of
     /// one provider, where encrypted assertions go).
     pub path: &'a str,
@@ -169,7 +188,7 @@ pub fn sign_in(state: &mut State, request: &SignInRequest, now: Instant, rng: &d
     let location = request
         .form
         .get("RelayState")
-        .and_then(|r| safe_relay_state(r, request.origin))
+        .and_then(|r| safe_relay_state(r, request.host))
         .unwrap_or_else(|| "/console/home".to_owned());
     Answer::SignedIn { cookie: token, max_age, location }
 }

@@ -32,15 +32,17 @@ impl Partition {
         match self {
             Partition::Aws => {
                 host == "signin.aws.amazon.com"
-                    || host.strip_suffix(".signin.aws.amazon.com").is_some_and(|region| {
-                        !region.is_empty()
-                            && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                    })
+                    || host.strip_suffix(".signin.aws.amazon.com").is_some_and(is_region_label)
             }
             Partition::GovCloud => host == "signin.amazonaws-us-gov.com",
             Partition::China => host == "signin.amazonaws.cn",
         }
     }
+}
+
+/// A host label that can be a region (`us-east-1`): lower-case letters, digits and dashes.
+pub(crate) fn is_region_label(label: &str) -> bool {
+    !label.is_empty() && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The partition's entity ID, or one of its sign-in URLs (older AWS guidance allowed both).

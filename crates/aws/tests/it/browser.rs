@@ -241,6 +241,10 @@ async fn relay_state_never_leaves_the_sandbox() {
         "/\\evil.test",
         "javascript:alert(1)",
         "http://127.0.0.1:4566.evil.test/connect/x",
+        "https://console.aws.amazon.com.evil.test/connect/x",
+        "https://us-east-1.console.aws.amazon.com//evil.test/connect/",
+        "http://us-east-1.console.aws.amazon.com/connect/federate/x",
+        "https://us-east-1.console.aws.amazon.com/s3/home",
     ]
     .into_iter()
     .enumerate()
@@ -248,6 +252,46 @@ async fn relay_state_never_leaves_the_sandbox() {
         let r = post_saml(&w.app, &fresh_for_sandbox(agent_response(), i), Some(relay), None).await;
         assert_eq!(r.location.as_deref(), Some("/console/home"), "{relay}");
     }
+}
+
+/// An IdP set up for AWS names AWS's console in the RelayState, as Connect's guide says; the
+/// sandbox serves that console itself, and the legacy `destination=/connect/ccp` opens the CCP.
+#[tokio::test]
+async fn relay_state_in_aws_console_form_lands_in_the_sandboxs_connect() {
+    let w = world(true, "agent@example.com");
+    let instance = &w.instance;
+    let federate = format!("/connect/federate/{instance}");
+    for (i, (relay, landing)) in [
+        (format!("https://us-east-1.console.aws.amazon.com{federate}"), federate.clone()),
+        (
+            format!("https://console.amazonaws-us-gov.com{federate}?destination=%2Fccp-v2"),
+            format!("{federate}?destination=%2Fccp-v2"),
+        ),
+        (
+            format!("https://{}{federate}?destination=%2Fconnect%2Fccp", "127.0.0.1:4566"),
+            format!("{federate}?destination=%2Fconnect%2Fccp"),
+        ),
+        (
+            "https://console.aws.amazon.com/console/home?region=us-east-1".to_owned(),
+            "/console/home?region=us-east-1".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = post_saml(&w.app, &fresh_for_sandbox(agent_response(), 100 + i), Some(&relay), None).await;
+        assert_eq!(r.location.as_deref(), Some(landing.as_str()), "{relay}");
+    }
+    let r = post_saml(
+        &w.app,
+        &fresh_for_sandbox(agent_response(), 200),
+        Some(&format!("https://eu-west-2.console.aws.amazon.com{federate}?destination=%2Fconnect%2Fccp")),
+        None,
+    )
+    .await;
+    let cookie = r.cookie.unwrap();
+    let federated = get(&w.app, r.location.as_deref().unwrap(), Some(&cookie)).await;
+    assert_eq!(federated.location.as_deref(), Some("/connect/ccp-v2"), "{}", federated.body);
 }
 
 /// A response for the sandbox whose assertion ID is its own (`n`), so it is not a replay.
