@@ -293,7 +293,7 @@ fn respond(
         _ => {}
     }
     if path != "/" {
-        return match connect_call(sandbox, &parts, now) {
+        return match connect_call(sandbox, &parts, now).map_err(connect::api::json_protocol_error) {
             Ok(value) => {
                 (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
             }

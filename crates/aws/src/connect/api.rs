@@ -34,6 +34,23 @@ pub struct Call<'a> {
     pub rng: &'a dyn Random,
 }
 
+/// An error in the names Connect (a rest-json service) gives it: IAM's refusal is
+/// `AccessDeniedException` there, and SigV4's failures have their JSON-protocol names; the
+/// messages are the same as the Query services'.
+pub fn json_protocol_error(mut e: AwsError) -> AwsError {
+    let code = match e.code.as_str() {
+        "AccessDenied" => "AccessDeniedException",
+        "InvalidClientTokenId" => "UnrecognizedClientException",
+        "SignatureDoesNotMatch" => "InvalidSignatureException",
+        "ExpiredToken" => "ExpiredTokenException",
+        "MissingAuthenticationToken" => "MissingAuthenticationTokenException",
+        "IncompleteSignature" => "IncompleteSignatureException",
+        _ => return e,
+    };
+    e.code = code.to_owned();
+    e
+}
+
 /// Dispatches by method and path; answers the JSON body.
 pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
     let Call { caller, region, method, path, body, now, rng } = *call;

@@ -438,6 +438,17 @@ fn real_clients_drive_iam_and_sts() {
     );
     assert_eq!(c["federation"]["user_id"], c["user_id"]);
     assert_eq!(c["federation"]["has_token"], true);
+    // Connect names IAM's refusal as a rest-json service does: the session whose session policy
+    // allows only ListAccountAliases may not federate, and the aws CLI says so in Connect's terms.
+    let instance = c["instance_id"].as_str().unwrap();
+    let refused = text(&as_session(&["connect", "get-federation-token", "--instance-id", instance]));
+    assert!(
+        refused.contains("(AccessDeniedException) when calling the GetFederationToken operation: User: arn:aws:sts::111122223333:assumed-role/Okta_Role/agent@example.com is not authorized to perform: connect:GetFederationToken on resource: ")
+            && refused.ends_with("because no session policy allows the connect:GetFederationToken action\n"),
+        "{refused}"
+    );
+    let stale = aws_with(&sb, ("ASIAUNKNOWN000000000", "secret"), Some("token"), &["connect", "list-instances"]);
+    assert!(text(&stale).contains("(UnrecognizedClientException) when calling the ListInstances operation: The security token included in the request is invalid."), "{}", text(&stale));
 
     // samlify signs as an independent IdP; its metadata becomes a second provider.
     let samlify = repo().join("tools/node/samlify_idp.js");
