@@ -236,21 +236,22 @@ impl Credentials {
     }
 
     /// Checks a password at `now`, counting failures and locking after [`LOCK_AFTER_FAILURES`].
-    /// `known` says whether the login exists and may sign in; unknown logins cost the same time.
+    /// `known` says whether the login exists and may sign in. Every answer costs one password
+    /// hash, so its time tells an unknown login, a locked account and one without a password
+    /// apart from none other.
     pub fn check_password(&mut self, login: &str, password: &str, known: bool, now: Instant) -> Result<(), Refusal> {
         let now_s = now.unix_seconds();
-        let Some(credential) = known.then(|| self.entry(login)) else {
-            password_matches(decoy_hash(), password);
-            return Err(Refusal::BadCredentials);
-        };
+        let credential = known.then(|| self.entry(login));
+        let hash = credential.as_ref().and_then(|c| c.password_hash.clone());
+        let matches = password_matches(hash.as_deref().unwrap_or_else(|| decoy_hash()), password);
+        let Some(credential) = credential else { return Err(Refusal::BadCredentials) };
         if credential.locked_until > now_s {
             return Err(Refusal::Locked { until: credential.locked_until });
         }
-        let Some(hash) = credential.password_hash.clone() else {
-            password_matches(decoy_hash(), password);
+        if hash.is_none() {
             return Err(Refusal::NoPassword);
-        };
-        if password_matches(&hash, password) {
+        }
+        if matches {
             // With a second factor due, failures are cleared only when it succeeds: otherwise
             // a known password would reset the count between guesses of the code.
             if credential.totp_secret.is_none() {
@@ -436,6 +437,36 @@ mod tests {
 
     fn at(seconds: i64) -> Instant {
         Instant::from_unix_seconds(1_800_000_000 + seconds)
+    }
+
+    /// The least time, of three, that checking `password` for `login` takes.
+    fn quickest_check(creds: &mut Credentials, login: &str, known: bool) -> std::time::Duration {
+        (0..3)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let _ = creds.check_password(login, "wrong password", known, at(0));
+                start.elapsed()
+            })
+            .min()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_locked_account_and_one_without_a_password_cost_a_hash_like_an_unknown_login() {
+        let mut creds = Credentials::default();
+        creds.set_password("ada", "correct horse battery", &Counter(std::cell::Cell::new(0))).unwrap();
+        for _ in 0..LOCK_AFTER_FAILURES {
+            let _ = creds.check_password("ada", "wrong password", true, at(0));
+        }
+        assert!(matches!(creds.check_password("ada", "wrong", true, at(0)), Err(Refusal::Locked { .. })));
+        creds.entry("nopass");
+        let unknown = quickest_check(&mut creds, "nobody", false);
+        // An argon2 hash takes milliseconds; answering without one, microseconds.
+        assert!(unknown > std::time::Duration::from_millis(1), "{unknown:?}");
+        for login in ["ada", "nopass"] {
+            let took = quickest_check(&mut creds, login, true);
+            assert!(took * 4 > unknown, "{login}: {took:?} against {unknown:?} for an unknown login");
+        }
     }
 
     #[test]
