@@ -3,9 +3,11 @@
 //! refused until the window ends, before any password is checked. Each attempt is counted before
 //! it is checked (and given back when it succeeds), so parallel attempts cannot exceed the limit.
 //! Per-account lockout (`crate::credentials`) stops guessing one person's password; this stops
-//! one address spraying many. The counts live in the store (one atomic increment per failure),
+//! one address spraying many (an IPv6 /64 counts as one address: [`source_key`]). The counts live in the store (one atomic increment per failure),
 //! so every node shares them and concurrent failures are all counted. People signing in from a
 //! browser they completed a sign-in in before are exempt (`crate::devices`).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 /// The default limit: failures from one address within [`WINDOW_SECONDS`].
 pub const LIMIT: i64 = 30;
@@ -23,6 +25,19 @@ pub struct SourceLimit {
 impl Default for SourceLimit {
     fn default() -> Self {
         SourceLimit { failures: LIMIT, window_seconds: WINDOW_SECONDS }
+    }
+}
+
+/// The source failures are counted under: an IPv4 address (IPv4-mapped IPv6 as IPv4), or the
+/// /64 of an IPv6 one, the block one subscriber is given; counting whole IPv6 addresses would
+/// give one sprayer 2^64 allowances.
+pub fn source_key(source: IpAddr) -> String {
+    match source.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
     }
 }
 
@@ -76,6 +91,16 @@ mod tests {
         assert_eq!(f.wait(start + 100_000, limit), Some(WINDOW_SECONDS - 100));
         assert_eq!(f.wait(start + WINDOW_SECONDS * 1000, limit), None, "the window ended");
         assert_eq!(f.after_failure(start + WINDOW_SECONDS * 1000, limit).count, 1);
+    }
+
+    #[test]
+    fn sources_are_counted_by_ipv4_address_or_ipv6_64() {
+        let key = |text: &str| source_key(text.parse().unwrap());
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 
     #[test]

@@ -971,7 +971,7 @@ impl Idp {
     /// Seconds `source` must wait before trying to sign in again (per-source back-off), or
     /// `None` when it may try now.
     pub async fn source_wait(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
-        let key = record_key(SOURCE_PREFIX, &source.to_string());
+        let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
         let failures = match &self.store {
             Some(store) => store.load(&key).await.map_err(storage)?.map(|(window_end, count)| {
                 crate::backoff::Failures { count: count.parse().unwrap_or(i64::MAX), window_end }
@@ -986,7 +986,7 @@ impl Idp {
     /// returns the seconds to wait when the address is over the limit. A successful attempt is
     /// given back with [`Idp::source_succeeded`], so only failures stay counted.
     pub async fn source_attempt(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
-        let key = record_key(SOURCE_PREFIX, &source.to_string());
+        let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
         let now = self.now().unix_millis();
         let failures = match &self.store {
             Some(store) => {
@@ -1006,7 +1006,7 @@ impl Idp {
 
     /// Gives back the attempt a successful sign-in from `source` counted.
     async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
-        let key = record_key(SOURCE_PREFIX, &source.to_string());
+        let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
         match &self.store {
             Some(store) => store.uncount(&key).await.map_err(storage),
             None => {

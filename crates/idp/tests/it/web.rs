@@ -553,6 +553,26 @@ async fn the_per_source_limit_and_window_are_the_configured_ones() {
     assert!(refused.body.contains("Try again in 2 minutes"), "{}", refused.body);
 }
 
+/// IPv6 sources are counted by /64, the block one subscriber holds: a sprayer cannot walk its
+/// own addresses for fresh allowances. Another /64, and IPv4, keep theirs; an IPv4-mapped
+/// address is its IPv4 address.
+#[tokio::test]
+async fn ipv6_sources_are_backed_off_by_their_64() {
+    let mut idp = idp().await;
+    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { failures: 3, window_seconds: 120 };
+    let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+    for i in 1..=3 {
+        assert_eq!(idp.source_attempt(ip(&format!("2001:db8:1:2::{i}"))).await.unwrap(), None, "attempt {i}");
+    }
+    assert_eq!(idp.source_wait(ip("2001:db8:1:2:ffff:1:2:3")).await.unwrap(), Some(120), "same /64");
+    assert_eq!(idp.source_wait(ip("2001:db8:1:3::1")).await.unwrap(), None, "the next /64");
+    for _ in 1..=3 {
+        idp.source_attempt(ip("192.0.2.7")).await.unwrap();
+    }
+    assert_eq!(idp.source_wait(ip("::ffff:192.0.2.7")).await.unwrap(), Some(120), "IPv4-mapped");
+    assert_eq!(idp.source_wait(ip("192.0.2.8")).await.unwrap(), None, "IPv4 by address");
+}
+
 /// A contact centre behind one NAT: failures by others back the shared address off, but people
 /// who completed a sign-in in their browser before still sign in from it. Nobody else gains
 /// anything from that browser, and the per-account lock still applies to it.
