@@ -233,7 +233,7 @@ pub(crate) fn redirect(to: &str) -> Response {
 
 /// Every request: a request ID (the caller's X-Request-Id when it is a plain token, else a
 /// new one) echoed in the response, one log line (method, route pattern, status, time; never
-/// query strings, bodies or cookies), and the request counter.
+/// query strings, bodies or cookies), the request counter, and HSTS when served over https.
 async fn count_request(State(idp): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = request.method().as_str().to_owned();
     let route = request
@@ -269,8 +269,15 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
+    if idp.secure_cookies {
+        // Served over https: browsers that saw this never try plain http again, so a typed
+        // http:// address cannot be intercepted on its way to the password form.
+        response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     response
 }
+
+const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 async fn metrics(State(idp): Shared, headers: HeaderMap) -> Response {
     if let Some(expected) = &idp.metrics_token {

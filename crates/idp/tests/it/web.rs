@@ -161,6 +161,14 @@ async fn over_https_the_cookies_are_host_prefixed_and_unprefixed_ones_are_not_be
     let idp = idp_at(seeds_tenant(), "https://idp.example.com").await;
     let mut browser = Browser::new(&idp);
     let page = browser.get("/login").await;
+    let hsts = |a: &Answer| a.headers.get(header::STRICT_TRANSPORT_SECURITY).map(|v| v.to_str().unwrap().to_owned());
+    let one_year = Some("max-age=31536000; includeSubDomains".to_owned());
+    assert_eq!(hsts(&page), one_year, "the sign-in page");
+    for path in ["/healthz", "/app", "/app/aws/metadata", "/nowhere"] {
+        assert_eq!(hsts(&browser.get(path).await), one_year, "{path}");
+    }
+    let plain = idp_at(seeds_tenant(), BASE).await;
+    assert_eq!(hsts(&Browser::new(&plain).get("/login").await), None, "not over plain http");
     let csrf_cookie = page.cookies.iter().find(|c| c.starts_with("__Host-idfed_csrf=")).unwrap();
     for part in ["; Secure", "; Path=/;", "; HttpOnly", "; SameSite=Strict"] {
         assert!(csrf_cookie.contains(part), "{part} missing: {csrf_cookie}");
