@@ -1323,6 +1323,11 @@ impl Idp {
     pub fn entity_id(&self, app: &str) -> String {
         format!("{}/app/{app}", self.base_url)
     }
+
+    /// The app's SAML endpoint at this IdP: `saml` (single sign-on, both bindings) or `slo`.
+    pub fn app_endpoint(&self, app: &str, endpoint: &str) -> String {
+        format!("{}/app/{app}/{endpoint}", self.base_url)
+    }
 }
 
 /// How often a change is retried when other nodes keep changing the same document.

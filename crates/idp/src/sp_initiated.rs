@@ -16,6 +16,9 @@ use crate::tenant::Tenant;
 /// How old an AuthnRequest may be, and how far in the future (clock skew).
 pub const MAX_AGE_SECONDS: i64 = 300;
 pub const SKEW_SECONDS: i64 = 60;
+/// The longest RelayState kept with a held request. The bindings say 80 bytes; SPs put deep
+/// links there and exceed that, but nothing needs kilobytes, and anyone may send requests.
+pub const MAX_RELAY_STATE_BYTES: usize = 4096;
 
 /// A request that passed every check: what the response must answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +51,17 @@ fn certificate(pem: &str) -> Result<Vec<Certificate>> {
     Certificate::from_pem_or_base64(pem).map_err(|e| IdpError::internal(format!("the app's request certificate: {e}")))
 }
 
+/// Where a request arrived: the app it names and the URL it was sent to (this IdP's endpoint,
+/// which a request's Destination must name when it has one: SAML core 3.2.1).
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    pub app: &'a str,
+    pub endpoint: &'a str,
+}
+
 /// An AuthnRequest received by HTTP-Redirect (the query string of the request).
-pub fn from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: Instant) -> Result<Accepted> {
+pub fn from_redirect(tenant: &Tenant, at: Received, query: &str, now: Instant) -> Result<Accepted> {
+    let app_name = at.app;
     let app = saml_app(tenant, app_name)?;
     let message = parse_redirect(query).map_err(|e| refuse(format!("the SAMLRequest cannot be read: {e}")))?;
     if let Some(pem) = &app.authn_request_certificate {
@@ -59,22 +71,22 @@ pub fn from_redirect(tenant: &Tenant, app_name: &str, query: &str, now: Instant)
         verify_redirect(&message, &certificate(pem)?, false)
             .map_err(|e| refuse(format!("the AuthnRequest signature does not verify: {e}")))?;
     }
-    check(app, app_name, &message.xml, message.relay_state, now, |_| Ok(()))
+    check(app, at, &message.xml, message.relay_state, now, |_| Ok(()))
 }
 
 /// An AuthnRequest received by HTTP-POST (the `SAMLRequest` form field, base64).
 pub fn from_post(
     tenant: &Tenant,
-    app_name: &str,
+    at: Received,
     encoded: &str,
     relay_state: Option<&str>,
     now: Instant,
 ) -> Result<Accepted> {
-    let app = saml_app(tenant, app_name)?;
+    let app = saml_app(tenant, at.app)?;
     let bytes = base64_decode(encoded).map_err(|e| refuse(format!("the SAMLRequest is not base64: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| refuse("the SAMLRequest is not UTF-8"))?;
     let required = app.authn_request_certificate.as_deref().map(certificate).transpose()?;
-    check(app, app_name, &text, relay_state.map(str::to_owned), now, |root| {
+    check(app, at, &text, relay_state.map(str::to_owned), now, |root| {
         let Some(trusted) = &required else { return Ok(()) };
         let verified = verify_enveloped(root, VerifyOptions { trusted, allow_sha1: false })
             .map_err(|e| refuse(format!("the AuthnRequest signature does not verify: {e}")))?;
@@ -84,7 +96,7 @@ pub fn from_post(
 
 fn check(
     app: &SamlApp,
-    app_name: &str,
+    at: Received,
     text: &str,
     relay_state: Option<String>,
     now: Instant,
@@ -108,16 +120,17 @@ fn check(
         }
         None => return Err(refuse("the AuthnRequest names no Issuer")),
     }
+    check_destination("AuthnRequest", request.destination.as_deref(), at.endpoint)?;
     // IssueInstant is required (SAML core 3.2.1): without it a captured request could be
     // replayed forever.
-    let Some(at) = request.issue_instant else {
+    let Some(issued) = request.issue_instant else {
         return Err(refuse("the AuthnRequest has no IssueInstant"));
     };
-    let age = now.unix_seconds() - at.unix_seconds();
+    let age = now.unix_seconds() - issued.unix_seconds();
     if !(-SKEW_SECONDS..=MAX_AGE_SECONDS).contains(&age) {
         return Err(refuse(format!(
             "the AuthnRequest was issued at {}, more than five minutes from now; check the SP's clock",
-            at.to_xml()
+            issued.to_xml()
         )));
     }
     if let Some(binding) = &request.protocol_binding
@@ -130,17 +143,28 @@ fn check(
     }
     let acs =
         app.acs_for(request.assertion_consumer_service_index, request.assertion_consumer_service_url.as_deref())?;
-    if relay_state.as_ref().is_some_and(|r| r.len() > 80 * 1024) {
-        return Err(refuse("the RelayState is too long"));
+    if relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE_BYTES) {
+        return Err(refuse(format!("the RelayState is longer than {MAX_RELAY_STATE_BYTES} bytes")));
     }
     Ok(Accepted {
-        app: app_name.to_owned(),
+        app: at.app.to_owned(),
         request_id: request.id,
-        issue_instant: at.unix_seconds(),
+        issue_instant: issued.unix_seconds(),
         acs_url: acs.url.clone(),
         relay_state,
         force_authn: request.force_authn,
     })
+}
+
+/// A request that names a Destination must name the endpoint it arrived at: a request signed
+/// for another IdP (which trusts the same SP key) is not taken here.
+fn check_destination(what: &str, destination: Option<&str>, endpoint: &str) -> Result<()> {
+    match destination {
+        Some(named) if named != endpoint => Err(refuse(format!(
+            "the {what} is addressed to {named:?}, not to this IdP's endpoint {endpoint:?}; set the SP's IdP URL from this app's metadata"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A LogoutRequest from an app's SP (HTTP-Redirect), checked like an AuthnRequest.
@@ -165,14 +189,8 @@ pub const CONFIRM_SECONDS: i64 = 3600;
 
 /// `max_age`: how old the request may be ([`MAX_AGE_SECONDS`] as it arrives, [`CONFIRM_SECONDS`]
 /// when its person confirms it).
-pub fn logout_from_redirect(
-    tenant: &Tenant,
-    app_name: &str,
-    query: &str,
-    now: Instant,
-    max_age: i64,
-) -> Result<Logout> {
-    let app = saml_app(tenant, app_name)?;
+pub fn logout_from_redirect(tenant: &Tenant, at: Received, query: &str, now: Instant, max_age: i64) -> Result<Logout> {
+    let app = saml_app(tenant, at.app)?;
     let Some(slo_url) = app.slo_url.clone() else {
         return Err(refuse("this app has no single logout URL configured"));
     };
@@ -188,9 +206,10 @@ pub fn logout_from_redirect(
     if request.issuer.as_deref() != Some(app.entity_id.as_str()) {
         return Err(refuse(format!("the LogoutRequest does not come from this app's SP ({:?})", app.entity_id)));
     }
+    check_destination("LogoutRequest", request.destination.as_deref(), at.endpoint)?;
     // IssueInstant is required (SAML core 3.2.1); without it a captured request would work forever.
-    let at = request.issue_instant.ok_or_else(|| refuse("the LogoutRequest has no IssueInstant"))?;
-    if !(-SKEW_SECONDS..=max_age).contains(&(now.unix_seconds() - at.unix_seconds())) {
+    let issued = request.issue_instant.ok_or_else(|| refuse("the LogoutRequest has no IssueInstant"))?;
+    if !(-SKEW_SECONDS..=max_age).contains(&(now.unix_seconds() - issued.unix_seconds())) {
         return Err(refuse(if max_age > MAX_AGE_SECONDS {
             "this sign-out request has expired; sign out from the application again"
         } else {
@@ -199,7 +218,7 @@ pub fn logout_from_redirect(
     }
     Ok(Logout {
         request_id: request.id,
-        issued: at.unix_seconds(),
+        issued: issued.unix_seconds(),
         name_id: request.name_id.map(|n| n.value),
         signed: app.authn_request_certificate.is_some(),
         relay_state: message.relay_state,

@@ -895,7 +895,9 @@ async fn read_logout(
     max_age: i64,
 ) -> Result<crate::sp_initiated::Logout, Response> {
     idp.refresh().await.map_err(|e| failure(&e))?;
-    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, name, query, idp.now(), max_age));
+    let endpoint = idp.app_endpoint(name, "slo");
+    let at = crate::sp_initiated::Received { app: name, endpoint: &endpoint };
+    let logout = idp.with_tenant(|t| crate::sp_initiated::logout_from_redirect(t, at, query, idp.now(), max_age));
     match logout {
         Ok(logout) => Ok(logout),
         Err(e) => {
@@ -1000,7 +1002,9 @@ async fn sp_redirect(State(idp): Shared, Path(name): Path<String>, uri: Uri) -> 
         return failure(&e);
     }
     let query = uri.query().unwrap_or_default();
-    let accepted = idp.with_tenant(|t| crate::sp_initiated::from_redirect(t, &name, query, idp.now()));
+    let endpoint = idp.app_endpoint(&name, "saml");
+    let at = crate::sp_initiated::Received { app: &name, endpoint: &endpoint };
+    let accepted = idp.with_tenant(|t| crate::sp_initiated::from_redirect(t, at, query, idp.now()));
     hold(&idp, &name, accepted).await
 }
 
@@ -1012,7 +1016,9 @@ async fn sp_post(State(idp): Shared, Path(name): Path<String>, Form(form): Form<
         return failure(&IdpError::invalid("no SAMLRequest in the form"));
     };
     let relay = form.get("RelayState").map(String::as_str);
-    let accepted = idp.with_tenant(|t| crate::sp_initiated::from_post(t, &name, encoded, relay, idp.now()));
+    let endpoint = idp.app_endpoint(&name, "saml");
+    let at = crate::sp_initiated::Received { app: &name, endpoint: &endpoint };
+    let accepted = idp.with_tenant(|t| crate::sp_initiated::from_post(t, at, encoded, relay, idp.now()));
     hold(&idp, &name, accepted).await
 }
 
@@ -1108,9 +1114,9 @@ fn post_page_csp() -> String {
 /// published signing certificate, the SSO endpoint (both bindings) and, for SAML apps, SLO.
 pub fn app_metadata(idp: &Idp, name: &str) -> Option<String> {
     let is_saml = idp.with_tenant(|t| t.app(name).map(|a| matches!(a.kind, AppKind::Saml(_))))?;
-    let slo = format!("{}/app/{name}/slo", idp.base_url);
+    let slo = idp.app_endpoint(name, "slo");
     let entity_id = idp.entity_id(name);
-    let sso = format!("{}/app/{name}/saml", idp.base_url);
+    let sso = idp.app_endpoint(name, "saml");
     let certificates = idp.signing().published();
     let formats = [ns::NAMEID_PERSISTENT, ns::NAMEID_TRANSIENT, ns::NAMEID_EMAIL, ns::NAMEID_UNSPECIFIED];
     Some(idp_metadata_xml(&IdpMetadata {

@@ -53,11 +53,15 @@ fn tenant_with_wiki(require_signed: bool, encrypt: bool) -> idfed_idp::tenant::T
 }
 
 fn request(id: &str, acs: Option<&str>, issuer: &str) -> String {
+    request_to("http://127.0.0.1:8080/app/wiki/saml", id, acs, issuer)
+}
+
+fn request_to(destination: &str, id: &str, acs: Option<&str>, issuer: &str) -> String {
     authn_request_xml(&AuthnRequestSpec {
         id: id.into(),
         issue_instant: now(),
         issuer: issuer.into(),
-        destination: "http://127.0.0.1:8080/app/wiki/saml".into(),
+        destination: destination.into(),
         acs_url: acs.map(str::to_owned),
         protocol_binding: Some(idfed_saml::ns::BINDING_POST.into()),
         name_id_format: None,
@@ -132,11 +136,23 @@ async fn bad_requests_are_refused_before_anyone_signs_in() {
     assert!(answer.body.contains("but this app&#39;s SP entity ID is"), "{}", answer.body);
     let answer = browser.get("/app/aws/saml?SAMLRequest=abc").await;
     assert!(answer.body.contains("IdP-initiated only"), "{}", answer.body);
+    let long = "x".repeat(idfed_idp::sp_initiated::MAX_RELAY_STATE_BYTES + 1);
+    let answer = browser.get(&signed_redirect(&request("_r3", None, SP), Some(&long))).await;
+    assert!(answer.body.contains("the RelayState is longer than 4096 bytes"), "{}", answer.body);
+    // Signed by the SP, but addressed to another IdP that trusts the same SP key.
+    let elsewhere = request_to("https://other-idp.example/sso/saml", "_r2", None, SP);
+    let answer = browser.get(&signed_redirect(&elsewhere, None)).await;
+    assert_eq!(answer.status, axum::http::StatusCode::BAD_REQUEST);
+    assert!(
+        answer.body.contains("is addressed to &#34;https://other-idp.example/sso/saml&#34;, not to this IdP"),
+        "{}",
+        answer.body
+    );
     let log = idp
         .events(&idfed_store::EventFilter { event: Some("app.authn_request".into()), ..Default::default() })
         .await
         .unwrap();
-    assert_eq!(log.len(), 5);
+    assert_eq!(log.len(), 7);
 }
 
 #[tokio::test]
@@ -233,6 +249,12 @@ async fn single_logout_ends_the_session_and_answers_with_a_signed_logout_respons
     assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::OK, "still signed in");
     let unsigned = redirect_url("/app/wiki/slo", Param::SamlRequest, &logout, None, None).unwrap();
     assert_eq!(browser.get(&unsigned).await.status, axum::http::StatusCode::BAD_REQUEST);
+    let misaddressed = logout.replace("/app/wiki/slo", "/app/wiki/saml");
+    let url = redirect_url("/app/wiki/slo", Param::SamlRequest, &misaddressed, None, signer).unwrap();
+    let refused = browser.get(&url).await;
+    assert_eq!(refused.status, axum::http::StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("the LogoutRequest is addressed to"), "{}", refused.body);
+    assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::OK, "still signed in");
     let metadata = browser.get("/app/wiki/metadata").await;
     assert!(metadata.body.contains("SingleLogoutService") && metadata.body.contains("/app/wiki/slo"));
 }
