@@ -88,7 +88,9 @@ async fn authn(
     };
     let login = known.clone().unwrap_or_else(|| request.username.clone());
     let now = idp.now();
-    let checked = idp.change_credentials(|c| c.check_password(&login, &request.password, known.is_some(), now)).await;
+    let checked = idp
+        .change_credentials(|c| c.check_password(&login, &request.password, known.is_some(), attempt.origin(), now))
+        .await;
     let actor = known.as_deref().unwrap_or("unknown");
     match checked {
         Err(e) => return e.into_response(),
@@ -128,7 +130,7 @@ async fn authn(
             }
             return refused("mfa_required", "Enter the current code from your authenticator app.");
         };
-        let checked = idp.change_credentials(|c| c.check_totp(&login, code, now)).await;
+        let checked = idp.change_credentials(|c| c.check_totp(&login, code, attempt.origin(), now)).await;
         match checked {
             Err(e) => return e.into_response(),
             Ok(Err(_)) => {

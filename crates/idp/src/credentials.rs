@@ -49,18 +49,57 @@ pub struct Credential {
     /// The last TOTP time step accepted, so a code is never used twice.
     #[serde(default)]
     pub last_totp_step: u64,
+    /// Failures from the person's known devices alone, and the lock they set: the only lock
+    /// those devices obey ([`Origin`]).
+    #[serde(default)]
+    pub device_failures: u32,
+    #[serde(default)]
+    pub device_locked_until: i64,
+}
+
+/// Where a sign-in step comes from, for the account lock. Every failure counts towards the
+/// account's lock, which refuses steps from anywhere else; a known device of the person
+/// (`crate::devices`) obeys only the lock its own failures set. So a sprayer cannot lock people
+/// out of the browsers they work in, and whoever holds such a browser gets no more guesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    KnownDevice,
+    Elsewhere,
+}
+
+/// One more failure on `count`; the fifth in a row sets `until` [`LOCK_SECONDS`] ahead.
+fn count_towards_lock(count: &mut u32, until: &mut i64, now_s: i64) -> Refusal {
+    *count += 1;
+    if *count < LOCK_AFTER_FAILURES {
+        return Refusal::BadCredentials;
+    }
+    *count = 0;
+    *until = now_s + LOCK_SECONDS;
+    Refusal::Locked { until: *until }
 }
 
 impl Credential {
-    /// Counts a failed step; the fifth in a row locks the account for [`LOCK_SECONDS`].
-    fn count_failure(&mut self, now_s: i64) -> Refusal {
-        self.failures += 1;
-        if self.failures < LOCK_AFTER_FAILURES {
-            return Refusal::BadCredentials;
+    /// The lock a step from `origin` obeys, when it is on at `now_s`.
+    fn lock_on(&self, origin: Origin, now_s: i64) -> Option<Refusal> {
+        let until = match origin {
+            Origin::KnownDevice => self.device_locked_until,
+            Origin::Elsewhere => self.locked_until,
+        };
+        (until > now_s).then_some(Refusal::Locked { until })
+    }
+
+    /// Counts a failed step from `origin` and answers as the lock it obeys.
+    fn count_failure(&mut self, origin: Origin, now_s: i64) -> Refusal {
+        let account = count_towards_lock(&mut self.failures, &mut self.locked_until, now_s);
+        match origin {
+            Origin::Elsewhere => account,
+            Origin::KnownDevice => count_towards_lock(&mut self.device_failures, &mut self.device_locked_until, now_s),
         }
+    }
+
+    fn clear_failures(&mut self) {
         self.failures = 0;
-        self.locked_until = now_s + LOCK_SECONDS;
-        Refusal::Locked { until: self.locked_until }
+        self.device_failures = 0;
     }
 }
 
@@ -227,8 +266,9 @@ impl Credentials {
         let hash = hash_password(password, rng)?;
         let credential = self.entry(login);
         credential.password_hash = Some(hash);
-        credential.failures = 0;
+        credential.clear_failures();
         credential.locked_until = 0;
+        credential.device_locked_until = 0;
         credential.epoch += 1;
         credential.totp_pending = None;
         credential.totp_pending_by.clear();
@@ -239,14 +279,21 @@ impl Credentials {
     /// `known` says whether the login exists and may sign in. Every answer costs one password
     /// hash, so its time tells an unknown login, a locked account and one without a password
     /// apart from none other.
-    pub fn check_password(&mut self, login: &str, password: &str, known: bool, now: Instant) -> Result<(), Refusal> {
+    pub fn check_password(
+        &mut self,
+        login: &str,
+        password: &str,
+        known: bool,
+        origin: Origin,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let now_s = now.unix_seconds();
         let credential = known.then(|| self.entry(login));
         let hash = credential.as_ref().and_then(|c| c.password_hash.clone());
         let matches = password_matches(hash.as_deref().unwrap_or_else(|| decoy_hash()), password);
         let Some(credential) = credential else { return Err(Refusal::BadCredentials) };
-        if credential.locked_until > now_s {
-            return Err(Refusal::Locked { until: credential.locked_until });
+        if let Some(locked) = credential.lock_on(origin, now_s) {
+            return Err(locked);
         }
         if hash.is_none() {
             return Err(Refusal::NoPassword);
@@ -255,11 +302,11 @@ impl Credentials {
             // With a second factor due, failures are cleared only when it succeeds: otherwise
             // a known password would reset the count between guesses of the code.
             if credential.totp_secret.is_none() {
-                credential.failures = 0;
+                credential.clear_failures();
             }
             return Ok(());
         }
-        Err(credential.count_failure(now_s))
+        Err(credential.count_failure(origin, now_s))
     }
 
     /// Starts TOTP enrollment: a new secret, returned as the `otpauth://` URL for an app.
@@ -366,11 +413,11 @@ impl Credentials {
 
     /// Checks a TOTP code at `now` (one step of drift either way); a code is accepted once.
     /// Wrong codes count towards the lock like wrong passwords.
-    pub fn check_totp(&mut self, login: &str, code: &str, now: Instant) -> Result<(), Refusal> {
+    pub fn check_totp(&mut self, login: &str, code: &str, origin: Origin, now: Instant) -> Result<(), Refusal> {
         let now_s = now.unix_seconds();
         let credential = self.entry(login);
-        if credential.locked_until > now_s {
-            return Err(Refusal::Locked { until: credential.locked_until });
+        if let Some(locked) = credential.lock_on(origin, now_s) {
+            return Err(locked);
         }
         let Some(secret) = credential.totp_secret.clone() else { return Err(Refusal::BadCredentials) };
         let Ok(generator) = totp(&secret) else { return Err(Refusal::BadCredentials) };
@@ -382,10 +429,10 @@ impl Credentials {
         match matched {
             Some(step) => {
                 credential.last_totp_step = step;
-                credential.failures = 0;
+                credential.clear_failures();
                 Ok(())
             }
-            None => Err(credential.count_failure(now_s)),
+            None => Err(credential.count_failure(origin, now_s)),
         }
     }
 
@@ -444,7 +491,7 @@ mod tests {
         (0..3)
             .map(|_| {
                 let start = std::time::Instant::now();
-                let _ = creds.check_password(login, "wrong password", known, at(0));
+                let _ = creds.check_password(login, "wrong password", known, Origin::Elsewhere, at(0));
                 start.elapsed()
             })
             .min()
@@ -456,9 +503,12 @@ mod tests {
         let mut creds = Credentials::default();
         creds.set_password("ada", "correct horse battery", &Counter(std::cell::Cell::new(0))).unwrap();
         for _ in 0..LOCK_AFTER_FAILURES {
-            let _ = creds.check_password("ada", "wrong password", true, at(0));
+            let _ = creds.check_password("ada", "wrong password", true, Origin::Elsewhere, at(0));
         }
-        assert!(matches!(creds.check_password("ada", "wrong", true, at(0)), Err(Refusal::Locked { .. })));
+        assert!(matches!(
+            creds.check_password("ada", "wrong", true, Origin::Elsewhere, at(0)),
+            Err(Refusal::Locked { .. })
+        ));
         creds.entry("nopass");
         let unknown = quickest_check(&mut creds, "nobody", false);
         // An argon2 hash takes milliseconds; answering without one, microseconds.
@@ -467,6 +517,37 @@ mod tests {
             let took = quickest_check(&mut creds, login, true);
             assert!(took * 4 > unknown, "{login}: {took:?} against {unknown:?} for an unknown login");
         }
+    }
+
+    #[test]
+    fn a_sprayer_locks_the_account_but_not_its_persons_known_devices_which_lock_on_their_own() {
+        let mut creds = Credentials::default();
+        creds.set_password("ada", "correct horse battery", &Counter(std::cell::Cell::new(0))).unwrap();
+        let check = |creds: &mut Credentials, password: &str, origin: Origin| {
+            creds.check_password("ada", password, true, origin, at(10))
+        };
+        for _ in 0..LOCK_AFTER_FAILURES {
+            let _ = check(&mut creds, "guess", Origin::Elsewhere);
+        }
+        let locked = Err(Refusal::Locked { until: at(10).unix_seconds() + LOCK_SECONDS });
+        assert_eq!(check(&mut creds, "correct horse battery", Origin::Elsewhere), locked);
+        assert_eq!(check(&mut creds, "correct horse battery", Origin::KnownDevice), Ok(()), "the person's own browser");
+        assert_eq!(check(&mut creds, "correct horse battery", Origin::Elsewhere), locked, "the lock stays on");
+
+        // Whoever holds the known device gets five guesses too, and then it is locked as well.
+        for i in 1..LOCK_AFTER_FAILURES {
+            assert_eq!(check(&mut creds, "guess", Origin::KnownDevice), Err(Refusal::BadCredentials), "guess {i}");
+        }
+        assert!(matches!(check(&mut creds, "guess", Origin::KnownDevice), Err(Refusal::Locked { .. })));
+        assert!(matches!(check(&mut creds, "correct horse battery", Origin::KnownDevice), Err(Refusal::Locked { .. })));
+        // A wrong code from the known device counts the same way.
+        let mut fresh = Credentials::default();
+        fresh.enroll_totp("bo", &Counter(std::cell::Cell::new(0))).unwrap();
+        for _ in 0..LOCK_AFTER_FAILURES {
+            let _ = fresh.check_totp("bo", "000000", Origin::KnownDevice, at(10));
+        }
+        assert!(matches!(fresh.check_totp("bo", "000000", Origin::KnownDevice, at(10)), Err(Refusal::Locked { .. })));
+        assert!(matches!(fresh.check_totp("bo", "000000", Origin::Elsewhere, at(10)), Err(Refusal::Locked { .. })));
     }
 
     #[test]
@@ -498,15 +579,24 @@ mod tests {
         assert!(creds.set_password("Alice", "short", &rng).is_err());
         creds.set_password("Alice", "correct horse", &rng).unwrap();
         assert!(creds.get("alice").unwrap().password_hash.as_deref().unwrap().starts_with("$argon2id$"));
-        assert_eq!(creds.check_password("alice", "correct horse", true, at(0)), Ok(()));
+        assert_eq!(creds.check_password("alice", "correct horse", true, Origin::Elsewhere, at(0)), Ok(()));
         for _ in 0..4 {
-            assert_eq!(creds.check_password("alice", "wrong", true, at(1)), Err(Refusal::BadCredentials));
+            assert_eq!(
+                creds.check_password("alice", "wrong", true, Origin::Elsewhere, at(1)),
+                Err(Refusal::BadCredentials)
+            );
         }
-        let locked = creds.check_password("alice", "wrong", true, at(2));
+        let locked = creds.check_password("alice", "wrong", true, Origin::Elsewhere, at(2));
         assert_eq!(locked, Err(Refusal::Locked { until: at(2).unix_seconds() + LOCK_SECONDS }));
-        assert!(matches!(creds.check_password("alice", "correct horse", true, at(60)), Err(Refusal::Locked { .. })));
-        assert_eq!(creds.check_password("alice", "correct horse", true, at(2 + LOCK_SECONDS)), Ok(()));
-        assert_eq!(creds.check_password("nobody", "x", false, at(0)), Err(Refusal::BadCredentials));
+        assert!(matches!(
+            creds.check_password("alice", "correct horse", true, Origin::Elsewhere, at(60)),
+            Err(Refusal::Locked { .. })
+        ));
+        assert_eq!(
+            creds.check_password("alice", "correct horse", true, Origin::Elsewhere, at(2 + LOCK_SECONDS)),
+            Ok(())
+        );
+        assert_eq!(creds.check_password("nobody", "x", false, Origin::Elsewhere, at(0)), Err(Refusal::BadCredentials));
         assert!(creds.get("nobody").is_none(), "unknown logins leave no trace");
     }
 
@@ -517,11 +607,19 @@ mod tests {
         let url = creds.enroll_totp("alice", &rng).unwrap();
         assert!(url.starts_with("otpauth://totp/idfed:alice?secret="), "{url}");
         let code = creds.current_totp("alice", at(0)).unwrap();
-        assert_eq!(creds.check_totp("alice", &code, at(10)), Ok(()));
-        assert_eq!(creds.check_totp("alice", &code, at(10)), Err(Refusal::BadCredentials), "no replay");
+        assert_eq!(creds.check_totp("alice", &code, Origin::Elsewhere, at(10)), Ok(()));
+        assert_eq!(
+            creds.check_totp("alice", &code, Origin::Elsewhere, at(10)),
+            Err(Refusal::BadCredentials),
+            "no replay"
+        );
         let later = creds.current_totp("alice", at(90)).unwrap();
-        assert_eq!(creds.check_totp("alice", &later, at(300)), Err(Refusal::BadCredentials), "too old");
+        assert_eq!(
+            creds.check_totp("alice", &later, Origin::Elsewhere, at(300)),
+            Err(Refusal::BadCredentials),
+            "too old"
+        );
         let next = creds.current_totp("alice", at(330)).unwrap();
-        assert_eq!(creds.check_totp("alice", &next, at(300)), Ok(()), "one step ahead is accepted");
+        assert_eq!(creds.check_totp("alice", &next, Origin::Elsewhere, at(300)), Ok(()), "one step ahead is accepted");
     }
 }

@@ -5,9 +5,10 @@
 //! The per-source back-off neither refuses nor counts a sign-in for someone the browser's
 //! cookie names. So when an office address is backed off by failures from others behind the same
 //! NAT (a contact centre at shift start), the people who work there still sign in from their own
-//! browsers, while a sprayer without such an entry stays refused. Nothing else is skipped: the
-//! password, the second factor and the per-account lock apply as always, and an entry is worth
-//! nothing for anyone else's login. An entry names the account's id and credential epoch, so a
+//! browsers, while a sprayer without such an entry stays refused. The account lock that failures
+//! from elsewhere set does not refuse them either; the device obeys the lock its own failures
+//! set (`crate::credentials::Origin`). Nothing else is skipped: the password and the second
+//! factor are checked as always, and an entry is worth nothing for anyone else's login. An entry names the account's id and credential epoch, so a
 //! password change, a removal or a new account under the old login ends it.
 
 use serde::{Deserialize, Serialize};

@@ -1429,6 +1429,16 @@ pub enum Attempt {
     Exempt,
 }
 
+impl Attempt {
+    /// Which account lock the step obeys.
+    pub fn origin(self) -> crate::credentials::Origin {
+        match self {
+            Attempt::Exempt => crate::credentials::Origin::KnownDevice,
+            Attempt::Counted(_) => crate::credentials::Origin::Elsewhere,
+        }
+    }
+}
+
 /// An SP-initiated request waiting for its person to sign in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRequest {

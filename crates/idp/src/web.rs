@@ -477,7 +477,8 @@ async fn login_submit(
     };
     let now = idp.now();
     let login = known.clone().unwrap_or_else(|| username.clone());
-    let checked = idp.change_credentials(|c| c.check_password(&login, &password, known.is_some(), now)).await;
+    let checked =
+        idp.change_credentials(|c| c.check_password(&login, &password, known.is_some(), attempt.origin(), now)).await;
     let refusal = match checked {
         Err(e) => return failure(&e),
         Ok(Ok(())) => None,
@@ -566,7 +567,7 @@ async fn mfa_submit(
     };
     let code = form.get("code").cloned().unwrap_or_default();
     let now = idp.now();
-    let checked = idp.change_credentials(|c| c.check_totp(&session.login, &code, now)).await;
+    let checked = idp.change_credentials(|c| c.check_totp(&session.login, &code, attempt.origin(), now)).await;
     match checked {
         Err(e) => failure(&e),
         Ok(Err(refusal)) => {

@@ -452,7 +452,12 @@ async fn pending_secrets_stay_with_their_session_and_the_policy_applies_to_open_
     )
     .unwrap()
     .generate(later.unix_seconds() as u64);
-    let checked = idp.change_credentials(|c| c.check_totp("Agent.One@example.com", &with_seen, later)).await.unwrap();
+    let checked = idp
+        .change_credentials(|c| {
+            c.check_totp("Agent.One@example.com", &with_seen, idfed_idp::credentials::Origin::Elsewhere, later)
+        })
+        .await
+        .unwrap();
     assert!(checked.is_err(), "the secret the other session saw is not the enrolled one");
 
     // Resetting the person's MFA (as an administrator who enrolls first) ends their sessions.

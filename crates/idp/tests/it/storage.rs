@@ -83,7 +83,15 @@ async fn the_tenant_credentials_sessions_and_log_survive_a_restart_and_are_share
         let restarted = node(&store).await;
         assert_eq!(restarted.tenant(), seeds_tenant(), "{backend}");
         let checked = restarted
-            .change_credentials(|c| c.check_password("test", "correct horse battery", true, now()))
+            .change_credentials(|c| {
+                c.check_password(
+                    "test",
+                    "correct horse battery",
+                    true,
+                    idfed_idp::credentials::Origin::Elsewhere,
+                    now(),
+                )
+            })
             .await
             .unwrap();
         assert_eq!(checked, Ok(()), "{backend}: the password survived");
@@ -308,7 +316,10 @@ async fn totp_seeds_are_sealed_and_the_secret_key_rotates() {
             open(new, None).await.unwrap_or_else(|e| panic!("{backend}: the new key alone opens the store: {e:?}"));
         assert_eq!(after.signing().active.certificate.fingerprint_sha256(), fingerprint, "{backend}: the same key");
         let code = totp_code(&seed, "test");
-        let checked = after.change_credentials(|c| c.check_totp("test", &code, now())).await.unwrap();
+        let checked = after
+            .change_credentials(|c| c.check_totp("test", &code, idfed_idp::credentials::Origin::Elsewhere, now()))
+            .await
+            .unwrap();
         assert_eq!(checked, Ok(()), "{backend}: the TOTP seed opened under the new key");
         assert!(open(old, None).await.is_err(), "{backend}: the old key alone opens nothing any more");
     }

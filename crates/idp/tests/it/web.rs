@@ -478,8 +478,12 @@ async fn one_address_spraying_many_logins_is_backed_off_before_any_password_is_c
     let api = browser.send(api_authn(r#"{"username":"test","password":"correct horse battery"}"#)).await;
     assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS, "the client API shares the back-off: {}", api.body);
     // The person's own account was never locked: the address was.
-    let checked =
-        idp.change_credentials(|c| c.check_password("test", "correct horse battery", true, now())).await.unwrap();
+    let checked = idp
+        .change_credentials(|c| {
+            c.check_password("test", "correct horse battery", true, idfed_idp::credentials::Origin::Elsewhere, now())
+        })
+        .await
+        .unwrap();
     assert_eq!(checked, Ok(()));
 }
 
@@ -638,6 +642,28 @@ async fn a_known_browser_signs_its_people_in_while_their_shared_address_is_backe
     let locked = desk.sign_in("test", "correct horse battery").await;
     assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "the account is locked for everyone");
     assert!(locked.body.contains("Sign-in failed"), "{}", locked.body);
+}
+
+/// Someone guessing at an account locks it for every browser but those its person completed a
+/// sign-in in: the person keeps working, and the lock still holds for everyone else.
+#[tokio::test]
+async fn a_sprayer_cannot_lock_a_person_out_of_their_own_browser() {
+    let idp = idp().await;
+    let mut desk = Browser::new(&idp);
+    assert_eq!(desk.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER);
+    let mut sprayer = Browser::new(&idp);
+    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
+        assert_eq!(sprayer.sign_in("test", "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let control = sprayer.sign_in("test", "correct horse battery").await;
+    assert_eq!(control.status, StatusCode::UNAUTHORIZED, "the control: the account is locked");
+    let mut desk_again = Browser::new(&idp);
+    desk_again.jar_insert("idfed_device", desk.jar.get("idfed_device").unwrap());
+    let signed = desk_again.sign_in("test", "correct horse battery").await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "the person's own browser: {}", signed.body);
+    assert_eq!(desk_again.get("/app").await.status, StatusCode::OK);
+    let still = Browser::new(&idp).sign_in("test", "correct horse battery").await;
+    assert_eq!(still.status, StatusCode::UNAUTHORIZED, "still locked for any other browser");
 }
 
 /// The client API (`idfed aws login`) gets the same exemption: the `device` its last sign-in
