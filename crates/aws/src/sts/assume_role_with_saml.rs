@@ -273,9 +273,25 @@ fn check_issuer_before_trusting(text: &str, provider: &SamlProvider) -> Result<(
 }
 
 fn validate(text: &str, provider: &SamlProvider, now: Instant) -> Result<Accepted, AwsError> {
+    let config = sp_config(provider);
+    let accepted = validate_response(text, &config, now).map_err(|e| {
+        let timing = matches!(e.reason, Reason::Expired | Reason::NotYetValid);
+        let audience_first = if timing { audience_fault_when_issued(text, &config, provider) } else { None };
+        audience_first.unwrap_or_else(|| refusal(e))
+    })?;
+    if provider.assertion_encryption_mode.as_deref() == Some("Required") && !accepted.encrypted {
+        return Err(invalid_token(
+            "The identity provider requires encrypted assertions, and this SAML response is not encrypted.",
+        ));
+    }
+    check_aws_audience(&accepted, provider)?;
+    Ok(accepted)
+}
+
+fn sp_config(provider: &SamlProvider) -> SpConfig {
     let decryption_keys =
         provider.private_keys.iter().filter_map(|(_, pem, _)| DecryptionKey::from_pem(pem).ok()).collect::<Vec<_>>();
-    let config = SpConfig {
+    SpConfig {
         trusted: provider.certificates.clone(),
         // AWS's audiences are checked below, after the signature, with AWS's text.
         audiences: Vec::new(),
@@ -287,8 +303,12 @@ fn validate(text: &str, provider: &SamlProvider, now: Instant) -> Result<Accepte
         decryption_keys,
         // AWS accepts AES-CBC ("AES-GCM or AES-CBC", IAM API reference).
         allow_cbc: true,
-    };
-    let accepted = validate_response(text, &config, now).map_err(|e| match e.reason {
+    }
+}
+
+/// What AWS answers for each reason the validator refuses a response.
+fn refusal(e: idfed_saml::Error) -> AwsError {
+    match e.reason {
         Reason::Signature | Reason::Unsigned | Reason::Profile | Reason::Wrapping | Reason::Key => {
             invalid_token(SIGNATURE_INVALID)
         }
@@ -301,21 +321,29 @@ fn validate(text: &str, provider: &SamlProvider, now: Instant) -> Result<Accepte
             e.message
         )),
         _ => invalid_token(format!("Invalid SAML response: {}", e.message)),
-    })?;
-    if provider.assertion_encryption_mode.as_deref() == Some("Required") && !accepted.encrypted {
-        return Err(invalid_token(
-            "The identity provider requires encrypted assertions, and this SAML response is not encrypted.",
-        ));
     }
-    // AWS checks the audience itself: any AudienceRestriction must name AWS, in the provider's
-    // partition (the sandbox's own URL is not an audience AWS would take).
+}
+
+/// AWS checks the audience before the time. A response refused for its time is validated
+/// again, signature and all, as of the Response's own IssueInstant; when it passes there, a
+/// wrong audience is what AWS names.
+fn audience_fault_when_issued(text: &str, config: &SpConfig, provider: &SamlProvider) -> Option<AwsError> {
+    let doc = xml::parse(text, xml::Limits::MESSAGE).ok()?;
+    let issued = Instant::parse(doc.root_element().attribute("IssueInstant")?).ok()?;
+    let accepted = validate_response(text, config, issued).ok()?;
+    check_aws_audience(&accepted, provider).err()
+}
+
+/// AWS checks the audience itself: any AudienceRestriction must name AWS, in the provider's
+/// partition (the sandbox's own URL is not an audience AWS would take).
+fn check_aws_audience(accepted: &Accepted, provider: &SamlProvider) -> Result<(), AwsError> {
     let conditions = accepted.assertion.conditions.as_ref().ok_or_else(|| invalid_token(AUDIENCE_MISSING))?;
     let partition = Partition::of_arn(&provider.arn);
     let names_aws = |r: &Vec<String>| r.iter().any(|a| is_aws_audience(a, partition));
     if conditions.audience_restrictions.is_empty() || !conditions.audience_restrictions.iter().all(names_aws) {
         return Err(invalid_token(AUDIENCE_MISSING));
     }
-    Ok(accepted)
+    Ok(())
 }
 
 /// AWS takes exactly one SubjectConfirmation, with both NotOnOrAfter and Recipient.

@@ -185,6 +185,26 @@ fn audience_f09() {
     }
 }
 
+/// AWS checks the audience before the time: a response both too old (or not yet valid) and for
+/// another audience is refused for its audience; with AWS's audience, for its time.
+#[test]
+fn the_audience_is_named_before_the_time() {
+    let state = seeded_state();
+    let mut r = response();
+    r.audience = "https://sp.example.test/metadata".into();
+    let wrong = signed(&r);
+    let right = signed(&response());
+    let (late, early) = (now().plus_seconds(3600), now().minus_seconds(3600));
+    expect(assume(&state, &wrong, None, late), "InvalidIdentityToken", 400, AUDIENCE_MISSING);
+    expect(assume(&state, &right, None, late), "ExpiredTokenException", 400, TOKEN_EXPIRED);
+    expect(assume(&state, &wrong, None, early), "InvalidIdentityToken", 400, AUDIENCE_MISSING);
+    let not_yet = assume(&state, &right, None, early).unwrap_err();
+    assert!(not_yet.message.contains("not valid before"), "{}", not_yet.message);
+    // The signature still comes first.
+    let tampered = wrong.replace("alice@example.com</saml:NameID>", "mallory@example.com</saml:NameID>");
+    expect(assume(&state, &tampered, None, late), "InvalidIdentityToken", 400, "Response signature invalid");
+}
+
 #[test]
 fn freshness_f10() {
     let state = seeded_state();
