@@ -5,6 +5,7 @@ use idfed_saml::Instant;
 
 use crate::error::AwsError;
 use crate::state::{Session, State};
+use crate::sts::endpoints::Partition;
 use crate::sts::session_policy::SessionPolicies;
 
 /// The principal behind an access key.
@@ -13,6 +14,7 @@ pub enum Caller {
     /// The account's administrator key: everything is allowed, as for the root user.
     Root {
         account: String,
+        partition: Partition,
     },
     User {
         arn: String,
@@ -48,12 +50,12 @@ impl Caller {
 
     pub fn account(&self) -> &str {
         match self {
-            Caller::Root { account } | Caller::User { account, .. } | Caller::Session { account, .. } => account,
+            Caller::Root { account, .. } | Caller::User { account, .. } | Caller::Session { account, .. } => account,
         }
     }
     pub fn arn(&self) -> String {
         match self {
-            Caller::Root { account } => format!("arn:aws:iam::{account}:root"),
+            Caller::Root { account, partition } => format!("arn:{}:iam::{account}:root", partition.name()),
             Caller::User { arn, .. } => arn.clone(),
             Caller::Session { assumed_role_arn, .. } => assumed_role_arn.clone(),
         }
@@ -61,7 +63,7 @@ impl Caller {
     /// `${aws:userid}`.
     pub fn user_id(&self) -> String {
         match self {
-            Caller::Root { account } => account.clone(),
+            Caller::Root { account, .. } => account.clone(),
             Caller::User { user_id, .. } => user_id.clone(),
             Caller::Session { assumed_role_id, .. } => assumed_role_id.clone(),
         }
@@ -80,8 +82,9 @@ fn session_keys(session: &Session) -> Vec<(String, String)> {
     let source_identity = session.source_identity.iter().map(|s| ("aws:SourceIdentity".to_owned(), s.clone()));
     // `saml:doc` is `<account>/<provider name>`, kept with every session since sessions began.
     let provider = session.saml.get("saml:doc").and_then(|v| v.first()).and_then(|doc| doc.split_once('/'));
+    let partition = Partition::of_arn(&session.role_arn).name();
     let provider = provider.map(|(account, name)| {
-        ("aws:FederatedProvider".to_owned(), format!("arn:aws:iam::{account}:saml-provider/{name}"))
+        ("aws:FederatedProvider".to_owned(), format!("arn:{partition}:iam::{account}:saml-provider/{name}"))
     });
     let saml = CROSS_SERVICE_SAML_KEYS.iter().filter_map(|key| {
         session.saml.get(*key).and_then(|v| v.first()).map(|value| ((*key).to_owned(), value.clone()))
@@ -105,7 +108,8 @@ pub fn resolve(
         }
         if let Some(root) = key.user_arn.strip_suffix(":root") {
             let account = root.rsplit(':').next().unwrap_or_default().to_owned();
-            return Ok((Caller::Root { account }, key.secret.clone()));
+            let partition = Partition::of_arn(&key.user_arn);
+            return Ok((Caller::Root { account, partition }, key.secret.clone()));
         }
         let user = state.users.get(&key.user_arn).ok_or_else(invalid)?;
         return Ok((

@@ -23,6 +23,7 @@ use crate::protocol::query::{IAM_NAMESPACE, Params, STS_NAMESPACE, error_respons
 use crate::protocol::sigv4::{self, HttpParts};
 use crate::signin::{self, Answer};
 use crate::state::{AccessKey, Account, RecordKey, State};
+use crate::sts::endpoints::Partition;
 
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
@@ -146,13 +147,13 @@ impl Sandbox {
         let _ = persist::purge(store, now).await;
     }
 
-    /// Adds an account with an administrator access key, unless it exists.
-    pub fn ensure_account(&self, id: &str, alias: Option<&str>) -> AdminKey {
+    /// Adds an account in `partition` with an administrator access key, unless it exists.
+    pub fn ensure_account(&self, id: &str, alias: Option<&str>, partition: Partition) -> AdminKey {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let root = format!("arn:aws:iam::{id}:root");
         if state.account(id).is_none() {
-            state.accounts.push(Account { id: id.to_owned(), alias: alias.map(str::to_owned) });
+            state.accounts.push(Account { id: id.to_owned(), alias: alias.map(str::to_owned), partition });
         }
+        let root = state.arn(id, "iam", "", "root");
         if let Some(existing) = state.access_keys.values().find(|k| k.user_arn == root) {
             return AdminKey {
                 account: id.to_owned(),

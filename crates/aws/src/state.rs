@@ -6,12 +6,16 @@ use idfed_policy::{Kind, Policy};
 use idfed_saml::{Certificate, Instant};
 use serde::{Deserialize, Serialize};
 
+use crate::sts::endpoints::Partition;
 use crate::sts::session_policy::SessionPolicies;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     pub alias: Option<String>,
+    /// Sandboxes kept before partitions were modelled hold commercial accounts.
+    #[serde(default)]
+    pub partition: Partition,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -307,6 +311,13 @@ impl State {
 
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// The ARN of `resource` in `account`, in the account's partition (`region` empty for
+    /// global services): `arn:aws-us-gov:iam::123456789012:role/Admin`.
+    pub fn arn(&self, account: &str, service: &str, region: &str, resource: &str) -> String {
+        let partition = self.account(account).map(|a| a.partition).unwrap_or_default();
+        format!("arn:{}:{service}:{region}:{account}:{resource}", partition.name())
     }
 
     /// Role lookup by ARN; role names are case-sensitive here (F16).

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use idfed_aws::persist;
 use idfed_aws::server::{AdminKey, Sandbox, serve};
 use idfed_aws::state::State;
+use idfed_aws::sts::endpoints::Partition;
 use idfed_store::DocumentStore;
 
 use crate::Outcome;
@@ -22,6 +23,10 @@ pub enum AwsCommand {
         /// An account as ID or ID=alias; repeat for several. Default: 111122223333.
         #[arg(long = "account")]
         accounts: Vec<String>,
+        /// The partition new accounts are in: aws, aws-us-gov (GovCloud) or aws-cn (China).
+        /// It sets their ARNs and the SAML audience and sign-in URLs their providers accept.
+        #[arg(long, default_value = "aws", value_parser = parse_partition)]
+        partition: Partition,
         /// Print one JSON line with the endpoint and the administrator keys (for scripts).
         #[arg(long)]
         json: bool,
@@ -73,7 +78,8 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     match command {
-        AwsCommand::Serve { listen, accounts, json, data_dir, in_memory } => {
+        AwsCommand::Serve { listen, accounts, partition, json, data_dir, in_memory } => {
+            let accounts = Accounts { specs: accounts, partition };
             runtime.block_on(serve_command(listen, accounts, json, if in_memory { None } else { Some(data_dir) }))
         }
         AwsCommand::Login { target, profile } => crate::aws_login::login(target, profile),
@@ -104,9 +110,19 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
     }
 }
 
+fn parse_partition(name: &str) -> Result<Partition, String> {
+    Partition::parse(name).ok_or_else(|| format!("{name:?} is not a partition: use aws, aws-us-gov or aws-cn"))
+}
+
+/// The accounts `idfed aws serve` makes sure of, and the partition new ones are in.
+struct Accounts {
+    specs: Vec<String>,
+    partition: Partition,
+}
+
 async fn serve_command(
     listen: String,
-    accounts: Vec<String>,
+    accounts: Accounts,
     json: bool,
     data_dir: Option<PathBuf>,
 ) -> Result<Outcome, String> {
@@ -122,14 +138,15 @@ async fn serve_command(
         None => Sandbox::new(State::default(), Arc::new(crate::clock::now), sign_in),
     };
     let sandbox = Arc::new(sandbox);
-    let accounts = if accounts.is_empty() { vec!["111122223333".to_owned()] } else { accounts };
+    let Accounts { specs, partition } = accounts;
+    let specs = if specs.is_empty() { vec!["111122223333".to_owned()] } else { specs };
     let mut keys: Vec<AdminKey> = Vec::new();
-    for spec in &accounts {
+    for spec in &specs {
         let (id, alias) = spec.split_once('=').map_or((spec.as_str(), None), |(i, a)| (i, Some(a)));
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("--account {spec:?}: an account ID is 12 digits"));
         }
-        keys.push(sandbox.ensure_account(id, alias));
+        keys.push(sandbox.ensure_account(id, alias, partition));
     }
     sandbox.persist().await.map_err(|e| e.message)?;
     if json {

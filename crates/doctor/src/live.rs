@@ -91,7 +91,8 @@ pub async fn read(live: &Live<'_>, now: Instant) -> Result<State, String> {
         .find_map(|arn| arn.split(':').nth(4).filter(|a| a.len() == 12).map(str::to_owned))
         .ok_or("ListRoles named no role: nothing to judge (or not allowed to list roles)")?;
     let alias = iam(&c, &[("Action", "ListAccountAliases")], now).await.ok().and_then(|d| d.first("member"));
-    let mut state = State { accounts: vec![Account { id: account.clone(), alias }], ..State::default() };
+    let mut state =
+        State { accounts: vec![Account { id: account.clone(), alias, ..Default::default() }], ..State::default() };
 
     let providers_doc = iam(&c, &[("Action", "ListSAMLProviders")], now).await?;
     for arn in providers_doc.all("Arn") {

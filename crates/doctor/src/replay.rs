@@ -333,7 +333,7 @@ pub fn lint(state: &State, findings: &mut Vec<Finding>) {
 /// IdP metadata checked as IAM's CreateSAMLProvider checks it (F19).
 pub fn metadata(text: &str, now: idfed_saml::Instant, findings: &mut Vec<Finding>) {
     let mut scratch = State {
-        accounts: vec![idfed_aws::state::Account { id: "000000000000".into(), alias: None }],
+        accounts: vec![idfed_aws::state::Account { id: "000000000000".into(), alias: None, ..Default::default() }],
         ..State::default()
     };
     let result =

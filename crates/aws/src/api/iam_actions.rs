@@ -81,7 +81,7 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
     let p = call.params;
     let account = call.caller.account().to_owned();
     let action = p.action()?;
-    let iam_arn = |resource: &str| format!("arn:aws:iam::{account}:{resource}");
+    let iam_arn = |resource: &str| state.arn(&account, "iam", "", resource);
     let context = base_context(call.caller, call.now, call.source_ip);
     let allow =
         |state: &State, resource: &str| authorize(state, call.caller, &format!("iam:{action}"), resource, &context);

@@ -10,6 +10,7 @@ use crate::connect::{self, NewUser};
 use crate::error::AwsError;
 use crate::ids;
 use crate::state::State;
+use crate::sts::endpoints::Partition;
 
 fn body_json(body: &[u8]) -> Result<Value, AwsError> {
     if body.is_empty() {
@@ -155,7 +156,7 @@ pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
 fn instance_json(i: &crate::state::ConnectInstance) -> Value {
     json!({
         "Id": i.id, "Arn": i.arn, "IdentityManagementType": i.identity_management_type, "InstanceAlias": i.alias,
-        "CreatedTime": i.created.unix_seconds(), "ServiceRole": format!("arn:aws:iam::{}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect", i.account),
+        "CreatedTime": i.created.unix_seconds(), "ServiceRole": format!("arn:{}:iam::{}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect", Partition::of_arn(&i.arn).name(), i.account),
         "InstanceStatus": "ACTIVE", "InboundCallsEnabled": true, "OutboundCallsEnabled": true,
         "InstanceAccessUrl": format!("https://{}.my.connect.aws/", i.alias),
     })

@@ -65,7 +65,7 @@ pub fn create_instance(
         ));
     }
     let id = uuid(rng);
-    let arn = format!("arn:aws:connect:{region}:{account}:instance/{id}");
+    let arn = state.arn(account, "connect", region, &format!("instance/{id}"));
     let security_profiles = SECURITY_PROFILES.iter().map(|name| ((*name).to_owned(), uuid(rng))).collect();
     state.connect_instances.insert(
         id.clone(),

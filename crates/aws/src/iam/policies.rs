@@ -23,7 +23,7 @@ pub fn create(
         return Err(AwsError::sender(409, "LimitExceeded", "Cannot exceed quota for PolicySize: 6144"));
     }
     Policy::parse(document, Kind::Identity).map_err(malformed_policy)?;
-    let arn = format!("arn:aws:iam::{account}:policy{path}{name}");
+    let arn = state.arn(account, "iam", "", &format!("policy{path}{name}"));
     if state.policies.contains_key(&arn) {
         return Err(already_exists(format!("A policy called {name} already exists. Duplicate names are not allowed.")));
     }

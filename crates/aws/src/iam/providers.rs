@@ -48,7 +48,7 @@ pub fn create(
     rng: &dyn Random,
 ) -> Result<String, AwsError> {
     check_name(name, "name", 128, ".-")?;
-    let arn = format!("arn:aws:iam::{account}:saml-provider/{name}");
+    let arn = state.arn(account, "iam", "", &format!("saml-provider/{name}"));
     if state.providers.contains_key(&arn) {
         return Err(already_exists(format!("SAMLProvider {name} already exists.")));
     }

@@ -67,7 +67,7 @@ pub fn create(
     }
     let policy = Policy::parse(new.trust_policy, Kind::Trust).map_err(malformed_policy)?;
     check_principals(state, &policy)?;
-    let arn = format!("arn:aws:iam::{account}:role{}{}", new.path, new.name);
+    let arn = state.arn(account, "iam", "", &format!("role{}{}", new.path, new.name));
     state.roles.insert(
         arn.clone(),
         Role {

@@ -23,7 +23,7 @@ pub fn create(
     if state.users.values().any(|u| u.account == account && u.name.eq_ignore_ascii_case(name)) {
         return Err(already_exists(format!("User with name {name} already exists.")));
     }
-    let arn = format!("arn:aws:iam::{account}:user{path}{name}");
+    let arn = state.arn(account, "iam", "", &format!("user{path}{name}"));
     state.users.insert(
         arn.clone(),
         User {

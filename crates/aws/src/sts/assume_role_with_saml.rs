@@ -217,7 +217,7 @@ pub fn assume_verified(
         token: ids::session_token(rng),
         expires: now.plus_seconds(lifetime),
         role_arn: role.arn.clone(),
-        assumed_role_arn: format!("arn:aws:sts::{account}:assumed-role/{}/{session_name}", role.name),
+        assumed_role_arn: state.arn(&account, "sts", "", &format!("assumed-role/{}/{session_name}", role.name)),
         assumed_role_id: format!("{}:{session_name}", role.id),
         account,
         source_identity: source_identity.clone(),

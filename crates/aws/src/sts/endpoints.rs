@@ -1,15 +1,32 @@
 //! The sign-in endpoints a SAML Recipient may name, and the audiences AWS accepts, per partition.
 
-/// The AWS partition a SAML provider lives in (from its ARN): each has its own sign-in host and
+/// The AWS partition an account lives in: each has its own ARN prefix, sign-in host and
 /// audience, and a response for one is not accepted by another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Partition {
+    #[default]
+    #[serde(rename = "aws")]
     Aws,
+    #[serde(rename = "aws-us-gov")]
     GovCloud,
+    #[serde(rename = "aws-cn")]
     China,
 }
 
 impl Partition {
+    /// As ARNs spell it: `aws`, `aws-us-gov`, `aws-cn`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::GovCloud => "aws-us-gov",
+            Partition::China => "aws-cn",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Partition> {
+        [Partition::Aws, Partition::GovCloud, Partition::China].into_iter().find(|p| p.name() == name)
+    }
+
     /// `arn:aws-us-gov:…` is GovCloud, `arn:aws-cn:…` China, anything else the commercial one.
     pub fn of_arn(arn: &str) -> Partition {
         match arn.split(':').nth(1) {

@@ -94,8 +94,10 @@ pub fn trust_policy(actions: &[&str], provider: &str, aud: &str) -> String {
 /// The seeds' account: provider Okta_Connect_Admin and role Okta_Role trusting it.
 pub fn seeded_state() -> State {
     let rng = Seeded::new(1);
-    let mut state =
-        State { accounts: vec![Account { id: ACCOUNT.into(), alias: Some("corp".into()) }], ..State::default() };
+    let mut state = State {
+        accounts: vec![Account { id: ACCOUNT.into(), alias: Some("corp".into()), ..Default::default() }],
+        ..State::default()
+    };
     providers::create(&mut state, ACCOUNT, "Okta_Connect_Admin", &idp_metadata(&idp().cert), now(), &rng).unwrap();
     let role = roles::NewRole {
         name: "Okta_Role",

@@ -70,7 +70,10 @@ fn corpus_rows_through_assume_role_with_saml() {
 
         let rng = Seeded::new(1);
         let at = Instant::parse(now).unwrap();
-        let mut state = State { accounts: vec![Account { id: account.clone(), alias: None }], ..State::default() };
+        let mut state = State {
+            accounts: vec![Account { id: account.clone(), alias: None, ..Default::default() }],
+            ..State::default()
+        };
         let md = metadata::idp_metadata_xml(&metadata::IdpMetadata {
             entity_id: &issuer,
             signing_certificates: std::slice::from_ref(&certificate),

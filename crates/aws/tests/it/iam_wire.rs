@@ -10,7 +10,7 @@ use crate::common::*;
 
 fn call(state: &mut State, query: &str) -> Result<String, idfed_aws::AwsError> {
     let params = Params::decode(&[query]).unwrap();
-    let caller = Caller::Root { account: ACCOUNT.into() };
+    let caller = Caller::Root { account: ACCOUNT.into(), partition: Default::default() };
     let rng = Seeded::new(2);
     handle(state, &Call { params: &params, caller: &caller, now: now(), rng: &rng, request_id: "r", source_ip: None })
 }

@@ -32,7 +32,11 @@ async fn concurrent_changes_are_all_saved() {
         .map(|n| {
             let sandbox = sandbox.clone();
             tokio::spawn(async move {
-                sandbox.state.lock().unwrap().accounts.push(Account { id: format!("{n:012}"), alias: None });
+                sandbox.state.lock().unwrap().accounts.push(Account {
+                    id: format!("{n:012}"),
+                    alias: None,
+                    ..Default::default()
+                });
                 sandbox.persist().await.unwrap();
             })
         })
@@ -77,7 +81,7 @@ async fn sessions_are_saved_as_records_and_the_core_does_not_grow() {
     for store in idfed_store::testing::stores("sandbox-records").await {
         let b = store.backend();
         let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
-        sandbox.ensure_account("111122223333", None);
+        sandbox.ensure_account("111122223333", None, Default::default());
         sandbox.persist().await.unwrap();
         let core = core_body(&store).await;
         let core_version = store.version(STATE_DOCUMENT).await.unwrap();
@@ -221,7 +225,7 @@ async fn records_of_a_failed_save_are_written_by_the_next() {
     {
         let mut state = sandbox.state.lock().unwrap();
         state.add_session(session("ASIAONE", now().plus_seconds(60)));
-        state.accounts.push(Account { id: "444455556666".into(), alias: None });
+        state.accounts.push(Account { id: "444455556666".into(), alias: None, ..Default::default() });
     }
     let refused = sandbox.persist().await.unwrap_err();
     assert_eq!((refused.status, refused.code.as_str()), (503, "ServiceUnavailable"), "{}", refused.message);

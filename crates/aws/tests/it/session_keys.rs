@@ -99,7 +99,7 @@ fn users_and_the_account_key_are_their_own_principal_types() {
         account: ACCOUNT.into(),
         user_id: "AIDAEXAMPLE".into(),
     };
-    let root = Caller::Root { account: ACCOUNT.into() };
+    let root = Caller::Root { account: ACCOUNT.into(), partition: Default::default() };
     for (caller, kind) in [(user, "User"), (root, "Account")] {
         let context = base_context(&caller, now(), None);
         let found = context.get("aws:PrincipalType").map(|v| v.iter().map(|v| v.as_text()).collect::<Vec<_>>());

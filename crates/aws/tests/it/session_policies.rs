@@ -23,7 +23,7 @@ fn allow(actions: &str) -> String {
 /// allows only reading one.
 fn world() -> Mutex<State> {
     let mut state = seeded_state();
-    let root = Caller::Root { account: ACCOUNT.into() };
+    let root = Caller::Root { account: ACCOUNT.into(), partition: Default::default() };
     let identity = enc(&allow(r#"["iam:GetRole","iam:ListRoles"]"#));
     let managed = enc(&allow(r#""iam:GetRole""#));
     for query in [
@@ -110,7 +110,7 @@ fn a_session_may_do_only_what_its_role_and_its_session_policies_both_allow() {
     );
     // The role's own explicit deny wins over a session policy that allows.
     let deny_get = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"iam:GetRole","Resource":"*"}}"#;
-    let root = Caller::Root { account: ACCOUNT.into() };
+    let root = Caller::Root { account: ACCOUNT.into(), partition: Default::default() };
     let query = format!("Action=PutRolePolicy&RoleName=Okta_Role&PolicyName=no-get&PolicyDocument={}", enc(deny_get));
     run(&mut state.lock().unwrap(), &root, &query).unwrap();
     assert_eq!(

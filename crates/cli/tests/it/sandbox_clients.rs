@@ -48,9 +48,14 @@ pub(crate) struct Sandbox {
 }
 
 pub(crate) fn start(data_dir: &Path) -> Sandbox {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &Path, extra: &[&str]) -> Sandbox {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idfed"))
         .args(["aws", "serve", "--listen", "127.0.0.1:0", "--json", "--account", "111122223333=corp", "--data-dir"])
         .arg(data_dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -116,38 +121,82 @@ fn trust(provider: &str) -> String {
     )
 }
 
+/// A fresh scratch directory for a test that drives the real aws CLI, or `None` (said loudly)
+/// when the CLI is not installed and not required.
+fn aws_cli_and_scratch(name: &str) -> Option<std::path::PathBuf> {
+    if !repo().join(".venv/bin/aws").exists() {
+        assert!(!required(), "the aws CLI (.venv) is required; run scripts/setup-oracles.sh");
+        eprintln!("SKIPPED: .venv/bin/aws missing; run scripts/setup-oracles.sh");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("idfed-sandbox-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Some(dir)
+}
+
+/// A new IdP key in `dir/idp` and its metadata, as the seeds' Okta app would publish it.
+fn new_idp_metadata(dir: &Path) -> String {
+    assert!(idfed(&["keys", "generate", "--out", &p(dir, "idp")]).status.success());
+    let metadata = idfed(&[
+        "saml",
+        "metadata",
+        "--cert",
+        &p(dir, "idp/cert.pem"),
+        "--entity-id",
+        "http://www.okta.com/exk_seed",
+        "--sso-url",
+        "https://idp.test/sso",
+    ]);
+    String::from_utf8(metadata.stdout).unwrap()
+}
+
 fn p(dir: &Path, name: &str) -> String {
     dir.join(name).to_str().unwrap().to_owned()
 }
 
+/// `idfed aws serve --partition aws-us-gov`: the aws CLI sees GovCloud ARNs.
+#[test]
+fn a_govcloud_sandbox_answers_with_govcloud_arns() {
+    let refused = idfed(&["aws", "serve", "--partition", "aws-gov", "--in-memory"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("\"aws-gov\" is not a partition: use aws, aws-us-gov or aws-cn"),
+        "{}",
+        text(&refused)
+    );
+    let Some(dir) = aws_cli_and_scratch("govcloud") else { return };
+    let sb = start_with(&dir.join("data"), &["--partition", "aws-us-gov"]);
+    let admin = (sb.key.as_str(), sb.secret.as_str());
+    let identity = ok_json(aws(&sb, admin, &["sts", "get-caller-identity"]));
+    assert_eq!(identity["Arn"], "arn:aws-us-gov:iam::111122223333:root");
+    let metadata = new_idp_metadata(&dir);
+    let provider = ok_json(aws(
+        &sb,
+        admin,
+        &["iam", "create-saml-provider", "--name", "Okta", "--saml-metadata-document", &metadata],
+    ));
+    let provider_arn = provider["SAMLProviderArn"].as_str().unwrap();
+    assert_eq!(provider_arn, "arn:aws-us-gov:iam::111122223333:saml-provider/Okta");
+    let role = ok_json(aws(
+        &sb,
+        admin,
+        &["iam", "create-role", "--role-name", "Agents", "--assume-role-policy-document", &trust(provider_arn)],
+    ));
+    assert_eq!(role["Role"]["Arn"], "arn:aws-us-gov:iam::111122223333:role/Agents");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn real_clients_drive_iam_and_sts() {
-    if !repo().join(".venv/bin/aws").exists() {
-        assert!(!required(), "the aws CLI (.venv) is required; run scripts/setup-oracles.sh");
-        eprintln!("SKIPPED: .venv/bin/aws missing; run scripts/setup-oracles.sh");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("idfed-sandbox-clients-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some(dir) = aws_cli_and_scratch("clients") else { return };
     let data = dir.join("data");
     let sb = start(&data);
     let (admin_key, admin_secret) = (sb.key.clone(), sb.secret.clone());
     let admin = (admin_key.as_str(), admin_secret.as_str());
 
     // The seeds' IAM setup, as an administrator would type it.
-    assert!(idfed(&["keys", "generate", "--out", &p(&dir, "idp")]).status.success());
-    let metadata = idfed(&[
-        "saml",
-        "metadata",
-        "--cert",
-        &p(&dir, "idp/cert.pem"),
-        "--entity-id",
-        "http://www.okta.com/exk_seed",
-        "--sso-url",
-        "https://idp.test/sso",
-    ]);
-    let metadata = String::from_utf8(metadata.stdout).unwrap();
+    let metadata = new_idp_metadata(&dir);
     let provider = ok_json(aws(
         &sb,
         admin,

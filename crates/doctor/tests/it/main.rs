@@ -82,8 +82,10 @@ struct World {
 /// federation policy.
 fn world() -> World {
     let rng = SystemRandom::new();
-    let mut state =
-        State { accounts: vec![Account { id: ACCOUNT.into(), alias: Some("corp".into()) }], ..State::default() };
+    let mut state = State {
+        accounts: vec![Account { id: ACCOUNT.into(), alias: Some("corp".into()), ..Default::default() }],
+        ..State::default()
+    };
     providers::create(&mut state, ACCOUNT, "Okta_Connect_Admin", &metadata_for(ISSUER), now(), &rng).unwrap();
     providers::create(&mut state, ACCOUNT, "Okta_Console", &metadata_for("http://other"), now(), &rng).unwrap();
     let role = roles::NewRole {
