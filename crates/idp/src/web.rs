@@ -353,13 +353,32 @@ pub(crate) fn set_cookie(
     }
 }
 
-/// The CSRF token of this browser (double-submit: a cookie and the same value in each form),
-/// and whether it must be set.
+/// The CSRF token of this browser, and whether it must be set: `<nonce>.<mac>`, kept in a cookie
+/// and repeated in each form (double submit). The mac is an HMAC-SHA256 of the nonce keyed by
+/// the browser's session cookie (empty before sign-in), so the token is bound to the session:
+/// a pair planted by another site or a sibling host, or one from before a sign-in, is refused
+/// (OWASP's signed double submit), and each sign-in gets a new one ([`set_session_cookies`]).
 pub(crate) fn csrf_token(idp: &Idp, headers: &HeaderMap) -> Result<(String, bool), IdpError> {
+    let session = cookie(headers, session_cookie(idp)).unwrap_or_default();
     match cookie(headers, csrf_cookie(idp)) {
-        Some(token) if token.len() == 43 => Ok((token.to_owned(), false)),
-        _ => Ok((idp.token()?, true)),
+        Some(token) if csrf_bound(session, token) => Ok((token.to_owned(), false)),
+        _ => Ok((csrf_for(session, &idp.token()?), true)),
     }
+}
+
+fn csrf_for(session: &str, nonce: &str) -> String {
+    use base64::Engine;
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, session.as_bytes());
+    let mac = aws_lc_rs::hmac::sign(&key, nonce.as_bytes());
+    format!("{nonce}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.as_ref()))
+}
+
+fn csrf_bound(session: &str, token: &str) -> bool {
+    token.split_once('.').is_some_and(|(nonce, _)| {
+        nonce.len() == 43
+            && aws_lc_rs::constant_time::verify_slices_are_equal(csrf_for(session, nonce).as_bytes(), token.as_bytes())
+                .is_ok()
+    })
 }
 
 pub(crate) fn with_csrf_cookie(mut response: Response, idp: &Idp, token: &str, fresh: bool) -> Response {
@@ -369,10 +388,20 @@ pub(crate) fn with_csrf_cookie(mut response: Response, idp: &Idp, token: &str, f
     response
 }
 
+/// A new session: its cookie, and a CSRF token bound to it.
+fn set_session_cookies(response: &mut Response, idp: &Idp, session: &str) -> Result<(), IdpError> {
+    set_cookie(response, idp, session_cookie(idp), session, "Lax", None);
+    set_cookie(response, idp, csrf_cookie(idp), &csrf_for(session, &idp.token()?), "Strict", None);
+    Ok(())
+}
+
+/// Whether a form's token is this browser's CSRF cookie, and that cookie is bound to the
+/// browser's session.
 pub(crate) fn csrf_ok(idp: &Idp, headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    let session = cookie(headers, session_cookie(idp)).unwrap_or_default();
     match (cookie(headers, csrf_cookie(idp)), form.get("csrf")) {
         (Some(cookie), Some(field)) => {
-            cookie.len() == 43
+            csrf_bound(session, cookie)
                 && aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), field.as_bytes()).is_ok()
         }
         _ => false,
@@ -520,7 +549,9 @@ async fn login_submit(
         (false, false) => return_to,
     };
     let mut response = redirect(&next);
-    set_cookie(&mut response, &idp, session_cookie(&idp), &token, "Lax", None);
+    if let Err(e) = set_session_cookies(&mut response, &idp, &token) {
+        return failure(&e);
+    }
     if !needs_totp {
         remember_device(&mut response, &idp, &headers, &login);
     }
@@ -601,7 +632,9 @@ async fn complete_sign_in(idp: &Idp, headers: &HeaderMap, half_open: &str, login
         Err(e) => return failure(&e),
     };
     let mut response = redirect(return_to);
-    set_cookie(&mut response, idp, session_cookie(idp), &fresh, "Lax", None);
+    if let Err(e) = set_session_cookies(&mut response, idp, &fresh) {
+        return failure(&e);
+    }
     remember_device(&mut response, idp, headers, login);
     response
 }

@@ -466,6 +466,8 @@ async fn pending_secrets_stay_with_their_session_and_the_policy_applies_to_open_
     let secret = secret_shown(&admin.get("/login/mfa/enroll?return_to=/app").await.body);
     let csrf = admin.csrf();
     admin.post("/login/mfa/enroll", &[("csrf", &csrf), ("code", &totp_code(&secret, "test"))]).await;
+    // Enrolling completes the sign-in under a new session, with a CSRF token bound to it.
+    let csrf = admin.csrf();
     let reset = admin.post("/admin/people/Agent.One@example.com/mfa-reset", &[("csrf", &csrf)]).await;
     assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
     assert_eq!(person.get("/app").await.status, StatusCode::SEE_OTHER, "their session ended");

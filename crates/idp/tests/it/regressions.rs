@@ -29,8 +29,9 @@ async fn return_targets_with_control_characters_are_refused() {
     let idp = idp_with(seeds_tenant()).await;
     let mut browser = Browser::new(&idp);
     browser.get("/login").await;
-    let csrf = browser.csrf();
     for target in ["/\t/evil.example", "/\n/evil.example", "/ /evil.example", "/\\evil.example"] {
+        // Each sign-in starts a new session, with a CSRF token bound to it.
+        let csrf = browser.csrf();
         let answer = browser
             .post(
                 "/login",

@@ -187,19 +187,41 @@ async fn over_https_the_cookies_are_host_prefixed_and_unprefixed_ones_are_not_be
     let mut planted = Browser::new(&idp);
     planted.jar_insert("idfed_session", token);
     assert_eq!(planted.get("/app").await.status, StatusCode::SEE_OTHER, "an unprefixed session is not believed");
-    // A planted CSRF pair passes only under the prefixed name.
-    let forged = "A".repeat(43);
-    let mut tossed = Browser::new(&idp);
-    tossed.jar_insert("idfed_csrf", &forged);
-    let login = [("csrf", forged.as_str()), ("username", "test"), ("password", "correct horse battery")];
-    assert_eq!(tossed.post("/login", &login).await.status, StatusCode::FORBIDDEN);
-    let mut prefixed = Browser::new(&idp);
-    prefixed.jar_insert("__Host-idfed_csrf", &forged);
-    assert_eq!(
-        prefixed.post("/login", &login).await.status,
-        StatusCode::SEE_OTHER,
-        "the control: same pair, right name"
-    );
+    // A CSRF pair the IdP minted (for a browser without a session), planted elsewhere, passes
+    // only under the prefixed name; a made-up one not even there.
+    let mut minter = Browser::new(&idp);
+    minter.get("/login").await;
+    let minted = minter.csrf();
+    let login = |csrf: &str| {
+        [("csrf", csrf.to_owned()), ("username", "test".into()), ("password", "correct horse battery".into())]
+    };
+    let post_login = |name: &'static str, csrf: String| {
+        let idp = idp.clone();
+        async move {
+            let mut planted = Browser::new(&idp);
+            planted.jar_insert(name, &csrf);
+            let form = login(&csrf);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            planted.post("/login", &form).await.status
+        }
+    };
+    assert_eq!(post_login("idfed_csrf", minted.clone()).await, StatusCode::FORBIDDEN);
+    assert_eq!(post_login("__Host-idfed_csrf", "A".repeat(43)).await, StatusCode::FORBIDDEN, "made up");
+    assert_eq!(post_login("__Host-idfed_csrf", minted).await, StatusCode::SEE_OTHER, "the control: right name");
+
+    // The token is bound to the session: the pair of someone's own sign-in, planted beside
+    // another person's session, does not act for them.
+    let attackers = browser.csrf();
+    let mut victim = Browser::new(&idp);
+    assert_eq!(victim.sign_in("agent.one@example.com", "correct horse battery").await.status, StatusCode::SEE_OTHER);
+    let own = victim.csrf();
+    assert_ne!(own, attackers);
+    victim.jar_insert("__Host-idfed_csrf", &attackers);
+    assert_eq!(victim.post("/logout", &[("csrf", &attackers)]).await.status, StatusCode::FORBIDDEN);
+    victim.jar_insert("__Host-idfed_csrf", &own);
+    assert_eq!(victim.get("/app").await.status, StatusCode::OK, "still signed in");
+    assert_eq!(victim.post("/logout", &[("csrf", &own)]).await.status, StatusCode::SEE_OTHER, "the control");
+    assert_eq!(victim.get("/app").await.status, StatusCode::SEE_OTHER, "signed out");
 }
 
 #[tokio::test]
