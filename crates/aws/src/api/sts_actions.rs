@@ -8,6 +8,7 @@ use idfed_saml::random::Random;
 use crate::api::date;
 use crate::auth::Caller;
 use crate::error::AwsError;
+use crate::iam::check_length;
 use crate::protocol::query::{Params, STS_NAMESPACE, response};
 use crate::state::State;
 use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, verify_assertion};
@@ -16,6 +17,9 @@ use crate::sts::session_policy::SessionPolicies;
 /// AssumeRoleWithSAML: needs no signature, as on AWS. The assertion is verified without
 /// holding the state (only the provider is copied out), so calls verify in parallel; the state
 /// is held only to check the role, redeem the assertion and keep the session.
+/// STS's bounds for RoleArn and PrincipalArn.
+const ARN_LENGTH: std::ops::RangeInclusive<usize> = 20..=2048;
+
 pub fn assume_role_with_saml_action(
     state: &Mutex<State>,
     params: &Params,
@@ -24,9 +28,14 @@ pub fn assume_role_with_saml_action(
     rng: &dyn Random,
     request_id: &str,
 ) -> Result<String, AwsError> {
+    let role_arn = params.required("RoleArn")?;
+    let principal_arn = params.required("PrincipalArn")?;
+    // A role or provider name where its ARN belongs (a common slip) is refused here, as by AWS.
+    check_length(role_arn, "roleArn", ARN_LENGTH)?;
+    check_length(principal_arn, "principalArn", ARN_LENGTH)?;
     let request = AssumeRequest {
-        role_arn: params.required("RoleArn")?,
-        principal_arn: params.required("PrincipalArn")?,
+        role_arn,
+        principal_arn,
         saml_assertion: params.required("SAMLAssertion")?,
         duration_seconds: params.int_in("DurationSeconds", 900, 43_200)?,
         session_policies: SessionPolicies::from_params(params)?,

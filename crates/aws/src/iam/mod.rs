@@ -33,6 +33,19 @@ pub fn validation(value: &str, field: &str, constraint: &str) -> AwsError {
     )
 }
 
+/// A length in characters within `bounds`, or AWS's ValidationError saying which bound.
+pub fn check_length(value: &str, field: &str, bounds: std::ops::RangeInclusive<usize>) -> Result<(), AwsError> {
+    let length = value.chars().count();
+    let bound = if length < *bounds.start() {
+        format!("greater than or equal to {}", bounds.start())
+    } else if length > *bounds.end() {
+        format!("less than or equal to {}", bounds.end())
+    } else {
+        return Ok(());
+    };
+    Err(validation(value, field, &format!("Member must have length {bound}")))
+}
+
 /// `[\w+=,.@-]+` within bounds: IAM's pattern for names.
 pub fn check_name(value: &str, field: &str, max: usize, extra: &str) -> Result<(), AwsError> {
     if value.is_empty() || value.chars().count() > max {

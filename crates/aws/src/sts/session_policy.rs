@@ -5,7 +5,7 @@ use idfed_policy::{Kind, Policy};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
-use crate::iam::{malformed_policy, validation};
+use crate::iam::{check_length, malformed_policy, validation};
 use crate::protocol::query::Params;
 use crate::state::State;
 
@@ -87,18 +87,6 @@ impl SessionPolicies {
 }
 
 /// AWS's ValidationError for a value whose length in characters is outside `bounds`.
-fn check_length(value: &str, field: &str, bounds: std::ops::RangeInclusive<usize>) -> Result<(), AwsError> {
-    let length = value.chars().count();
-    let bound = if length < *bounds.start() {
-        format!("greater than or equal to {}", bounds.start())
-    } else if length > *bounds.end() {
-        format!("less than or equal to {}", bounds.end())
-    } else {
-        return Ok(());
-    };
-    Err(validation(value, field, &format!("Member must have length {bound}")))
-}
-
 fn check_inline(text: &str) -> Result<(), AwsError> {
     check_length(text, "policy", POLICY_CHARS)?;
     if !text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}')) {

@@ -401,3 +401,35 @@ fn session_tags_follow_sts_limits() {
     ok.extra_attributes = (0..50).map(|i| tag(&format!("k{i}"), &["contact centre/agents@east"])).collect();
     assert_eq!(assume(&state, &signed(&ok), None, now()).unwrap().session.tags.len(), 50);
 }
+
+/// A role or provider name where its ARN belongs is refused by the parameter check, with AWS's
+/// ValidationError, before anything is looked up.
+#[test]
+fn a_name_where_an_arn_belongs_is_a_validation_error() {
+    use idfed_aws::api::sts_actions::assume_role_with_saml_action;
+    use idfed_aws::protocol::query::Params;
+    let state = std::sync::Mutex::new(seeded_state());
+    let assertion = b64(&signed(&response()));
+    let call = |role: &str, provider: &str| {
+        let query = assume_query(role, &assertion).replace(&enc(PROVIDER), &enc(provider));
+        let params = Params::decode(&[query.as_str()]).unwrap();
+        assume_role_with_saml_action(&state, &params, &[], now(), &Seeded::new(1), "r").unwrap_err()
+    };
+    for (role, provider, message) in [
+        (
+            "Okta_Role",
+            PROVIDER,
+            "1 validation error detected: Value 'Okta_Role' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+        ),
+        (
+            ROLE,
+            "Okta",
+            "1 validation error detected: Value 'Okta' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+        ),
+    ] {
+        let e = call(role, provider);
+        assert_eq!((e.code.as_str(), e.status, e.message.as_str()), ("ValidationError", 400, message));
+    }
+    let long = format!("{ROLE}{}", "x".repeat(2048));
+    assert!(call(&long, PROVIDER).message.ends_with("Member must have length less than or equal to 2048"));
+}
