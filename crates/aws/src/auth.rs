@@ -55,7 +55,7 @@ impl Caller {
     }
     pub fn arn(&self) -> String {
         match self {
-            Caller::Root { account, partition } => format!("arn:{}:iam::{account}:root", partition.name()),
+            Caller::Root { account, partition } => partition.arn("iam", "", account, "root"),
             Caller::User { arn, .. } => arn.clone(),
             Caller::Session { assumed_role_arn, .. } => assumed_role_arn.clone(),
         }
@@ -82,9 +82,10 @@ fn session_keys(session: &Session) -> Vec<(String, String)> {
     let source_identity = session.source_identity.iter().map(|s| ("aws:SourceIdentity".to_owned(), s.clone()));
     // `saml:doc` is `<account>/<provider name>`, kept with every session since sessions began.
     let provider = session.saml.get("saml:doc").and_then(|v| v.first()).and_then(|doc| doc.split_once('/'));
-    let partition = Partition::of_arn(&session.role_arn).name();
+    // The provider is in the role's account, and so in its partition.
+    let partition = Partition::of_arn(&session.role_arn);
     let provider = provider.map(|(account, name)| {
-        ("aws:FederatedProvider".to_owned(), format!("arn:{partition}:iam::{account}:saml-provider/{name}"))
+        ("aws:FederatedProvider".to_owned(), partition.arn("iam", "", account, &format!("saml-provider/{name}")))
     });
     let saml = CROSS_SERVICE_SAML_KEYS.iter().filter_map(|key| {
         session.saml.get(*key).and_then(|v| v.first()).map(|value| ((*key).to_owned(), value.clone()))

@@ -316,8 +316,7 @@ impl State {
     /// The ARN of `resource` in `account`, in the account's partition (`region` empty for
     /// global services): `arn:aws-us-gov:iam::123456789012:role/Admin`.
     pub fn arn(&self, account: &str, service: &str, region: &str, resource: &str) -> String {
-        let partition = self.account(account).map(|a| a.partition).unwrap_or_default();
-        format!("arn:{}:{service}:{region}:{account}:{resource}", partition.name())
+        self.account(account).map(|a| a.partition).unwrap_or_default().arn(service, region, account, resource)
     }
 
     /// Role lookup by ARN; role names are case-sensitive here (F16).

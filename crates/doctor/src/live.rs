@@ -3,6 +3,7 @@
 //! account alias, and Amazon Connect's instances and users. The result is a state the replay
 //! judges exactly as it judges a sandbox export.
 
+use idfed_aws::sts::endpoints::Partition;
 use std::collections::BTreeMap;
 
 use idfed_aws::iam::{policies, providers, roles};
@@ -86,13 +87,17 @@ pub async fn read(live: &Live<'_>, now: Instant) -> Result<State, String> {
     let c = client(live, live.iam_endpoint, "us-east-1");
     let roles_doc = iam(&c, &[("Action", "ListRoles"), ("MaxItems", "1000")], now).await?;
     let arns = roles_doc.all("Arn");
-    let account = arns
+    let (account, partition) = arns
         .iter()
-        .find_map(|arn| arn.split(':').nth(4).filter(|a| a.len() == 12).map(str::to_owned))
+        .find_map(|arn| {
+            let account = arn.split(':').nth(4).filter(|a| a.len() == 12)?;
+            Some((account.to_owned(), Partition::of_arn(arn)))
+        })
         .ok_or("ListRoles named no role: nothing to judge (or not allowed to list roles)")?;
     let alias = iam(&c, &[("Action", "ListAccountAliases")], now).await.ok().and_then(|d| d.first("member"));
-    let mut state =
-        State { accounts: vec![Account { id: account.clone(), alias, ..Default::default() }], ..State::default() };
+    // The account's partition (GovCloud, China) from its roles' ARNs, so the providers and roles
+    // rebuilt here have the ARNs AWS gave them.
+    let mut state = State { accounts: vec![Account { id: account.clone(), alias, partition }], ..State::default() };
 
     let providers_doc = iam(&c, &[("Action", "ListSAMLProviders")], now).await?;
     for arn in providers_doc.all("Arn") {

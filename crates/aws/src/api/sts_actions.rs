@@ -8,18 +8,18 @@ use idfed_saml::random::Random;
 use crate::api::date;
 use crate::auth::Caller;
 use crate::error::AwsError;
-use crate::iam::check_length;
+use crate::iam::{check_length, validations};
 use crate::protocol::query::{Params, STS_NAMESPACE, response};
 use crate::state::State;
 use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, verify_assertion};
 use crate::sts::session_policy::SessionPolicies;
 
-/// AssumeRoleWithSAML: needs no signature, as on AWS. The assertion is verified without
-/// holding the state (only the provider is copied out), so calls verify in parallel; the state
-/// is held only to check the role, redeem the assertion and keep the session.
 /// STS's bounds for RoleArn and PrincipalArn.
 const ARN_LENGTH: std::ops::RangeInclusive<usize> = 20..=2048;
 
+/// AssumeRoleWithSAML: needs no signature, as on AWS. The assertion is verified without
+/// holding the state (only the provider is copied out), so calls verify in parallel; the state
+/// is held only to check the role, redeem the assertion and keep the session.
 pub fn assume_role_with_saml_action(
     state: &Mutex<State>,
     params: &Params,
@@ -31,8 +31,10 @@ pub fn assume_role_with_saml_action(
     let role_arn = params.required("RoleArn")?;
     let principal_arn = params.required("PrincipalArn")?;
     // A role or provider name where its ARN belongs (a common slip) is refused here, as by AWS.
-    check_length(role_arn, "roleArn", ARN_LENGTH)?;
-    check_length(principal_arn, "principalArn", ARN_LENGTH)?;
+    validations([
+        check_length(role_arn, "roleArn", ARN_LENGTH),
+        check_length(principal_arn, "principalArn", ARN_LENGTH),
+    ])?;
     let request = AssumeRequest {
         role_arn,
         principal_arn,

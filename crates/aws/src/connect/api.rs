@@ -156,7 +156,7 @@ pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
 fn instance_json(i: &crate::state::ConnectInstance) -> Value {
     json!({
         "Id": i.id, "Arn": i.arn, "IdentityManagementType": i.identity_management_type, "InstanceAlias": i.alias,
-        "CreatedTime": i.created.unix_seconds(), "ServiceRole": format!("arn:{}:iam::{}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect", Partition::of_arn(&i.arn).name(), i.account),
+        "CreatedTime": i.created.unix_seconds(), "ServiceRole": Partition::of_arn(&i.arn).arn("iam", "", &i.account, "role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect"),
         "InstanceStatus": "ACTIVE", "InboundCallsEnabled": true, "OutboundCallsEnabled": true,
         "InstanceAccessUrl": format!("https://{}.my.connect.aws/", i.alias),
     })

@@ -29,9 +29,30 @@ pub fn validation(value: &str, field: &str, constraint: &str) -> AwsError {
     AwsError::sender(
         400,
         "ValidationError",
-        format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"),
+        format!("{ONE_VALIDATION_ERROR}Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"),
     )
 }
+
+/// Several checks' ValidationErrors as AWS reports them together:
+/// `2 validation errors detected: Value … failed to satisfy constraint: …; Value …`.
+pub fn validations<const N: usize>(checks: [Result<(), AwsError>; N]) -> Result<(), AwsError> {
+    let found: Vec<String> = checks
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.message.strip_prefix(ONE_VALIDATION_ERROR).map(str::to_owned).unwrap_or(e.message))
+        .collect();
+    match found.len() {
+        0 => Ok(()),
+        1 => Err(AwsError::sender(400, "ValidationError", format!("{ONE_VALIDATION_ERROR}{}", found.join("")))),
+        n => Err(AwsError::sender(
+            400,
+            "ValidationError",
+            format!("{n} validation errors detected: {}", found.join("; ")),
+        )),
+    }
+}
+
+const ONE_VALIDATION_ERROR: &str = "1 validation error detected: ";
 
 /// A length in characters within `bounds`, or AWS's ValidationError saying which bound.
 pub fn check_length(value: &str, field: &str, bounds: std::ops::RangeInclusive<usize>) -> Result<(), AwsError> {

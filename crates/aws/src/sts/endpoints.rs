@@ -23,6 +23,11 @@ impl Partition {
         }
     }
 
+    /// The ARN of `resource` in `account` (`region` empty for global services).
+    pub fn arn(self, service: &str, region: &str, account: &str, resource: &str) -> String {
+        format!("arn:{}:{service}:{region}:{account}:{resource}", self.name())
+    }
+
     pub fn parse(name: &str) -> Option<Partition> {
         [Partition::Aws, Partition::GovCloud, Partition::China].into_iter().find(|p| p.name() == name)
     }

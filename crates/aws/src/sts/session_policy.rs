@@ -86,7 +86,6 @@ impl SessionPolicies {
     }
 }
 
-/// AWS's ValidationError for a value whose length in characters is outside `bounds`.
 fn check_inline(text: &str) -> Result<(), AwsError> {
     check_length(text, "policy", POLICY_CHARS)?;
     if !text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}')) {

@@ -71,7 +71,11 @@ fn corpus_rows_through_assume_role_with_saml() {
         let rng = Seeded::new(1);
         let at = Instant::parse(now).unwrap();
         let mut state = State {
-            accounts: vec![Account { id: account.clone(), alias: None, ..Default::default() }],
+            accounts: vec![Account {
+                id: account.clone(),
+                alias: None,
+                partition: idfed_aws::sts::endpoints::Partition::of_arn(&role_arn),
+            }],
             ..State::default()
         };
         let md = metadata::idp_metadata_xml(&metadata::IdpMetadata {

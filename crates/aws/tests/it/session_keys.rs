@@ -16,7 +16,7 @@ fn attr(name: &str, value: &str) -> Attribute {
     Attribute { name: name.into(), name_format: None, friendly_name: None, values: vec![value.into()] }
 }
 
-/// A session of alice's on Okta_Role, tagged team=voice, with SourceIdentity alice and a
+/// A session of alice's on Okta_Role, tagged team=voice and owner=alice, with SourceIdentity alice and a
 /// trust-only SAML key (eduPersonAffiliation).
 fn tagged_session() -> (State, Session) {
     let mut state = seeded_state();
@@ -25,6 +25,7 @@ fn tagged_session() -> (State, Session) {
     let mut r = response();
     r.extra_attributes = vec![
         attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:team", "voice"),
+        attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:owner", "alice"),
         attr("https://aws.amazon.com/SAML/Attributes/SourceIdentity", "alice"),
         attr("urn:oid:1.3.6.1.4.1.5923.1.1.1.1", "staff"),
     ];
@@ -63,7 +64,8 @@ fn a_session_carries_its_tags_source_identity_provider_and_subject() {
         (r#"{"StringEquals":{"aws:PrincipalType":"AssumedRole"}}"#, true),
         // Policy variables read the same keys.
         (r#"{"StringEquals":{"saml:sub":"${aws:SourceIdentity}@example.com"}}"#, true),
-        (r#"{"StringEquals":{"saml:sub":"${aws:PrincipalTag/team}@example.com"}}"#, false),
+        (r#"{"StringEquals":{"aws:SourceIdentity":"${aws:PrincipalTag/owner}"}}"#, true),
+        (r#"{"StringEquals":{"aws:SourceIdentity":"${aws:PrincipalTag/team}"}}"#, false),
         // Trust-only SAML keys do not follow the session into other services.
         (r#"{"StringEquals":{"saml:edupersonaffiliation":"staff"}}"#, false),
         (r#"{"Null":{"saml:edupersonaffiliation":"true"}}"#, true),

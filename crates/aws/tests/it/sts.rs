@@ -432,4 +432,8 @@ fn a_name_where_an_arn_belongs_is_a_validation_error() {
     }
     let long = format!("{ROLE}{}", "x".repeat(2048));
     assert!(call(&long, PROVIDER).message.ends_with("Member must have length less than or equal to 2048"));
+    assert_eq!(
+        call("Okta_Role", "Okta").message,
+        "2 validation errors detected: Value 'Okta_Role' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; Value 'Okta' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+    );
 }

@@ -178,12 +178,66 @@ fn a_govcloud_sandbox_answers_with_govcloud_arns() {
     ));
     let provider_arn = provider["SAMLProviderArn"].as_str().unwrap();
     assert_eq!(provider_arn, "arn:aws-us-gov:iam::111122223333:saml-provider/Okta");
+    let gov_sign_in = "https://signin.amazonaws-us-gov.com/saml";
+    let gov_trust = trust(provider_arn).replace("https://signin.aws.amazon.com/saml", gov_sign_in);
     let role = ok_json(aws(
         &sb,
         admin,
-        &["iam", "create-role", "--role-name", "Agents", "--assume-role-policy-document", &trust(provider_arn)],
+        &["iam", "create-role", "--role-name", "Agents", "--assume-role-policy-document", &gov_trust],
     ));
-    assert_eq!(role["Role"]["Arn"], "arn:aws-us-gov:iam::111122223333:role/Agents");
+    let role_arn = role["Role"]["Arn"].as_str().unwrap();
+    assert_eq!(role_arn, "arn:aws-us-gov:iam::111122223333:role/Agents");
+
+    // A response as the IdP's GovCloud AWS app signs it: GovCloud's audience and sign-in URL.
+    let (xml, b64) = (p(&dir, "gov.xml"), p(&dir, "gov.b64"));
+    for (out, extra) in [(&xml, None), (&b64, Some("--base64"))] {
+        let mut args = vec!["saml", "sign", "--key", &p(&dir, "idp/key.pem"), "--cert", &p(&dir, "idp/cert.pem")]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        let role_pair = format!("{role_arn},{provider_arn}");
+        for (flag, value) in [
+            ("--issuer", "http://www.okta.com/exk_seed"),
+            ("--name-id", "agent@example.com"),
+            ("--session-name", "agent@example.com"),
+            ("--role", role_pair.as_str()),
+            ("--acs", gov_sign_in),
+            ("--audience", "urn:amazon:webservices:govcloud"),
+            ("--out", out.as_str()),
+        ] {
+            args.extend([flag.to_owned(), value.to_owned()]);
+        }
+        args.extend(extra.map(str::to_owned));
+        let signed = Command::new(env!("CARGO_BIN_EXE_idfed")).args(&args).output().unwrap();
+        assert!(signed.status.success(), "{}", text(&signed));
+    }
+    let assumed = ok_json(aws(
+        &sb,
+        admin,
+        &[
+            "sts",
+            "assume-role-with-saml",
+            "--role-arn",
+            role_arn,
+            "--principal-arn",
+            provider_arn,
+            "--saml-assertion",
+            &format!("file://{b64}"),
+        ],
+    ));
+    assert_eq!(
+        assumed["AssumedRoleUser"]["Arn"],
+        "arn:aws-us-gov:sts::111122223333:assumed-role/Agents/agent@example.com"
+    );
+    // The doctor reads the GovCloud account through its read-only APIs and finds nothing wrong.
+    let doctor = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["doctor", "--response", &xml, "--aws-endpoint", &sb.endpoint, "--sign-in-url", gov_sign_in])
+        .env("AWS_ACCESS_KEY_ID", admin.0)
+        .env("AWS_SECRET_ACCESS_KEY", admin.1)
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(doctor.status.code(), Some(0), "{}", text(&doctor));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
