@@ -147,19 +147,38 @@ impl Sandbox {
         let _ = persist::purge(store, now).await;
     }
 
-    /// Adds an account in `partition` with an administrator access key, unless it exists.
-    pub fn ensure_account(&self, id: &str, alias: Option<&str>, partition: Partition) -> AdminKey {
+    /// Adds an account with an administrator access key, unless it exists: in `partition`, or
+    /// the commercial one when `None`. An account kept in another partition is refused, not
+    /// moved (its ARNs are everywhere in the state).
+    pub fn ensure_account(
+        &self,
+        id: &str,
+        alias: Option<&str>,
+        partition: Option<Partition>,
+    ) -> Result<AdminKey, String> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.account(id).is_none() {
-            state.accounts.push(Account { id: id.to_owned(), alias: alias.map(str::to_owned), partition });
+        match (state.account(id).map(|a| a.partition), partition) {
+            (None, _) => state.accounts.push(Account {
+                id: id.to_owned(),
+                alias: alias.map(str::to_owned),
+                partition: partition.unwrap_or_default(),
+            }),
+            (Some(kept), Some(asked)) if kept != asked => {
+                return Err(format!(
+                    "account {id} is kept in partition {} and cannot move to {}: use another data directory",
+                    kept.name(),
+                    asked.name()
+                ));
+            }
+            (Some(_), _) => {}
         }
         let root = state.arn(id, "iam", "", "root");
         if let Some(existing) = state.access_keys.values().find(|k| k.user_arn == root) {
-            return AdminKey {
+            return Ok(AdminKey {
                 account: id.to_owned(),
                 access_key: existing.id.clone(),
                 secret: existing.secret.clone(),
-            };
+            });
         }
         let key = AccessKey {
             id: ids::id(self.rng.as_ref(), "AKIA"),
@@ -169,7 +188,7 @@ impl Sandbox {
             created: (self.clock)(),
         };
         state.access_keys.insert(key.id.clone(), key.clone());
-        AdminKey { account: id.to_owned(), access_key: key.id, secret: key.secret }
+        Ok(AdminKey { account: id.to_owned(), access_key: key.id, secret: key.secret })
     }
 }
 

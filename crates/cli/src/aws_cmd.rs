@@ -23,10 +23,10 @@ pub enum AwsCommand {
         /// An account as ID or ID=alias; repeat for several. Default: 111122223333.
         #[arg(long = "account")]
         accounts: Vec<String>,
-        /// The partition new accounts are in: aws, aws-us-gov (GovCloud) or aws-cn (China).
+        /// The accounts' partition: aws (the default), aws-us-gov (GovCloud) or aws-cn (China).
         /// It sets their ARNs and the SAML audience and sign-in URLs their providers accept.
-        #[arg(long, default_value = "aws", value_parser = parse_partition)]
-        partition: Partition,
+        #[arg(long, value_parser = parse_partition)]
+        partition: Option<Partition>,
         /// Print one JSON line with the endpoint and the administrator keys (for scripts).
         #[arg(long)]
         json: bool,
@@ -117,7 +117,7 @@ fn parse_partition(name: &str) -> Result<Partition, String> {
 /// The accounts `idfed aws serve` makes sure of, and the partition new ones are in.
 struct Accounts {
     specs: Vec<String>,
-    partition: Partition,
+    partition: Option<Partition>,
 }
 
 async fn serve_command(
@@ -146,7 +146,7 @@ async fn serve_command(
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("--account {spec:?}: an account ID is 12 digits"));
         }
-        keys.push(sandbox.ensure_account(id, alias, partition));
+        keys.push(sandbox.ensure_account(id, alias, partition)?);
     }
     sandbox.persist().await.map_err(|e| e.message)?;
     if json {

@@ -81,7 +81,7 @@ async fn sessions_are_saved_as_records_and_the_core_does_not_grow() {
     for store in idfed_store::testing::stores("sandbox-records").await {
         let b = store.backend();
         let sandbox = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
-        sandbox.ensure_account("111122223333", None, Default::default());
+        sandbox.ensure_account("111122223333", None, None).unwrap();
         sandbox.persist().await.unwrap();
         let core = core_body(&store).await;
         let core_version = store.version(STATE_DOCUMENT).await.unwrap();

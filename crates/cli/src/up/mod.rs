@@ -58,7 +58,7 @@ async fn up(options: Options) -> Result<Outcome, String> {
     let aws_store = DocumentStore::open_sqlite(&dir.join("aws.sqlite")).await.map_err(|e| e.to_string())?;
     let sandbox =
         Sandbox::with_store(aws_store, Arc::new(crate::clock::now), vec![format!("{sandbox_url}/saml")]).await?;
-    let admin = sandbox.ensure_account(&description.aws.account, description.aws.alias.as_deref(), Default::default());
+    let admin = sandbox.ensure_account(&description.aws.account, description.aws.alias.as_deref(), None)?;
     sandbox.persist().await.map_err(|e| e.message)?;
     let sandbox = Arc::new(sandbox);
 

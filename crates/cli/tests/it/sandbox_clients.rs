@@ -238,6 +238,20 @@ fn a_govcloud_sandbox_answers_with_govcloud_arns() {
         .output()
         .unwrap();
     assert_eq!(doctor.status.code(), Some(0), "{}", text(&doctor));
+
+    // Restarted on the same data, the account stays in GovCloud; asked to move, the sandbox refuses.
+    drop(sb);
+    let moved =
+        idfed(&["aws", "serve", "--listen", "127.0.0.1:0", "--partition", "aws", "--data-dir", &p(&dir, "data")]);
+    assert!(!moved.status.success());
+    assert!(
+        text(&moved).contains("account 111122223333 is kept in partition aws-us-gov and cannot move to aws"),
+        "{}",
+        text(&moved)
+    );
+    let again = start_with(&dir.join("data"), &[]);
+    let identity = ok_json(aws(&again, (again.key.as_str(), again.secret.as_str()), &["sts", "get-caller-identity"]));
+    assert_eq!(identity["Arn"], "arn:aws-us-gov:iam::111122223333:root");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
