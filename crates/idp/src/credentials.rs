@@ -58,9 +58,10 @@ pub struct Credential {
 }
 
 /// Where a sign-in step comes from, for the account lock. Every failure counts towards the
-/// account's lock, which refuses steps from anywhere else; a known device of the person
-/// (`crate::devices`) obeys only the lock its own failures set. So a sprayer cannot lock people
-/// out of the browsers they work in, and whoever holds such a browser gets no more guesses.
+/// account's lock, which refuses steps from anywhere else; the person's known devices
+/// (`crate::devices`) obey only the lock that failures from known devices set (one count for
+/// all of them). So a sprayer without a device entry cannot lock people out of the browsers
+/// they work in, and whoever holds such a browser gets five guesses there too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     KnownDevice,
@@ -88,9 +89,13 @@ impl Credential {
         (until > now_s).then_some(Refusal::Locked { until })
     }
 
-    /// Counts a failed step from `origin` and answers as the lock it obeys.
+    /// Counts a failed step from `origin` and answers as the lock it obeys. A known device's
+    /// failure while the account is locked leaves that lock as it is.
     fn count_failure(&mut self, origin: Origin, now_s: i64) -> Refusal {
-        let account = count_towards_lock(&mut self.failures, &mut self.locked_until, now_s);
+        let account = match self.lock_on(Origin::Elsewhere, now_s) {
+            Some(locked) => locked,
+            None => count_towards_lock(&mut self.failures, &mut self.locked_until, now_s),
+        };
         match origin {
             Origin::Elsewhere => account,
             Origin::KnownDevice => count_towards_lock(&mut self.device_failures, &mut self.device_locked_until, now_s),
@@ -523,9 +528,10 @@ mod tests {
     fn a_sprayer_locks_the_account_but_not_its_persons_known_devices_which_lock_on_their_own() {
         let mut creds = Credentials::default();
         creds.set_password("ada", "correct horse battery", &Counter(std::cell::Cell::new(0))).unwrap();
-        let check = |creds: &mut Credentials, password: &str, origin: Origin| {
-            creds.check_password("ada", password, true, origin, at(10))
+        let check_at = |creds: &mut Credentials, password: &str, origin: Origin, seconds: i64| {
+            creds.check_password("ada", password, true, origin, at(seconds))
         };
+        let check = |creds: &mut Credentials, password: &str, origin: Origin| check_at(creds, password, origin, 10);
         for _ in 0..LOCK_AFTER_FAILURES {
             let _ = check(&mut creds, "guess", Origin::Elsewhere);
         }
@@ -534,12 +540,15 @@ mod tests {
         assert_eq!(check(&mut creds, "correct horse battery", Origin::KnownDevice), Ok(()), "the person's own browser");
         assert_eq!(check(&mut creds, "correct horse battery", Origin::Elsewhere), locked, "the lock stays on");
 
-        // Whoever holds the known device gets five guesses too, and then it is locked as well.
+        // Whoever holds a known device gets five guesses there too, and then the known devices are
+        // locked as well; their failures do not push the account's lock further out.
         for i in 1..LOCK_AFTER_FAILURES {
-            assert_eq!(check(&mut creds, "guess", Origin::KnownDevice), Err(Refusal::BadCredentials), "guess {i}");
+            let guess = check_at(&mut creds, "guess", Origin::KnownDevice, 20);
+            assert_eq!(guess, Err(Refusal::BadCredentials), "guess {i}");
         }
-        assert!(matches!(check(&mut creds, "guess", Origin::KnownDevice), Err(Refusal::Locked { .. })));
+        assert!(matches!(check_at(&mut creds, "guess", Origin::KnownDevice, 20), Err(Refusal::Locked { .. })));
         assert!(matches!(check(&mut creds, "correct horse battery", Origin::KnownDevice), Err(Refusal::Locked { .. })));
+        assert_eq!(check(&mut creds, "guess", Origin::Elsewhere), locked, "the account's lock ends when it did");
         // A wrong code from the known device counts the same way.
         let mut fresh = Credentials::default();
         fresh.enroll_totp("bo", &Counter(std::cell::Cell::new(0))).unwrap();

@@ -188,7 +188,8 @@ async fn over_https_the_cookies_are_host_prefixed_and_unprefixed_ones_are_not_be
     planted.jar_insert("idfed_session", token);
     assert_eq!(planted.get("/app").await.status, StatusCode::SEE_OTHER, "an unprefixed session is not believed");
     // A CSRF pair the IdP minted (for a browser without a session), planted elsewhere, passes
-    // only under the prefixed name; a made-up one not even there.
+    // only under the prefixed name; a malformed one not even there (before sign-in, anyone can mint a
+    // pair, so the prefix is what stops a planted one; after sign-in, the session binding below).
     let mut minter = Browser::new(&idp);
     minter.get("/login").await;
     let minted = minter.csrf();
@@ -206,7 +207,7 @@ async fn over_https_the_cookies_are_host_prefixed_and_unprefixed_ones_are_not_be
         }
     };
     assert_eq!(post_login("idfed_csrf", minted.clone()).await, StatusCode::FORBIDDEN);
-    assert_eq!(post_login("__Host-idfed_csrf", "A".repeat(43)).await, StatusCode::FORBIDDEN, "made up");
+    assert_eq!(post_login("__Host-idfed_csrf", "A".repeat(43)).await, StatusCode::FORBIDDEN, "malformed");
     assert_eq!(post_login("__Host-idfed_csrf", minted).await, StatusCode::SEE_OTHER, "the control: right name");
 
     // The token is bound to the session: the pair of someone's own sign-in, planted beside
