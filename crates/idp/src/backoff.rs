@@ -3,9 +3,10 @@
 //! refused until the window ends, before any password is checked. Each attempt is counted before
 //! it is checked (and given back when it succeeds), so parallel attempts cannot exceed the limit.
 //! Per-account lockout (`crate::credentials`) stops guessing one person's password; this stops
-//! one address spraying many (an IPv6 /64 counts as one address: [`source_key`]). The counts live in the store (one atomic increment per failure),
-//! so every node shares them and concurrent failures are all counted. People signing in from a
-//! browser they completed a sign-in in before are exempt (`crate::devices`).
+//! one address spraying many (an IPv6 /64 counts as one address: [`source_key`]). The counts
+//! live in the store (one atomic increment per failure), so every node shares them and
+//! concurrent failures are all counted. People signing in from a browser they completed a
+//! sign-in in before are exempt (`crate::devices`).
 
 use std::net::{IpAddr, Ipv6Addr};
 
