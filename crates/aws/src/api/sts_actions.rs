@@ -11,11 +11,15 @@ use crate::error::AwsError;
 use crate::iam::{check_length, validations};
 use crate::protocol::query::{Params, STS_NAMESPACE, response};
 use crate::state::State;
-use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, verify_assertion};
+use crate::sts::assume_role_with_saml::{AssumeRequest, assume_verified, check_assertion_length, verify_assertion};
 use crate::sts::session_policy::SessionPolicies;
 
 /// STS's bounds for RoleArn and PrincipalArn.
 const ARN_LENGTH: std::ops::RangeInclusive<usize> = 20..=2048;
+
+fn only_error<T>(result: &Result<T, AwsError>) -> Result<(), AwsError> {
+    result.as_ref().map(drop).map_err(Clone::clone)
+}
 
 /// AssumeRoleWithSAML: needs no signature, as on AWS. The assertion is verified without
 /// holding the state (only the provider is copied out), so calls verify in parallel; the state
@@ -28,19 +32,32 @@ pub fn assume_role_with_saml_action(
     rng: &dyn Random,
     request_id: &str,
 ) -> Result<String, AwsError> {
-    let role_arn = params.required("RoleArn")?;
-    let principal_arn = params.required("PrincipalArn")?;
-    // A role or provider name where its ARN belongs (a common slip) is refused here, as by AWS.
+    let role_arn = params.required("RoleArn");
+    let principal_arn = params.required("PrincipalArn");
+    let saml_assertion = params.required("SAMLAssertion");
+    let duration_seconds = params.int_in("DurationSeconds", 900, 43_200);
+    let session_policies = SessionPolicies::from_params(params);
+    // Every parameter's constraints are checked before anything else and reported together, as
+    // AWS does; a role or provider name where its ARN belongs (a common slip) is one of them.
+    let length = |value: &Result<&str, AwsError>, check: &dyn Fn(&str) -> Result<(), AwsError>| {
+        value.as_ref().map_or(Ok(()), |v| check(v))
+    };
     validations([
-        check_length(role_arn, "roleArn", ARN_LENGTH),
-        check_length(principal_arn, "principalArn", ARN_LENGTH),
+        only_error(&role_arn),
+        length(&role_arn, &|v| check_length(v, "roleArn", ARN_LENGTH)),
+        only_error(&principal_arn),
+        length(&principal_arn, &|v| check_length(v, "principalArn", ARN_LENGTH)),
+        only_error(&saml_assertion),
+        length(&saml_assertion, &check_assertion_length),
+        only_error(&session_policies),
+        only_error(&duration_seconds),
     ])?;
     let request = AssumeRequest {
-        role_arn,
-        principal_arn,
-        saml_assertion: params.required("SAMLAssertion")?,
-        duration_seconds: params.int_in("DurationSeconds", 900, 43_200)?,
-        session_policies: SessionPolicies::from_params(params)?,
+        role_arn: role_arn?,
+        principal_arn: principal_arn?,
+        saml_assertion: saml_assertion?,
+        duration_seconds: duration_seconds?,
+        session_policies: session_policies?,
     };
     let hold = || state.lock().unwrap_or_else(|e| e.into_inner());
     let provider = hold().providers.get(request.principal_arn).cloned();

@@ -34,15 +34,17 @@ pub fn validation(value: &str, field: &str, constraint: &str) -> AwsError {
 }
 
 /// Several checks' ValidationErrors as AWS reports them together:
-/// `2 validation errors detected: Value … failed to satisfy constraint: …; Value …`.
+/// `2 validation errors detected: Value … failed to satisfy constraint: …; Value …`. Other
+/// errors (a malformed policy) come after every constraint holds: the first of them then.
 pub fn validations<const N: usize>(checks: [Result<(), AwsError>; N]) -> Result<(), AwsError> {
-    let found: Vec<String> = checks
+    let (shape, other): (Vec<AwsError>, Vec<AwsError>) =
+        checks.into_iter().filter_map(Result::err).partition(|e| e.code == "ValidationError");
+    let found: Vec<String> = shape
         .into_iter()
-        .filter_map(Result::err)
         .map(|e| e.message.strip_prefix(ONE_VALIDATION_ERROR).map(str::to_owned).unwrap_or(e.message))
         .collect();
     match found.len() {
-        0 => Ok(()),
+        0 => other.into_iter().next().map_or(Ok(()), Err),
         1 => Err(AwsError::sender(400, "ValidationError", format!("{ONE_VALIDATION_ERROR}{}", found.join("")))),
         n => Err(AwsError::sender(
             400,

@@ -107,6 +107,23 @@ pub fn assume_role_with_saml(
     assume_verified(state, request, verified, now, rng)
 }
 
+/// STS's bounds for SAMLAssertion (base64), 4–100,000 characters; AWS's message leaves the
+/// value out.
+pub fn check_assertion_length(assertion: &str) -> Result<(), AwsError> {
+    let length = assertion.len();
+    if (4..=100_000).contains(&length) {
+        return Ok(());
+    }
+    Err(AwsError::sender(
+        400,
+        "ValidationError",
+        format!(
+            "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length {}",
+            if length < 4 { "greater than or equal to 4" } else { "less than or equal to 100000" }
+        ),
+    ))
+}
+
 /// What the assertion alone establishes, checked against the named provider's certificates.
 #[derive(Debug)]
 pub struct Verified {
@@ -130,17 +147,7 @@ pub fn verify_assertion(
     posted_to: Option<&str>,
     now: Instant,
 ) -> Result<Verified, AwsError> {
-    let length = request.saml_assertion.len();
-    if !(4..=100_000).contains(&length) {
-        return Err(AwsError::sender(
-            400,
-            "ValidationError",
-            format!(
-                "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length {}",
-                if length < 4 { "greater than or equal to 4" } else { "less than or equal to 100000" }
-            ),
-        ));
-    }
+    check_assertion_length(request.saml_assertion)?;
     let bytes = base64_decode(request.saml_assertion)
         .map_err(|_| invalid_token("Invalid SAML response: the assertion is not base64"))?;
     let text =

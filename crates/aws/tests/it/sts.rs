@@ -410,11 +410,12 @@ fn a_name_where_an_arn_belongs_is_a_validation_error() {
     use idfed_aws::protocol::query::Params;
     let state = std::sync::Mutex::new(seeded_state());
     let assertion = b64(&signed(&response()));
-    let call = |role: &str, provider: &str| {
-        let query = assume_query(role, &assertion).replace(&enc(PROVIDER), &enc(provider));
+    let call_with = |role: &str, provider: &str, extra: &str| {
+        let query = assume_query(role, &assertion).replace(&enc(PROVIDER), &enc(provider)) + extra;
         let params = Params::decode(&[query.as_str()]).unwrap();
         assume_role_with_saml_action(&state, &params, &[], now(), &Seeded::new(1), "r").unwrap_err()
     };
+    let call = |role: &str, provider: &str| call_with(role, provider, "");
     for (role, provider, message) in [
         (
             "Okta_Role",
@@ -435,5 +436,30 @@ fn a_name_where_an_arn_belongs_is_a_validation_error() {
     assert_eq!(
         call("Okta_Role", "Okta").message,
         "2 validation errors detected: Value 'Okta_Role' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; Value 'Okta' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+    );
+    // Every parameter's constraints together; a malformed policy only once they all hold.
+    let short = "&DurationSeconds=100";
+    assert_eq!(
+        call_with("Okta_Role", PROVIDER, short).message,
+        "2 validation errors detected: Value 'Okta_Role' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+    );
+    let duration_only = call_with(ROLE, PROVIDER, short).message;
+    assert!(
+        duration_only.starts_with("1 validation error detected: Value '100' at 'durationSeconds'"),
+        "{duration_only}"
+    );
+    let query = format!("Action=AssumeRoleWithSAML&RoleArn={}&PrincipalArn={}{short}", enc(ROLE), enc(PROVIDER));
+    let params = Params::decode(&[query.as_str()]).unwrap();
+    let e = assume_role_with_saml_action(&state, &params, &[], now(), &Seeded::new(1), "r").unwrap_err();
+    assert_eq!(
+        e.message,
+        "2 validation errors detected: Value null at 'sAMLAssertion' failed to satisfy constraint: Member must not be null; Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+    );
+    let malformed = &format!("&Policy={}", enc("{\"Version\":\"2012-10-17\"}"));
+    assert_eq!(call_with(ROLE, PROVIDER, malformed).code, "MalformedPolicyDocument");
+    let both = call_with("Okta_Role", PROVIDER, malformed);
+    assert_eq!(
+        (both.code.as_str(), both.message.starts_with("1 validation error detected: Value 'Okta_Role'")),
+        ("ValidationError", true)
     );
 }
