@@ -135,6 +135,20 @@ fn aws_cli_and_scratch(name: &str) -> Option<std::path::PathBuf> {
     Some(dir)
 }
 
+/// `idfed saml sign` with the key in `dir/idp`: a base64 response for agent@example.com (the
+/// seeds' issuer, `role_pair`, session name agent@example.com unless `extra` gives one) to `out`.
+fn sign_response(dir: &Path, role_pair: &str, out: &str, extra: &[&str]) {
+    let (key, cert) = (p(dir, "idp/key.pem"), p(dir, "idp/cert.pem"));
+    let mut args = vec!["saml", "sign", "--key", &key, "--cert", &cert, "--issuer", "http://www.okta.com/exk_seed"];
+    args.extend(["--name-id", "agent@example.com", "--role", role_pair, "--base64", "--out", out]);
+    if !extra.contains(&"--session-name") {
+        args.extend(["--session-name", "agent@example.com"]);
+    }
+    args.extend(extra);
+    let signed = idfed(&args);
+    assert!(signed.status.success(), "{}", text(&signed));
+}
+
 /// A new IdP key in `dir/idp` and its metadata, as the seeds' Okta app would publish it.
 fn new_idp_metadata(dir: &Path) -> String {
     assert!(idfed(&["keys", "generate", "--out", &p(dir, "idp")]).status.success());
@@ -189,28 +203,9 @@ fn a_govcloud_sandbox_answers_with_govcloud_arns() {
     assert_eq!(role_arn, "arn:aws-us-gov:iam::111122223333:role/Agents");
 
     // A response as the IdP's GovCloud AWS app signs it: GovCloud's audience and sign-in URL.
-    let (xml, b64) = (p(&dir, "gov.xml"), p(&dir, "gov.b64"));
-    for (out, extra) in [(&xml, None), (&b64, Some("--base64"))] {
-        let mut args = vec!["saml", "sign", "--key", &p(&dir, "idp/key.pem"), "--cert", &p(&dir, "idp/cert.pem")]
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<_>>();
-        let role_pair = format!("{role_arn},{provider_arn}");
-        for (flag, value) in [
-            ("--issuer", "http://www.okta.com/exk_seed"),
-            ("--name-id", "agent@example.com"),
-            ("--session-name", "agent@example.com"),
-            ("--role", role_pair.as_str()),
-            ("--acs", gov_sign_in),
-            ("--audience", "urn:amazon:webservices:govcloud"),
-            ("--out", out.as_str()),
-        ] {
-            args.extend([flag.to_owned(), value.to_owned()]);
-        }
-        args.extend(extra.map(str::to_owned));
-        let signed = Command::new(env!("CARGO_BIN_EXE_idfed")).args(&args).output().unwrap();
-        assert!(signed.status.success(), "{}", text(&signed));
-    }
+    let b64 = p(&dir, "gov.b64");
+    let role_pair = format!("{role_arn},{provider_arn}");
+    sign_response(&dir, &role_pair, &b64, &["--acs", gov_sign_in, "--audience", "urn:amazon:webservices:govcloud"]);
     let assumed = ok_json(aws(
         &sb,
         admin,
@@ -231,7 +226,7 @@ fn a_govcloud_sandbox_answers_with_govcloud_arns() {
     );
     // The doctor reads the GovCloud account through its read-only APIs and finds nothing wrong.
     let doctor = Command::new(env!("CARGO_BIN_EXE_idfed"))
-        .args(["doctor", "--response", &xml, "--aws-endpoint", &sb.endpoint, "--sign-in-url", gov_sign_in])
+        .args(["doctor", "--response", &b64, "--aws-endpoint", &sb.endpoint, "--sign-in-url", gov_sign_in])
         .env("AWS_ACCESS_KEY_ID", admin.0)
         .env("AWS_SECRET_ACCESS_KEY", admin.1)
         .env_remove("AWS_SESSION_TOKEN")
@@ -399,39 +394,7 @@ fn real_clients_drive_iam_and_sts() {
 
     // A response signed by idfed, one tampered with, and one for a role the trust does not allow.
     let role_pair = format!("arn:aws:iam::111122223333:role/Okta_Role,{provider_arn}");
-    let sign = |out: &str, extra: &[&str]| {
-        let mut args = vec![
-            "saml",
-            "sign",
-            "--key",
-            "KEY",
-            "--cert",
-            "CERT",
-            "--issuer",
-            "http://www.okta.com/exk_seed",
-            "--name-id",
-            "agent@example.com",
-        ];
-        args.extend(["--role", &role_pair, "--base64", "--out", out]);
-        if !extra.contains(&"--session-name") {
-            args.extend(["--session-name", "agent@example.com"]);
-        }
-        args.extend(extra);
-        let (key, cert) = (p(&dir, "idp/key.pem"), p(&dir, "idp/cert.pem"));
-        let args: Vec<&str> = args
-            .iter()
-            .map(|a| {
-                if *a == "KEY" {
-                    key.as_str()
-                } else if *a == "CERT" {
-                    cert.as_str()
-                } else {
-                    a
-                }
-            })
-            .collect();
-        assert!(idfed(&args).status.success());
-    };
+    let sign = |out: &str, extra: &[&str]| sign_response(&dir, &role_pair, out, extra);
     sign(&p(&dir, "good.b64"), &[]);
     let good_xml = String::from_utf8(idfed(&["saml", "decode", &p(&dir, "good.b64")]).stdout).unwrap();
     assert!(good_xml.contains("agent@example.com"));
