@@ -79,8 +79,8 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
         .map_err(|e| format!("starting the runtime: {e}"))?;
     match command {
         AwsCommand::Serve { listen, accounts, partition, json, data_dir, in_memory } => {
-            let accounts = Accounts { specs: accounts, partition };
-            runtime.block_on(serve_command(listen, accounts, json, if in_memory { None } else { Some(data_dir) }))
+            let data_dir = if in_memory { None } else { Some(data_dir) };
+            runtime.block_on(serve_command(listen, accounts, partition, json, data_dir))
         }
         AwsCommand::Login { target, profile } => crate::aws_login::login(target, profile),
         AwsCommand::CredentialProcess { target } => crate::aws_login::credential_process(target),
@@ -114,15 +114,10 @@ fn parse_partition(name: &str) -> Result<Partition, String> {
     Partition::parse(name).ok_or_else(|| format!("{name:?} is not a partition: use aws, aws-us-gov or aws-cn"))
 }
 
-/// The accounts `idfed aws serve` makes sure of, and the partition new ones are in.
-struct Accounts {
-    specs: Vec<String>,
-    partition: Option<Partition>,
-}
-
 async fn serve_command(
     listen: String,
-    accounts: Accounts,
+    accounts: Vec<String>,
+    partition: Option<Partition>,
     json: bool,
     data_dir: Option<PathBuf>,
 ) -> Result<Outcome, String> {
@@ -138,10 +133,9 @@ async fn serve_command(
         None => Sandbox::new(State::default(), Arc::new(crate::clock::now), sign_in),
     };
     let sandbox = Arc::new(sandbox);
-    let Accounts { specs, partition } = accounts;
-    let specs = if specs.is_empty() { vec!["111122223333".to_owned()] } else { specs };
+    let accounts = if accounts.is_empty() { vec!["111122223333".to_owned()] } else { accounts };
     let mut keys: Vec<AdminKey> = Vec::new();
-    for spec in &specs {
+    for spec in &accounts {
         let (id, alias) = spec.split_once('=').map_or((spec.as_str(), None), |(i, a)| (i, Some(a)));
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("--account {spec:?}: an account ID is 12 digits"));
