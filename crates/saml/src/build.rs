@@ -8,7 +8,7 @@ use quick_xml::events::BytesText;
 use quick_xml::writer::ElementWriter;
 
 use crate::error::{Error, Reason, Result};
-use crate::model::{Attribute, NameId};
+use crate::model::{Attribute, NameId, RequestedAuthnContext, Status};
 use crate::ns::{self, SAML, SAMLP, XS, XSI};
 use crate::time::Instant;
 
@@ -221,6 +221,8 @@ pub struct AuthnRequestSpec {
     pub protocol_binding: Option<String>,
     pub name_id_format: Option<String>,
     pub force_authn: bool,
+    pub is_passive: bool,
+    pub requested_authn_context: Option<RequestedAuthnContext>,
 }
 
 pub fn authn_request_xml(spec: &AuthnRequestSpec) -> Result<String> {
@@ -236,6 +238,9 @@ pub fn authn_request_xml(spec: &AuthnRequestSpec) -> Result<String> {
     if spec.force_authn {
         request = request.with_attribute(("ForceAuthn", "true"));
     }
+    if spec.is_passive {
+        request = request.with_attribute(("IsPassive", "true"));
+    }
     request
         .write_inner_content(|w| {
             w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
@@ -245,10 +250,29 @@ pub fn authn_request_xml(spec: &AuthnRequestSpec) -> Result<String> {
                     .with_attribute(("AllowCreate", "true"))
                     .write_empty()?;
             }
+            if let Some(context) = &spec.requested_authn_context {
+                write_requested_authn_context(w, context)?;
+            }
             Ok(())
         })
         .map_err(io_error)?;
     into_text(w)
+}
+
+fn write_requested_authn_context(w: &mut Writer<Vec<u8>>, context: &RequestedAuthnContext) -> io::Result<()> {
+    w.create_element("samlp:RequestedAuthnContext")
+        .with_attribute(("Comparison", context.comparison.name()))
+        .write_inner_content(|w| {
+            for (name, refs) in
+                [("saml:AuthnContextClassRef", &context.class_refs), ("saml:AuthnContextDeclRef", &context.decl_refs)]
+            {
+                for value in refs {
+                    w.create_element(name).write_text_content(BytesText::new(value))?;
+                }
+            }
+            Ok(())
+        })?;
+    Ok(())
 }
 
 /// A LogoutRequest for the session a NameID and SessionIndex name.
@@ -292,18 +316,62 @@ pub fn logout_response_xml(
     destination: &str,
     status_code: &str,
 ) -> Result<String> {
+    let status = Status { code: status_code.to_owned(), sub_code: None, message: None };
+    let spec = StatusResponseSpec {
+        id: id.to_owned(),
+        in_response_to: in_response_to.to_owned(),
+        issue_instant,
+        issuer: issuer.to_owned(),
+        destination: destination.to_owned(),
+        status,
+    };
+    answer_xml("samlp:LogoutResponse", &spec)
+}
+
+/// A Response that answers a request with a status and no assertion: what an IdP sends when it
+/// cannot authenticate the person as asked (SAML core 3.2.2.2: `Responder` with `NoPassive`,
+/// `NoAuthnContext`…). It is signed as a whole, there being no assertion to sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusResponseSpec {
+    pub id: String,
+    pub in_response_to: String,
+    pub issue_instant: Instant,
+    pub issuer: String,
+    pub destination: String,
+    pub status: Status,
+}
+
+pub fn status_response_xml(spec: &StatusResponseSpec) -> Result<String> {
+    answer_xml("samlp:Response", spec)
+}
+
+fn answer_xml(element: &str, spec: &StatusResponseSpec) -> Result<String> {
     let mut w = Writer::new(Vec::with_capacity(1024));
-    protocol_message(&mut w, "samlp:LogoutResponse", id, issue_instant)
-        .with_attribute(("InResponseTo", in_response_to))
-        .with_attribute(("Destination", destination))
+    protocol_message(&mut w, element, &spec.id, spec.issue_instant)
+        .with_attribute(("InResponseTo", spec.in_response_to.as_str()))
+        .with_attribute(("Destination", spec.destination.as_str()))
         .write_inner_content(|w| {
-            w.create_element("saml:Issuer").write_text_content(BytesText::new(issuer))?;
-            w.create_element("samlp:Status").write_inner_content(|w| {
-                w.create_element("samlp:StatusCode").with_attribute(("Value", status_code)).write_empty()?;
-                Ok(())
-            })?;
-            Ok(())
+            w.create_element("saml:Issuer").write_text_content(BytesText::new(&spec.issuer))?;
+            write_status(w, &spec.status)
         })
         .map_err(io_error)?;
     into_text(w)
+}
+
+fn write_status(w: &mut Writer<Vec<u8>>, status: &Status) -> io::Result<()> {
+    w.create_element("samlp:Status").write_inner_content(|w| {
+        let code = w.create_element("samlp:StatusCode").with_attribute(("Value", status.code.as_str()));
+        match &status.sub_code {
+            Some(sub) => code.write_inner_content(|w| {
+                w.create_element("samlp:StatusCode").with_attribute(("Value", sub.as_str())).write_empty()?;
+                Ok(())
+            })?,
+            None => code.write_empty()?,
+        };
+        if let Some(message) = &status.message {
+            w.create_element("samlp:StatusMessage").write_text_content(BytesText::new(message))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::random::Random;
 
-use crate::build::{ResponseSpec, response_xml};
+use crate::build::{ResponseSpec, StatusResponseSpec, response_xml, status_response_xml};
 use crate::dsig::{SignOptions, sign_element};
 use crate::error::Result;
 use crate::keys::{Certificate, SigningKey};
@@ -56,4 +56,10 @@ pub fn issue_response(
         xml = sign_element(&xml, &spec.response_id, signer.key, signer.certificate, &signer.options)?;
     }
     Ok(xml)
+}
+
+/// Builds and signs a Response that carries only a status (an error answer to an AuthnRequest).
+pub fn issue_status_response(spec: &StatusResponseSpec, signer: &Signer) -> Result<String> {
+    let xml = status_response_xml(spec)?;
+    sign_element(&xml, &spec.id, signer.key, signer.certificate, &signer.options)
 }

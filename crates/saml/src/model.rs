@@ -103,6 +103,50 @@ pub struct AuthnRequest {
     pub name_id_policy_format: Option<String>,
     pub force_authn: bool,
     pub is_passive: bool,
+    pub requested_authn_context: Option<RequestedAuthnContext>,
+}
+
+/// How the IdP's authentication context must compare with the ones an SP lists
+/// (SAML core 3.3.2.2.1); `exact` when the request does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
+pub enum Comparison {
+    #[default]
+    Exact,
+    Minimum,
+    Maximum,
+    Better,
+}
+
+impl Comparison {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "exact" => Some(Comparison::Exact),
+            "minimum" => Some(Comparison::Minimum),
+            "maximum" => Some(Comparison::Maximum),
+            "better" => Some(Comparison::Better),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Comparison::Exact => "exact",
+            Comparison::Minimum => "minimum",
+            Comparison::Maximum => "maximum",
+            Comparison::Better => "better",
+        }
+    }
+}
+
+/// An AuthnRequest's RequestedAuthnContext: the authentication classes (or declarations) the
+/// SP will accept, and how they compare.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RequestedAuthnContext {
+    pub comparison: Comparison,
+    pub class_refs: Vec<String>,
+    pub decl_refs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -277,7 +321,30 @@ impl AuthnRequest {
             name_id_policy_format: only_child(node, SAMLP, "NameIDPolicy")?.and_then(|p| attr(p, "Format")),
             force_authn: bool_attr(node, "ForceAuthn"),
             is_passive: bool_attr(node, "IsPassive"),
+            requested_authn_context: only_child(node, SAMLP, "RequestedAuthnContext")?
+                .map(RequestedAuthnContext::from_node)
+                .transpose()?,
         })
+    }
+}
+
+impl RequestedAuthnContext {
+    pub fn from_node(node: Node) -> Result<Self> {
+        let comparison = match node.attribute("Comparison") {
+            None => Comparison::Exact,
+            Some(text) => Comparison::parse(text).ok_or_else(|| {
+                malformed(format!("RequestedAuthnContext Comparison {text:?} is not exact, minimum, maximum or better"))
+            })?,
+        };
+        let context = RequestedAuthnContext {
+            comparison,
+            class_refs: children(node, SAML, "AuthnContextClassRef").map(trimmed_text).collect(),
+            decl_refs: children(node, SAML, "AuthnContextDeclRef").map(trimmed_text).collect(),
+        };
+        if context.class_refs.is_empty() && context.decl_refs.is_empty() {
+            return Err(malformed("RequestedAuthnContext names no AuthnContextClassRef or AuthnContextDeclRef"));
+        }
+        Ok(context)
     }
 }
 

@@ -64,6 +64,8 @@ fn two_nodes_on_one_postgresql_share_sessions_replay_marks_keys_and_back_off() {
         protocol_binding: None,
         name_id_format: None,
         force_authn: false,
+        is_passive: false,
+        requested_authn_context: None,
     })
     .unwrap();
     let first = redirect_url(&format!("{a}/app/wiki/saml"), Param::SamlRequest, &xml, None, None).unwrap();

@@ -66,6 +66,8 @@ fn request_to(destination: &str, id: &str, acs: Option<&str>, issuer: &str) -> S
         protocol_binding: Some(idfed_saml::ns::BINDING_POST.into()),
         name_id_format: None,
         force_authn: false,
+        is_passive: false,
+        requested_authn_context: None,
     })
     .unwrap()
 }

@@ -208,7 +208,7 @@ fn protocol_messages_round_trip_through_the_redirect_binding() {
     use idfed_saml::build::{
         AuthnRequestSpec, LogoutRequestSpec, authn_request_xml, logout_request_xml, logout_response_xml,
     };
-    use idfed_saml::model::{AuthnRequest, LogoutRequest, LogoutResponse, NameId};
+    use idfed_saml::model::{AuthnRequest, Comparison, LogoutRequest, LogoutResponse, NameId, RequestedAuthnContext};
     let request = authn_request_xml(&AuthnRequestSpec {
         id: "_req1".into(),
         issue_instant: now(),
@@ -218,6 +218,12 @@ fn protocol_messages_round_trip_through_the_redirect_binding() {
         protocol_binding: Some(idfed_saml::ns::BINDING_POST.into()),
         name_id_format: Some(idfed_saml::ns::NAMEID_EMAIL.into()),
         force_authn: true,
+        is_passive: true,
+        requested_authn_context: Some(RequestedAuthnContext {
+            comparison: Comparison::Minimum,
+            class_refs: vec![idfed_saml::ns::AC_PASSWORD_PROTECTED.into(), idfed_saml::ns::AC_REFEDS_MFA.into()],
+            decl_refs: vec![],
+        }),
     })
     .unwrap();
     let url = redirect_url(
@@ -234,7 +240,10 @@ fn protocol_messages_round_trip_through_the_redirect_binding() {
     let parsed = AuthnRequest::from_node(doc.root_element()).unwrap();
     assert_eq!(parsed.assertion_consumer_service_url.as_deref(), Some("https://sp.test/acs?x=1&y=<2>"));
     assert_eq!(parsed.name_id_policy_format.as_deref(), Some(idfed_saml::ns::NAMEID_EMAIL));
-    assert!(parsed.force_authn && !parsed.is_passive);
+    assert!(parsed.force_authn && parsed.is_passive);
+    let context = parsed.requested_authn_context.unwrap();
+    assert_eq!(context.comparison, Comparison::Minimum);
+    assert_eq!(context.class_refs, [idfed_saml::ns::AC_PASSWORD_PROTECTED, idfed_saml::ns::AC_REFEDS_MFA]);
     assert_eq!(parsed.issue_instant, Some(now()));
 
     let name_id = NameId {
@@ -309,4 +318,69 @@ fn one_certificate_verifies_every_rsa_algorithm_in_turn_and_still_refuses_a_wron
             );
         }
     }
+}
+
+#[test]
+fn a_requested_authn_context_with_an_unknown_comparison_or_nothing_named_is_refused() {
+    use idfed_saml::model::AuthnRequest;
+    let request = |context: &str| {
+        format!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r" Version="2.0" IssueInstant="2026-12-02T10:00:00Z"><saml:Issuer>https://sp.test</saml:Issuer>{context}</samlp:AuthnRequest>"#
+        )
+    };
+    let parse = |text: &str| {
+        let doc = xml::parse(text, xml::Limits::MESSAGE).unwrap();
+        AuthnRequest::from_node(doc.root_element()).map(|r| r.requested_authn_context)
+    };
+    let exact = parse(&request(
+        "<samlp:RequestedAuthnContext><saml:AuthnContextClassRef> https://refeds.org/profile/mfa </saml:AuthnContextClassRef></samlp:RequestedAuthnContext>",
+    ))
+    .unwrap()
+    .unwrap();
+    assert_eq!(exact.comparison, idfed_saml::model::Comparison::Exact, "exact when unsaid");
+    assert_eq!(exact.class_refs, ["https://refeds.org/profile/mfa"]);
+    let odd = parse(&request(
+        r#"<samlp:RequestedAuthnContext Comparison="stronger"><saml:AuthnContextClassRef>x</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>"#,
+    ))
+    .unwrap_err();
+    assert!(odd.to_string().contains(r#"Comparison "stronger" is not exact, minimum, maximum or better"#), "{odd}");
+    let empty = parse(&request("<samlp:RequestedAuthnContext/>")).unwrap_err();
+    assert!(empty.to_string().contains("names no AuthnContextClassRef"), "{empty}");
+    assert_eq!(parse(&request("")).unwrap(), None);
+}
+
+#[test]
+fn a_status_response_is_signed_whole_and_an_sp_reads_its_status() {
+    use idfed_saml::build::StatusResponseSpec;
+    use idfed_saml::issue::issue_status_response;
+    use idfed_saml::model::Status;
+    let spec = StatusResponseSpec {
+        id: "_status1".into(),
+        in_response_to: "_req9".into(),
+        issue_instant: now(),
+        issuer: ISSUER.into(),
+        destination: "https://sp.test/acs".into(),
+        status: Status {
+            code: idfed_saml::ns::STATUS_RESPONDER.into(),
+            sub_code: Some(idfed_saml::ns::STATUS_NO_AUTHN_CONTEXT.into()),
+            message: Some("two-step verification <required>".into()),
+        },
+    };
+    let options = SignOptions::for_key(&rsa_idp().key);
+    let signer = Signer { key: &rsa_idp().key, certificate: Some(&rsa_idp().cert), options };
+    let xml = issue_status_response(&spec, &signer).unwrap();
+    assert!(!xml.contains("Assertion"), "{xml}");
+    let doc = xml::parse(&xml, xml::Limits::MESSAGE).unwrap();
+    let verified = idfed_saml::dsig::verify_enveloped(
+        doc.root_element(),
+        idfed_saml::dsig::VerifyOptions { trusted: std::slice::from_ref(&rsa_idp().cert), allow_sha1: false },
+    )
+    .unwrap();
+    assert!(verified.is_some(), "the Response carries a signature that verifies");
+    let header = idfed_saml::model::ResponseHeader::from_node(doc.root_element()).unwrap();
+    assert_eq!(header.in_response_to.as_deref(), Some("_req9"));
+    assert_eq!(header.status.as_ref(), Some(&spec.status));
+    let refused = validate_response(&xml, &aws_sp(rsa_idp()), now()).unwrap_err();
+    assert_eq!(refused.reason, Reason::Status);
+    assert!(refused.message.contains("Responder / urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"), "{refused}");
 }
