@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api;
 pub mod apps;
 pub mod assignments;
+pub mod authn_context;
 pub mod aws_client;
 pub mod backoff;
 pub mod client_api;

@@ -1261,6 +1261,8 @@ impl Idp {
             acs_url: accepted.acs_url,
             relay_state: accepted.relay_state,
             force_authn: accepted.force_authn,
+            is_passive: accepted.is_passive,
+            requested_authn_context: accepted.requested_authn_context,
             received: now,
             expires: now + PENDING_REQUEST_SECONDS,
         };
@@ -1283,6 +1285,23 @@ impl Idp {
 
     /// The signed response `app` sends for `login` now, with the active key.
     pub fn issue(&self, app: &str, login: &str, request: &crate::sso::Request) -> Result<crate::sso::Issued> {
+        let started = std::time::Instant::now();
+        let issued = self.as_issuer(app, |t, by| crate::sso::issue(t, app, login, request, by))?;
+        self.metrics.assertion(app, started.elapsed());
+        Ok(issued)
+    }
+
+    /// The signed status-only Response that answers an SP-initiated `request` no one signed in for.
+    pub fn issue_status(
+        &self,
+        app: &str,
+        request: &crate::sso::Request,
+        status: idfed_saml::model::Status,
+    ) -> Result<crate::sso::Issued> {
+        self.as_issuer(app, |t, by| crate::sso::issue_status(t, app, request, status, by))
+    }
+
+    fn as_issuer<T>(&self, app: &str, f: impl FnOnce(&TenantView, &crate::sso::Issuer) -> Result<T>) -> Result<T> {
         let entity_id = self.entity_id(app);
         let signing = self.signing();
         let by = crate::sso::Issuer {
@@ -1291,10 +1310,7 @@ impl Idp {
             now: self.now(),
             rng: self.rng.as_ref(),
         };
-        let started = std::time::Instant::now();
-        let issued = self.with_tenant(|t| crate::sso::issue(t, app, login, request, &by))?;
-        self.metrics.assertion(app, started.elapsed());
-        Ok(issued)
+        self.with_tenant(|t| f(t, &by))
     }
 
     /// Connections open and idle in the database pool, when there is one.
@@ -1447,6 +1463,10 @@ pub struct PendingRequest {
     pub acs_url: String,
     pub relay_state: Option<String>,
     pub force_authn: bool,
+    #[serde(default)]
+    pub is_passive: bool,
+    #[serde(default)]
+    pub requested_authn_context: Option<idfed_saml::model::RequestedAuthnContext>,
     pub received: i64,
     pub expires: i64,
 }

@@ -6,7 +6,7 @@ use idfed_saml::Instant;
 use idfed_saml::bindings::{parse_redirect, verify_redirect};
 use idfed_saml::dsig::{VerifyOptions, verify_enveloped};
 use idfed_saml::encoding::base64_decode;
-use idfed_saml::model::{AuthnRequest, LogoutRequest};
+use idfed_saml::model::{AuthnRequest, LogoutRequest, RequestedAuthnContext};
 use idfed_saml::{Certificate, ns, xml};
 
 use crate::apps::{AppKind, SamlApp};
@@ -30,6 +30,8 @@ pub struct Accepted {
     pub acs_url: String,
     pub relay_state: Option<String>,
     pub force_authn: bool,
+    pub is_passive: bool,
+    pub requested_authn_context: Option<RequestedAuthnContext>,
 }
 
 fn refuse(message: impl Into<String>) -> IdpError {
@@ -138,9 +140,6 @@ fn check(
     {
         return Err(refuse(format!("the response binding {binding:?} is not supported; use HTTP-POST")));
     }
-    if request.is_passive {
-        return Err(refuse("IsPassive requests cannot be answered without asking the person to sign in"));
-    }
     let acs =
         app.acs_for(request.assertion_consumer_service_index, request.assertion_consumer_service_url.as_deref())?;
     if relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE_BYTES) {
@@ -153,6 +152,8 @@ fn check(
         acs_url: acs.url.clone(),
         relay_state,
         force_authn: request.force_authn,
+        is_passive: request.is_passive,
+        requested_authn_context: request.requested_authn_context,
     })
 }
 

@@ -3,17 +3,18 @@
 
 use idfed_saml::Instant;
 use idfed_saml::aws::{ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION};
-use idfed_saml::build::{ResponseSpec, new_id};
+use idfed_saml::build::{ResponseSpec, StatusResponseSpec, new_id};
 use idfed_saml::dsig::SignOptions;
-use idfed_saml::issue::{Signer, issue_response};
+use idfed_saml::issue::{Signer, issue_response, issue_status_response};
 use idfed_saml::keys::{Certificate, SigningKey};
-use idfed_saml::model::{Attribute, NameId};
+use idfed_saml::model::{Attribute, NameId, RequestedAuthnContext, Status};
 use idfed_saml::ns;
 use idfed_saml::random::Random;
 use idfed_saml::xmlenc::{DataAlgorithm, EncryptOptions, OaepDigest};
 
 use crate::apps::{App, AppKind, AttributeFormat, AwsApp, EncryptionAlgorithm, SamlApp};
 use crate::assignments::role_value;
+use crate::authn_context::{Strength, stated_class};
 use crate::directory::{ProfileValue, User, UserStatus};
 use crate::error::{ErrorKind, IdpError, Result};
 use crate::expr::{Expression, Subject, Value};
@@ -38,18 +39,17 @@ pub struct Request<'a> {
     pub relay_state: Option<&'a str>,
     /// When and how the person proved who they are (their session); `None`: now, by password.
     pub authenticated: Option<Authenticated>,
+    /// The authentication context an SP-initiated request asked for.
+    pub requested: Option<&'a RequestedAuthnContext>,
 }
 
 /// The sign-in behind a response: its AuthnInstant, and whether a second factor was proven
-/// (then the AuthnContextClassRef is [`MFA_CONTEXT`], so SPs can require it).
+/// (then the AuthnContextClassRef says so: see [`crate::authn_context`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Authenticated {
     pub at: Instant,
     pub second_factor: bool,
 }
-
-/// The REFEDS multi-factor profile, the AuthnContextClassRef SPs ask for when they want MFA.
-pub const MFA_CONTEXT: &str = "https://refeds.org/profile/mfa";
 
 /// Who issues, with which key, when, and the random source for IDs and keys.
 pub struct Issuer<'a> {
@@ -167,15 +167,45 @@ pub fn issue(tenant: &TenantView, app_name: &str, login: &str, request: &Request
     let mut spec = spec;
     if let Some(authenticated) = request.authenticated {
         spec.authn_instant = authenticated.at.min(now);
-        if authenticated.second_factor {
-            spec.authn_context_class_ref = MFA_CONTEXT.to_owned();
-        }
     }
-    let options = SignOptions { algorithm: app.signing.algorithm()?, ..SignOptions::for_key(key.key) };
-    let signer = Signer { key: key.key, certificate: Some(key.certificate), options };
+    let proven = Strength::proven(request.authenticated.is_some_and(|a| a.second_factor));
+    spec.authn_context_class_ref =
+        stated_class(request.requested, proven).map_err(|shortfall| IdpError::invalid(shortfall.to_string()))?;
+    let signer = signer_for(app, key)?;
     let encrypt_for = encrypt.as_ref().map(|(cert, options)| (cert, *options));
     let xml = issue_response(&spec, &signer, app.signing.what()?, encrypt_for, rng)?;
     Ok(Issued { xml, acs_url, relay_state, attributes: spec.attributes })
+}
+
+fn signer_for<'k>(app: &App, key: &IdpKey<'k>) -> Result<Signer<'k>> {
+    let options = SignOptions { algorithm: app.signing.algorithm()?, ..SignOptions::for_key(key.key) };
+    Ok(Signer { key: key.key, certificate: Some(key.certificate), options })
+}
+
+/// The signed Response that tells an SAML app no one is signed in, and why: `status` and no
+/// assertion (SAML core 3.2.2.2), posted to the ACS the request was accepted for.
+pub fn issue_status(
+    tenant: &TenantView,
+    app_name: &str,
+    request: &Request,
+    status: Status,
+    by: &Issuer,
+) -> Result<Issued> {
+    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+    let (AppKind::Saml(saml), Some(in_response_to)) = (&app.kind, request.in_response_to) else {
+        return Err(IdpError::internal("only an SP-initiated request to a SAML app is answered with a status"));
+    };
+    let acs_url = saml.acs_for(request.acs_index, request.acs_url)?.url.clone();
+    let spec = StatusResponseSpec {
+        id: new_id(by.rng)?,
+        in_response_to: in_response_to.to_owned(),
+        issue_instant: by.now,
+        issuer: by.entity_id.to_owned(),
+        destination: acs_url.clone(),
+        status,
+    };
+    let xml = issue_status_response(&spec, &signer_for(app, &by.key)?)?;
+    Ok(Issued { xml, acs_url, relay_state: request.relay_state.map(str::to_owned), attributes: Vec::new() })
 }
 
 /// The NameID value `app_name` sends for `login` (single logout checks requests against it).

@@ -12,9 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use idfed_saml::bindings::{AUTO_SUBMIT_SCRIPT, Param, post_form};
 use idfed_saml::metadata::{IdpMetadata, idp_metadata_xml};
+use idfed_saml::model::Status;
 use idfed_saml::ns;
 
 use crate::apps::AppKind;
+use crate::authn_context::{Shortfall, Strength, stated_class};
 use crate::credentials::{GENERIC_FAILURE, Refusal};
 use crate::directory::UserStatus;
 use crate::error::{ErrorKind, IdpError};
@@ -561,7 +563,7 @@ async fn login_submit(
 async fn mfa_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
     let return_to = safe_return(query.get("return_to"));
     match current_session(&idp, &headers).await {
-        Ok(Some((_, session))) if !session.complete => {}
+        Ok(Some((_, session))) if second_factor_due(&idp, &session) => {}
         Ok(_) => return login_redirect(&return_to),
         Err(e) => return failure(&e),
     }
@@ -588,7 +590,7 @@ async fn mfa_submit(
     }
     let return_to = safe_return(form.get("return_to"));
     let (token, session) = match current_session(&idp, &headers).await {
-        Ok(Some((token, session))) if !session.complete => (token, session),
+        Ok(Some((token, session))) if second_factor_due(&idp, &session) => (token, session),
         Ok(_) => return login_redirect(&return_to),
         Err(e) => return failure(&e),
     };
@@ -621,6 +623,13 @@ async fn mfa_submit(
             complete_sign_in(&idp, &headers, &token, &session.login, &return_to).await
         }
     }
+}
+
+/// A second factor can be proven in this session: it is half-open (password checked, code
+/// due), or complete with the password alone for someone who has an authenticator, whom an app
+/// asking for a second factor sends here (step-up).
+fn second_factor_due(idp: &Idp, session: &Session) -> bool {
+    !session.complete || (!session.second_factor && idp.with_credentials(|c| c.has_totp(&session.login)))
 }
 
 /// The second factor is proven: the half-open session is replaced by a complete one under a
@@ -721,6 +730,11 @@ async fn answer(idp: &Idp, name: &str, login: &str, request: &Request<'_>) -> Re
         "attributes": attributes,
     });
     idp.log(login, "app.sso", login, name, true, detail).await;
+    post_page(&issued)
+}
+
+/// The page that posts an issued response to the app's ACS.
+fn post_page(issued: &crate::sso::Issued) -> Response {
     match post_form(&issued.acs_url, Param::SamlResponse, &issued.xml, issued.relay_state.as_deref()) {
         Ok(page) => {
             let response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
@@ -1079,6 +1093,16 @@ async fn hold(idp: &Idp, name: &str, accepted: Result<crate::sp_initiated::Accep
         }
         Err(e) => return failure(&e),
     }
+    // A request no sign-in could meet is answered now, before anyone is asked to sign in.
+    if let Err(why) = crate::authn_context::satisfiable(accepted.requested_authn_context.as_ref()) {
+        let request = Request {
+            in_response_to: Some(&accepted.request_id),
+            acs_url: Some(&accepted.acs_url),
+            relay_state: accepted.relay_state.as_deref(),
+            ..Request::default()
+        };
+        return answer_with_status(idp, name, "anonymous", &request, ns::STATUS_NO_AUTHN_CONTEXT, &why).await;
+    }
     match idp.hold_request(accepted).await {
         Ok(handle) => redirect(&format!("/app/{}/saml/continue?request={handle}", percent_encode(name))),
         Err(e) => failure(&e),
@@ -1104,35 +1128,102 @@ async fn sp_continue(
         }
         Err(e) => return failure(&e),
     };
-    let session = match current_session(&idp, &headers).await {
-        Ok(s) => s,
-        Err(e) => return failure(&e),
-    };
-    let login = match signed_in(&idp, &headers).await {
-        Ok(Some(login)) => login,
-        Ok(None) => return login_redirect(&here),
+    let session = match signed_in_session(&idp, &headers).await {
+        Ok(session) => session,
         Err(e) => return failure(&e),
     };
     // ForceAuthn: the person must have authenticated after the request arrived.
-    if pending.force_authn && session.as_ref().is_some_and(|(_, s)| s.started < pending.received) {
-        return login_redirect(&here);
-    }
-    // Taken atomically: a second tab (or a racing request) finds it gone.
-    let pending = match idp.take_request(&handle).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return message(StatusCode::BAD_REQUEST, "Sign-in expired", "This sign-in request was already answered.");
+    let Some(session) = session.filter(|s| !(pending.force_authn && s.started < pending.received)) else {
+        if pending.is_passive {
+            let why =
+                "the app asked for a sign-in without interaction (IsPassive), and the person would have to sign in";
+            return answer_unmet(&idp, &name, &handle, "anonymous", ns::STATUS_NO_PASSIVE, why).await;
         }
-        Err(e) => return failure(&e),
+        return login_redirect(&here);
+    };
+    let login = session.login.clone();
+    let strength = Strength::proven(session.second_factor);
+    if let Err(shortfall) = stated_class(pending.requested_authn_context.as_ref(), strength) {
+        let enrolled = idp.with_credentials(|c| c.has_totp(&login));
+        let (status, why) = match shortfall {
+            Shortfall::SecondFactor if pending.is_passive => (
+                ns::STATUS_NO_PASSIVE,
+                "the app asked for a sign-in without interaction (IsPassive), and the person would have to prove a second factor".to_owned(),
+            ),
+            // Step-up: the person proves their second factor, and comes back here.
+            Shortfall::SecondFactor if enrolled => {
+                return redirect(&format!("/login/mfa?return_to={}", percent_encode(&here)));
+            }
+            Shortfall::SecondFactor => (
+                ns::STATUS_NO_AUTHN_CONTEXT,
+                format!("{shortfall}, and {login} has no authenticator set up; they can add one under Two-step verification"),
+            ),
+            Shortfall::Unsatisfiable(why) => (ns::STATUS_NO_AUTHN_CONTEXT, why),
+        };
+        return answer_unmet(&idp, &name, &handle, &login, status, &why).await;
+    }
+    let pending = match take_held(&idp, &handle).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
     let request = Request {
         in_response_to: Some(&pending.request_id),
         acs_index: None,
         acs_url: Some(&pending.acs_url),
         relay_state: pending.relay_state.as_deref(),
-        authenticated: session.map(|(_, s)| s.authenticated()),
+        authenticated: Some(session.authenticated()),
+        requested: pending.requested_authn_context.as_ref(),
     };
     answer(&idp, &name, &login, &request).await
+}
+
+/// Takes a held request to answer it, atomically: a second tab (or a racing request) finds it gone.
+async fn take_held(idp: &Idp, handle: &str) -> Result<crate::service::PendingRequest, Response> {
+    match idp.take_request(handle).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => {
+            Err(message(StatusCode::BAD_REQUEST, "Sign-in expired", "This sign-in request was already answered."))
+        }
+        Err(e) => Err(failure(&e)),
+    }
+}
+
+/// Answers a held request that cannot be met with a `Responder` status (`sub_code`) and `why`.
+async fn answer_unmet(idp: &Idp, name: &str, handle: &str, actor: &str, sub_code: &str, why: &str) -> Response {
+    let pending = match take_held(idp, handle).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let request = Request {
+        in_response_to: Some(&pending.request_id),
+        acs_url: Some(&pending.acs_url),
+        relay_state: pending.relay_state.as_deref(),
+        ..Request::default()
+    };
+    answer_with_status(idp, name, actor, &request, sub_code, why).await
+}
+
+/// Posts the app a signed Response with a `Responder` status and no assertion: the app learns
+/// why no one is signed in (SAML core 3.2.2.2).
+async fn answer_with_status(
+    idp: &Idp,
+    name: &str,
+    actor: &str,
+    request: &Request<'_>,
+    sub_code: &str,
+    why: &str,
+) -> Response {
+    let status = Status {
+        code: ns::STATUS_RESPONDER.to_owned(),
+        sub_code: Some(sub_code.to_owned()),
+        message: Some(why.to_owned()),
+    };
+    let detail = serde_json::json!({ "reason": why, "status": sub_code, "in_response_to": request.in_response_to });
+    idp.log(actor, "app.sso", actor, name, false, detail).await;
+    match idp.issue_status(name, request, status) {
+        Ok(issued) => post_page(&issued),
+        Err(e) => failure(&e),
+    }
 }
 
 fn post_page_csp() -> String {

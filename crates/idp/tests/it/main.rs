@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod apps;
+mod authn_context;
 mod common;
 mod csv;
 mod hostile;

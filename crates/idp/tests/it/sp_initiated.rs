@@ -2,6 +2,8 @@
 //! HTTP-POST, refused when unsigned, from another issuer, or for an unregistered ACS; the
 //! answer carries InResponseTo and is accepted by our SP validator and by python3-saml.
 
+use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Command;
 
 use idfed_idp::apps::{AcsEndpoint, App, AppKind, NameIdSource, SamlApp, Signing};
@@ -15,8 +17,8 @@ use idfed_saml::xmlenc::DecryptionKey;
 use crate::common::*;
 use crate::web::{Browser, form_value, idp_with};
 
-const SP: &str = "https://wiki.example.com/saml/metadata";
-const ACS: &str = "https://wiki.example.com/saml/acs";
+pub(crate) const SP: &str = "https://wiki.example.com/saml/metadata";
+pub(crate) const ACS: &str = "https://wiki.example.com/saml/acs";
 
 fn wiki(require_signed: bool, encrypt: bool) -> App {
     App {
@@ -45,7 +47,7 @@ fn wiki(require_signed: bool, encrypt: bool) -> App {
     }
 }
 
-fn tenant_with_wiki(require_signed: bool, encrypt: bool) -> idfed_idp::tenant::Tenant {
+pub(crate) fn tenant_with_wiki(require_signed: bool, encrypt: bool) -> idfed_idp::tenant::Tenant {
     let mut tenant = seeds_tenant();
     tenant.put_app(wiki(require_signed, encrypt)).unwrap();
     tenant.assign(Assignment { app: "wiki".into(), principal: Principal::User("test".into()), roles: vec![] }).unwrap();
@@ -58,18 +60,28 @@ fn request(id: &str, acs: Option<&str>, issuer: &str) -> String {
 
 fn request_to(destination: &str, id: &str, acs: Option<&str>, issuer: &str) -> String {
     authn_request_xml(&AuthnRequestSpec {
-        id: id.into(),
-        issue_instant: now(),
-        issuer: issuer.into(),
         destination: destination.into(),
         acs_url: acs.map(str::to_owned),
+        issuer: issuer.into(),
+        ..request_spec(id)
+    })
+    .unwrap()
+}
+
+/// An AuthnRequest from the wiki's SP to this IdP, with the default ACS.
+pub(crate) fn request_spec(id: &str) -> AuthnRequestSpec {
+    AuthnRequestSpec {
+        id: id.into(),
+        issue_instant: now(),
+        issuer: SP.into(),
+        destination: "http://127.0.0.1:8080/app/wiki/saml".into(),
+        acs_url: None,
         protocol_binding: Some(idfed_saml::ns::BINDING_POST.into()),
         name_id_format: None,
         force_authn: false,
         is_passive: false,
         requested_authn_context: None,
-    })
-    .unwrap()
+    }
 }
 
 fn signed_redirect(xml: &str, relay: Option<&str>) -> String {
@@ -77,7 +89,7 @@ fn signed_redirect(xml: &str, relay: Option<&str>) -> String {
     redirect_url("/app/wiki/saml", Param::SamlRequest, xml, relay, signer).unwrap()
 }
 
-fn sp_config(request_id: &str) -> SpConfig {
+pub(crate) fn sp_config(request_id: &str) -> SpConfig {
     SpConfig {
         trusted: vec![idp_key().certificate.clone()],
         audiences: vec![SP.into()],
@@ -173,33 +185,19 @@ async fn a_post_binding_request_gets_an_encrypted_assertion_python3_saml_accepts
     let accepted = validate_response(&xml, &config, now()).unwrap();
     assert!(accepted.encrypted);
 
-    let python = repo_root().join(".venv/bin/python");
-    if !python.exists() {
-        assert!(!oracles_required(), "python3-saml is required (IDFED_REQUIRE_ORACLES=1)");
-        eprintln!("SKIPPED (part): python3-saml not installed");
-        return;
-    }
-    let (response, idp_cert, sp_key, sp_cert) =
-        (scratch("sp-init.b64"), scratch("sp-init-idp.pem"), scratch("sp-init-key.pem"), scratch("sp-init-cert.pem"));
+    let (response, sp_key, sp_cert) = (scratch("sp-init.b64"), scratch("sp-init-key.pem"), scratch("sp-init-cert.pem"));
     std::fs::write(&response, &b64).unwrap();
-    std::fs::write(&idp_cert, &idp_key().cert_pem).unwrap();
     std::fs::write(&sp_key, &other_key().key_pem).unwrap();
     std::fs::write(&sp_cert, &other_key().cert_pem).unwrap();
-    let out = Command::new(&python)
-        .arg(repo_root().join("tools/oracles/p3saml_sp.py"))
-        .arg("--response")
-        .arg(&response)
-        .args(["--idp-entity-id", "http://127.0.0.1:8080/app/wiki", "--idp-cert"])
-        .arg(&idp_cert)
-        .args(["--sp-entity-id", SP, "--acs", ACS, "--request-id", "_post1", "--now", "2026-12-02T10:00:30Z"])
-        .args(["--want-assertions-signed", "--want-assertions-encrypted", "--sp-key"])
-        .arg(&sp_key)
-        .arg("--sp-cert")
-        .arg(&sp_cert)
-        .output()
-        .unwrap();
-    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let encrypted = [
+        OsStr::new("--want-assertions-signed"),
+        OsStr::new("--want-assertions-encrypted"),
+        OsStr::new("--sp-key"),
+        sp_key.as_os_str(),
+        OsStr::new("--sp-cert"),
+        sp_cert.as_os_str(),
+    ];
+    let Some(verdict) = python3_saml_sp(&response, "_post1", &encrypted) else { return };
     assert_eq!(verdict["valid"], true, "python3-saml (strict) says {verdict}");
     assert_eq!(verdict["name_id"], "test@example.com");
 }
@@ -279,4 +277,30 @@ async fn an_sp_that_asks_for_one_time_use_gets_it_in_the_conditions() {
     assert!(issued.xml.contains("<saml:OneTimeUse/>"), "{}", issued.xml);
     let accepted = validate_response(&issued.xml, &config, now()).unwrap();
     assert!(accepted.assertion.conditions.unwrap().one_time_use, "the signed assertion carries OneTimeUse");
+}
+
+/// python3-saml's strict SP (tools/oracles/p3saml_sp.py) on a Response for the wiki, answering
+/// `request_id`; its verdict, or None (said loudly) where python3-saml is not installed.
+pub(crate) fn python3_saml_sp(response: &Path, request_id: &str, extra: &[&OsStr]) -> Option<serde_json::Value> {
+    let python = repo_root().join(".venv/bin/python");
+    if !python.exists() {
+        assert!(!oracles_required(), "python3-saml is required (IDFED_REQUIRE_ORACLES=1)");
+        eprintln!("SKIPPED (part): python3-saml not installed");
+        return None;
+    }
+    let idp_cert = scratch(&format!("p3saml-idp-{request_id}.pem"));
+    std::fs::write(&idp_cert, &idp_key().cert_pem).unwrap();
+    let out = Command::new(&python)
+        .arg(repo_root().join("tools/oracles/p3saml_sp.py"))
+        .arg("--response")
+        .arg(response)
+        .args(["--idp-entity-id", "http://127.0.0.1:8080/app/wiki", "--idp-cert"])
+        .arg(&idp_cert)
+        .args(["--sp-entity-id", SP, "--acs", ACS, "--request-id", request_id, "--now", "2026-12-02T10:00:30Z"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let verdict = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    Some(verdict)
 }

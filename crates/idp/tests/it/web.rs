@@ -371,7 +371,7 @@ async fn a_response_says_when_and_how_the_person_signed_in() {
     let code = idp.with_credentials(|c| c.current_totp("test", now())).unwrap();
     browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", "/app")]).await;
     let statement = launched(&mut browser, &idp).await.assertion.authn_statements[0].clone();
-    assert_eq!(statement.authn_context_class_ref.as_deref(), Some(idfed_idp::sso::MFA_CONTEXT));
+    assert_eq!(statement.authn_context_class_ref.as_deref(), Some(idfed_saml::ns::AC_REFEDS_MFA));
 
     // A session begun three hours ago says so, not "just now".
     let earlier = idfed_saml::Instant::from_unix_seconds(now().unix_seconds() - 3 * 3600);

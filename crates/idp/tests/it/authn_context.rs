@@ -1,0 +1,162 @@
+//! What an SP asks of the sign-in in its AuthnRequest: RequestedAuthnContext (met, met after a
+//! step-up to the second factor, or answered with `NoAuthnContext`) and IsPassive (answered
+//! with `NoPassive` rather than a sign-in page). Every refusal is a signed status Response
+//! posted to the app, which our SP validator and python3-saml read.
+
+use axum::http::StatusCode;
+use idfed_saml::build::{AuthnRequestSpec, authn_request_xml};
+use idfed_saml::dsig::{VerifyOptions, verify_enveloped};
+use idfed_saml::encoding::{base64_encode, find_saml};
+use idfed_saml::model::{Comparison, RequestedAuthnContext, ResponseHeader};
+use idfed_saml::ns;
+use idfed_saml::random::SystemRandom;
+use idfed_saml::sp::validate_response;
+
+use crate::common::*;
+use crate::sp_initiated::{ACS, python3_saml_sp, request_spec, sp_config, tenant_with_wiki};
+use crate::web::{Browser, form_value, idp_with};
+
+fn asking(comparison: Comparison, classes: &[&str]) -> Option<RequestedAuthnContext> {
+    Some(RequestedAuthnContext {
+        comparison,
+        class_refs: classes.iter().map(|c| (*c).to_owned()).collect(),
+        decl_refs: vec![],
+    })
+}
+
+/// Sends `spec` by HTTP-POST (the wiki takes unsigned requests) with a RelayState; the answer.
+async fn send(browser: &mut Browser, spec: AuthnRequestSpec) -> crate::web::Answer {
+    let encoded = base64_encode(authn_request_xml(&spec).unwrap().as_bytes());
+    browser.post("/app/wiki/saml", &[("SAMLRequest", &encoded), ("RelayState", "back-to-page")]).await
+}
+
+/// The Response a page posts to the wiki's ACS (with the RelayState sent back).
+fn posted(page: &crate::web::Answer) -> String {
+    assert_eq!(page.status, StatusCode::OK, "{:?} {}", page.location, page.body);
+    assert!(page.body.contains(&format!("action=\"{ACS}\"")), "{}", page.body);
+    assert_eq!(form_value(&page.body, "RelayState").as_deref(), Some("back-to-page"));
+    find_saml(form_value(&page.body, "SAMLResponse").unwrap().as_bytes()).unwrap().xml
+}
+
+/// A status Response's header, once its signature (over the whole Response) verifies.
+fn signed_status(xml: &str) -> ResponseHeader {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let trusted = std::slice::from_ref(&idp_key().certificate);
+    assert!(verify_enveloped(doc.root_element(), VerifyOptions { trusted, allow_sha1: false }).unwrap().is_some());
+    assert!(!xml.contains("Assertion"), "no assertion: {xml}");
+    ResponseHeader::from_node(doc.root_element()).unwrap()
+}
+
+fn status_of(header: &ResponseHeader) -> (String, String) {
+    let status = header.status.clone().unwrap();
+    assert_eq!(status.code, ns::STATUS_RESPONDER);
+    (status.sub_code.unwrap(), status.message.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn an_app_asking_for_a_second_factor_gets_no_authn_context_until_the_person_steps_up() {
+    let idp = idp_with(tenant_with_wiki(false, false)).await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let mfa = asking(Comparison::Exact, &[ns::AC_REFEDS_MFA]);
+
+    // Signed in with the password alone, and no authenticator to step up with.
+    let held =
+        send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa.clone(), ..request_spec("_mfa1") }).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    let header = signed_status(&xml);
+    assert_eq!(header.in_response_to.as_deref(), Some("_mfa1"));
+    assert_eq!(header.destination.as_deref(), Some(ACS));
+    let (sub_code, message) = status_of(&header);
+    assert_eq!(sub_code, ns::STATUS_NO_AUTHN_CONTEXT);
+    assert!(message.contains("second factor, and test has no authenticator set up"), "{message}");
+    let refused = validate_response(&xml, &sp_config("_mfa1"), now()).unwrap_err();
+    assert_eq!(refused.reason, idfed_saml::Reason::Status, "{refused}");
+    python3_saml_reads_the_status(&xml);
+    let log =
+        idp.events(&idfed_store::EventFilter { event: Some("app.sso".into()), ..Default::default() }).await.unwrap();
+    let refusal = log.iter().find(|e| e.outcome == "failure").unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&refusal.detail).unwrap();
+    assert_eq!(detail["status"], ns::STATUS_NO_AUTHN_CONTEXT);
+    assert_eq!(detail["in_response_to"], "_mfa1");
+
+    // With an authenticator (set up elsewhere), the same ask sends them to prove it, then on.
+    idp.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
+    let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa, ..request_spec("_mfa2") }).await;
+    let next = held.location.unwrap();
+    let step_up = browser.get(&next).await;
+    assert_eq!(step_up.status, StatusCode::SEE_OTHER);
+    let to_mfa = step_up.location.unwrap();
+    assert!(to_mfa.starts_with("/login/mfa?return_to=/app/wiki/saml/continue"), "{to_mfa}");
+    assert_eq!(browser.get(&to_mfa).await.status, StatusCode::OK, "the code page, for a complete session");
+    let csrf = browser.csrf();
+    let code = idp.with_credentials(|c| c.current_totp("test", now())).unwrap();
+    let wrong = browser.post("/login/mfa", &[("csrf", &csrf), ("code", "000000"), ("return_to", &next)]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let proven = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", &next)]).await;
+    assert_eq!(proven.location.as_deref(), Some(next.as_str()));
+    let xml = posted(&browser.get(&next).await);
+    let accepted = validate_response(&xml, &sp_config("_mfa2"), now()).unwrap();
+    let statement = &accepted.assertion.authn_statements[0];
+    assert_eq!(statement.authn_context_class_ref.as_deref(), Some(ns::AC_REFEDS_MFA));
+
+    // At most PasswordProtectedTransport: a multi-factor sign-in states the password only.
+    let capped = asking(Comparison::Maximum, &[ns::AC_PASSWORD_PROTECTED]);
+    let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: capped, ..request_spec("_max") }).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    let accepted = validate_response(&xml, &sp_config("_max"), now()).unwrap();
+    let statement = &accepted.assertion.authn_statements[0];
+    assert_eq!(statement.authn_context_class_ref.as_deref(), Some(ns::AC_PASSWORD_PROTECTED));
+}
+
+#[tokio::test]
+async fn a_passive_request_is_answered_without_a_sign_in_page() {
+    let idp = idp_with(tenant_with_wiki(false, false)).await;
+    let mut browser = Browser::new(&idp);
+    let passive = |id: &str| AuthnRequestSpec { is_passive: true, ..request_spec(id) };
+
+    let held = send(&mut browser, passive("_p1")).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    let (sub_code, message) = status_of(&signed_status(&xml));
+    assert_eq!(sub_code, ns::STATUS_NO_PASSIVE);
+    assert!(message.contains("IsPassive"), "{message}");
+
+    browser.sign_in("test", "correct horse battery").await;
+    let held = send(&mut browser, passive("_p2")).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    validate_response(&xml, &sp_config("_p2"), now()).unwrap();
+
+    // A step-up is interaction too.
+    idp.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
+    let mfa = asking(Comparison::Minimum, &[ns::AC_MICROSOFT_MFA]);
+    let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa, ..passive("_p3") }).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    assert_eq!(status_of(&signed_status(&xml)).0, ns::STATUS_NO_PASSIVE);
+}
+
+#[tokio::test]
+async fn a_request_no_sign_in_can_meet_is_answered_before_anyone_signs_in() {
+    let idp = idp_with(tenant_with_wiki(false, false)).await;
+    let mut browser = Browser::new(&idp);
+    let smartcard = asking(Comparison::Exact, &["urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard"]);
+    let answer =
+        send(&mut browser, AuthnRequestSpec { requested_authn_context: smartcard, ..request_spec("_sc") }).await;
+    let header = signed_status(&posted(&answer));
+    assert_eq!(header.in_response_to.as_deref(), Some("_sc"));
+    let (sub_code, message) = status_of(&header);
+    assert_eq!(sub_code, ns::STATUS_NO_AUTHN_CONTEXT);
+    assert!(message.contains("Smartcard") && message.contains("none of the authentication classes"), "{message}");
+    let better = asking(Comparison::Better, &[ns::AC_REFEDS_MFA]);
+    let answer = send(&mut browser, AuthnRequestSpec { requested_authn_context: better, ..request_spec("_b") }).await;
+    assert_eq!(status_of(&signed_status(&posted(&answer))).0, ns::STATUS_NO_AUTHN_CONTEXT);
+}
+
+/// python3-saml, as the SP, refuses the Response for its status and says so.
+fn python3_saml_reads_the_status(xml: &str) {
+    let response = scratch("no-authn-context.xml");
+    std::fs::write(&response, xml).unwrap();
+    let Some(verdict) = python3_saml_sp(&response, "_mfa1", &[]) else { return };
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    let error = verdict["error"].as_str().unwrap_or_default();
+    assert!(error.contains("Responder") && error.contains("no authenticator set up"), "{verdict}");
+}
