@@ -76,6 +76,8 @@ pub struct Proxy {
 pub struct SignIn {
     pub source_failures: i64,
     pub source_window_minutes: i64,
+    /// SP-initiated requests (AuthnRequests) one address may send a minute.
+    pub sp_requests_per_minute: i64,
     pub session_hours: i64,
     pub idle_minutes: i64,
 }
@@ -84,8 +86,9 @@ impl Default for SignIn {
     fn default() -> Self {
         let limit = idfed_idp::backoff::SourceLimit::default();
         SignIn {
-            source_failures: limit.failures,
+            source_failures: limit.count,
             source_window_minutes: limit.window_seconds / 60,
+            sp_requests_per_minute: idfed_idp::backoff::REQUESTS,
             session_hours: idfed_idp::service::SESSION_SECONDS / 3600,
             idle_minutes: idfed_idp::service::IDLE_SECONDS / 60,
         }
@@ -104,9 +107,13 @@ impl SignIn {
 
     pub fn source_limit(&self) -> idfed_idp::backoff::SourceLimit {
         idfed_idp::backoff::SourceLimit {
-            failures: self.source_failures,
+            count: self.source_failures,
             window_seconds: self.source_window_minutes.saturating_mul(60),
         }
+    }
+
+    pub fn request_limit(&self) -> idfed_idp::backoff::SourceLimit {
+        idfed_idp::backoff::SourceLimit::requests(self.sp_requests_per_minute)
     }
 }
 
@@ -114,6 +121,7 @@ impl SignIn {
 /// office needs (a higher limit is the same as none) and a day.
 const SOURCE_FAILURES: std::ops::RangeInclusive<i64> = 1..=100_000;
 const SOURCE_WINDOW_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
+const SP_REQUESTS_PER_MINUTE: std::ops::RangeInclusive<i64> = 1..=100_000;
 /// A sign-in lasts at least an hour and at most a week (a 12-hour contact-centre shift fits).
 const SESSION_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
 /// An idle limit, when there is one, is at least five minutes and at most a day.
@@ -186,6 +194,7 @@ impl Config {
         for (key, value, bounds) in [
             ("source_failures", self.sign_in.source_failures, SOURCE_FAILURES),
             ("source_window_minutes", self.sign_in.source_window_minutes, SOURCE_WINDOW_MINUTES),
+            ("sp_requests_per_minute", self.sign_in.sp_requests_per_minute, SP_REQUESTS_PER_MINUTE),
             ("session_hours", self.sign_in.session_hours, SESSION_HOURS),
         ] {
             if !bounds.contains(&value) {
@@ -246,6 +255,7 @@ impl Config {
         for (name, setting) in [
             ("IDFED_SIGN_IN_SOURCE_FAILURES", &mut self.sign_in.source_failures),
             ("IDFED_SIGN_IN_SOURCE_WINDOW_MINUTES", &mut self.sign_in.source_window_minutes),
+            ("IDFED_SIGN_IN_SP_REQUESTS_PER_MINUTE", &mut self.sign_in.sp_requests_per_minute),
             ("IDFED_SIGN_IN_SESSION_HOURS", &mut self.sign_in.session_hours),
             ("IDFED_SIGN_IN_IDLE_MINUTES", &mut self.sign_in.idle_minutes),
         ] {
@@ -350,7 +360,12 @@ mod tests {
     fn the_sign_in_back_off_is_configurable_within_bounds() {
         assert_eq!(Config::default().sign_in.source_limit(), idfed_idp::backoff::SourceLimit::default());
         let file = Config::parse("[sign_in]\nsource_failures = 200\nsource_window_minutes = 5\n", "f").unwrap();
-        assert_eq!(file.sign_in.source_limit(), idfed_idp::backoff::SourceLimit { failures: 200, window_seconds: 300 });
+        assert_eq!(file.sign_in.source_limit(), idfed_idp::backoff::SourceLimit { count: 200, window_seconds: 300 });
+        assert_eq!(Config::default().sign_in.request_limit(), idfed_idp::backoff::SourceLimit::requests(300));
+        let busy = Config::parse("[sign_in]\nsp_requests_per_minute = 2000\n", "f").unwrap();
+        assert_eq!(busy.sign_in.request_limit(), idfed_idp::backoff::SourceLimit { count: 2000, window_seconds: 60 });
+        let none = Config::parse("[sign_in]\nsp_requests_per_minute = 0\n", "f").unwrap_err();
+        assert!(none[0].starts_with("f:2:1: sign_in.sp_requests_per_minute 0 must be from 1 to 100000"), "{none:?}");
         let errors = Config::parse("[sign_in]\nsource_failures = 0\nsource_window_minutes = 2000\n", "f").unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].starts_with("f:2:1: sign_in.source_failures 0 must be from 1 to 100000"), "{errors:?}");

@@ -564,6 +564,7 @@ pub fn serve(
         let mut idp = open(&data_dir, &base_url).await?;
         idp.trusted_proxies = trusted;
         idp.source_limit = sign_in.source_limit();
+        idp.request_limit = sign_in.request_limit();
         idp.session_seconds = sign_in.session_seconds();
         idp.idle_seconds = sign_in.idle_seconds();
         idp.metrics_token = metrics_token;

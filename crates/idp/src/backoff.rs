@@ -1,4 +1,4 @@
-//! Sign-in back-off per source address: after [`SourceLimit::failures`] failed sign-ins
+//! Sign-in back-off per source address: after [`SourceLimit::count`] failed sign-ins
 //! (passwords or codes, whoever they named) from one address within its window, that address is
 //! refused until the window ends, before any password is checked. Each attempt is counted before
 //! it is checked (and given back when it succeeds), so parallel attempts cannot exceed the limit.
@@ -7,6 +7,9 @@
 //! live in the store (one atomic increment per failure), so every node shares them and
 //! concurrent failures are all counted. People signing in from a browser they completed a
 //! sign-in in before are exempt (`crate::devices`).
+//!
+//! The same counters limit the SP-initiated requests one address may send ([`REQUESTS`] a
+//! minute by default), each of which the IdP keeps until it is answered or expires.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -15,17 +18,32 @@ pub const LIMIT: i64 = 30;
 /// The default window.
 pub const WINDOW_SECONDS: i64 = 15 * 60;
 
-/// How many failures from one address, within how long, pause sign-in from it; configurable
-/// (`[sign_in]` in the configuration file), [`LIMIT`] in [`WINDOW_SECONDS`] by default.
+/// The default limit on SP-initiated requests from one address, within
+/// [`REQUESTS_WINDOW_SECONDS`]: each one held costs store records until it expires, and anyone
+/// who knows an SP's entity ID may send them. An office behind one NAT address signing in to
+/// its apps at nine stays well below it.
+pub const REQUESTS: i64 = 300;
+pub const REQUESTS_WINDOW_SECONDS: i64 = 60;
+
+/// How many events from one address, within how long, pause it: failed sign-ins (configurable
+/// in `[sign_in]`, [`LIMIT`] in [`WINDOW_SECONDS`] by default) or SP-initiated requests
+/// ([`SourceLimit::requests`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceLimit {
-    pub failures: i64,
+    pub count: i64,
     pub window_seconds: i64,
 }
 
 impl Default for SourceLimit {
     fn default() -> Self {
-        SourceLimit { failures: LIMIT, window_seconds: WINDOW_SECONDS }
+        SourceLimit { count: LIMIT, window_seconds: WINDOW_SECONDS }
+    }
+}
+
+impl SourceLimit {
+    /// SP-initiated requests: `per_minute` from one address.
+    pub fn requests(per_minute: i64) -> Self {
+        SourceLimit { count: per_minute, window_seconds: REQUESTS_WINDOW_SECONDS }
     }
 }
 
@@ -42,37 +60,37 @@ pub fn source_key(source: IpAddr) -> String {
     }
 }
 
-/// Failures counted for one address in its current window.
+/// What one address did (failed sign-ins, or requests) in its current window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Failures {
+pub struct Counted {
     pub count: i64,
-    /// Unix milliseconds when the window (begun by its first failure) ends.
+    /// Unix milliseconds when the window (begun by its first event) ends.
     pub window_end: i64,
 }
 
-impl Failures {
+impl Counted {
     /// Seconds to wait before this address may try again, or `None` when it may now.
     pub fn wait(&self, now_millis: i64, limit: SourceLimit) -> Option<i64> {
-        (self.count >= limit.failures && now_millis < self.window_end).then(|| self.seconds_left(now_millis))
+        (self.count >= limit.count && now_millis < self.window_end).then(|| self.seconds_left(now_millis))
     }
 
     /// For a count that includes the attempt being made: seconds to wait when it is over the
     /// limit (the attempt is refused), else `None`.
     pub fn over_limit(&self, now_millis: i64, limit: SourceLimit) -> Option<i64> {
-        (self.count > limit.failures && now_millis < self.window_end).then(|| self.seconds_left(now_millis))
+        (self.count > limit.count && now_millis < self.window_end).then(|| self.seconds_left(now_millis))
     }
 
     fn seconds_left(&self, now_millis: i64) -> i64 {
         (self.window_end - now_millis + 999) / 1000
     }
 
-    /// One more failure at `now` (a new window when the last one ended): what the store's
+    /// One more at `now` (a new window when the last one ended): what the store's
     /// atomic counter does, for the in-memory IdP.
-    pub fn after_failure(self, now_millis: i64, limit: SourceLimit) -> Failures {
+    pub fn after_one(self, now_millis: i64, limit: SourceLimit) -> Counted {
         if now_millis >= self.window_end {
-            Failures { count: 1, window_end: now_millis + limit.window_seconds * 1000 }
+            Counted { count: 1, window_end: now_millis + limit.window_seconds * 1000 }
         } else {
-            Failures { count: self.count.saturating_add(1), window_end: self.window_end }
+            Counted { count: self.count.saturating_add(1), window_end: self.window_end }
         }
     }
 }
@@ -84,14 +102,14 @@ mod tests {
     #[test]
     fn the_limit_applies_within_the_window_and_a_new_window_starts_afresh() {
         let (start, limit) = (1_000_000, SourceLimit::default());
-        let mut f = Failures::default();
+        let mut f = Counted::default();
         for i in 0..LIMIT {
             assert_eq!(f.wait(start + i, limit), None);
-            f = f.after_failure(start + i, limit);
+            f = f.after_one(start + i, limit);
         }
         assert_eq!(f.wait(start + 100_000, limit), Some(WINDOW_SECONDS - 100));
         assert_eq!(f.wait(start + WINDOW_SECONDS * 1000, limit), None, "the window ended");
-        assert_eq!(f.after_failure(start + WINDOW_SECONDS * 1000, limit).count, 1);
+        assert_eq!(f.after_one(start + WINDOW_SECONDS * 1000, limit).count, 1);
     }
 
     #[test]
@@ -106,15 +124,15 @@ mod tests {
 
     #[test]
     fn a_configured_limit_and_window_replace_the_defaults() {
-        let (start, limit) = (1_000_000, SourceLimit { failures: 100, window_seconds: 60 });
-        let mut f = Failures::default();
+        let (start, limit) = (1_000_000, SourceLimit { count: 100, window_seconds: 60 });
+        let mut f = Counted::default();
         for i in 0..100 {
             assert_eq!(f.over_limit(start, limit), None, "attempt {i}");
-            f = f.after_failure(start, limit);
+            f = f.after_one(start, limit);
         }
         assert_eq!(f.wait(start, limit), Some(60), "the hundredth failure pauses the address for the window");
         assert_eq!(f.wait(start, SourceLimit::default()), Some(60), "past the default limit too");
-        assert_eq!(f.after_failure(start, limit).over_limit(start + 59_000, limit), Some(1));
+        assert_eq!(f.after_one(start, limit).over_limit(start + 59_000, limit), Some(1));
         assert_eq!(f.wait(start + 60_000, limit), None);
     }
 }

@@ -11,6 +11,7 @@ use idfed_store::{DocumentStore, Event, EventFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::apps::AppKind;
+use crate::backoff::SourceLimit;
 use crate::credentials::Credentials;
 use crate::directory::{User, UserStatus};
 use crate::error::{IdpError, Result};
@@ -31,6 +32,7 @@ const SESSION_PREFIX: &str = "idp-session-";
 const PENDING_PREFIX: &str = "idp-pending-";
 const SEEN_PREFIX: &str = "idp-seen-request-";
 const SOURCE_PREFIX: &str = "idp-source-failures-";
+const REQUEST_SOURCE_PREFIX: &str = "idp-source-requests-";
 /// A marker whose version moves whenever a session is ended: nodes then forget the sessions
 /// they hold in memory. Its name must not start with any record prefix above (purges).
 const ENDED_SESSIONS_DOCUMENT: &str = "idp-ended-sessions";
@@ -101,7 +103,7 @@ pub struct Idp {
     credentials_writes: tokio::sync::Mutex<()>,
     signing_writes: tokio::sync::Mutex<()>,
     /// Sign-in failures per source when there is no store (the store counts them otherwise).
-    source_failures: Mutex<HashMap<String, crate::backoff::Failures>>,
+    source_counts: Mutex<HashMap<String, crate::backoff::Counted>>,
     signing: std::sync::RwLock<Arc<SigningKeys>>,
     signing_version: AtomicI64,
     /// The external base URL (`http://127.0.0.1:8080`): entity IDs, metadata and links use it.
@@ -116,6 +118,8 @@ pub struct Idp {
     pub trusted_proxies: crate::proxy::TrustedProxies,
     /// The per-source sign-in back-off's limit and window.
     pub source_limit: crate::backoff::SourceLimit,
+    /// SP-initiated requests one address may send (a minute).
+    pub request_limit: crate::backoff::SourceLimit,
     /// How long a completed sign-in lasts, in browsers and the CLI ([`SESSION_SECONDS`] unless configured).
     pub session_seconds: i64,
     /// A sign-in unused this long ends ([`IDLE_SECONDS`] unless configured; `None`: never).
@@ -205,7 +209,7 @@ impl Idp {
             tenant_writes: tokio::sync::Mutex::new(()),
             credentials_writes: tokio::sync::Mutex::new(()),
             signing_writes: tokio::sync::Mutex::new(()),
-            source_failures: Mutex::new(HashMap::new()),
+            source_counts: Mutex::new(HashMap::new()),
             signing: std::sync::RwLock::new(Arc::new(SigningKeys::new(identity))),
             signing_version: AtomicI64::new(0),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -216,6 +220,7 @@ impl Idp {
             metrics: crate::metrics::Metrics::default(),
             trusted_proxies: crate::proxy::TrustedProxies::default(),
             source_limit: crate::backoff::SourceLimit::default(),
+            request_limit: crate::backoff::SourceLimit::requests(crate::backoff::REQUESTS),
             session_seconds: SESSION_SECONDS,
             idle_seconds: Some(IDLE_SECONDS),
             metrics_token: None,
@@ -951,9 +956,13 @@ impl Idp {
         }
         if let Some(store) = &self.store {
             // Back-off counters keep their window's end in milliseconds as their version.
-            for (prefix, below) in
-                [(SESSION_PREFIX, now), (PENDING_PREFIX, now), (SEEN_PREFIX, now), (SOURCE_PREFIX, now * 1000)]
-            {
+            for (prefix, below) in [
+                (SESSION_PREFIX, now),
+                (PENDING_PREFIX, now),
+                (SEEN_PREFIX, now),
+                (SOURCE_PREFIX, now * 1000),
+                (REQUEST_SOURCE_PREFIX, now * 1000),
+            ] {
                 if let Err(e) = store.purge(prefix, below).await {
                     eprintln!("idfed: purging expired {prefix}records failed: {e}");
                 }
@@ -965,6 +974,7 @@ impl Idp {
                     .and_then(|v| v.get("expires").and_then(serde_json::Value::as_i64))
                     .is_none_or(|expires| expires > now)
             });
+            lock(&self.source_counts).retain(|_, counted| counted.window_end > now * 1000);
         }
     }
 
@@ -974,9 +984,9 @@ impl Idp {
         let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
         let failures = match &self.store {
             Some(store) => store.load(&key).await.map_err(storage)?.map(|(window_end, count)| {
-                crate::backoff::Failures { count: count.parse().unwrap_or(i64::MAX), window_end }
+                crate::backoff::Counted { count: count.parse().unwrap_or(i64::MAX), window_end }
             }),
-            None => lock(&self.source_failures).get(&key).copied(),
+            None => lock(&self.source_counts).get(&key).copied(),
         };
         Ok(failures.unwrap_or_default().wait(self.now().unix_millis(), self.source_limit))
     }
@@ -986,22 +996,34 @@ impl Idp {
     /// returns the seconds to wait when the address is over the limit. A successful attempt is
     /// given back with [`Idp::source_succeeded`], so only failures stay counted.
     pub async fn source_attempt(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
-        let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
+        self.count_source(SOURCE_PREFIX, source, self.source_limit).await
+    }
+
+    /// Counts an SP-initiated request (AuthnRequest) from `source` before it is read; returns
+    /// the seconds to wait when the address sent more than [`Idp::request_limit`] allows.
+    pub async fn request_admitted(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
+        self.count_source(REQUEST_SOURCE_PREFIX, source, self.request_limit).await
+    }
+
+    /// One more event from `source` under `prefix` (one atomic increment in the store); the
+    /// seconds to wait when that puts the address over `limit`.
+    async fn count_source(&self, prefix: &str, source: std::net::IpAddr, limit: SourceLimit) -> Result<Option<i64>> {
+        let key = record_key(prefix, &crate::backoff::source_key(source));
         let now = self.now().unix_millis();
-        let failures = match &self.store {
+        let counted = match &self.store {
             Some(store) => {
                 let (count, window_end) =
-                    store.count_in_window(&key, now, self.source_limit.window_seconds * 1000).await.map_err(storage)?;
-                crate::backoff::Failures { count, window_end }
+                    store.count_in_window(&key, now, limit.window_seconds * 1000).await.map_err(storage)?;
+                crate::backoff::Counted { count, window_end }
             }
             None => {
-                let mut counts = lock(&self.source_failures);
-                let next = counts.get(&key).copied().unwrap_or_default().after_failure(now, self.source_limit);
+                let mut counts = lock(&self.source_counts);
+                let next = counts.get(&key).copied().unwrap_or_default().after_one(now, limit);
                 counts.insert(key, next);
                 next
             }
         };
-        Ok(failures.over_limit(now, self.source_limit))
+        Ok(counted.over_limit(now, limit))
     }
 
     /// Gives back the attempt a successful sign-in from `source` counted.
@@ -1010,7 +1032,7 @@ impl Idp {
         match &self.store {
             Some(store) => store.uncount(&key).await.map_err(storage),
             None => {
-                if let Some(f) = lock(&self.source_failures).get_mut(&key) {
+                if let Some(f) = lock(&self.source_counts).get_mut(&key) {
                     f.count = (f.count - 1).max(0);
                 }
                 Ok(())

@@ -35,8 +35,12 @@ pub(crate) async fn backed_off(idp: &Idp, _source: std::net::IpAddr, wait: i64) 
     idp.metrics.sign_in("backed_off");
     let minutes = (wait + 59) / 60;
     let unit = if minutes == 1 { "minute" } else { "minutes" };
-    let text = format!("Too many failed sign-ins from your network. Try again in {minutes} {unit}.");
-    let mut response = message(StatusCode::TOO_MANY_REQUESTS, "Try again later", &text);
+    try_later(&format!("Too many failed sign-ins from your network. Try again in {minutes} {unit}."), wait)
+}
+
+/// 429 with Retry-After: `wait` seconds.
+fn try_later(text: &str, wait: i64) -> Response {
+    let mut response = message(StatusCode::TOO_MANY_REQUESTS, "Try again later", text);
     if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -1045,7 +1049,15 @@ async fn end_and_answer(
 
 // ---- SP-initiated ------------------------------------------------------------------------
 
-async fn sp_redirect(State(idp): Shared, Path(name): Path<String>, uri: Uri) -> Response {
+async fn sp_redirect(
+    State(idp): Shared,
+    Extension(ClientIp(source)): Extension<ClientIp>,
+    Path(name): Path<String>,
+    uri: Uri,
+) -> Response {
+    if let Some(refused) = admit_request(&idp, source).await {
+        return refused;
+    }
     if let Err(e) = idp.refresh().await {
         return failure(&e);
     }
@@ -1056,7 +1068,15 @@ async fn sp_redirect(State(idp): Shared, Path(name): Path<String>, uri: Uri) -> 
     hold(&idp, &name, accepted).await
 }
 
-async fn sp_post(State(idp): Shared, Path(name): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn sp_post(
+    State(idp): Shared,
+    Extension(ClientIp(source)): Extension<ClientIp>,
+    Path(name): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit_request(&idp, source).await {
+        return refused;
+    }
     if let Err(e) = idp.refresh().await {
         return failure(&e);
     }
@@ -1068,6 +1088,16 @@ async fn sp_post(State(idp): Shared, Path(name): Path<String>, Form(form): Form<
     let at = crate::sp_initiated::Received { app: &name, endpoint: &endpoint };
     let accepted = idp.with_tenant(|t| crate::sp_initiated::from_post(t, at, encoded, relay, idp.now()));
     hold(&idp, &name, accepted).await
+}
+
+/// The page (429) for an address that sent more SP-initiated requests than the limit allows,
+/// or None when this one may be read. Nothing about a refused request is stored.
+async fn admit_request(idp: &Idp, source: std::net::IpAddr) -> Option<Response> {
+    let wait = match idp.request_admitted(source).await {
+        Ok(wait) => wait?,
+        Err(e) => return Some(failure(&e)),
+    };
+    Some(try_later(&format!("Too many sign-in requests from your network. Try again in {wait} seconds."), wait))
 }
 
 /// Keeps an accepted request and sends the browser on to answer it (after sign-in if needed).

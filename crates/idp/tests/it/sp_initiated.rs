@@ -5,6 +5,9 @@
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
 
 use idfed_idp::apps::{AcsEndpoint, App, AppKind, NameIdSource, SamlApp, Signing};
 use idfed_idp::assignments::{Assignment, Principal};
@@ -303,4 +306,33 @@ pub(crate) fn python3_saml_sp(response: &Path, request_id: &str, extra: &[&OsStr
     let verdict = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
     Some(verdict)
+}
+
+#[tokio::test]
+async fn one_address_may_send_only_so_many_requests_a_minute_and_a_refused_one_leaves_nothing() {
+    use std::sync::atomic::Ordering;
+    let (clock, seconds) = moving_clock();
+    let mut idp = crate::web::idp_on_clock(tenant_with_wiki(false, false), crate::web::BASE, clock).await;
+    Arc::get_mut(&mut idp).unwrap().request_limit = idfed_idp::backoff::SourceLimit::requests(3);
+    let mut browser = Browser::new(&idp);
+    let encoded = |id: &str| idfed_saml::encoding::base64_encode(request(id, None, SP).as_bytes());
+    for id in ["_n1", "_n2", "_n3"] {
+        assert_eq!(
+            browser.post("/app/wiki/saml", &[("SAMLRequest", &encoded(id))]).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    let refused = browser.post("/app/wiki/saml", &[("SAMLRequest", &encoded("_n4"))]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert_eq!(refused.headers.get("retry-after").unwrap(), "60");
+    assert!(refused.body.contains("Too many sign-in requests from your network"), "{}", refused.body);
+    // Nothing of the refused request was kept: a minute later it is new, not a replay.
+    seconds.fetch_add(60, Ordering::SeqCst);
+    assert_eq!(browser.post("/app/wiki/saml", &[("SAMLRequest", &encoded("_n4"))]).await.status, StatusCode::SEE_OTHER);
+    // The redirect binding counts against the same allowance.
+    let redirect =
+        |id: &str| redirect_url("/app/wiki/saml", Param::SamlRequest, &request(id, None, SP), None, None).unwrap();
+    assert_eq!(browser.get(&redirect("_n5")).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get(&redirect("_n6")).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get(&redirect("_n7")).await.status, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 
 use crate::common::*;
 
-const BASE: &str = "http://127.0.0.1:8080";
+pub(crate) const BASE: &str = "http://127.0.0.1:8080";
 
 async fn idp() -> Arc<Idp> {
     idp_with(seeds_tenant()).await
@@ -33,7 +33,11 @@ pub async fn idp_at(tenant: idfed_idp::tenant::Tenant, base: &str) -> Arc<Idp> {
 }
 
 /// As [`idp_at`], with its own clock.
-async fn idp_on_clock(tenant: idfed_idp::tenant::Tenant, base: &str, clock: idfed_idp::service::Clock) -> Arc<Idp> {
+pub(crate) async fn idp_on_clock(
+    tenant: idfed_idp::tenant::Tenant,
+    base: &str,
+    clock: idfed_idp::service::Clock,
+) -> Arc<Idp> {
     let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
     let sealer = Sealer::new(&[7u8; 32]).unwrap();
     let rng = Box::new(SystemRandom::new());
@@ -576,7 +580,7 @@ async fn without_an_idle_limit_only_the_sign_in_time_ends_a_session() {
 #[tokio::test]
 async fn the_per_source_limit_and_window_are_the_configured_ones() {
     let mut idp = idp().await;
-    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { failures: 3, window_seconds: 120 };
+    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { count: 3, window_seconds: 120 };
     let mut browser = Browser::new(&idp);
     for i in 0..3 {
         assert_eq!(browser.sign_in(&format!("nobody{i}"), "guess").await.status, StatusCode::UNAUTHORIZED);
@@ -594,7 +598,7 @@ async fn the_per_source_limit_and_window_are_the_configured_ones() {
 #[tokio::test]
 async fn ipv6_sources_are_backed_off_by_their_64() {
     let mut idp = idp().await;
-    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { failures: 3, window_seconds: 120 };
+    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { count: 3, window_seconds: 120 };
     let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
     for i in 1..=3 {
         assert_eq!(idp.source_attempt(ip(&format!("2001:db8:1:2::{i}"))).await.unwrap(), None, "attempt {i}");
@@ -742,7 +746,7 @@ async fn a_known_client_signs_in_through_the_api_while_its_address_is_backed_off
 #[tokio::test]
 async fn an_api_sign_in_due_for_mfa_enrollment_is_not_a_failure_of_the_address() {
     let mut idp = idp().await;
-    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { failures: 2, window_seconds: 900 };
+    Arc::get_mut(&mut idp).unwrap().source_limit = idfed_idp::backoff::SourceLimit { count: 2, window_seconds: 900 };
     idp.change_tenant(|t| {
         t.policy.mfa = idfed_idp::tenant::MfaPolicy::Everyone;
         Ok(())
