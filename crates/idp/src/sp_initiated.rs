@@ -6,10 +6,10 @@ use idfed_saml::Instant;
 use idfed_saml::bindings::{parse_redirect, verify_redirect};
 use idfed_saml::dsig::{VerifyOptions, verify_enveloped};
 use idfed_saml::encoding::base64_decode;
-use idfed_saml::model::{AuthnRequest, LogoutRequest, RequestedAuthnContext};
+use idfed_saml::model::{AuthnRequest, LogoutRequest, RequestedAuthnContext, Status};
 use idfed_saml::{Certificate, ns, xml};
 
-use crate::apps::{AppKind, SamlApp};
+use crate::apps::{App, AppKind, SamlApp};
 use crate::error::{IdpError, Result};
 use crate::tenant::Tenant;
 
@@ -32,6 +32,32 @@ pub struct Accepted {
     pub force_authn: bool,
     pub is_passive: bool,
     pub requested_authn_context: Option<RequestedAuthnContext>,
+    /// The NameIDPolicy Format asked for, when the request names one.
+    pub name_id_format: Option<String>,
+}
+
+/// A non-success status: `code` (`Requester` or `Responder`), the second-level `sub_code`,
+/// and why, for the StatusMessage.
+pub fn status(code: &str, sub_code: &str, why: String) -> Status {
+    Status { code: code.to_owned(), sub_code: Some(sub_code.to_owned()), message: Some(why) }
+}
+
+/// The request asks for a NameID format the app does not send (SAML core 3.4.1.1:
+/// `InvalidNameIDPolicy`), or for an authentication context no sign-in here can meet
+/// (`NoAuthnContext`).
+/// Such a request is answered with the status returned, before anyone signs in.
+pub fn unanswerable(app: &App, accepted: &Accepted) -> Result<Option<Status>> {
+    let sent = app.name_id.format_uri()?;
+    if let Some(asked) = accepted.name_id_format.as_deref()
+        && asked != ns::NAMEID_UNSPECIFIED
+        && asked != sent
+    {
+        let why = format!("the app asks for NameID format {asked}; {} sends {sent}", app.label);
+        return Ok(Some(status(ns::STATUS_REQUESTER, ns::STATUS_INVALID_NAMEID_POLICY, why)));
+    }
+    Ok(crate::authn_context::satisfiable(accepted.requested_authn_context.as_ref())
+        .err()
+        .map(|why| status(ns::STATUS_RESPONDER, ns::STATUS_NO_AUTHN_CONTEXT, why)))
 }
 
 fn refuse(message: impl Into<String>) -> IdpError {
@@ -154,6 +180,7 @@ fn check(
         force_authn: request.force_authn,
         is_passive: request.is_passive,
         requested_authn_context: request.requested_authn_context,
+        name_id_format: request.name_id_policy_format,
     })
 }
 

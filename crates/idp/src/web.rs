@@ -1123,15 +1123,23 @@ async fn hold(idp: &Idp, name: &str, accepted: Result<crate::sp_initiated::Accep
         }
         Err(e) => return failure(&e),
     }
-    // A request no sign-in could meet is answered now, before anyone is asked to sign in.
-    if let Err(why) = crate::authn_context::satisfiable(accepted.requested_authn_context.as_ref()) {
-        let request = Request {
-            in_response_to: Some(&accepted.request_id),
-            acs_url: Some(&accepted.acs_url),
-            relay_state: accepted.relay_state.as_deref(),
-            ..Request::default()
-        };
-        return answer_with_status(idp, name, "anonymous", &request, ns::STATUS_NO_AUTHN_CONTEXT, &why).await;
+    // A request nothing here could meet is answered now, before anyone is asked to sign in.
+    let unanswerable = idp.with_tenant(|t| match t.app(name) {
+        Some(app) => crate::sp_initiated::unanswerable(app, &accepted),
+        None => Ok(None),
+    });
+    match unanswerable {
+        Ok(None) => {}
+        Ok(Some(status)) => {
+            let request = Request {
+                in_response_to: Some(&accepted.request_id),
+                acs_url: Some(&accepted.acs_url),
+                relay_state: accepted.relay_state.as_deref(),
+                ..Request::default()
+            };
+            return answer_with_status(idp, name, "anonymous", &request, status).await;
+        }
+        Err(e) => return failure(&e),
     }
     match idp.hold_request(accepted).await {
         Ok(handle) => redirect(&format!("/app/{}/saml/continue?request={handle}", percent_encode(name))),
@@ -1230,25 +1238,18 @@ async fn answer_unmet(idp: &Idp, name: &str, handle: &str, actor: &str, sub_code
         relay_state: pending.relay_state.as_deref(),
         ..Request::default()
     };
-    answer_with_status(idp, name, actor, &request, sub_code, why).await
+    let status = crate::sp_initiated::status(ns::STATUS_RESPONDER, sub_code, why.to_owned());
+    answer_with_status(idp, name, actor, &request, status).await
 }
 
-/// Posts the app a signed Response with a `Responder` status and no assertion: the app learns
-/// why no one is signed in (SAML core 3.2.2.2).
-async fn answer_with_status(
-    idp: &Idp,
-    name: &str,
-    actor: &str,
-    request: &Request<'_>,
-    sub_code: &str,
-    why: &str,
-) -> Response {
-    let status = Status {
-        code: ns::STATUS_RESPONDER.to_owned(),
-        sub_code: Some(sub_code.to_owned()),
-        message: Some(why.to_owned()),
-    };
-    let detail = serde_json::json!({ "reason": why, "status": sub_code, "in_response_to": request.in_response_to });
+/// Posts the app a signed Response with `status` and no assertion: the app learns why no one
+/// is signed in (SAML core 3.2.2.2).
+async fn answer_with_status(idp: &Idp, name: &str, actor: &str, request: &Request<'_>, status: Status) -> Response {
+    let detail = serde_json::json!({
+        "reason": status.message,
+        "status": status.sub_code.as_deref().unwrap_or(&status.code),
+        "in_response_to": request.in_response_to,
+    });
     idp.log(actor, "app.sso", actor, name, false, detail).await;
     match idp.issue_status(name, request, status) {
         Ok(issued) => post_page(&issued),

@@ -160,3 +160,28 @@ fn python3_saml_reads_the_status(xml: &str) {
     let error = verdict["error"].as_str().unwrap_or_default();
     assert!(error.contains("Responder") && error.contains("no authenticator set up"), "{verdict}");
 }
+
+#[tokio::test]
+async fn a_name_id_format_the_app_does_not_send_is_an_invalid_name_id_policy() {
+    let idp = idp_with(tenant_with_wiki(false, false)).await;
+    let mut browser = Browser::new(&idp);
+    let asking_for =
+        |id: &str, format: &str| AuthnRequestSpec { name_id_format: Some(format.into()), ..request_spec(id) };
+    let answer = send(&mut browser, asking_for("_persistent", ns::NAMEID_PERSISTENT)).await;
+    let header = signed_status(&posted(&answer));
+    assert_eq!(header.in_response_to.as_deref(), Some("_persistent"));
+    let status = header.status.unwrap();
+    assert_eq!(status.code, ns::STATUS_REQUESTER);
+    assert_eq!(status.sub_code.as_deref(), Some(ns::STATUS_INVALID_NAMEID_POLICY));
+    let message = status.message.unwrap();
+    assert!(
+        message.contains("asks for NameID format urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+        "{message}"
+    );
+    assert!(message.contains("Team Wiki sends urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"), "{message}");
+    // The format it sends, or any (unspecified), is held for sign-in as before.
+    for (id, format) in [("_email", ns::NAMEID_EMAIL), ("_any", ns::NAMEID_UNSPECIFIED)] {
+        let held = send(&mut browser, asking_for(id, format)).await;
+        assert_eq!(held.status, StatusCode::SEE_OTHER, "{format}: {}", held.body);
+    }
+}
