@@ -2,7 +2,7 @@
 //! their formats, the audience and the time window.
 
 use idfed_saml::aws::{ATTR_PRINCIPAL_TAG_PREFIX, ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SOURCE_IDENTITY};
-use idfed_saml::model::Assertion;
+use idfed_saml::model::{Assertion, Status};
 use idfed_saml::{Instant, ns, xml};
 
 use crate::findings::{Finding, Severity};
@@ -23,6 +23,26 @@ const AWS_AUDIENCES: [&str; 3] =
 
 fn name_ok(value: &str) -> bool {
     (2..=64).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+/// Why a response holds no assertion, as far as it says: its status when that is a failure
+/// (the IdP refused the sign-in, with its reason), else that it is no response at all.
+fn no_assertion_cause(root: roxmltree::Node) -> String {
+    let status = root
+        .children()
+        .find(|n| xml::is(*n, ns::SAMLP, "Status"))
+        .and_then(|n| Status::from_node(n).ok())
+        .filter(|s| !s.is_success());
+    let Some(status) = status else { return "A failed IdP status, or not a response at all.".to_owned() };
+    let last = |uri: &str| uri.rsplit(':').next().unwrap_or(uri).to_owned();
+    let code = match &status.sub_code {
+        Some(sub) => format!("{} / {}", last(&status.code), last(sub)),
+        None => last(&status.code),
+    };
+    match status.message {
+        Some(message) => format!("The IdP answered with status {code}: {message}"),
+        None => format!("The IdP answered with status {code}, and no message."),
+    }
 }
 
 /// Reads the response; pushes what is wrong with it on its own. `None` when it cannot be read.
@@ -65,7 +85,7 @@ pub fn read(text: &str, now: Instant, sign_in_urls: &[String], findings: &mut Ve
             "no-assertion",
             Severity::Error,
             "The response holds no assertion",
-            "A failed IdP status, or not a response at all.",
+            no_assertion_cause(root),
             "Check the IdP's system log for the sign-in.",
         ));
         return None;

@@ -549,3 +549,37 @@ fn lint_a_provider_lacks_the_next_certificate_of_a_rotation() {
         !idfed_doctor::preflight(&side(key(0)), &w.state, &[], now()).iter().any(|f| f.id == "lint-next-certificate")
     );
 }
+
+#[test]
+fn a_response_without_an_assertion_is_explained_by_its_status() {
+    use idfed_saml::build::StatusResponseSpec;
+    use idfed_saml::issue::issue_status_response;
+    use idfed_saml::model::Status;
+    let idp = key(0);
+    let spec = StatusResponseSpec {
+        id: "_refused".into(),
+        in_response_to: "_request".into(),
+        issue_instant: now(),
+        issuer: ISSUER.into(),
+        destination: "https://signin.aws.amazon.com/saml".into(),
+        status: Status {
+            code: ns::STATUS_RESPONDER.into(),
+            sub_code: Some(ns::STATUS_NO_AUTHN_CONTEXT.into()),
+            message: Some("the app asks for a sign-in with a second factor".into()),
+        },
+    };
+    let signer = Signer { key: &idp.key, certificate: Some(&idp.cert), options: SignOptions::for_key(&idp.key) };
+    let xml = issue_status_response(&spec, &signer).unwrap();
+    let findings = judge(&world(), &xml, now());
+    let found = findings.iter().find(|f| f.id == "no-assertion").unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(
+        found.cause,
+        "The IdP answered with status Responder / NoAuthnContext: the app asks for a sign-in with a second factor"
+    );
+    let bare = xml
+        .replace("samlp:StatusMessage", "samlp:Extensions")
+        .replace("<samlp:Extensions>the app asks for a sign-in with a second factor</samlp:Extensions>", "");
+    let findings = judge(&world(), &bare, now());
+    let found = findings.iter().find(|f| f.id == "no-assertion").unwrap();
+    assert_eq!(found.cause, "The IdP answered with status Responder / NoAuthnContext, and no message.");
+}
