@@ -75,7 +75,7 @@ pub fn stated_class(requested: Option<&RequestedAuthnContext>, proven: Strength)
     else {
         return Err(Shortfall::Unsatisfiable(format!(
             "none of the authentication classes the app asks for ({}) is one idfed can state",
-            requested.class_refs.join(", ")
+            listed(&requested.class_refs)
         )));
     };
     let reach = |needed: Strength| if proven >= needed { Ok(named_at(proven)) } else { Err(Shortfall::SecondFactor) };
@@ -90,7 +90,7 @@ pub fn stated_class(requested: Option<&RequestedAuthnContext>, proven: Strength)
             if known.len() < requested.class_refs.len() {
                 return Err(Shortfall::Unsatisfiable(format!(
                     "the app asks for better than classes idfed cannot compare ({})",
-                    requested.class_refs.join(", ")
+                    listed(&requested.class_refs)
                 )));
             }
             match strongest {
@@ -101,6 +101,25 @@ pub fn stated_class(requested: Option<&RequestedAuthnContext>, proven: Strength)
             }
         }
     }
+}
+
+/// The classes an SP named, for a message: the first few, each cut short, since anyone may send
+/// a request and the message goes into a signed Response.
+fn listed(class_refs: &[String]) -> String {
+    const SHOWN: usize = 4;
+    const LONGEST: usize = 120;
+    let mut shown: Vec<String> = class_refs
+        .iter()
+        .take(SHOWN)
+        .map(|class| match class.char_indices().nth(LONGEST) {
+            Some((cut, _)) => format!("{}…", class.get(..cut).unwrap_or_default()),
+            None => class.clone(),
+        })
+        .collect();
+    if class_refs.len() > SHOWN {
+        shown.push(format!("{} more", class_refs.len() - SHOWN));
+    }
+    shown.join(", ")
 }
 
 /// Whether any sign-in idfed offers could meet `requested`: a request that no one can meet is
@@ -187,6 +206,17 @@ mod tests {
         assert_eq!(stated(Better, &[PPT], SecondFactor).unwrap(), MFA);
         assert!(unsatisfiable(stated(Better, &[MFA], SecondFactor)).contains("strongest idfed offers"));
         assert!(unsatisfiable(stated(Better, &[PPT, SMARTCARD], SecondFactor)).contains("cannot compare"));
+    }
+
+    #[test]
+    fn the_classes_named_in_a_message_are_few_and_short() {
+        let long = "urn:x:".to_owned() + &"é".repeat(300);
+        let many: Vec<String> = (0..7).map(|i| format!("urn:class:{i}")).collect();
+        assert_eq!(listed(&many), "urn:class:0, urn:class:1, urn:class:2, urn:class:3, 3 more");
+        let cut = listed(std::slice::from_ref(&long));
+        assert_eq!(cut.chars().count(), 121, "{cut}");
+        assert!(cut.ends_with('…'));
+        assert!(unsatisfiable(stated(Comparison::Exact, &[long.as_str()], SecondFactor)).len() < 400);
     }
 
     #[test]

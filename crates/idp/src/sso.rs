@@ -124,17 +124,7 @@ pub fn roles_for(tenant: &TenantView, app_name: &str, login: &str) -> Result<Vec
 /// refuse, because that is what an administrator must be able to see fail (and the doctor explain).
 pub fn issue(tenant: &TenantView, app_name: &str, login: &str, request: &Request, by: &Issuer) -> Result<Issued> {
     let (issuer, key, now, rng) = (by.entity_id, &by.key, by.now, by.rng);
-    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
-    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
-    if user.status != UserStatus::Active {
-        return Err(IdpError::new(ErrorKind::Forbidden, format!("the account is {}", user.status.name())));
-    }
-    let person = Person { user, groups: tenant.groups_of(&user.login) };
-    let group_names: Vec<&str> = person.groups.iter().map(|(name, _)| *name).collect();
-    let assigned = tenant.applicable(&app.name, &user.login, &group_names);
-    if !assigned.is_assigned() {
-        return Err(IdpError::new(ErrorKind::Forbidden, format!("{} is not assigned to {}", user.login, app.label)));
-    }
+    let (app, person, assigned) = admitted(tenant, app_name, login)?;
     let name_id = NameId {
         value: text_of(evaluate(tenant, &person, "NameID", &app.name_id.value)?),
         format: Some(app.name_id.format_uri()?.to_owned()),
@@ -206,6 +196,31 @@ pub fn issue_status(
     };
     let xml = issue_status_response(&spec, &signer_for(app, &by.key)?)?;
     Ok(Issued { xml, acs_url, relay_state: request.relay_state.map(str::to_owned), attributes: Vec::new() })
+}
+
+/// Refuses (Forbidden) someone who is not active or not assigned to the app: what every launch
+/// checks first.
+pub fn may_launch(tenant: &TenantView, app_name: &str, login: &str) -> Result<()> {
+    admitted(tenant, app_name, login).map(|_| ())
+}
+
+fn admitted<'t>(
+    tenant: &'t TenantView,
+    app_name: &str,
+    login: &str,
+) -> Result<(&'t App, Person<'t>, crate::assignments::Applicable<'t>)> {
+    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    if user.status != UserStatus::Active {
+        return Err(IdpError::new(ErrorKind::Forbidden, format!("the account is {}", user.status.name())));
+    }
+    let person = Person { user, groups: tenant.groups_of(&user.login) };
+    let group_names: Vec<&str> = person.groups.iter().map(|(name, _)| *name).collect();
+    let assigned = tenant.applicable(&app.name, &user.login, &group_names);
+    if !assigned.is_assigned() {
+        return Err(IdpError::new(ErrorKind::Forbidden, format!("{} is not assigned to {}", user.login, app.label)));
+    }
+    Ok((app, person, assigned))
 }
 
 /// The NameID value `app_name` sends for `login` (single logout checks requests against it).

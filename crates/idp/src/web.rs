@@ -567,7 +567,7 @@ async fn login_submit(
 async fn mfa_page(State(idp): Shared, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
     let return_to = safe_return(query.get("return_to"));
     match current_session(&idp, &headers).await {
-        Ok(Some((_, session))) if second_factor_due(&idp, &session) => {}
+        Ok(Some((_, session))) if !session.complete => {}
         Ok(_) => return login_redirect(&return_to),
         Err(e) => return failure(&e),
     }
@@ -594,7 +594,7 @@ async fn mfa_submit(
     }
     let return_to = safe_return(form.get("return_to"));
     let (token, session) = match current_session(&idp, &headers).await {
-        Ok(Some((token, session))) if second_factor_due(&idp, &session) => (token, session),
+        Ok(Some((token, session))) if !session.complete => (token, session),
         Ok(_) => return login_redirect(&return_to),
         Err(e) => return failure(&e),
     };
@@ -627,13 +627,6 @@ async fn mfa_submit(
             complete_sign_in(&idp, &headers, &token, &session.login, &return_to).await
         }
     }
-}
-
-/// A second factor can be proven in this session: it is half-open (password checked, code
-/// due), or complete with the password alone for someone who has an authenticator, whom an app
-/// asking for a second factor sends here (step-up).
-fn second_factor_due(idp: &Idp, session: &Session) -> bool {
-    !session.complete || (!session.second_factor && idp.with_credentials(|c| c.has_totp(&session.login)))
 }
 
 /// The second factor is proven: the half-open session is replaced by a complete one under a
@@ -1131,13 +1124,9 @@ async fn hold(idp: &Idp, name: &str, accepted: Result<crate::sp_initiated::Accep
     match unanswerable {
         Ok(None) => {}
         Ok(Some(status)) => {
-            let request = Request {
-                in_response_to: Some(&accepted.request_id),
-                acs_url: Some(&accepted.acs_url),
-                relay_state: accepted.relay_state.as_deref(),
-                ..Request::default()
-            };
-            return answer_with_status(idp, name, "anonymous", &request, status).await;
+            let request = status_request(&accepted.request_id, &accepted.acs_url, accepted.relay_state.as_deref());
+            let note = status.message.clone().unwrap_or_default();
+            return answer_with_status(idp, name, "anonymous", &request, status, &note).await;
         }
         Err(e) => return failure(&e),
     }
@@ -1175,30 +1164,40 @@ async fn sp_continue(
         if pending.is_passive {
             let why =
                 "the app asked for a sign-in without interaction (IsPassive), and the person would have to sign in";
-            return answer_unmet(&idp, &name, &handle, "anonymous", ns::STATUS_NO_PASSIVE, why).await;
+            return answer_unmet(&idp, &name, &handle, "anonymous", ns::STATUS_NO_PASSIVE, why, why).await;
         }
         return login_redirect(&here);
     };
     let login = session.login.clone();
+    if let Err(e) = idp.with_tenant(|t| crate::sso::may_launch(t, &name, &login)) {
+        if pending.is_passive {
+            let why = "the person may not use this app";
+            return answer_unmet(&idp, &name, &handle, &login, ns::STATUS_REQUEST_DENIED, why, &e.message).await;
+        }
+        idp.log(&login, "app.sso", &login, &name, false, serde_json::json!({ "reason": e.message })).await;
+        return failure(&e);
+    }
     let strength = Strength::proven(session.second_factor);
     if let Err(shortfall) = stated_class(pending.requested_authn_context.as_ref(), strength) {
         let enrolled = idp.with_credentials(|c| c.has_totp(&login));
-        let (status, why) = match shortfall {
-            Shortfall::SecondFactor if pending.is_passive => (
-                ns::STATUS_NO_PASSIVE,
-                "the app asked for a sign-in without interaction (IsPassive), and the person would have to prove a second factor".to_owned(),
-            ),
-            // Step-up: the person proves their second factor, and comes back here.
-            Shortfall::SecondFactor if enrolled => {
-                return redirect(&format!("/login/mfa?return_to={}", percent_encode(&here)));
+        let (status, why, note) = match shortfall {
+            Shortfall::SecondFactor if pending.is_passive => {
+                (ns::STATUS_NO_PASSIVE, NO_PASSIVE_SECOND_FACTOR.to_owned(), NO_PASSIVE_SECOND_FACTOR.to_owned())
             }
+            // Step-up: a full sign-in, password and code, then back here. A code alone is not
+            // enough: whoever holds a password-only session could enroll an authenticator of
+            // their own in it and then prove that.
+            Shortfall::SecondFactor if enrolled => return login_redirect(&here),
+            // The app learns only that the sign-in cannot meet its request; who lacks what is
+            // for the IdP's log.
             Shortfall::SecondFactor => (
                 ns::STATUS_NO_AUTHN_CONTEXT,
-                format!("{shortfall}, and {login} has no authenticator set up; they can add one under Two-step verification"),
+                shortfall.to_string(),
+                format!("{shortfall}, and {login} has no authenticator set up"),
             ),
-            Shortfall::Unsatisfiable(why) => (ns::STATUS_NO_AUTHN_CONTEXT, why),
+            Shortfall::Unsatisfiable(why) => (ns::STATUS_NO_AUTHN_CONTEXT, why.clone(), why),
         };
-        return answer_unmet(&idp, &name, &handle, &login, status, &why).await;
+        return answer_unmet(&idp, &name, &handle, &login, status, &why, &note).await;
     }
     let pending = match take_held(&idp, &handle).await {
         Ok(p) => p,
@@ -1226,27 +1225,46 @@ async fn take_held(idp: &Idp, handle: &str) -> Result<crate::service::PendingReq
     }
 }
 
-/// Answers a held request that cannot be met with a `Responder` status (`sub_code`) and `why`.
-async fn answer_unmet(idp: &Idp, name: &str, handle: &str, actor: &str, sub_code: &str, why: &str) -> Response {
+const NO_PASSIVE_SECOND_FACTOR: &str =
+    "the app asked for a sign-in without interaction (IsPassive), and the person would have to prove a second factor";
+
+/// Answers a held request that cannot be met with a status (`sub_code` under `Responder`) and
+/// `why`; `note` goes to the system log.
+async fn answer_unmet(
+    idp: &Idp,
+    name: &str,
+    handle: &str,
+    actor: &str,
+    sub_code: &str,
+    why: &str,
+    note: &str,
+) -> Response {
     let pending = match take_held(idp, handle).await {
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    let request = Request {
-        in_response_to: Some(&pending.request_id),
-        acs_url: Some(&pending.acs_url),
-        relay_state: pending.relay_state.as_deref(),
-        ..Request::default()
-    };
+    let request = status_request(&pending.request_id, &pending.acs_url, pending.relay_state.as_deref());
     let status = crate::sp_initiated::status(ns::STATUS_RESPONDER, sub_code, why.to_owned());
-    answer_with_status(idp, name, actor, &request, status).await
+    answer_with_status(idp, name, actor, &request, status, note).await
+}
+
+/// What a status answer needs of the request: its ID, the ACS it was accepted for, its RelayState.
+fn status_request<'a>(request_id: &'a str, acs_url: &'a str, relay_state: Option<&'a str>) -> Request<'a> {
+    Request { in_response_to: Some(request_id), acs_url: Some(acs_url), relay_state, ..Request::default() }
 }
 
 /// Posts the app a signed Response with `status` and no assertion: the app learns why no one
-/// is signed in (SAML core 3.2.2.2).
-async fn answer_with_status(idp: &Idp, name: &str, actor: &str, request: &Request<'_>, status: Status) -> Response {
+/// is signed in (SAML core 3.2.2.2). The system log records `note`.
+async fn answer_with_status(
+    idp: &Idp,
+    name: &str,
+    actor: &str,
+    request: &Request<'_>,
+    status: Status,
+    note: &str,
+) -> Response {
     let detail = serde_json::json!({
-        "reason": status.message,
+        "reason": note,
         "status": status.sub_code.as_deref().unwrap_or(&status.code),
         "in_response_to": request.in_response_to,
     });

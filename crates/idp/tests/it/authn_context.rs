@@ -16,6 +16,16 @@ use crate::common::*;
 use crate::sp_initiated::{ACS, python3_saml_sp, request_spec, sp_config, tenant_with_wiki};
 use crate::web::{Browser, form_value, idp_with};
 
+/// A return_to as the IdP writes it into a URL.
+fn encoded(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn asking(comparison: Comparison, classes: &[&str]) -> Option<RequestedAuthnContext> {
     Some(RequestedAuthnContext {
         comparison,
@@ -69,7 +79,7 @@ async fn an_app_asking_for_a_second_factor_gets_no_authn_context_until_the_perso
     assert_eq!(header.destination.as_deref(), Some(ACS));
     let (sub_code, message) = status_of(&header);
     assert_eq!(sub_code, ns::STATUS_NO_AUTHN_CONTEXT);
-    assert!(message.contains("second factor, and test has no authenticator set up"), "{message}");
+    assert_eq!(message, "the app asks for a sign-in with a second factor");
     let refused = validate_response(&xml, &sp_config("_mfa1"), now()).unwrap_err();
     assert_eq!(refused.reason, idfed_saml::Reason::Status, "{refused}");
     python3_saml_reads_the_status(&xml);
@@ -78,21 +88,29 @@ async fn an_app_asking_for_a_second_factor_gets_no_authn_context_until_the_perso
     let refusal = log.iter().find(|e| e.outcome == "failure").unwrap();
     let detail: serde_json::Value = serde_json::from_str(&refusal.detail).unwrap();
     assert_eq!(detail["status"], ns::STATUS_NO_AUTHN_CONTEXT);
+    assert!(
+        detail["reason"].as_str().unwrap().contains("test has no authenticator set up"),
+        "the log says who: {detail}"
+    );
     assert_eq!(detail["in_response_to"], "_mfa1");
 
-    // With an authenticator (set up elsewhere), the same ask sends them to prove it, then on.
+    // With an authenticator, the same ask is a full sign-in: password, then code, then on. A code
+    // alone would not do: it could be an authenticator enrolled by whoever holds this session.
     idp.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
     let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa, ..request_spec("_mfa2") }).await;
     let next = held.location.unwrap();
     let step_up = browser.get(&next).await;
-    assert_eq!(step_up.status, StatusCode::SEE_OTHER);
-    let to_mfa = step_up.location.unwrap();
-    assert!(to_mfa.starts_with("/login/mfa?return_to=/app/wiki/saml/continue"), "{to_mfa}");
-    assert_eq!(browser.get(&to_mfa).await.status, StatusCode::OK, "the code page, for a complete session");
+    assert_eq!(step_up.location, Some(format!("/login?return_to={}", encoded(&next))), "a sign-in, not just a code");
+    let code_only = browser.get(&format!("/login/mfa?return_to={next}")).await;
+    assert!(code_only.location.unwrap().starts_with("/login?"), "no code page for a complete session");
+    browser.get("/login").await;
+    let csrf = browser.csrf();
+    let form =
+        [("csrf", csrf.as_str()), ("username", "test"), ("password", "correct horse battery"), ("return_to", &next)];
+    let password = browser.post("/login", &form).await;
+    assert_eq!(password.location, Some(format!("/login/mfa?return_to={}", encoded(&next))));
     let csrf = browser.csrf();
     let code = idp.with_credentials(|c| c.current_totp("test", now())).unwrap();
-    let wrong = browser.post("/login/mfa", &[("csrf", &csrf), ("code", "000000"), ("return_to", &next)]).await;
-    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let proven = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", &next)]).await;
     assert_eq!(proven.location.as_deref(), Some(next.as_str()));
     let xml = posted(&browser.get(&next).await);
@@ -158,7 +176,7 @@ fn python3_saml_reads_the_status(xml: &str) {
     let Some(verdict) = python3_saml_sp(&response, "_mfa1", &[]) else { return };
     assert_eq!(verdict["valid"], false, "{verdict}");
     let error = verdict["error"].as_str().unwrap_or_default();
-    assert!(error.contains("Responder") && error.contains("no authenticator set up"), "{verdict}");
+    assert!(error.contains("Responder -> the app asks for a sign-in with a second factor"), "{verdict}");
 }
 
 #[tokio::test]
@@ -184,4 +202,47 @@ async fn a_name_id_format_the_app_does_not_send_is_an_invalid_name_id_policy() {
         let held = send(&mut browser, asking_for(id, format)).await;
         assert_eq!(held.status, StatusCode::SEE_OTHER, "{format}: {}", held.body);
     }
+}
+
+#[tokio::test]
+async fn force_authn_asks_for_the_password_again_and_cannot_be_passive() {
+    let (clock, seconds) = moving_clock();
+    let idp = crate::web::idp_on_clock(tenant_with_wiki(false, false), crate::web::BASE, clock).await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    seconds.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
+    let forced = |id: &str| AuthnRequestSpec { force_authn: true, ..request_spec(id) };
+    let held = send(&mut browser, AuthnRequestSpec { is_passive: true, ..forced("_fp") }).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    assert_eq!(status_of(&signed_status(&xml)).0, ns::STATUS_NO_PASSIVE, "a fresh sign-in is interaction");
+
+    let held = send(&mut browser, forced("_f")).await;
+    let next = held.location.unwrap();
+    let asked = browser.get(&next).await.location;
+    assert_eq!(asked, Some(format!("/login?return_to={}", encoded(&next))), "signed in, yet asked");
+    browser.get("/login").await;
+    let csrf = browser.csrf();
+    let form =
+        [("csrf", csrf.as_str()), ("username", "test"), ("password", "correct horse battery"), ("return_to", &next)];
+    assert_eq!(browser.post("/login", &form).await.location.as_deref(), Some(next.as_str()));
+    let xml = posted(&browser.get(&next).await);
+    validate_response(&xml, &sp_config("_f"), now().plus_seconds(30)).unwrap();
+}
+
+#[tokio::test]
+async fn a_passive_request_for_someone_the_app_is_not_assigned_to_is_denied_without_a_page() {
+    let idp = idp_with(tenant_with_wiki(false, false)).await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("agent.one@example.com", "correct horse battery").await;
+    let held = send(&mut browser, AuthnRequestSpec { is_passive: true, ..request_spec("_denied") }).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    let (sub_code, message) = status_of(&signed_status(&xml));
+    assert_eq!(sub_code, ns::STATUS_REQUEST_DENIED);
+    assert_eq!(message, "the person may not use this app");
+    // Not passive: the error page, as before, and no status goes to the app.
+    let mfa = asking(Comparison::Exact, &[ns::AC_REFEDS_MFA]);
+    let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa, ..request_spec("_page") }).await;
+    let page = browser.get(held.location.as_deref().unwrap()).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.body.contains("is not assigned to Team Wiki") && !page.body.contains("SAMLResponse"), "{}", page.body);
 }
