@@ -753,6 +753,8 @@ async fn mfa_setup_page(State(idp): Shared, headers: HeaderMap) -> Response {
 }
 
 const WRONG_ENROLLMENT_CODE: &str = "That code is not right. Check the app shows idfed and try the current code.";
+const WRONG_ENROLLMENT_PASSWORD: &str = "That password is not right. Enter the password you sign in with.";
+const LOCKED_ENROLLMENT: &str = "Too many failed attempts. Try again in 15 minutes.";
 
 /// Self-service page: "on" when enrolled, else the enrollment form.
 async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&str>) -> Response {
@@ -776,8 +778,11 @@ async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&s
     with_csrf_cookie(render(status, &page), idp, &csrf, fresh)
 }
 
+/// Self-service enrollment asks for the password again: whoever holds a signed-in browser (or
+/// a copied session cookie) must not be able to put their own authenticator on the account.
 async fn mfa_setup_submit(
     State(idp): Shared,
+    Extension(ClientIp(source)): Extension<ClientIp>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -789,8 +794,28 @@ async fn mfa_setup_submit(
         Ok(None) => return login_redirect("/account/mfa"),
         Err(e) => return failure(&e),
     };
-    let code = form.get("code").cloned().unwrap_or_default();
+    let attempt = match pass_back_off(&idp, &headers, source, &login).await {
+        Ok(attempt) => attempt,
+        Err(refused) => return refused,
+    };
+    let password = form.get("password").cloned().unwrap_or_default();
     let now = idp.now();
+    match idp.change_credentials(|c| c.check_password(&login, &password, true, attempt.origin(), now)).await {
+        Err(e) => return failure(&e),
+        Ok(Err(refusal)) => {
+            let locked = matches!(refusal, Refusal::Locked { .. });
+            let detail = serde_json::json!({ "reason": if locked { "locked" } else { "wrong password" } });
+            idp.log(&login, "user.mfa.enroll", &login, "", false, detail).await;
+            let text = if locked { LOCKED_ENROLLMENT } else { WRONG_ENROLLMENT_PASSWORD };
+            return mfa_setup(&idp, &headers, &login, Some(text)).await;
+        }
+        Ok(Ok(())) => {
+            if let Err(e) = idp.attempt_succeeded(attempt).await {
+                return failure(&e);
+            }
+        }
+    }
+    let code = form.get("code").cloned().unwrap_or_default();
     let owner = session_owner(&idp, &headers);
     match idp.change_credentials(|c| c.confirm_totp(&login, &owner, &code, now)).await {
         Err(e) => failure(&e),

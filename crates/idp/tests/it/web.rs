@@ -462,12 +462,22 @@ async fn people_turn_on_two_step_verification_themselves() {
     assert!(setup.body.contains("otpauth://totp/idfed:test?secret="), "{}", setup.body);
     let again = browser.get("/account/mfa").await;
     assert!(again.body.contains(&secret), "reloading keeps the same pending secret");
+    assert!(setup.body.contains("autocomplete=\"current-password\""), "the password is asked again");
     let csrf = browser.csrf();
-    let wrong = browser.post("/account/mfa", &[("csrf", &csrf), ("code", "000000")]).await;
+    let password = "correct horse battery";
+    let wrong = browser.post("/account/mfa", &[("csrf", &csrf), ("password", password), ("code", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(!idp.with_credentials(|c| c.has_totp("test")), "not on until a code is confirmed");
     let code = totp_code(&secret, "test");
-    let on = browser.post("/account/mfa", &[("csrf", &csrf), ("code", &code)]).await;
+    // A signed-in browser alone (or a copied session cookie) cannot put an authenticator on.
+    for typed in ["", "guess"] {
+        let refused = browser.post("/account/mfa", &[("csrf", &csrf), ("password", typed), ("code", &code)]).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.body.contains("That password is not right"), "{}", refused.body);
+        assert!(refused.body.contains(&secret), "the same pending secret, to try again");
+    }
+    assert!(!idp.with_credentials(|c| c.has_totp("test")));
+    let on = browser.post("/account/mfa", &[("csrf", &csrf), ("password", password), ("code", &code)]).await;
     assert_eq!(on.status, StatusCode::SEE_OTHER);
     assert!(idp.with_credentials(|c| c.has_totp("test")));
     assert!(!browser.get("/app").await.body.contains("Set up two-step verification"));
