@@ -1312,7 +1312,12 @@ fn post_page_csp() -> String {
 /// An app's IdP metadata (what IAM's CreateSAMLProvider and SPs take): entity ID, every
 /// published signing certificate, the SSO endpoint (both bindings) and, for SAML apps, SLO.
 pub fn app_metadata(idp: &Idp, name: &str) -> Option<String> {
-    let is_saml = idp.with_tenant(|t| t.app(name).map(|a| matches!(a.kind, AppKind::Saml(_))))?;
+    let (is_saml, wants_signed_requests) = idp.with_tenant(|t| {
+        t.app(name).map(|a| match &a.kind {
+            AppKind::Saml(saml) => (true, saml.authn_request_certificate.is_some()),
+            AppKind::Aws(_) => (false, false),
+        })
+    })?;
     let slo = idp.app_endpoint(name, "slo");
     let entity_id = idp.entity_id(name);
     let sso = idp.app_endpoint(name, "saml");
@@ -1325,7 +1330,7 @@ pub fn app_metadata(idp: &Idp, name: &str) -> Option<String> {
         sso_redirect: Some(&sso),
         slo_redirect: is_saml.then_some(slo.as_str()),
         name_id_formats: &formats,
-        want_authn_requests_signed: false,
+        want_authn_requests_signed: wants_signed_requests,
     }))
 }
 

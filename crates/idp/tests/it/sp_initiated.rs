@@ -260,6 +260,9 @@ async fn single_logout_ends_the_session_and_answers_with_a_signed_logout_respons
     assert_eq!(browser.get("/app").await.status, axum::http::StatusCode::OK, "still signed in");
     let metadata = browser.get("/app/wiki/metadata").await;
     assert!(metadata.body.contains("SingleLogoutService") && metadata.body.contains("/app/wiki/slo"));
+    assert!(metadata.body.contains("WantAuthnRequestsSigned=\"true\""), "this app requires signed requests");
+    let aws = browser.get("/app/aws/metadata").await;
+    assert!(aws.body.contains("WantAuthnRequestsSigned=\"false\""), "{}", aws.body);
 }
 
 #[tokio::test]
