@@ -49,22 +49,33 @@ pub struct Credential {
     /// The last TOTP time step accepted, so a code is never used twice.
     #[serde(default)]
     pub last_totp_step: u64,
-    /// Failures from the person's known devices alone, and the lock they set: the only lock
-    /// those devices obey ([`Origin`]).
-    #[serde(default)]
-    pub device_failures: u32,
-    #[serde(default)]
-    pub device_locked_until: i64,
+    /// Failures from each of the person's known devices (by the device id in its entry), and
+    /// the lock they set: the only lock that device obeys ([`Origin`]). At most
+    /// [`DEVICE_LOCKS_PER_LOGIN`]; counts that ended are dropped at the next failure.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_locks: BTreeMap<String, DeviceLock>,
 }
 
+/// One known device's failures and lock.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceLock {
+    pub failures: u32,
+    /// Unix seconds until which this device is refused.
+    pub locked_until: i64,
+}
+
+/// Known devices with counts kept per person; beyond it the one whose lock ended first goes.
+pub const DEVICE_LOCKS_PER_LOGIN: usize = 16;
+
 /// Where a sign-in step comes from, for the account lock. Every failure counts towards the
-/// account's lock, which refuses steps from anywhere else; the person's known devices
-/// (`crate::devices`) obey only the lock that failures from known devices set (one count for
-/// all of them). So a sprayer without a device entry cannot lock people out of the browsers
-/// they work in, and whoever holds such a browser gets five guesses there too.
+/// account's lock, which refuses steps from anywhere else; each of the person's known devices
+/// (`crate::devices`, named by the device id in its entry) obeys only the lock its own failures
+/// set. So a sprayer without a device entry cannot lock people out of the browsers they work
+/// in, whoever holds one such browser gets five guesses there and locks only that one, and
+/// entries from before device ids share one count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    KnownDevice,
+pub enum Origin<'d> {
+    KnownDevice(&'d str),
     Elsewhere,
 }
 
@@ -83,7 +94,7 @@ impl Credential {
     /// The lock a step from `origin` obeys, when it is on at `now_s`.
     fn lock_on(&self, origin: Origin, now_s: i64) -> Option<Refusal> {
         let until = match origin {
-            Origin::KnownDevice => self.device_locked_until,
+            Origin::KnownDevice(device) => self.device_locks.get(device).map_or(0, |lock| lock.locked_until),
             Origin::Elsewhere => self.locked_until,
         };
         (until > now_s).then_some(Refusal::Locked { until })
@@ -98,13 +109,30 @@ impl Credential {
         };
         match origin {
             Origin::Elsewhere => account,
-            Origin::KnownDevice => count_towards_lock(&mut self.device_failures, &mut self.device_locked_until, now_s),
+            Origin::KnownDevice(device) => {
+                self.device_locks.retain(|id, lock| id == device || lock.failures > 0 || lock.locked_until > now_s);
+                let lock = self.device_locks.entry(device.to_owned()).or_default();
+                let refusal = count_towards_lock(&mut lock.failures, &mut lock.locked_until, now_s);
+                while self.device_locks.len() > DEVICE_LOCKS_PER_LOGIN {
+                    let oldest = self
+                        .device_locks
+                        .iter()
+                        .filter(|(id, _)| id.as_str() != device)
+                        .min_by_key(|(_, lock)| (lock.locked_until, lock.failures))
+                        .map(|(id, _)| id.clone());
+                    match oldest {
+                        Some(id) => self.device_locks.remove(&id),
+                        None => break,
+                    };
+                }
+                refusal
+            }
         }
     }
 
     fn clear_failures(&mut self) {
         self.failures = 0;
-        self.device_failures = 0;
+        self.device_locks.values_mut().for_each(|lock| lock.failures = 0);
     }
 }
 
@@ -273,7 +301,7 @@ impl Credentials {
         credential.password_hash = Some(hash);
         credential.clear_failures();
         credential.locked_until = 0;
-        credential.device_locked_until = 0;
+        credential.device_locks.clear();
         credential.epoch += 1;
         credential.totp_pending = None;
         credential.totp_pending_by.clear();
@@ -525,37 +553,53 @@ mod tests {
     }
 
     #[test]
-    fn a_sprayer_locks_the_account_but_not_its_persons_known_devices_which_lock_on_their_own() {
+    fn a_sprayer_locks_the_account_but_not_its_persons_known_devices_which_lock_one_by_one() {
         let mut creds = Credentials::default();
         creds.set_password("ada", "correct horse battery", &Counter(std::cell::Cell::new(0))).unwrap();
         let check_at = |creds: &mut Credentials, password: &str, origin: Origin, seconds: i64| {
             creds.check_password("ada", password, true, origin, at(seconds))
         };
         let check = |creds: &mut Credentials, password: &str, origin: Origin| check_at(creds, password, origin, 10);
+        let (desk, phone) = (Origin::KnownDevice("desk"), Origin::KnownDevice("phone"));
         for _ in 0..LOCK_AFTER_FAILURES {
             let _ = check(&mut creds, "guess", Origin::Elsewhere);
         }
         let locked = Err(Refusal::Locked { until: at(10).unix_seconds() + LOCK_SECONDS });
         assert_eq!(check(&mut creds, "correct horse battery", Origin::Elsewhere), locked);
-        assert_eq!(check(&mut creds, "correct horse battery", Origin::KnownDevice), Ok(()), "the person's own browser");
+        assert_eq!(check(&mut creds, "correct horse battery", desk), Ok(()), "the person's own browser");
         assert_eq!(check(&mut creds, "correct horse battery", Origin::Elsewhere), locked, "the lock stays on");
 
-        // Whoever holds a known device gets five guesses there too, and then the known devices are
-        // locked as well; their failures do not push the account's lock further out.
+        // Whoever holds one known device gets five guesses there, and then that device is locked
+        // too; the person's other devices are not, and the account's lock is not pushed out.
         for i in 1..LOCK_AFTER_FAILURES {
-            let guess = check_at(&mut creds, "guess", Origin::KnownDevice, 20);
+            let guess = check_at(&mut creds, "guess", desk, 20);
             assert_eq!(guess, Err(Refusal::BadCredentials), "guess {i}");
         }
-        assert!(matches!(check_at(&mut creds, "guess", Origin::KnownDevice, 20), Err(Refusal::Locked { .. })));
-        assert!(matches!(check(&mut creds, "correct horse battery", Origin::KnownDevice), Err(Refusal::Locked { .. })));
+        assert!(matches!(check_at(&mut creds, "guess", desk, 20), Err(Refusal::Locked { .. })));
+        assert!(matches!(check(&mut creds, "correct horse battery", desk), Err(Refusal::Locked { .. })));
+        assert_eq!(check(&mut creds, "correct horse battery", phone), Ok(()), "another of their devices");
         assert_eq!(check(&mut creds, "guess", Origin::Elsewhere), locked, "the account's lock ends when it did");
+        assert!(matches!(check(&mut creds, "correct horse battery", desk), Err(Refusal::Locked { .. })), "still");
+        assert_eq!(check_at(&mut creds, "correct horse battery", desk, 20 + LOCK_SECONDS), Ok(()), "then it ends");
+
+        // Counts are kept for a bounded number of devices; an ended one goes at the next failure.
+        for i in 0..DEVICE_LOCKS_PER_LOGIN + 5 {
+            let _ = check_at(&mut creds, "guess", Origin::KnownDevice(&format!("d{i}")), 30 + LOCK_SECONDS);
+        }
+        let kept = &creds.by_login["ada"].device_locks;
+        assert_eq!(kept.len(), DEVICE_LOCKS_PER_LOGIN, "{kept:?}");
+        assert!(!kept.contains_key("desk"), "its lock ended: dropped");
+        assert!(kept.contains_key(&format!("d{}", DEVICE_LOCKS_PER_LOGIN + 4)), "the one counting now is kept");
         // A wrong code from the known device counts the same way.
         let mut fresh = Credentials::default();
         fresh.enroll_totp("bo", &Counter(std::cell::Cell::new(0))).unwrap();
         for _ in 0..LOCK_AFTER_FAILURES {
-            let _ = fresh.check_totp("bo", "000000", Origin::KnownDevice, at(10));
+            let _ = fresh.check_totp("bo", "000000", Origin::KnownDevice(""), at(10));
         }
-        assert!(matches!(fresh.check_totp("bo", "000000", Origin::KnownDevice, at(10)), Err(Refusal::Locked { .. })));
+        assert!(matches!(
+            fresh.check_totp("bo", "000000", Origin::KnownDevice(""), at(10)),
+            Err(Refusal::Locked { .. })
+        ));
         assert!(matches!(fresh.check_totp("bo", "000000", Origin::Elsewhere, at(10)), Err(Refusal::Locked { .. })));
     }
 

@@ -42,16 +42,22 @@ pub struct Entry {
     pub epoch: u64,
     /// Unix seconds.
     pub expires: i64,
+    /// This browser (or client) for this person: random, kept when the entry is renewed, so
+    /// failures there lock only it (`crate::credentials::Origin`). Empty in entries from before
+    /// device ids, which share one count.
+    #[serde(default)]
+    pub device: String,
 }
 
 impl Entry {
-    pub fn new(login: &str, user_id: &str, epoch: u64, now_s: i64) -> Entry {
+    pub fn new(login: &str, user_id: &str, epoch: u64, now_s: i64, device: String) -> Entry {
         Entry {
             kind: KIND.to_owned(),
             login: login.to_owned(),
             user_id: user_id.to_owned(),
             epoch,
             expires: now_s + DEVICE_DAYS * 86_400,
+            device,
         }
     }
 
@@ -77,6 +83,18 @@ pub fn open<'c>(cookie: &'c str, sealer: &Sealer) -> Vec<(&'c str, Entry)> {
             (entry.kind == KIND).then_some((sealed, entry))
         })
         .collect()
+}
+
+/// The device id for `login` in a browser that holds `kept`: the one their entry there has, or a
+/// new random one (128 bits).
+pub fn device_id(kept: &[(&str, Entry)], login: &str, rng: &dyn Random) -> Result<String> {
+    let known = kept.iter().find(|(_, e)| e.login.eq_ignore_ascii_case(login) && !e.device.is_empty());
+    if let Some((_, entry)) = known {
+        return Ok(entry.device.clone());
+    }
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The cookie after `entry`'s person completed a sign-in in a browser that held `kept`: their
@@ -116,7 +134,8 @@ mod tests {
     fn signed_in(cookie: Option<&str>, login: &str, user_id: &str, now: i64) -> String {
         let sealer = sealer();
         let kept = cookie.map(|c| open(c, &sealer)).unwrap_or_default();
-        after_sign_in(&kept, &Entry::new(login, user_id, 1, now), now, &sealer, &SystemRandom::new()).unwrap()
+        let device = device_id(&kept, login, &SystemRandom::new()).unwrap();
+        after_sign_in(&kept, &Entry::new(login, user_id, 1, now, device), now, &sealer, &SystemRandom::new()).unwrap()
     }
 
     fn names(cookie: &str, login: &str, user_id: &str, epoch: u64, now: i64) -> bool {
@@ -141,7 +160,7 @@ mod tests {
         let flipped = if cookie.as_bytes()[middle] == b'A' { "B" } else { "A" };
         let altered = format!("{}{flipped}{}", &cookie[..middle], &cookie[middle + 1..]);
         assert!(!names(&altered, "alice", "u1", 1, NOW));
-        let entry = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW)).unwrap();
+        let entry = serde_json::to_string(&Entry::new("alice", "u1", 1, NOW, "d1".into())).unwrap();
         assert!(open(&entry, &sealer()).is_empty(), "unsealed JSON is not an entry");
         let other_key = Sealer::new(&[1u8; 32]).unwrap();
         assert!(open(&cookie, &other_key).is_empty(), "sealed under another key");
@@ -181,6 +200,26 @@ mod tests {
         assert_eq!(entries.len(), PEOPLE_PER_DEVICE, "renewed, not added twice");
         assert_eq!(entries.last().map(|(_, e)| e.login.as_str()), Some("AGENT2"));
         assert_eq!(entries.last().map(|(_, e)| e.expires), Some(NOW + 30 + DEVICE_DAYS * 86_400));
+    }
+
+    #[test]
+    fn a_person_keeps_their_device_id_in_a_browser_and_gets_another_in_the_next() {
+        let device = |cookie: &str, login: &str| {
+            open(cookie, &sealer()).into_iter().find(|(_, e)| e.login == login).map(|(_, e)| e.device).unwrap()
+        };
+        let desk = signed_in(None, "alice", "u1", NOW);
+        let first = device(&desk, "alice");
+        assert_eq!(first.len(), 32, "{first}");
+        let shared = signed_in(Some(&desk), "bob", "u2", NOW + 1);
+        assert_ne!(device(&shared, "bob"), first, "each person their own id, in the same browser");
+        let renewed = signed_in(Some(&shared), "alice", "u1", NOW + 2);
+        assert_eq!(device(&renewed, "alice"), first, "renewed, the same id");
+        assert_ne!(device(&signed_in(None, "alice", "u1", NOW + 3), "alice"), first, "another browser");
+        // An entry from before device ids opens, with none; the next sign-in gives it one.
+        let legacy = format!(r#"{{"kind":"{KIND}","login":"carol","user_id":"u3","epoch":1,"expires":{}}}"#, NOW + 99);
+        let sealed = sealer().seal_for(PURPOSE, &legacy, &SystemRandom::new()).unwrap();
+        assert_eq!(device(&sealed, "carol"), "");
+        assert_eq!(device(&signed_in(Some(&sealed), "carol", "u3", NOW + 4), "carol").len(), 32);
     }
 
     #[test]

@@ -1050,8 +1050,8 @@ impl Idp {
         device: Option<&str>,
         login: &str,
     ) -> Result<std::result::Result<Attempt, i64>> {
-        if self.device_knows(device, login) {
-            return Ok(Ok(Attempt::Exempt));
+        if let Some(device) = self.known_device(device, login) {
+            return Ok(Ok(Attempt::Exempt(device)));
         }
         Ok(match self.source_attempt(source).await? {
             Some(wait) => Err(wait),
@@ -1063,22 +1063,23 @@ impl Idp {
     pub async fn attempt_succeeded(&self, attempt: Attempt) -> Result<()> {
         match attempt {
             Attempt::Counted(source) => self.source_succeeded(source).await,
-            Attempt::Exempt => Ok(()),
+            Attempt::Exempt(_) => Ok(()),
         }
     }
 
-    /// Whether the device entries `cookie` name `login`'s account as it is now (active, same
-    /// id, no password change since; see [`crate::devices`]). Every entry is opened whatever
-    /// the login, so the answer takes as long for a login that does not exist.
-    fn device_knows(&self, cookie: Option<&str>, login: &str) -> bool {
-        let Some(cookie) = cookie else { return false };
+    /// The device id of the entry in `cookie` that names `login`'s account as it is now
+    /// (active, same id, no password change since; see [`crate::devices`]). Every entry is
+    /// opened whatever the login, so the answer takes as long for a login that does not exist.
+    fn known_device(&self, cookie: Option<&str>, login: &str) -> Option<String> {
+        let cookie = cookie?;
         let entries = crate::devices::open(cookie, &self.sealer);
         let account = self.with_tenant(|t| {
             t.user(login).filter(|u| u.status == crate::directory::UserStatus::Active).map(|u| u.id.clone())
         });
         let epoch = self.with_credentials(|c| c.epoch(login));
         let now = self.now().unix_seconds();
-        account.is_some_and(|id| entries.iter().any(|(_, e)| e.names(login, &id, epoch, now)))
+        let id = account?;
+        entries.into_iter().find(|(_, e)| e.names(login, &id, epoch, now)).map(|(_, e)| e.device)
     }
 
     /// The device cookie for a browser that sent `cookie` and in which `login` just completed a
@@ -1088,7 +1089,8 @@ impl Idp {
         let epoch = self.with_credentials(|c| c.epoch(login));
         let now = self.now().unix_seconds();
         let kept = cookie.map(|c| crate::devices::open(c, &self.sealer)).unwrap_or_default();
-        let entry = crate::devices::Entry::new(login, &user_id, epoch, now);
+        let device = crate::devices::device_id(&kept, login, self.rng.as_ref())?;
+        let entry = crate::devices::Entry::new(login, &user_id, epoch, now, device);
         crate::devices::after_sign_in(&kept, &entry, now, &self.sealer, self.rng.as_ref())
     }
 
@@ -1459,19 +1461,19 @@ fn record_key(prefix: &str, token: &str) -> String {
 }
 
 /// How the per-source back-off let a sign-in attempt through ([`Idp::admit_attempt`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
     /// Counted against its address; given back when the step succeeds.
     Counted(std::net::IpAddr),
-    /// From a known device of the person it names: neither refused nor counted.
-    Exempt,
+    /// From a known device (this id) of the person it names: neither refused nor counted.
+    Exempt(String),
 }
 
 impl Attempt {
     /// Which account lock the step obeys.
-    pub fn origin(self) -> crate::credentials::Origin {
+    pub fn origin(&self) -> crate::credentials::Origin<'_> {
         match self {
-            Attempt::Exempt => crate::credentials::Origin::KnownDevice,
+            Attempt::Exempt(device) => crate::credentials::Origin::KnownDevice(device),
             Attempt::Counted(_) => crate::credentials::Origin::Elsewhere,
         }
     }

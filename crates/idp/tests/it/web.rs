@@ -701,6 +701,24 @@ async fn a_sprayer_cannot_lock_a_person_out_of_their_own_browser() {
     assert_eq!(desk_again.get("/app").await.status, StatusCode::OK);
     let still = Browser::new(&idp).sign_in("test", "correct horse battery").await;
     assert_eq!(still.status, StatusCode::UNAUTHORIZED, "still locked for any other browser");
+
+    // A colleague at a shared desk where the person once signed in (another known device of
+    // theirs) can lock that desk with five guesses, but not the person's own browser.
+    let mut shared_desk = Browser::new(&idp);
+    shared_desk.jar_insert("idfed_device", &known_device_of(&idp, "test").await);
+    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
+        assert_eq!(shared_desk.sign_in("test", "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = shared_desk.sign_in("test", "correct horse battery").await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "the control: that desk is locked now");
+    let mut own = Browser::new(&idp);
+    own.jar_insert("idfed_device", desk.jar.get("idfed_device").unwrap());
+    assert_eq!(own.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER, "their own browser");
+}
+
+/// A fresh browser in which `login` completed a sign-in: its device cookie (a known device).
+async fn known_device_of(idp: &Arc<Idp>, login: &str) -> String {
+    idp.device_cookie_after_sign_in(None, login).unwrap()
 }
 
 /// The client API (`idfed aws login`) gets the same exemption: the `device` its last sign-in
