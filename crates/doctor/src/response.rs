@@ -28,12 +28,11 @@ fn name_ok(value: &str) -> bool {
 /// Why a response holds no assertion, as far as it says: its status when that is a failure
 /// (the IdP refused the sign-in, with its reason), else that it is no response at all.
 fn no_assertion_cause(root: roxmltree::Node) -> String {
-    let status = root
-        .children()
-        .find(|n| xml::is(*n, ns::SAMLP, "Status"))
-        .and_then(|n| Status::from_node(n).ok())
-        .filter(|s| !s.is_success());
-    let Some(status) = status else { return "A failed IdP status, or not a response at all.".to_owned() };
+    let status = root.children().find(|n| xml::is(*n, ns::SAMLP, "Status")).and_then(|n| Status::from_node(n).ok());
+    let Some(status) = status else { return "It has no status either: it is not a SAML response.".to_owned() };
+    if status.is_success() {
+        return "Its status says Success, yet the IdP sent no assertion: the IdP's response is broken.".to_owned();
+    }
     let last = |uri: &str| uri.rsplit(':').next().unwrap_or(uri).to_owned();
     let code = match &status.sub_code {
         Some(sub) => format!("{} / {}", last(&status.code), last(sub)),

@@ -108,18 +108,19 @@ pub fn stated_class(requested: Option<&RequestedAuthnContext>, proven: Strength)
 fn listed(class_refs: &[String]) -> String {
     const SHOWN: usize = 4;
     const LONGEST: usize = 120;
-    let mut shown: Vec<String> = class_refs
-        .iter()
-        .take(SHOWN)
-        .map(|class| match class.char_indices().nth(LONGEST) {
-            Some((cut, _)) => format!("{}…", class.get(..cut).unwrap_or_default()),
-            None => class.clone(),
-        })
-        .collect();
+    let mut shown: Vec<String> = class_refs.iter().take(SHOWN).map(|class| cut(class, LONGEST)).collect();
     if class_refs.len() > SHOWN {
         shown.push(format!("{} more", class_refs.len() - SHOWN));
     }
     shown.join(", ")
+}
+
+/// `text` cut to `longest` characters (and an ellipsis): what a sender wrote, fit for a message.
+pub(crate) fn cut(text: &str, longest: usize) -> String {
+    match text.char_indices().nth(longest) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text.to_owned(),
+    }
 }
 
 /// Whether any sign-in idfed offers could meet `requested`: a request that no one can meet is

@@ -42,6 +42,9 @@ pub fn status(code: &str, sub_code: &str, why: String) -> Status {
     Status { code: code.to_owned(), sub_code: Some(sub_code.to_owned()), message: Some(why) }
 }
 
+/// Not a SAML 2.0 format (`unspecified` is SAML 1.1's), but SPs send it meaning "any".
+const NAMEID_UNSPECIFIED_2_0: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:unspecified";
+
 /// The request asks for a NameID format the app does not send (SAML core 3.4.1.1:
 /// `InvalidNameIDPolicy`), or for an authentication context no sign-in here can meet
 /// (`NoAuthnContext`).
@@ -49,9 +52,9 @@ pub fn status(code: &str, sub_code: &str, why: String) -> Status {
 pub fn unanswerable(app: &App, accepted: &Accepted) -> Result<Option<Status>> {
     let sent = app.name_id.format_uri()?;
     if let Some(asked) = accepted.name_id_format.as_deref()
-        && asked != ns::NAMEID_UNSPECIFIED
-        && asked != sent
+        && ![ns::NAMEID_UNSPECIFIED, NAMEID_UNSPECIFIED_2_0, sent].contains(&asked)
     {
+        let asked = crate::authn_context::cut(asked, 120);
         let why = format!("the app asks for NameID format {asked}; {} sends {sent}", app.label);
         return Ok(Some(status(ns::STATUS_REQUESTER, ns::STATUS_INVALID_NAMEID_POLICY, why)));
     }

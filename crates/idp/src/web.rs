@@ -467,7 +467,8 @@ pub(crate) fn login_redirect(return_to: &str) -> Response {
     redirect(&format!("/login?return_to={}", percent_encode(return_to)))
 }
 
-pub(crate) fn percent_encode(text: &str) -> String {
+/// A path or query value percent-encoded as the IdP writes it into its own URLs.
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
@@ -613,7 +614,7 @@ async fn mfa_submit(
             idp.log(&session.login, "user.mfa.verify", &session.login, "", false, detail).await;
             let csrf = cookie(&headers, csrf_cookie(&idp)).unwrap_or_default().to_owned();
             let text = match refusal {
-                Refusal::Locked { .. } => "Too many failed attempts. Try again in 15 minutes.",
+                Refusal::Locked { .. } => LOCKED,
                 _ => "That code is not valid. Enter the current code from your authenticator app.",
             };
             render(StatusCode::UNAUTHORIZED, &MfaPage { csrf: &csrf, return_to: &return_to, error: Some(text) })
@@ -754,7 +755,7 @@ async fn mfa_setup_page(State(idp): Shared, headers: HeaderMap) -> Response {
 
 const WRONG_ENROLLMENT_CODE: &str = "That code is not right. Check the app shows idfed and try the current code.";
 const WRONG_ENROLLMENT_PASSWORD: &str = "That password is not right. Enter the password you sign in with.";
-const LOCKED_ENROLLMENT: &str = "Too many failed attempts. Try again in 15 minutes.";
+const LOCKED: &str = "Too many failed attempts. Try again in 15 minutes.";
 
 /// Self-service page: "on" when enrolled, else the enrollment form.
 async fn mfa_setup(idp: &Idp, headers: &HeaderMap, login: &str, error: Option<&str>) -> Response {
@@ -794,6 +795,9 @@ async fn mfa_setup_submit(
         Ok(None) => return login_redirect("/account/mfa"),
         Err(e) => return failure(&e),
     };
+    if idp.with_credentials(|c| c.has_totp(&login)) {
+        return mfa_setup(&idp, &headers, &login, None).await;
+    }
     let attempt = match pass_back_off(&idp, &headers, source, &login).await {
         Ok(attempt) => attempt,
         Err(refused) => return refused,
@@ -805,8 +809,9 @@ async fn mfa_setup_submit(
         Ok(Err(refusal)) => {
             let locked = matches!(refusal, Refusal::Locked { .. });
             let detail = serde_json::json!({ "reason": if locked { "locked" } else { "wrong password" } });
+            idp.metrics.sign_in(if locked { "locked" } else { "failure" });
             idp.log(&login, "user.mfa.enroll", &login, "", false, detail).await;
-            let text = if locked { LOCKED_ENROLLMENT } else { WRONG_ENROLLMENT_PASSWORD };
+            let text = if locked { LOCKED } else { WRONG_ENROLLMENT_PASSWORD };
             return mfa_setup(&idp, &headers, &login, Some(text)).await;
         }
         Ok(Ok(())) => {
@@ -1200,13 +1205,17 @@ async fn sp_continue(
             return answer_unmet(&idp, &name, &handle, &login, ns::STATUS_REQUEST_DENIED, why, &e.message).await;
         }
         idp.log(&login, "app.sso", &login, &name, false, serde_json::json!({ "reason": e.message })).await;
-        return failure(&e);
+        // Answered (with the error page): a reload does not log it again.
+        return match take_held(&idp, &handle).await {
+            Ok(_) => failure(&e),
+            Err(refused) => refused,
+        };
     }
     let strength = Strength::proven(session.second_factor);
     if let Err(shortfall) = stated_class(pending.requested_authn_context.as_ref(), strength) {
         let enrolled = idp.with_credentials(|c| c.has_totp(&login));
         let (status, why, note) = match shortfall {
-            Shortfall::SecondFactor if pending.is_passive => {
+            Shortfall::SecondFactor if pending.is_passive && enrolled => {
                 (ns::STATUS_NO_PASSIVE, NO_PASSIVE_SECOND_FACTOR.to_owned(), NO_PASSIVE_SECOND_FACTOR.to_owned())
             }
             // Step-up: a full sign-in, password and code, then back here. A code alone is not

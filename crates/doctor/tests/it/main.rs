@@ -582,4 +582,10 @@ fn a_response_without_an_assertion_is_explained_by_its_status() {
     let findings = judge(&world(), &bare, now());
     let found = findings.iter().find(|f| f.id == "no-assertion").unwrap();
     assert_eq!(found.cause, "The IdP answered with status Responder / NoAuthnContext, and no message.");
+    let empty = bare
+        .replace(ns::STATUS_RESPONDER, ns::STATUS_SUCCESS)
+        .replace(&format!("<samlp:StatusCode Value=\"{}\"/>", ns::STATUS_NO_AUTHN_CONTEXT), "");
+    let findings = judge(&world(), &empty, now());
+    let found = findings.iter().find(|f| f.id == "no-assertion").unwrap_or_else(|| panic!("{empty}"));
+    assert!(found.cause.starts_with("Its status says Success, yet the IdP sent no assertion"), "{}", found.cause);
 }

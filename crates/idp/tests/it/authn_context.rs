@@ -12,19 +12,11 @@ use idfed_saml::ns;
 use idfed_saml::random::SystemRandom;
 use idfed_saml::sp::validate_response;
 
+use idfed_idp::web::percent_encode;
+
 use crate::common::*;
 use crate::sp_initiated::{ACS, python3_saml_sp, request_spec, sp_config, tenant_with_wiki};
 use crate::web::{Browser, form_value, idp_with};
-
-/// A return_to as the IdP writes it into a URL.
-fn encoded(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 fn asking(comparison: Comparison, classes: &[&str]) -> Option<RequestedAuthnContext> {
     Some(RequestedAuthnContext {
@@ -100,7 +92,11 @@ async fn an_app_asking_for_a_second_factor_gets_no_authn_context_until_the_perso
     let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa, ..request_spec("_mfa2") }).await;
     let next = held.location.unwrap();
     let step_up = browser.get(&next).await;
-    assert_eq!(step_up.location, Some(format!("/login?return_to={}", encoded(&next))), "a sign-in, not just a code");
+    assert_eq!(
+        step_up.location,
+        Some(format!("/login?return_to={}", percent_encode(&next))),
+        "a sign-in, not just a code"
+    );
     let code_only = browser.get(&format!("/login/mfa?return_to={next}")).await;
     assert!(code_only.location.unwrap().starts_with("/login?"), "no code page for a complete session");
     browser.get("/login").await;
@@ -108,7 +104,7 @@ async fn an_app_asking_for_a_second_factor_gets_no_authn_context_until_the_perso
     let form =
         [("csrf", csrf.as_str()), ("username", "test"), ("password", "correct horse battery"), ("return_to", &next)];
     let password = browser.post("/login", &form).await;
-    assert_eq!(password.location, Some(format!("/login/mfa?return_to={}", encoded(&next))));
+    assert_eq!(password.location, Some(format!("/login/mfa?return_to={}", percent_encode(&next))));
     let csrf = browser.csrf();
     let code = idp.with_credentials(|c| c.current_totp("test", now())).unwrap();
     let proven = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code), ("return_to", &next)]).await;
@@ -143,6 +139,12 @@ async fn a_passive_request_is_answered_without_a_sign_in_page() {
     let held = send(&mut browser, passive("_p2")).await;
     let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
     validate_response(&xml, &sp_config("_p2"), now()).unwrap();
+
+    // Without an authenticator no interaction would help: that is NoAuthnContext.
+    let mfa = asking(Comparison::Minimum, &[ns::AC_MICROSOFT_MFA]);
+    let held = send(&mut browser, AuthnRequestSpec { requested_authn_context: mfa, ..passive("_p2b") }).await;
+    let xml = posted(&browser.get(held.location.as_deref().unwrap()).await);
+    assert_eq!(status_of(&signed_status(&xml)).0, ns::STATUS_NO_AUTHN_CONTEXT);
 
     // A step-up is interaction too.
     idp.change_credentials(|c| c.enroll_totp("test", &SystemRandom::new())).await.unwrap().unwrap();
@@ -197,8 +199,15 @@ async fn a_name_id_format_the_app_does_not_send_is_an_invalid_name_id_policy() {
         "{message}"
     );
     assert!(message.contains("Team Wiki sends urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"), "{message}");
-    // The format it sends, or any (unspecified), is held for sign-in as before.
-    for (id, format) in [("_email", ns::NAMEID_EMAIL), ("_any", ns::NAMEID_UNSPECIFIED)] {
+    // What the SP wrote goes into the signed message cut short.
+    let long = format!("urn:x:{}", "f".repeat(10_000));
+    let header = signed_status(&posted(&send(&mut browser, asking_for("_long", &long)).await));
+    let message = header.status.unwrap().message.unwrap();
+    assert!(message.len() < 300 && message.contains("urn:x:fff") && message.contains('…'), "{message}");
+    // The format it sends, or any (unspecified, as SAML 1.1 or as SPs write it for 2.0), is held
+    // for sign-in as before.
+    let any_2_0 = "urn:oasis:names:tc:SAML:2.0:nameid-format:unspecified";
+    for (id, format) in [("_email", ns::NAMEID_EMAIL), ("_any", ns::NAMEID_UNSPECIFIED), ("_any2", any_2_0)] {
         let held = send(&mut browser, asking_for(id, format)).await;
         assert_eq!(held.status, StatusCode::SEE_OTHER, "{format}: {}", held.body);
     }
@@ -219,7 +228,7 @@ async fn force_authn_asks_for_the_password_again_and_cannot_be_passive() {
     let held = send(&mut browser, forced("_f")).await;
     let next = held.location.unwrap();
     let asked = browser.get(&next).await.location;
-    assert_eq!(asked, Some(format!("/login?return_to={}", encoded(&next))), "signed in, yet asked");
+    assert_eq!(asked, Some(format!("/login?return_to={}", percent_encode(&next))), "signed in, yet asked");
     browser.get("/login").await;
     let csrf = browser.csrf();
     let form =
@@ -245,4 +254,6 @@ async fn a_passive_request_for_someone_the_app_is_not_assigned_to_is_denied_with
     let page = browser.get(held.location.as_deref().unwrap()).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(page.body.contains("is not assigned to Team Wiki") && !page.body.contains("SAMLResponse"), "{}", page.body);
+    let reloaded = browser.get(held.location.as_deref().unwrap()).await;
+    assert_eq!(reloaded.status, StatusCode::BAD_REQUEST, "answered once: {}", reloaded.body);
 }

@@ -187,6 +187,8 @@ async fn a_post_binding_request_gets_an_encrypted_assertion_python3_saml_accepts
     config.decryption_keys = vec![DecryptionKey::from_pem(&other_key().key_pem).unwrap()];
     let accepted = validate_response(&xml, &config, now()).unwrap();
     assert!(accepted.encrypted);
+    let metadata = browser.get("/app/wiki/metadata").await;
+    assert!(metadata.body.contains("WantAuthnRequestsSigned=\"false\""), "unsigned requests are taken");
 
     let (response, sp_key, sp_cert) = (scratch("sp-init.b64"), scratch("sp-init-key.pem"), scratch("sp-init-cert.pem"));
     std::fs::write(&response, &b64).unwrap();
