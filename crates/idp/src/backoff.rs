@@ -3,7 +3,8 @@
 //! refused until the window ends, before any password is checked. Each attempt is counted before
 //! it is checked (and given back when it succeeds), so parallel attempts cannot exceed the limit.
 //! Per-account lockout (`crate::credentials`) stops guessing one person's password; this stops
-//! one address spraying many (an IPv6 /64 counts as one address: [`source_key`]). The counts
+//! one address spraying many (an IPv6 /64 counts as one address: [`source_key`]; its /48 is
+//! counted too, at [`SITE_FACTOR`] times the limit). The counts
 //! live in the store (one atomic increment per failure), so every node shares them and
 //! concurrent failures are all counted. People signing in from a browser they completed a
 //! sign-in in before are exempt (`crate::devices`).
@@ -56,6 +57,23 @@ pub fn source_key(source: IpAddr) -> String {
         IpAddr::V6(v6) => {
             let [a, b, c, d, ..] = v6.segments();
             format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// How many times the limit a whole IPv6 site (/48) gets: one sprayer holds 65,536 /64s there.
+pub const SITE_FACTOR: i64 = 8;
+
+/// Every count `source` is held to, with its limit: its [`source_key`] at `limit`, and for IPv6
+/// also its /48 at [`SITE_FACTOR`] times that.
+pub fn source_counts(source: IpAddr, limit: SourceLimit) -> Vec<(String, SourceLimit)> {
+    let own = (source_key(source), limit);
+    match source.to_canonical() {
+        IpAddr::V4(_) => vec![own],
+        IpAddr::V6(v6) => {
+            let [a, b, c, ..] = v6.segments();
+            let site = format!("{}/48", Ipv6Addr::new(a, b, c, 0, 0, 0, 0, 0));
+            vec![own, (site, SourceLimit { count: limit.count.saturating_mul(SITE_FACTOR), ..limit })]
         }
     }
 }
@@ -120,6 +138,19 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
         assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::"));
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn an_ipv6_source_is_also_held_to_its_sites_count() {
+        let limit = SourceLimit { count: 3, window_seconds: 60 };
+        let counts = |text: &str| source_counts(text.parse().unwrap(), limit);
+        assert_eq!(counts("192.0.2.7"), [("192.0.2.7".to_owned(), limit)]);
+        assert_eq!(counts("::ffff:192.0.2.7"), [("192.0.2.7".to_owned(), limit)]);
+        let site = SourceLimit { count: 24, window_seconds: 60 };
+        assert_eq!(
+            counts("2001:db8:1:2::9"),
+            [("2001:db8:1:2::/64".to_owned(), limit), ("2001:db8:1::/48".to_owned(), site)]
+        );
     }
 
     #[test]

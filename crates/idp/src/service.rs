@@ -981,14 +981,18 @@ impl Idp {
     /// Seconds `source` must wait before trying to sign in again (per-source back-off), or
     /// `None` when it may try now.
     pub async fn source_wait(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
-        let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
-        let failures = match &self.store {
-            Some(store) => store.load(&key).await.map_err(storage)?.map(|(window_end, count)| {
-                crate::backoff::Counted { count: count.parse().unwrap_or(i64::MAX), window_end }
-            }),
-            None => lock(&self.source_counts).get(&key).copied(),
-        };
-        Ok(failures.unwrap_or_default().wait(self.now().unix_millis(), self.source_limit))
+        let mut longest = None;
+        for (counted, limit) in crate::backoff::source_counts(source, self.source_limit) {
+            let key = record_key(SOURCE_PREFIX, &counted);
+            let failures = match &self.store {
+                Some(store) => store.load(&key).await.map_err(storage)?.map(|(window_end, count)| {
+                    crate::backoff::Counted { count: count.parse().unwrap_or(i64::MAX), window_end }
+                }),
+                None => lock(&self.source_counts).get(&key).copied(),
+            };
+            longest = longest.max(failures.unwrap_or_default().wait(self.now().unix_millis(), limit));
+        }
+        Ok(longest)
     }
 
     /// Counts a sign-in attempt from `source` before its password or code is checked (one
@@ -1005,39 +1009,45 @@ impl Idp {
         self.count_source(REQUEST_SOURCE_PREFIX, source, self.request_limit).await
     }
 
-    /// One more event from `source` under `prefix` (one atomic increment in the store); the
-    /// seconds to wait when that puts the address over `limit`.
+    /// One more event from `source` under `prefix`, on each count it is held to (one atomic
+    /// increment each in the store); the seconds to wait when that puts one over its limit.
     async fn count_source(&self, prefix: &str, source: std::net::IpAddr, limit: SourceLimit) -> Result<Option<i64>> {
-        let key = record_key(prefix, &crate::backoff::source_key(source));
         let now = self.now().unix_millis();
-        let counted = match &self.store {
-            Some(store) => {
-                let (count, window_end) =
-                    store.count_in_window(&key, now, limit.window_seconds * 1000).await.map_err(storage)?;
-                crate::backoff::Counted { count, window_end }
-            }
-            None => {
-                let mut counts = lock(&self.source_counts);
-                let next = counts.get(&key).copied().unwrap_or_default().after_one(now, limit);
-                counts.insert(key, next);
-                next
-            }
-        };
-        Ok(counted.over_limit(now, limit))
+        let mut longest = None;
+        for (counted, limit) in crate::backoff::source_counts(source, limit) {
+            let key = record_key(prefix, &counted);
+            let counted = match &self.store {
+                Some(store) => {
+                    let (count, window_end) =
+                        store.count_in_window(&key, now, limit.window_seconds * 1000).await.map_err(storage)?;
+                    crate::backoff::Counted { count, window_end }
+                }
+                None => {
+                    let mut counts = lock(&self.source_counts);
+                    let next = counts.get(&key).copied().unwrap_or_default().after_one(now, limit);
+                    counts.insert(key, next);
+                    next
+                }
+            };
+            longest = longest.max(counted.over_limit(now, limit));
+        }
+        Ok(longest)
     }
 
     /// Gives back the attempt a successful sign-in from `source` counted.
     async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
-        let key = record_key(SOURCE_PREFIX, &crate::backoff::source_key(source));
-        match &self.store {
-            Some(store) => store.uncount(&key).await.map_err(storage),
-            None => {
-                if let Some(f) = lock(&self.source_counts).get_mut(&key) {
-                    f.count = (f.count - 1).max(0);
+        for (counted, _) in crate::backoff::source_counts(source, self.source_limit) {
+            let key = record_key(SOURCE_PREFIX, &counted);
+            match &self.store {
+                Some(store) => store.uncount(&key).await.map_err(storage)?,
+                None => {
+                    if let Some(f) = lock(&self.source_counts).get_mut(&key) {
+                        f.count = (f.count - 1).max(0);
+                    }
                 }
-                Ok(())
             }
         }
+        Ok(())
     }
 
     /// The per-source back-off for one attempt to sign in as `login` (empty when no such

@@ -615,6 +615,18 @@ async fn ipv6_sources_are_backed_off_by_their_64() {
     }
     assert_eq!(idp.source_wait(ip("2001:db8:1:2:ffff:1:2:3")).await.unwrap(), Some(120), "same /64");
     assert_eq!(idp.source_wait(ip("2001:db8:1:3::1")).await.unwrap(), None, "the next /64");
+    // Moving from /64 to /64 within one /48 runs into the site's count (8 times the limit).
+    let site_limit = 3 * idfed_idp::backoff::SITE_FACTOR;
+    for i in 3..=site_limit / 3 + 2 {
+        for n in 1..=3 {
+            let source = ip(&format!("2001:db8:1:{i:x}::{n}"));
+            let counted = idp.source_attempt(source).await.unwrap();
+            let so_far = 3 + (i - 3) * 3 + n;
+            assert_eq!(counted, (so_far > site_limit).then_some(120), "failure {so_far}, from {source}");
+        }
+    }
+    assert_eq!(idp.source_wait(ip("2001:db8:1:ff::1")).await.unwrap(), Some(120), "a fresh /64 of that site");
+    assert_eq!(idp.source_wait(ip("2001:db8:2::1")).await.unwrap(), None, "another site");
     for _ in 1..=3 {
         idp.source_attempt(ip("192.0.2.7")).await.unwrap();
     }
