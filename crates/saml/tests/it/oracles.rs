@@ -370,3 +370,45 @@ fn samlify_signed_responses_are_accepted() {
         assert_eq!(error.reason, idfed_saml::Reason::Signature, "samlify {what} tampered");
     }
 }
+
+/// A status-only Response (what the IdP posts when it refuses a request) carries a Response
+/// signature xmlsec1 verifies, RSA and ECDSA, and refuses under another certificate.
+#[test]
+fn xmlsec1_verifies_a_signed_status_response() {
+    if !tool_present("xmlsec1", "xmlsec1") {
+        return;
+    }
+    use idfed_saml::build::StatusResponseSpec;
+    use idfed_saml::issue::{Signer, issue_status_response};
+    use idfed_saml::model::Status;
+    let script = repo_root().join("tools/oracles/xmlsec_verify.sh");
+    let (rsa_cert, ec_cert) = (scratch("status-idp-rsa.pem"), scratch("status-idp-ec.pem"));
+    write(&rsa_cert, &rsa_idp().cert_pem);
+    write(&ec_cert, &ec_idp().cert_pem);
+    for (label, idp, cert, other) in [("rsa", rsa_idp(), &rsa_cert, &ec_cert), ("p256", ec_idp(), &ec_cert, &rsa_cert)]
+    {
+        let spec = StatusResponseSpec {
+            id: "_status".into(),
+            in_response_to: "_request".into(),
+            issue_instant: now(),
+            issuer: "https://idp.example.test/app/wiki".into(),
+            destination: "https://sp.example.test/acs".into(),
+            status: Status {
+                code: idfed_saml::ns::STATUS_RESPONDER.into(),
+                sub_code: Some(idfed_saml::ns::STATUS_NO_AUTHN_CONTEXT.into()),
+                message: Some("the app asks for a sign-in with a second factor".into()),
+            },
+        };
+        let signer = Signer {
+            key: &idp.key,
+            certificate: Some(&idp.cert),
+            options: idfed_saml::dsig::SignOptions::for_key(&idp.key),
+        };
+        let path = scratch(&format!("status-{label}.xml"));
+        write(&path, &issue_status_response(&spec, &signer).unwrap());
+        let ok = Command::new(&script).arg(cert).arg(&path).arg("Response").output().unwrap();
+        assert!(ok.status.success(), "{label}: xmlsec1 says {}", String::from_utf8_lossy(&ok.stdout));
+        let bad = Command::new(&script).arg(other).arg(&path).arg("Response").output().unwrap();
+        assert_eq!(bad.status.code(), Some(1), "{label}: xmlsec1 accepted an untrusted certificate");
+    }
+}
