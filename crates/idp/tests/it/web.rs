@@ -700,12 +700,7 @@ async fn a_sprayer_cannot_lock_a_person_out_of_their_own_browser() {
     let idp = idp().await;
     let mut desk = Browser::new(&idp);
     assert_eq!(desk.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER);
-    let mut sprayer = Browser::new(&idp);
-    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
-        assert_eq!(sprayer.sign_in("test", "guess").await.status, StatusCode::UNAUTHORIZED);
-    }
-    let control = sprayer.sign_in("test", "correct horse battery").await;
-    assert_eq!(control.status, StatusCode::UNAUTHORIZED, "the control: the account is locked");
+    guess_until_locked(&mut Browser::new(&idp), "test").await;
     let mut desk_again = Browser::new(&idp);
     desk_again.jar_insert("idfed_device", desk.jar.get("idfed_device").unwrap());
     let signed = desk_again.sign_in("test", "correct horse battery").await;
@@ -717,20 +712,20 @@ async fn a_sprayer_cannot_lock_a_person_out_of_their_own_browser() {
     // A colleague at a shared desk where the person once signed in (another known device of
     // theirs) can lock that desk with five guesses, but not the person's own browser.
     let mut shared_desk = Browser::new(&idp);
-    shared_desk.jar_insert("idfed_device", &known_device_of(&idp, "test").await);
-    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
-        assert_eq!(shared_desk.sign_in("test", "guess").await.status, StatusCode::UNAUTHORIZED);
-    }
-    let locked = shared_desk.sign_in("test", "correct horse battery").await;
-    assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "the control: that desk is locked now");
+    shared_desk.jar_insert("idfed_device", &idp.device_cookie_after_sign_in(None, "test").unwrap());
+    guess_until_locked(&mut shared_desk, "test").await;
     let mut own = Browser::new(&idp);
     own.jar_insert("idfed_device", desk.jar.get("idfed_device").unwrap());
     assert_eq!(own.sign_in("test", "correct horse battery").await.status, StatusCode::SEE_OTHER, "their own browser");
 }
 
-/// A fresh browser in which `login` completed a sign-in: its device cookie (a known device).
-async fn known_device_of(idp: &Arc<Idp>, login: &str) -> String {
-    idp.device_cookie_after_sign_in(None, login).unwrap()
+/// Five wrong passwords for `login` in `browser`, after which even the right one is refused there.
+async fn guess_until_locked(browser: &mut Browser, login: &str) {
+    for _ in 0..idfed_idp::credentials::LOCK_AFTER_FAILURES {
+        assert_eq!(browser.sign_in(login, "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let control = browser.sign_in(login, "correct horse battery").await;
+    assert_eq!(control.status, StatusCode::UNAUTHORIZED, "the control: locked for this browser");
 }
 
 /// The client API (`idfed aws login`) gets the same exemption: the `device` its last sign-in
