@@ -1114,7 +1114,7 @@ async fn sp_post(
 }
 
 /// The page (429) for an address that sent more SP-initiated requests than the limit allows,
-/// or None when this one may be read. Nothing about a refused request is stored.
+/// or None when this one may be read. A refused request is not kept (only its address's count).
 async fn admit_request(idp: &Idp, source: std::net::IpAddr) -> Option<Response> {
     let wait = match idp.request_admitted(source).await {
         Ok(wait) => wait?,
