@@ -64,8 +64,12 @@ pub struct DeviceLock {
     pub locked_until: i64,
 }
 
-/// Known devices with counts kept per person; beyond it the one whose lock ended first goes.
+/// Known devices with counts of their own per person. A count still running or a lock still on
+/// is never dropped to make room: devices beyond it share one count ([`OTHER_DEVICES`]).
 pub const DEVICE_LOCKS_PER_LOGIN: usize = 16;
+/// The count the devices beyond [`DEVICE_LOCKS_PER_LOGIN`] share (device ids are hex; entries
+/// from before device ids have the empty one).
+const OTHER_DEVICES: &str = "*";
 
 /// Where a sign-in step comes from, for the account lock. Every failure counts towards the
 /// account's lock, which refuses steps from anywhere else; each of the person's known devices
@@ -94,7 +98,9 @@ impl Credential {
     /// The lock a step from `origin` obeys, when it is on at `now_s`.
     fn lock_on(&self, origin: Origin, now_s: i64) -> Option<Refusal> {
         let until = match origin {
-            Origin::KnownDevice(device) => self.device_locks.get(device).map_or(0, |lock| lock.locked_until),
+            Origin::KnownDevice(device) => {
+                self.device_locks.get(self.device_key(device)).map_or(0, |lock| lock.locked_until)
+            }
             Origin::Elsewhere => self.locked_until,
         };
         (until > now_s).then_some(Refusal::Locked { until })
@@ -110,29 +116,33 @@ impl Credential {
         match origin {
             Origin::Elsewhere => account,
             Origin::KnownDevice(device) => {
+                // Counts that ended make room; running ones stay.
                 self.device_locks.retain(|id, lock| id == device || lock.failures > 0 || lock.locked_until > now_s);
-                let lock = self.device_locks.entry(device.to_owned()).or_default();
-                let refusal = count_towards_lock(&mut lock.failures, &mut lock.locked_until, now_s);
-                while self.device_locks.len() > DEVICE_LOCKS_PER_LOGIN {
-                    let oldest = self
-                        .device_locks
-                        .iter()
-                        .filter(|(id, _)| id.as_str() != device)
-                        .min_by_key(|(_, lock)| (lock.locked_until, lock.failures))
-                        .map(|(id, _)| id.clone());
-                    match oldest {
-                        Some(id) => self.device_locks.remove(&id),
-                        None => break,
-                    };
-                }
-                refusal
+                let key = self.device_key(device).to_owned();
+                let lock = self.device_locks.entry(key).or_default();
+                count_towards_lock(&mut lock.failures, &mut lock.locked_until, now_s)
             }
         }
     }
 
-    fn clear_failures(&mut self) {
+    /// The count a known device's steps go to: its own, or the shared one when
+    /// [`DEVICE_LOCKS_PER_LOGIN`] others are running.
+    fn device_key<'d>(&self, device: &'d str) -> &'d str {
+        if self.device_locks.contains_key(device) || self.device_locks.len() < DEVICE_LOCKS_PER_LOGIN {
+            device
+        } else {
+            OTHER_DEVICES
+        }
+    }
+
+    /// A step from `origin` succeeded: the account's count and that device's start afresh.
+    /// Other devices' counts stay: the person signing in elsewhere gives nobody more guesses.
+    fn clear_failures(&mut self, origin: Origin) {
         self.failures = 0;
-        self.device_locks.values_mut().for_each(|lock| lock.failures = 0);
+        if let Origin::KnownDevice(device) = origin {
+            let key = self.device_key(device).to_owned();
+            self.device_locks.remove(&key);
+        }
     }
 }
 
@@ -299,7 +309,7 @@ impl Credentials {
         let hash = hash_password(password, rng)?;
         let credential = self.entry(login);
         credential.password_hash = Some(hash);
-        credential.clear_failures();
+        credential.failures = 0;
         credential.locked_until = 0;
         credential.device_locks.clear();
         credential.epoch += 1;
@@ -335,7 +345,7 @@ impl Credentials {
             // With a second factor due, failures are cleared only when it succeeds: otherwise
             // a known password would reset the count between guesses of the code.
             if credential.totp_secret.is_none() {
-                credential.clear_failures();
+                credential.clear_failures(origin);
             }
             return Ok(());
         }
@@ -462,7 +472,7 @@ impl Credentials {
         match matched {
             Some(step) => {
                 credential.last_totp_step = step;
-                credential.clear_failures();
+                credential.clear_failures(origin);
                 Ok(())
             }
             None => Err(credential.count_failure(origin, now_s)),
@@ -575,6 +585,8 @@ mod tests {
             let guess = check_at(&mut creds, "guess", desk, 20);
             assert_eq!(guess, Err(Refusal::BadCredentials), "guess {i}");
         }
+        // The person signing in on another device gives the desk no more guesses.
+        assert_eq!(check_at(&mut creds, "correct horse battery", phone, 20), Ok(()));
         assert!(matches!(check_at(&mut creds, "guess", desk, 20), Err(Refusal::Locked { .. })));
         assert!(matches!(check(&mut creds, "correct horse battery", desk), Err(Refusal::Locked { .. })));
         assert_eq!(check(&mut creds, "correct horse battery", phone), Ok(()), "another of their devices");
@@ -582,14 +594,27 @@ mod tests {
         assert!(matches!(check(&mut creds, "correct horse battery", desk), Err(Refusal::Locked { .. })), "still");
         assert_eq!(check_at(&mut creds, "correct horse battery", desk, 20 + LOCK_SECONDS), Ok(()), "then it ends");
 
-        // Counts are kept for a bounded number of devices; an ended one goes at the next failure.
-        for i in 0..DEVICE_LOCKS_PER_LOGIN + 5 {
-            let _ = check_at(&mut creds, "guess", Origin::KnownDevice(&format!("d{i}")), 30 + LOCK_SECONDS);
+        // Counts are kept for a bounded number of devices: ended ones make room, running counts
+        // and locks stay (dropping them would hand out fresh guesses), and devices beyond the
+        // bound share one count.
+        let later = 30 + LOCK_SECONDS;
+        for _ in 0..LOCK_AFTER_FAILURES {
+            let _ = check_at(&mut creds, "guess", phone, later);
+        }
+        let device = |i: usize| format!("d{i}");
+        for i in 0..DEVICE_LOCKS_PER_LOGIN + 4 {
+            let _ = check_at(&mut creds, "guess", Origin::KnownDevice(&device(i)), later);
         }
         let kept = &creds.by_login["ada"].device_locks;
-        assert_eq!(kept.len(), DEVICE_LOCKS_PER_LOGIN, "{kept:?}");
         assert!(!kept.contains_key("desk"), "its lock ended: dropped");
-        assert!(kept.contains_key(&format!("d{}", DEVICE_LOCKS_PER_LOGIN + 4)), "the one counting now is kept");
+        assert!(kept["phone"].locked_until > at(later).unix_seconds(), "a lock still on stays");
+        assert_eq!(kept["d0"].failures, 1, "a running count stays");
+        assert_eq!(kept.len(), DEVICE_LOCKS_PER_LOGIN + 1, "{kept:?}");
+        let newcomer = Origin::KnownDevice("d99");
+        let shared = check_at(&mut creds, "correct horse battery", newcomer, later);
+        assert!(matches!(shared, Err(Refusal::Locked { .. })), "five newcomers locked the shared count: {shared:?}");
+        assert_eq!(check_at(&mut creds, "correct horse battery", Origin::KnownDevice("d0"), later), Ok(()));
+        assert!(matches!(check_at(&mut creds, "correct horse battery", phone, later), Err(Refusal::Locked { .. })));
         // A wrong code from the known device counts the same way.
         let mut fresh = Credentials::default();
         fresh.enroll_totp("bo", &Counter(std::cell::Cell::new(0))).unwrap();

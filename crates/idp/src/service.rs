@@ -981,16 +981,10 @@ impl Idp {
     /// Seconds `source` must wait before trying to sign in again (per-source back-off), or
     /// `None` when it may try now.
     pub async fn source_wait(&self, source: std::net::IpAddr) -> Result<Option<i64>> {
+        let now = self.now().unix_millis();
         let mut longest = None;
         for (counted, limit) in crate::backoff::source_counts(source, self.source_limit) {
-            let key = record_key(SOURCE_PREFIX, &counted);
-            let failures = match &self.store {
-                Some(store) => store.load(&key).await.map_err(storage)?.map(|(window_end, count)| {
-                    crate::backoff::Counted { count: count.parse().unwrap_or(i64::MAX), window_end }
-                }),
-                None => lock(&self.source_counts).get(&key).copied(),
-            };
-            longest = longest.max(failures.unwrap_or_default().wait(self.now().unix_millis(), limit));
+            longest = longest.max(self.read_count(&record_key(SOURCE_PREFIX, &counted)).await?.wait(now, limit));
         }
         Ok(longest)
     }
@@ -1009,45 +1003,67 @@ impl Idp {
         self.count_source(REQUEST_SOURCE_PREFIX, source, self.request_limit).await
     }
 
-    /// One more event from `source` under `prefix`, on each count it is held to (one atomic
-    /// increment each in the store); the seconds to wait when that puts one over its limit.
+    /// One more event from `source` under `prefix`: on the address's own count, then (IPv6) on
+    /// its site's, unless the address is already over its limit, so that one /64 cannot use up
+    /// its /48's allowance. The seconds to wait when either is over.
     async fn count_source(&self, prefix: &str, source: std::net::IpAddr, limit: SourceLimit) -> Result<Option<i64>> {
         let now = self.now().unix_millis();
-        let mut longest = None;
         for (counted, limit) in crate::backoff::source_counts(source, limit) {
-            let key = record_key(prefix, &counted);
-            let counted = match &self.store {
-                Some(store) => {
-                    let (count, window_end) =
-                        store.count_in_window(&key, now, limit.window_seconds * 1000).await.map_err(storage)?;
-                    crate::backoff::Counted { count, window_end }
-                }
-                None => {
-                    let mut counts = lock(&self.source_counts);
-                    let next = counts.get(&key).copied().unwrap_or_default().after_one(now, limit);
-                    counts.insert(key, next);
-                    next
-                }
-            };
-            longest = longest.max(counted.over_limit(now, limit));
-        }
-        Ok(longest)
-    }
-
-    /// Gives back the attempt a successful sign-in from `source` counted.
-    async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
-        for (counted, _) in crate::backoff::source_counts(source, self.source_limit) {
-            let key = record_key(SOURCE_PREFIX, &counted);
-            match &self.store {
-                Some(store) => store.uncount(&key).await.map_err(storage)?,
-                None => {
-                    if let Some(f) = lock(&self.source_counts).get_mut(&key) {
-                        f.count = (f.count - 1).max(0);
-                    }
-                }
+            let after = self.add_count(&record_key(prefix, &counted), now, limit).await?;
+            if let Some(wait) = after.over_limit(now, limit) {
+                return Ok(Some(wait));
             }
         }
+        Ok(None)
+    }
+
+    /// Gives back the attempt a successful sign-in from `source` counted (it was within every
+    /// limit, so it was counted on each).
+    async fn source_succeeded(&self, source: std::net::IpAddr) -> Result<()> {
+        for (counted, _) in crate::backoff::source_counts(source, self.source_limit) {
+            self.give_back(&record_key(SOURCE_PREFIX, &counted)).await?;
+        }
         Ok(())
+    }
+
+    async fn read_count(&self, key: &str) -> Result<crate::backoff::Counted> {
+        let counted = match &self.store {
+            Some(store) => store.load(key).await.map_err(storage)?.map(|(window_end, count)| crate::backoff::Counted {
+                count: count.parse().unwrap_or(i64::MAX),
+                window_end,
+            }),
+            None => lock(&self.source_counts).get(key).copied(),
+        };
+        Ok(counted.unwrap_or_default())
+    }
+
+    /// One more on the count at `key` (an atomic increment in the store), in `limit`'s window.
+    async fn add_count(&self, key: &str, now: i64, limit: SourceLimit) -> Result<crate::backoff::Counted> {
+        Ok(match &self.store {
+            Some(store) => {
+                let (count, window_end) =
+                    store.count_in_window(key, now, limit.window_seconds * 1000).await.map_err(storage)?;
+                crate::backoff::Counted { count, window_end }
+            }
+            None => {
+                let mut counts = lock(&self.source_counts);
+                let next = counts.get(key).copied().unwrap_or_default().after_one(now, limit);
+                counts.insert(key.to_owned(), next);
+                next
+            }
+        })
+    }
+
+    async fn give_back(&self, key: &str) -> Result<()> {
+        match &self.store {
+            Some(store) => store.uncount(key).await.map_err(storage),
+            None => {
+                if let Some(counted) = lock(&self.source_counts).get_mut(key) {
+                    counted.count = (counted.count - 1).max(0);
+                }
+                Ok(())
+            }
+        }
     }
 
     /// The per-source back-off for one attempt to sign in as `login` (empty when no such

@@ -615,6 +615,10 @@ async fn ipv6_sources_are_backed_off_by_their_64() {
     }
     assert_eq!(idp.source_wait(ip("2001:db8:1:2:ffff:1:2:3")).await.unwrap(), Some(120), "same /64");
     assert_eq!(idp.source_wait(ip("2001:db8:1:3::1")).await.unwrap(), None, "the next /64");
+    // Attempts the /64 refuses do not count towards its site: one /64 cannot use it up.
+    for _ in 0..30 {
+        assert_eq!(idp.source_attempt(ip("2001:db8:1:2::9")).await.unwrap(), Some(120));
+    }
     // Moving from /64 to /64 within one /48 runs into the site's count (8 times the limit).
     let site_limit = 3 * idfed_idp::backoff::SITE_FACTOR;
     for i in 3..=site_limit / 3 + 2 {
@@ -627,6 +631,12 @@ async fn ipv6_sources_are_backed_off_by_their_64() {
     }
     assert_eq!(idp.source_wait(ip("2001:db8:1:ff::1")).await.unwrap(), Some(120), "a fresh /64 of that site");
     assert_eq!(idp.source_wait(ip("2001:db8:2::1")).await.unwrap(), None, "another site");
+    // Successes are given back on both counts: a busy site's sign-ins never add up.
+    for i in 0..2 * site_limit {
+        let source = ip(&format!("2001:db8:3:{i:x}::1"));
+        assert_eq!(idp.source_attempt(source).await.unwrap(), None, "sign-in {i}");
+        idp.attempt_succeeded(idfed_idp::service::Attempt::Counted(source)).await.unwrap();
+    }
     for _ in 1..=3 {
         idp.source_attempt(ip("192.0.2.7")).await.unwrap();
     }
