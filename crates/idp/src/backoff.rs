@@ -5,7 +5,7 @@
 //! Per-account lockout (`crate::credentials`) stops guessing one person's password; this stops
 //! one address spraying many (an IPv6 /64 counts as one address: [`source_key`]; its /48 is
 //! counted too, at [`SITE_FACTOR`] times the limit). The counts
-//! live in the store (one atomic increment per failure), so every node shares them and
+//! live in the store (one atomic increment per failure and count), so every node shares them and
 //! concurrent failures are all counted. People signing in from a browser they completed a
 //! sign-in in before are exempt (`crate::devices`).
 //!

@@ -51,7 +51,8 @@ pub struct Credential {
     pub last_totp_step: u64,
     /// Failures from each of the person's known devices (by the device id in its entry), and
     /// the lock they set: the only lock that device obeys ([`Origin`]). At most
-    /// [`DEVICE_LOCKS_PER_LOGIN`]; counts that ended are dropped at the next failure.
+    /// [`DEVICE_LOCKS_PER_LOGIN`] of their own and the one further devices share; counts that
+    /// ended are dropped at the next failure.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub device_locks: BTreeMap<String, DeviceLock>,
 }

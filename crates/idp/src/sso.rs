@@ -108,8 +108,8 @@ fn evaluate(tenant: &Tenant, person: &Person, what: &str, text: &str) -> Result<
 /// The Role attribute values a launch of `app_name` would send for `login` (direct and group
 /// assignments, Join all roles, or group mapping), without building or signing anything.
 pub fn roles_for(tenant: &TenantView, app_name: &str, login: &str) -> Result<Vec<String>> {
-    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
-    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let app = app_named(tenant, app_name)?;
+    let user = user_named(tenant, login)?;
     let person = Person { user, groups: tenant.groups_of(&user.login) };
     let group_names: Vec<&str> = person.groups.iter().map(|(name, _)| *name).collect();
     let assigned = tenant.applicable(&app.name, &user.login, &group_names);
@@ -181,7 +181,7 @@ pub fn issue_status(
     status: Status,
     by: &Issuer,
 ) -> Result<Issued> {
-    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
+    let app = app_named(tenant, app_name)?;
     let (AppKind::Saml(saml), Some(in_response_to)) = (&app.kind, request.in_response_to) else {
         return Err(IdpError::internal("only an SP-initiated request to a SAML app is answered with a status"));
     };
@@ -198,6 +198,14 @@ pub fn issue_status(
     Ok(Issued { xml, acs_url, relay_state: request.relay_state.map(str::to_owned), attributes: Vec::new() })
 }
 
+fn app_named<'t>(tenant: &'t TenantView, name: &str) -> Result<&'t App> {
+    tenant.app(name).ok_or_else(|| IdpError::not_found(format!("there is no app {name:?}")))
+}
+
+fn user_named<'t>(tenant: &'t TenantView, login: &str) -> Result<&'t User> {
+    tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))
+}
+
 /// Refuses (Forbidden) someone who is not active or not assigned to the app: what every launch
 /// checks first.
 pub fn may_launch(tenant: &TenantView, app_name: &str, login: &str) -> Result<()> {
@@ -209,8 +217,8 @@ fn admitted<'t>(
     app_name: &str,
     login: &str,
 ) -> Result<(&'t App, Person<'t>, crate::assignments::Applicable<'t>)> {
-    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
-    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let app = app_named(tenant, app_name)?;
+    let user = user_named(tenant, login)?;
     if user.status != UserStatus::Active {
         return Err(IdpError::new(ErrorKind::Forbidden, format!("the account is {}", user.status.name())));
     }
@@ -225,8 +233,8 @@ fn admitted<'t>(
 
 /// The NameID value `app_name` sends for `login` (single logout checks requests against it).
 pub fn name_id_value(tenant: &TenantView, app_name: &str, login: &str) -> Result<String> {
-    let app = tenant.app(app_name).ok_or_else(|| IdpError::not_found(format!("there is no app {app_name:?}")))?;
-    let user = tenant.user(login).ok_or_else(|| IdpError::not_found(format!("there is no user {login:?}")))?;
+    let app = app_named(tenant, app_name)?;
+    let user = user_named(tenant, login)?;
     let person = Person { user, groups: tenant.groups_of(&user.login) };
     Ok(text_of(evaluate(tenant, &person, "NameID", &app.name_id.value)?))
 }
