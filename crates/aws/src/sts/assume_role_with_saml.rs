@@ -332,12 +332,18 @@ fn refusal(e: idfed_saml::Error) -> AwsError {
 }
 
 /// AWS checks the audience before the time. A response refused for its time is validated
-/// again, signature and all, as of the Response's own IssueInstant; when it passes there, a
-/// wrong audience is what AWS names.
+/// again, signature and all, as of the Assertion's IssueInstant (the Response's when the
+/// Assertion is encrypted); when it passes there, and the verified Assertion agrees that it was
+/// issued then (within a minute), a wrong audience is what AWS names. Only signed text decides which error wins.
 fn audience_fault_when_issued(text: &str, config: &SpConfig, provider: &SamlProvider) -> Option<AwsError> {
     let doc = xml::parse(text, xml::Limits::MESSAGE).ok()?;
-    let issued = Instant::parse(doc.root_element().attribute("IssueInstant")?).ok()?;
+    let stated = doc.descendants().find(|n| xml::is(*n, ns::SAML, "Assertion")).unwrap_or(doc.root_element());
+    let issued = Instant::parse(stated.attribute("IssueInstant")?).ok()?;
     let accepted = validate_response(text, config, issued).ok()?;
+    let signed = accepted.assertion.issue_instant?;
+    if signed.unix_millis().abs_diff(issued.unix_millis()) > 60_000 {
+        return None;
+    }
     check_aws_audience(&accepted, provider).err()
 }
 

@@ -203,6 +203,11 @@ fn the_audience_is_named_before_the_time() {
     // The signature still comes first.
     let tampered = wrong.replace("alice@example.com</saml:NameID>", "mallory@example.com</saml:NameID>");
     expect(assume(&state, &tampered, None, late), "InvalidIdentityToken", 400, "Response signature invalid");
+    // Only signed text decides: the Response's unsigned IssueInstant, moved, changes nothing.
+    let response_instant = wrong.split("IssueInstant=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+    let moved = wrong.replacen(response_instant, "2001-01-01T00:00:00Z", 1);
+    assert_ne!(moved, wrong);
+    expect(assume(&state, &moved, None, late), "InvalidIdentityToken", 400, AUDIENCE_MISSING);
 }
 
 #[test]
