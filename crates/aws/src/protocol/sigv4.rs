@@ -209,8 +209,9 @@ pub fn verify(
     let secret = secret_of(&auth.access_key).ok_or_else(|| {
         AwsError::sender(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
     })?;
-    let payload_hash =
-        parts.header("x-amz-content-sha256").map(str::to_owned).unwrap_or_else(|| sha256_hex(parts.body));
+    // The body is always hashed here: a client's `x-amz-content-sha256` (or UNSIGNED-PAYLOAD)
+    // would let a captured signature carry any body, as IAM, STS and Connect never allow.
+    let payload_hash = sha256_hex(parts.body);
     let canonical = canonical_request(parts, &auth.signed_headers, &payload_hash);
     let to_sign = string_to_sign(amz_date, &auth.scope(), &canonical);
     let expected = hex(&hmac(&signing_key(&secret, &auth.date, &auth.region, &auth.service), to_sign.as_bytes()));
@@ -307,6 +308,12 @@ mod tests {
         assert!(late.message.starts_with("Signature expired"), "{}", late.message);
         let tampered = HttpParts { query: "Action=ListUsers&Version=2010-05-09", ..parts.clone() };
         assert_eq!(verify(&tampered, now, secret).unwrap_err().code, "SignatureDoesNotMatch");
+        // A captured signature cannot carry another body, whatever payload hash the request claims.
+        let mut claimed = headers.clone();
+        let empty_body_hash = sha256_hex(b"");
+        claimed.push(("X-Amz-Content-SHA256".into(), empty_body_hash));
+        let swapped = HttpParts { headers: &claimed, body: b"Action=CreateUser&UserName=mallory", ..parts.clone() };
+        assert_eq!(verify(&swapped, now, secret).unwrap_err().code, "SignatureDoesNotMatch");
         let none = HttpParts { headers: &headers[..3], ..parts };
         let e = verify(&none, now, secret).unwrap_err();
         assert_eq!((e.code.as_str(), e.status), ("MissingAuthenticationToken", 403));
