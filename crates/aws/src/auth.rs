@@ -184,13 +184,6 @@ pub fn authorize(
     resource: &str,
     context: &Context,
 ) -> Result<(), AwsError> {
-    if matches!(caller, Caller::Root { .. }) {
-        return Ok(());
-    }
-    let request = Request { action, resource: Some(resource), principal: None, context };
-    let decide = |policies: &[Policy]| evaluate(&policies.iter().collect::<Vec<_>>(), &request).outcome;
-    let identity = decide(&identity_policies(state, caller));
-    let session = session_policies(state, caller).map(|policies| decide(&policies));
     // AWS says "User:" for users and assumed-role sessions alike.
     let denied = |reason: String| {
         AwsError::sender(
@@ -200,6 +193,18 @@ pub fn authorize(
         )
     };
     let no_allow = |kind: &str| format!("because no {kind} allows the {action} action");
+    // Another account's IAM and Connect resources have no resource policy that could let this
+    // caller in, however much its own account allows it (its root included).
+    if owned_elsewhere(resource, caller.account()) {
+        return Err(denied(no_allow("resource-based policy")));
+    }
+    if matches!(caller, Caller::Root { .. }) {
+        return Ok(());
+    }
+    let request = Request { action, resource: Some(resource), principal: None, context };
+    let decide = |policies: &[Policy]| evaluate(&policies.iter().collect::<Vec<_>>(), &request).outcome;
+    let identity = decide(&identity_policies(state, caller));
+    let session = session_policies(state, caller).map(|policies| decide(&policies));
     match (identity, session) {
         (Outcome::ExplicitDeny, _) => Err(denied("with an explicit deny in an identity-based policy".to_owned())),
         (_, Some(Outcome::ExplicitDeny)) => Err(denied("with an explicit deny in a session policy".to_owned())),
@@ -207,6 +212,14 @@ pub fn authorize(
         (Outcome::Allow, Some(Outcome::ImplicitDeny)) => Err(denied(no_allow("session policy"))),
         (Outcome::Allow, None | Some(Outcome::Allow)) => Ok(()),
     }
+}
+
+/// Whether `resource` is an ARN naming an account other than `account` (AWS's own managed
+/// resources, account `aws`, belong to every account).
+pub fn owned_elsewhere(resource: &str, account: &str) -> bool {
+    let mut fields = resource.split(':');
+    let owner = if fields.next() == Some("arn") { fields.nth(3) } else { None };
+    owner.is_some_and(|owner| !owner.is_empty() && owner != "aws" && owner != account)
 }
 
 /// A session's session policies, when it was given any.

@@ -42,7 +42,11 @@ pub fn create(
 }
 
 pub fn get<'s>(state: &'s State, arn: &str) -> Result<&'s ManagedPolicy, AwsError> {
-    state.policies.get(arn).ok_or_else(|| no_such_entity(format!("Policy {arn} does not exist or is not attachable.")))
+    state.policies.get(arn).ok_or_else(|| not_attachable(arn))
+}
+
+fn not_attachable(arn: &str) -> AwsError {
+    no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
 }
 
 /// Where a policy attaches.
@@ -69,6 +73,9 @@ fn attached_list<'s>(state: &'s mut State, account: &str, holder: &Holder) -> Re
 }
 
 pub fn attach(state: &mut State, account: &str, holder: &Holder, policy_arn: &str) -> Result<(), AwsError> {
+    if crate::auth::owned_elsewhere(policy_arn, account) {
+        return Err(not_attachable(policy_arn));
+    }
     get(state, policy_arn)?;
     let list = attached_list(state, account, holder)?;
     if !list.iter().any(|a| a == policy_arn) {

@@ -237,3 +237,51 @@ fn a_refused_provider_change_leaves_nothing_behind() {
     assert_eq!(e.message, "Invalid private key.");
     assert_eq!(state.providers[PROVIDER].metadata, before);
 }
+
+/// One account's root (or any of its principals) cannot read, replace, delete or attach another
+/// account's SAML provider or managed policy by naming its ARN.
+#[test]
+fn another_accounts_arns_are_out_of_reach() {
+    let mut state = seeded_state();
+    let other = "444455556666";
+    state.accounts.push(idfed_aws::state::Account { id: other.into(), ..Default::default() });
+    let document =
+        enc(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}]}"#);
+    call(&mut state, &format!("Action=CreatePolicy&PolicyName=Ops&PolicyDocument={document}")).unwrap();
+    let policy = format!("arn:aws:iam::{ACCOUNT}:policy/Ops");
+    assert!(state.policies.contains_key(&policy));
+    let params_of = |query: &str| Params::decode(&[query]).unwrap();
+    let stranger = Caller::Root { account: other.into(), partition: Default::default() };
+    let rng = Seeded::new(3);
+    let as_stranger = |state: &mut State, query: String| {
+        let params = params_of(&query);
+        handle(
+            state,
+            &Call { params: &params, caller: &stranger, now: now(), rng: &rng, request_id: "r", source_ip: None },
+        )
+    };
+    let trust = enc(&trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, SIGNIN));
+    as_stranger(&mut state, format!("Action=CreateRole&RoleName=Mine&AssumeRolePolicyDocument={trust}")).unwrap();
+    let provider = enc(PROVIDER);
+    let before = state.providers[PROVIDER].metadata.clone();
+    let metadata = enc(&idp_metadata(&rotated_idp().cert));
+    for query in [
+        format!("Action=GetSAMLProvider&SAMLProviderArn={provider}"),
+        format!("Action=UpdateSAMLProvider&SAMLProviderArn={provider}&SAMLMetadataDocument={metadata}"),
+        format!("Action=DeleteSAMLProvider&SAMLProviderArn={provider}"),
+        format!("Action=GetPolicy&PolicyArn={}", enc(&policy)),
+    ] {
+        let e = as_stranger(&mut state, query.clone()).unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("AccessDenied", 403), "{query}");
+        assert!(e.message.contains("because no resource-based policy allows the iam:"), "{}", e.message);
+    }
+    assert_eq!(state.providers[PROVIDER].metadata, before, "the provider is unchanged");
+    let attach = format!("Action=AttachRolePolicy&RoleName=Mine&PolicyArn={}", enc(&policy));
+    let e = as_stranger(&mut state, attach).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("NoSuchEntity", &*format!("Policy {policy} does not exist or is not attachable."))
+    );
+    // Its own account's calls still work.
+    call(&mut state, &format!("Action=GetSAMLProvider&SAMLProviderArn={provider}")).unwrap();
+}
