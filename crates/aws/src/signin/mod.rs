@@ -69,7 +69,21 @@ pub fn safe_relay_state(relay: &str, host: &str) -> Option<String> {
     if path.starts_with("//") || path.contains('\\') {
         return None;
     }
-    (path.starts_with("/connect/") || path.starts_with("/console")).then(|| path.to_owned())
+    (path.starts_with("/connect/") || path.starts_with("/console")).then(|| header_safe(path))
+}
+
+/// `path` with every byte outside visible ASCII percent-encoded, so that it can be a Location
+/// header (a space, CR, LF or non-ASCII character cannot).
+fn header_safe(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_graphic() {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The path of a URL on AWS's console, in any partition and region
@@ -209,8 +223,8 @@ fn role_picker(
     let mut accounts = String::new();
     for (account, roles) in by_account {
         let heading = match state.account(&account).and_then(|a| a.alias.clone()) {
-            Some(alias) => format!("Account: {} ({account})", html_escape(&alias)),
-            None => format!("Account: {account}"),
+            Some(alias) => format!("Account: {} ({})", html_escape(&alias), html_escape(&account)),
+            None => format!("Account: {}", html_escape(&account)),
         };
         accounts.push_str(&format!("<div class=\"saml-account\"><div class=\"saml-account-name\">{heading}</div>"));
         for role in roles {

@@ -564,3 +564,36 @@ async fn each_chosen_pair_is_verified_with_its_own_providers_keys() {
     let own = post_saml(&w.app, &xml, None, Some(ROLE)).await;
     assert_eq!(own.status, StatusCode::FOUND, "{}", own.body);
 }
+
+/// Whatever a signed Role value holds is text on the picker, its account field included.
+#[tokio::test]
+async fn the_role_picker_escapes_every_part_of_a_role() {
+    let w = world(true, "agent@example.com");
+    let mut r = two_roles(agent_response());
+    r.roles.push(RolePair {
+        role_arn: "arn:aws:iam::<img src=x onerror=alert(1)>:role/R".into(),
+        provider_arn: PROVIDER.into(),
+    });
+    let page = post_saml(&w.app, &fresh_for_sandbox(r, 300), None, None).await;
+    assert!(page.body.contains("saml_form"), "{}", page.body);
+    assert!(!page.body.contains("<img"), "{}", page.body);
+    assert!(page.body.contains("Account: &lt;img"), "{}", page.body);
+}
+
+/// A RelayState the sandbox keeps is sent on as a valid Location, percent-encoding what a header
+/// cannot carry, so a sign-in that happened is never answered with an error.
+#[tokio::test]
+async fn a_relay_state_with_spaces_line_breaks_or_non_ascii_still_redirects() {
+    let w = world(true, "agent@example.com");
+    for (i, (relay, landing)) in [
+        ("/connect/federate/é", "/connect/federate/%C3%A9"),
+        ("/console\r\nSet-Cookie: x=1", "/console%0D%0ASet-Cookie:%20x=1"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = post_saml(&w.app, &fresh_for_sandbox(agent_response(), 400 + i), Some(relay), None).await;
+        assert_eq!(r.status, StatusCode::FOUND, "{relay:?}: {}", r.body);
+        assert_eq!(r.location.as_deref(), Some(landing), "{relay:?}");
+    }
+}
