@@ -24,6 +24,38 @@ pub fn malformed_policy(e: idfed_policy::MalformedPolicy) -> AwsError {
     AwsError::sender(400, "MalformedPolicyDocument", e.0)
 }
 
+/// IAM's path: `/`, or `/…/` of visible ASCII, at most 512 characters.
+pub fn check_path(path: &str) -> Result<(), AwsError> {
+    if path.len() > 512 {
+        return Err(validation(path, "path", "Member must have length less than or equal to 512"));
+    }
+    let nested = path.len() >= 3 && path.starts_with('/') && path.ends_with('/');
+    if !(path == "/" || nested && path.bytes().all(|b| b.is_ascii_graphic())) {
+        return Err(validation(
+            path,
+            "path",
+            "Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
+        ));
+    }
+    Ok(())
+}
+
+/// A role's description: at most 1,000 characters of tab, line breaks, printable ASCII and Latin-1.
+pub fn check_description(description: &str) -> Result<(), AwsError> {
+    if description.chars().count() > 1000 {
+        return Err(validation(description, "description", "Member must have length less than or equal to 1000"));
+    }
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}');
+    if !description.chars().all(allowed) {
+        return Err(validation(
+            description,
+            "description",
+            "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*",
+        ));
+    }
+    Ok(())
+}
+
 /// `1 validation error detected: Value '…' at 'name' failed to satisfy constraint: …`.
 pub fn validation(value: &str, field: &str, constraint: &str) -> AwsError {
     AwsError::sender(

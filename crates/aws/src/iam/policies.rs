@@ -19,6 +19,7 @@ pub fn create(
     rng: &dyn Random,
 ) -> Result<String, AwsError> {
     check_name(name, "policyName", 128, "+=,.@-")?;
+    super::check_path(path)?;
     if document.chars().count() > 6144 {
         return Err(AwsError::sender(409, "LimitExceeded", "Cannot exceed quota for PolicySize: 6144"));
     }

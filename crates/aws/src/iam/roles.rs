@@ -7,7 +7,9 @@ use idfed_saml::Instant;
 use idfed_saml::random::Random;
 
 use crate::error::AwsError;
-use crate::iam::{already_exists, check_name, malformed_policy, no_such_entity, validation};
+use crate::iam::{
+    already_exists, check_description, check_name, check_path, malformed_policy, no_such_entity, validation,
+};
 use crate::ids;
 use crate::state::{Role, State};
 
@@ -53,12 +55,9 @@ pub fn create(
     rng: &dyn Random,
 ) -> Result<String, AwsError> {
     check_name(new.name, "roleName", 64, "+=,.@-")?;
-    if !new.path.starts_with('/') || !new.path.ends_with('/') {
-        return Err(validation(
-            new.path,
-            "path",
-            "Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
-        ));
+    check_path(new.path)?;
+    if let Some(description) = new.description {
+        check_description(description)?;
     }
     let max = new.max_session_duration.unwrap_or(3600);
     check_max_session_duration(max)?;
@@ -123,6 +122,9 @@ pub fn update(
 ) -> Result<(), AwsError> {
     if let Some(max) = max_session_duration {
         check_max_session_duration(max)?;
+    }
+    if let Some(description) = description {
+        check_description(description)?;
     }
     let role = by_name_mut(state, account, name)?;
     if let Some(max) = max_session_duration {

@@ -20,6 +20,7 @@ pub fn create(
     rng: &dyn Random,
 ) -> Result<String, AwsError> {
     check_name(name, "userName", 64, "+=,.@-")?;
+    super::check_path(path)?;
     if state.users.values().any(|u| u.account == account && u.name.eq_ignore_ascii_case(name)) {
         return Err(already_exists(format!("User with name {name} already exists.")));
     }

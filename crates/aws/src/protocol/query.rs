@@ -130,9 +130,27 @@ fn lower_first(name: &str) -> String {
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
-/// XML text and attribute escaping (the same rules as the HTML forms').
-pub use idfed_saml::bindings::html_escape as xml_escape;
-use idfed_saml::bindings::html_escape_into as xml_escape_into;
+/// XML text escaping (the same rules as the HTML forms'). A character XML 1.0 cannot carry (a
+/// control character a request echoed, say) becomes U+FFFD, so that every answer still parses.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    xml_escape_into(&mut out, text);
+    out
+}
+
+fn xml_escape_into(out: &mut String, text: &str) {
+    if text.chars().all(xml_char) {
+        idfed_saml::bindings::html_escape_into(out, text);
+    } else {
+        let kept: String = text.chars().map(|c| if xml_char(c) { c } else { '\u{FFFD}' }).collect();
+        idfed_saml::bindings::html_escape_into(out, &kept);
+    }
+}
+
+/// XML 1.0's Char production.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
 
 /// Writes the inside of a Query answer.
 #[derive(Debug, Default)]
@@ -260,6 +278,10 @@ mod tests {
         let mut escaped = Xml::default();
         escaped.leaf("Subject", "a<b>&\"c'");
         assert_eq!(escaped.0, "<Subject>a&lt;b&gt;&amp;&quot;c&#39;</Subject>");
+        let mut control = Xml::default();
+        control.leaf("Description", "a\u{1}b\tc");
+        assert_eq!(control.0, "<Description>a\u{FFFD}b\tc</Description>");
+        assert!(error_response(IAM_NAMESPACE, &AwsError::sender(400, "X", "bad \u{0}"), "r").contains("bad \u{FFFD}"));
         let e = AwsError::sender(400, "InvalidIdentityToken", "Response signature invalid");
         assert_eq!(
             error_response(STS_NAMESPACE, &e, "r"),

@@ -285,3 +285,32 @@ fn another_accounts_arns_are_out_of_reach() {
     // Its own account's calls still work.
     call(&mut state, &format!("Action=GetSAMLProvider&SAMLProviderArn={provider}")).unwrap();
 }
+
+/// Descriptions and paths follow IAM's patterns, so nothing stored can break a later answer's XML.
+#[test]
+fn descriptions_and_paths_follow_iams_patterns() {
+    let mut state = seeded_state();
+    let trust = enc(&trust_policy(&["sts:AssumeRoleWithSAML"], PROVIDER, SIGNIN));
+    let create = |extra: &str| format!("Action=CreateRole&RoleName=R&AssumeRolePolicyDocument={trust}{extra}");
+    let long = format!("&Description={}", "d".repeat(1001));
+    for (extra, field) in [
+        ("&Description=a%01b", "'description'"),
+        (long.as_str(), "'description'"),
+        ("&Path=%2F%2F", "'path'"),
+        ("&Path=%2Fa", "'path'"),
+        ("&Path=%2Fa%20b%2F", "'path'"),
+    ] {
+        let e = call(&mut state, &create(extra)).unwrap_err();
+        assert_eq!(e.code, "ValidationError", "{extra}");
+        assert!(e.message.contains(field), "{extra}: {}", e.message);
+    }
+    assert!(!state.roles.values().any(|r| r.name == "R"), "nothing refused was kept");
+    call(&mut state, &create("&Description=Caf%C3%A9%09desk&Path=%2Fteam%2Fa%2F")).unwrap();
+    let e = call(&mut state, "Action=UpdateRole&RoleName=R&Description=%1B%5B31m").unwrap_err();
+    assert_eq!(e.code, "ValidationError");
+    let e = call(&mut state, "Action=CreateUser&UserName=u&Path=%2Fx").unwrap_err();
+    assert_eq!(e.code, "ValidationError");
+    let listed = call(&mut state, "Action=ListRoles").unwrap();
+    assert!(listed.contains("<Description>Café\tdesk</Description>"), "{listed}");
+    assert!(listed.contains("<Path>/team/a/</Path>"), "{listed}");
+}
