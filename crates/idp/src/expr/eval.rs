@@ -39,7 +39,7 @@ pub(super) fn evaluate(expr: &Expr, subject: &dyn Subject) -> Result<Value, Expr
             for arg in args {
                 values.push(evaluate(arg, subject)?);
             }
-            call(function, values, subject)
+            call(function, values, subject).map_err(|TooLarge| ExprError::at(expr.column, SIZE_LIMIT))?
         }
     };
     check_size(&value, expr.column)?;
@@ -53,7 +53,7 @@ fn check_size(value: &Value, column: usize) -> Result<(), ExprError> {
         _ => false,
     };
     if too_big {
-        return Err(ExprError::at(column, "the value grew past the expression size limit"));
+        return Err(ExprError::at(column, SIZE_LIMIT));
     }
     Ok(())
 }
@@ -72,19 +72,24 @@ fn text_of(value: Value) -> String {
     }
 }
 
-fn call(function: &Function, args: Vec<Value>, subject: &dyn Subject) -> Value {
+const SIZE_LIMIT: &str = "the value grew past the expression size limit";
+
+/// A function's result would pass the size limit; found before it is built.
+struct TooLarge;
+
+fn call(function: &Function, args: Vec<Value>, subject: &dyn Subject) -> Result<Value, TooLarge> {
     let mut args = std::collections::VecDeque::from(args);
     let mut next = || args.pop_front().unwrap_or(Value::Null);
     // String functions of a null give null, as a missing attribute should not invent text.
     macro_rules! text_or_null {
         ($value:expr) => {
             match $value {
-                Value::Null => return Value::Null,
+                Value::Null => return Ok(Value::Null),
                 other => text_of(other),
             }
         };
     }
-    match function {
+    Ok(match function {
         Function::ToLowerCase => Value::String(text_or_null!(next()).to_lowercase()),
         Function::ToUpperCase => Value::String(text_or_null!(next()).to_uppercase()),
         Function::SubstringBefore => {
@@ -101,7 +106,7 @@ fn call(function: &Function, args: Vec<Value>, subject: &dyn Subject) -> Value {
             let s = text_or_null!(next());
             let _pattern_literal = next();
             let replacement = text_of(next());
-            Value::String(pattern.replace_all(&s, regex::NoExpand(&replacement)).into_owned())
+            Value::String(bounded_replace(pattern, &s, &replacement)?)
         }
         Function::Len => Value::Integer(i64::try_from(text_or_null!(next()).chars().count()).unwrap_or(i64::MAX)),
         Function::StringContains => {
@@ -148,7 +153,30 @@ fn call(function: &Function, args: Vec<Value>, subject: &dyn Subject) -> Value {
                 .collect();
             Value::List(names)
         }
+    })
+}
+
+/// Every match of `pattern` in `s` replaced by `replacement` (literally), refused as soon as the
+/// result would pass the size limit: a pattern matching the empty string puts the replacement
+/// between every two characters, which unbounded could be hundreds of megabytes.
+fn bounded_replace(pattern: &regex::Regex, s: &str, replacement: &str) -> Result<String, TooLarge> {
+    let mut out = String::new();
+    let mut copied = 0;
+    for found in pattern.find_iter(s) {
+        let before = s.get(copied..found.start()).unwrap_or_default();
+        if out.len() + before.len() + replacement.len() > MAX_STRING {
+            return Err(TooLarge);
+        }
+        out.push_str(before);
+        out.push_str(replacement);
+        copied = found.end();
     }
+    let rest = s.get(copied..).unwrap_or_default();
+    if out.len() + rest.len() > MAX_STRING {
+        return Err(TooLarge);
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn list_of(value: Value) -> Vec<String> {
@@ -156,5 +184,25 @@ fn list_of(value: Value) -> Vec<String> {
         Value::List(items) => items,
         Value::Null => Vec::new(),
         other => vec![text_of(other)],
+    }
+}
+
+#[cfg(test)]
+mod bounded {
+    use super::*;
+
+    #[test]
+    fn replaces_like_the_regex_crate_and_refuses_before_passing_the_limit() {
+        let pattern = regex::Regex::new("[.@]").unwrap();
+        for s in ["alice@example.com", "", "..", "none"] {
+            let expected = pattern.replace_all(s, regex::NoExpand("_$0")).into_owned();
+            assert_eq!(bounded_replace(&pattern, s, "_$0").ok(), Some(expected), "{s}");
+        }
+        let empty = regex::Regex::new("").unwrap();
+        assert_eq!(bounded_replace(&empty, "ab", "-").ok().as_deref(), Some("-a-b-"));
+        let half = "y".repeat(MAX_STRING / 2);
+        assert!(bounded_replace(&empty, "ab", &half).is_err(), "three copies pass the limit");
+        assert!(bounded_replace(&pattern, &"x".repeat(MAX_STRING), "").is_ok(), "the limit itself is allowed");
+        assert!(bounded_replace(&pattern, &"x".repeat(MAX_STRING + 1), "").is_err());
     }
 }

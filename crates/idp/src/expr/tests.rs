@@ -137,6 +137,13 @@ fn cost_is_bounded() {
     let expr = Expression::parse("user.login + user.login", &schema()).unwrap();
     assert!(expr.evaluate(&big).unwrap_err().message.contains("size limit"));
     assert!(Expression::parse("user.login", &schema()).unwrap().evaluate(&big).is_ok());
+    // A replacement between every two characters of a 16 KiB text is refused, not built.
+    let x127 = format!("'{}'", "x".repeat(127));
+    let s = format!("String.replace({x127}, '', {x127})");
+    assert_eq!(eval(&s), Value::String("x".repeat(128 * 127 + 127)));
+    let squared = format!("String.replace({s}, '', {s})");
+    let e = Expression::parse(&squared, &schema()).unwrap().evaluate(&alice()).unwrap_err();
+    assert!(e.message.contains("size limit"), "{e}");
 }
 
 #[test]
