@@ -237,11 +237,31 @@ pub(crate) fn redirect(to: &str) -> Response {
     response
 }
 
+/// The method as counted and logged: a standard one by name, any other token (a client may send
+/// any, each would be a new counter kept for good) as `OTHER`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .iter()
+    .find(|known| *known == method)
+    .map_or("OTHER", |known| known.as_str())
+}
+
 /// Every request: a request ID (the caller's X-Request-Id when it is a plain token, else a
 /// new one) echoed in the response, one log line (method, route pattern, status, time; never
 /// query strings, bodies or cookies), the request counter, and HSTS when served over https.
 async fn count_request(State(idp): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
@@ -270,7 +290,7 @@ async fn count_request(State(idp): Shared, request: axum::extract::Request, next
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let status = response.status().as_u16();
-    idp.metrics.request(&method, &route, status);
+    idp.metrics.request(method, &route, status);
     tracing::info!(request_id = %request_id, client = %client, method = %method, route = %route, status, millis = started.elapsed().as_millis() as u64, "request");
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);

@@ -871,3 +871,23 @@ async fn metrics_answer_only_the_configured_token_when_one_is_set() {
     let body = axum::body::to_bytes(answered.into_body(), 1 << 20).await.unwrap();
     assert!(String::from_utf8_lossy(&body).contains("idfed_sign_ins_total"));
 }
+
+/// Review finding: a client may send any token as its method; each would have been a counter
+/// kept for good. Methods outside the standard set are counted together.
+#[tokio::test]
+async fn requests_are_counted_under_a_bounded_set_of_methods() {
+    let idp = idp().await;
+    for i in 0..20 {
+        let request = Request::builder().method(format!("X{i}").as_str()).uri("/healthz").body(Body::empty()).unwrap();
+        idfed_idp::web::router(idp.clone()).oneshot(request).await.unwrap();
+    }
+    let answered = idfed_idp::web::router(idp.clone())
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(answered.into_body(), 1 << 20).await.unwrap();
+    let text = String::from_utf8_lossy(&body);
+    let series: Vec<&str> = text.lines().filter(|l| l.starts_with("idfed_http_requests_total{")).collect();
+    assert!(series.iter().any(|l| l.contains("method=\"OTHER\"") && l.ends_with(" 20")), "{series:?}");
+    assert!(!text.contains("method=\"X1\""), "{text}");
+}
