@@ -480,7 +480,7 @@ async fn delete_assignment(
     let target = format!("{app} → {}", principal.describe());
     change(&idp, &headers, "assignment.delete", &target, |t| {
         let before = t.assignments.len();
-        t.assignments.retain(|a| !(a.app == app && principal_matches(&a.principal, &principal)));
+        t.assignments.retain(|a| !(a.app == app && a.principal.same(&principal)));
         if before == t.assignments.len() {
             return Err(IdpError::not_found(format!("app {app:?} is not assigned to {}", principal.describe())));
         }
@@ -488,14 +488,6 @@ async fn delete_assignment(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-fn principal_matches(a: &Principal, b: &Principal) -> bool {
-    match (a, b) {
-        (Principal::User(x), Principal::User(y)) => x.eq_ignore_ascii_case(y),
-        (Principal::Group(x), Principal::Group(y)) => x == y,
-        _ => false,
-    }
 }
 
 // ---- system log --------------------------------------------------------------------------

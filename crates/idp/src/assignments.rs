@@ -23,6 +23,24 @@ impl Principal {
             Principal::Group(name) => format!("group {name:?}"),
         }
     }
+
+    /// Whether both name the same principal as lookups find it: a person's login with ASCII case
+    /// folded (as `Tenant::user`), a group's name exactly (as `Tenant::group`).
+    pub fn same(&self, other: &Principal) -> bool {
+        match (self, other) {
+            (Principal::User(a), Principal::User(b)) => a.eq_ignore_ascii_case(b),
+            (Principal::Group(a), Principal::Group(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// A key equal for principals that are `same`.
+    pub fn key(&self) -> (bool, std::borrow::Cow<'_, str>) {
+        match self {
+            Principal::User(login) => (true, std::borrow::Cow::Owned(login.to_ascii_lowercase())),
+            Principal::Group(name) => (false, std::borrow::Cow::Borrowed(name.as_str())),
+        }
+    }
 }
 
 /// An app assigned to a person or a group, with the AWS roles it grants ("SAML User Roles").

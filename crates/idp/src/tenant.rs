@@ -143,7 +143,7 @@ impl Tenant {
         let mut seen = std::collections::BTreeSet::new();
         for assignment in &self.assignments {
             self.check_assignment(assignment, &known, &group_names)?;
-            if !seen.insert((assignment.app.as_str(), &assignment.principal)) {
+            if !seen.insert((assignment.app.as_str(), assignment.principal.key())) {
                 return Err(IdpError::conflict(format!(
                     "app {:?} is assigned to {} twice",
                     assignment.app,
@@ -227,12 +227,23 @@ impl Tenant {
         })
     }
 
-    /// Replaces the assignment of the same app and principal, or adds it.
+    /// Replaces the assignment of the same app and principal (a login in any case), or adds it;
+    /// another spelling of the same login left by an earlier version goes with it.
     pub fn assign(&mut self, assignment: Assignment) -> Result<()> {
         self.change(|t| {
-            match t.assignments.iter_mut().find(|a| a.app == assignment.app && a.principal == assignment.principal) {
-                Some(existing) => *existing = assignment,
-                None => t.assignments.push(assignment),
+            let same = |a: &Assignment| a.app == assignment.app && a.principal.same(&assignment.principal);
+            match t.assignments.iter().position(same) {
+                Some(at) => {
+                    let mut index = 0;
+                    t.assignments.retain(|a| {
+                        index += 1;
+                        index - 1 == at || !same(a)
+                    });
+                    if let Some(existing) = t.assignments.get_mut(at) {
+                        *existing = assignment.clone();
+                    }
+                }
+                None => t.assignments.push(assignment.clone()),
             }
             Ok(())
         })

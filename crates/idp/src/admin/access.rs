@@ -269,7 +269,7 @@ pub(super) async fn change_assignments(
     let result = match form.get("op") {
         "remove" => change(&idp, &admin, "assignment.delete", &target, &name, |t| {
             let before = t.assignments.len();
-            t.assignments.retain(|a| !(a.app == name && a.principal == principal));
+            t.assignments.retain(|a| !(a.app == name && a.principal.same(&principal)));
             if before == t.assignments.len() {
                 return Err(IdpError::not_found(format!("app {name:?} is not assigned to {}", principal.describe())));
             }

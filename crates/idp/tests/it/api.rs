@@ -212,3 +212,42 @@ async fn a_person_is_signed_out_everywhere_and_can_sign_in_again() {
     let (_, log) = api.call("GET", "/api/v1/logs?event=user.session.revoke_all", None).await;
     assert_eq!(log.as_array().map(Vec::len), Some(1), "{log}");
 }
+
+/// Review finding: a login is one person whatever its case, in assignments too. Assigning
+/// "TEST" where "test" is assigned replaces that assignment (it added a second one), removing
+/// "Test" removes it, and a tenant naming both spellings for one app is refused.
+#[tokio::test]
+async fn an_assignment_names_a_person_whatever_the_case_of_the_login() {
+    let api = Api::new().await;
+    let direct = |body: &Value| -> Vec<Value> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["user"].as_str().is_some_and(|u| u.eq_ignore_ascii_case("test")))
+            .cloned()
+            .collect()
+    };
+    let (status, _) =
+        api.call("PUT", "/api/v1/assignments", Some(json!({ "app": "aws", "user": "TEST", "roles": ["Role1"] }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = api.call("GET", "/api/v1/assignments?app=aws", None).await;
+    let mine = direct(&listed);
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(mine[0]["roles"], json!(["Role1"]));
+    let (status, _) = api.call("DELETE", "/api/v1/assignments?app=aws&user=Test", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listed) = api.call("GET", "/api/v1/assignments?app=aws", None).await;
+    assert!(direct(&listed).is_empty(), "{listed}");
+
+    let twice = SEEDS_TENANT.replace(
+        "  - { app: aws, user: gone, roles: [Role1] }",
+        "  - { app: aws, user: gone, roles: [Role1] }\n  - { app: aws, user: TEST, roles: [Role2] }",
+    );
+    assert_ne!(twice, SEEDS_TENANT);
+    let before = api.idp.tenant();
+    let (status, body) =
+        api.call_as(Some(&api.token), "PUT", "/api/v1/tenant", Some(("application/yaml", twice))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("twice"), "{body}");
+    assert_eq!(api.idp.tenant(), before);
+}
