@@ -935,16 +935,12 @@ impl Idp {
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
-    async fn remove_record(&self, key: &str) -> Result<()> {
-        match &self.store {
-            Some(store) => {
-                store.delete(key).await.map_err(storage)?;
-            }
-            None => {
-                lock(&self.records).remove(key);
-            }
-        }
-        Ok(())
+    /// Whether there was such a record.
+    async fn remove_record(&self, key: &str) -> Result<bool> {
+        Ok(match &self.store {
+            Some(store) => store.delete(key).await.map_err(storage)?,
+            None => lock(&self.records).remove(key).is_some(),
+        })
     }
 
     /// At most once a minute per node: drop expired sessions, held requests and replay marks.
@@ -1175,11 +1171,11 @@ impl Idp {
         self.touch(&key, session).await
     }
 
-    /// Removes a session record and this node's copy of it.
-    async fn drop_session(&self, key: &str) -> Result<()> {
-        self.remove_record(key).await?;
+    /// Removes a session record and this node's copy of it; whether it was stored.
+    async fn drop_session(&self, key: &str) -> Result<bool> {
+        let removed = self.remove_record(key).await?;
         lock(&self.sessions).remove(key);
-        Ok(())
+        Ok(removed)
     }
 
     /// A session as stored, kept in this node's cache.
@@ -1292,10 +1288,11 @@ impl Idp {
     }
 
     /// Removes a session record, here and from every node's memory (the marker's new version
-    /// empties their caches at their next reload).
+    /// empties their caches at their next reload). A token that names no session changes
+    /// nothing: anyone may send one, and each marker bump empties every node's cache.
     async fn forget_session(&self, key: String) -> Result<()> {
-        self.drop_session(&key).await?;
-        if let Some(store) = &self.store {
+        let removed = self.drop_session(&key).await?;
+        if removed && let Some(store) = &self.store {
             store.bump(ENDED_SESSIONS_DOCUMENT).await.map_err(storage)?;
         }
         Ok(())

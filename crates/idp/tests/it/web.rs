@@ -891,3 +891,38 @@ async fn requests_are_counted_under_a_bounded_set_of_methods() {
     assert!(series.iter().any(|l| l.contains("method=\"OTHER\"") && l.ends_with(" 20")), "{series:?}");
     assert!(!text.contains("method=\"X1\""), "{text}");
 }
+
+/// Review finding: anyone may send a logout with a made-up token. It must change nothing: before,
+/// each one deleted nothing yet bumped the ended-sessions marker, a store write that empties
+/// every node's session cache.
+#[tokio::test]
+async fn a_logout_for_no_session_writes_nothing() {
+    let store = idfed_store::testing::stores("logout_marker").await.into_iter().next().unwrap();
+    let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
+    let sealer = Sealer::new(&[7u8; 32]).unwrap();
+    let idp =
+        Idp::open_with_identity(store.clone(), BASE, Arc::new(now), Box::new(SystemRandom::new()), sealer, Some(key))
+            .await
+            .unwrap();
+    idp.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+    idp.change_credentials(|c| c.set_password("test", "correct horse battery", &SystemRandom::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    let idp = Arc::new(idp);
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let token = browser.jar.get("idfed_session").cloned().unwrap();
+    let marker = || store.version("idp-ended-sessions");
+    let before = marker().await.unwrap();
+    for junk in ["junk", "0123456789abcdef0123456789abcdef", &format!("{token}x")] {
+        let logout = Request::post("/api/client/logout").header(header::AUTHORIZATION, format!("Bearer {junk}"));
+        let answer = idfed_idp::web::router(idp.clone()).oneshot(logout.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(marker().await.unwrap(), before, "nothing ended, nothing written");
+    assert!(idp.session(&token).await.unwrap().is_some());
+    idp.end_session(&token).await.unwrap();
+    assert_ne!(marker().await.unwrap(), before, "a session that ended is announced");
+    assert!(idp.session(&token).await.unwrap().is_none());
+}
