@@ -677,6 +677,11 @@ impl Idp {
             self.refresh_credentials().await?;
             let (mut next, base) = snapshot(&self.credentials, &self.credentials_version);
             let value = change(&mut next);
+            // A change that changed nothing (a page reload reusing a pending secret, say) is
+            // not written: every write reseals every secret and queues this node's password checks.
+            if *lock(&self.credentials) == next {
+                return Ok(value);
+            }
             let body = self.credentials_body(&next)?;
             let Some(version) = self.swap(CREDENTIALS_DOCUMENT, &self.credentials_version, base, &body).await? else {
                 continue;

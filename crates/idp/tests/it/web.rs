@@ -897,19 +897,7 @@ async fn requests_are_counted_under_a_bounded_set_of_methods() {
 /// every node's session cache.
 #[tokio::test]
 async fn a_logout_for_no_session_writes_nothing() {
-    let store = idfed_store::testing::stores("logout_marker").await.into_iter().next().unwrap();
-    let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
-    let sealer = Sealer::new(&[7u8; 32]).unwrap();
-    let idp =
-        Idp::open_with_identity(store.clone(), BASE, Arc::new(now), Box::new(SystemRandom::new()), sealer, Some(key))
-            .await
-            .unwrap();
-    idp.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
-    idp.change_credentials(|c| c.set_password("test", "correct horse battery", &SystemRandom::new()))
-        .await
-        .unwrap()
-        .unwrap();
-    let idp = Arc::new(idp);
+    let (idp, store) = idp_on_own_store("logout_marker").await;
     let mut browser = Browser::new(&idp);
     browser.sign_in("test", "correct horse battery").await;
     let token = browser.jar.get("idfed_session").cloned().unwrap();
@@ -925,4 +913,41 @@ async fn a_logout_for_no_session_writes_nothing() {
     idp.end_session(&token).await.unwrap();
     assert_ne!(marker().await.unwrap(), before, "a session that ended is announced");
     assert!(idp.session(&token).await.unwrap().is_none());
+}
+
+/// The seeds' IdP on a SQLite store of its own, with that store to look at; `test` has a password.
+async fn idp_on_own_store(label: &str) -> (Arc<Idp>, idfed_store::DocumentStore) {
+    let store = idfed_store::testing::stores(label).await.into_iter().next().unwrap();
+    let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
+    let sealer = Sealer::new(&[7u8; 32]).unwrap();
+    let rng = Box::new(SystemRandom::new());
+    let idp = Idp::open_with_identity(store.clone(), BASE, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
+    idp.change_tenant(|t| t.apply(seeds_tenant(), || Ok("unused".into()))).await.unwrap();
+    idp.change_credentials(|c| c.set_password("test", "correct horse battery", &SystemRandom::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    (Arc::new(idp), store)
+}
+
+/// Review finding: each load of the enrollment page rewrote every person's credentials (and
+/// resealed every secret), even when it showed the same pending secret again.
+#[tokio::test]
+async fn reloading_the_enrollment_page_writes_the_credentials_once() {
+    let (idp, store) = idp_on_own_store("enroll_reload").await;
+    let mut browser = Browser::new(&idp);
+    browser.sign_in("test", "correct horse battery").await;
+    let version = || store.version("idp-credentials");
+    let before = version().await.unwrap().unwrap();
+    let first = browser.get("/account/mfa").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let shown = |page: &str| {
+        page.split("<p class=\"secret\"><code>").nth(1).and_then(|r| r.split('<').next()).map(str::to_owned)
+    };
+    let secret = shown(&first.body).unwrap();
+    for _ in 0..5 {
+        let again = browser.get("/account/mfa").await;
+        assert_eq!(shown(&again.body).as_ref(), Some(&secret), "the same pending secret");
+    }
+    assert_eq!(version().await.unwrap().unwrap(), before + 1, "one write, for the new pending secret");
 }
