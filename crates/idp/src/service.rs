@@ -670,16 +670,25 @@ impl Idp {
         Ok(offered)
     }
 
-    /// Changes credentials and stores them before returning.
-    pub async fn change_credentials<T>(&self, mut change: impl FnMut(&mut Credentials) -> T) -> Result<T> {
+    /// Changes credentials and stores them before returning. A change that changed nothing (a
+    /// page reload reusing a pending secret, say) is not written: every write reseals every
+    /// secret and queues this node's password checks.
+    pub async fn change_credentials<T>(&self, change: impl FnMut(&mut Credentials) -> T) -> Result<T> {
+        self.write_credentials(change, false).await
+    }
+
+    /// As [`Idp::change_credentials`]; with `even_unchanged`, stored whatever the change did.
+    async fn write_credentials<T>(
+        &self,
+        mut change: impl FnMut(&mut Credentials) -> T,
+        even_unchanged: bool,
+    ) -> Result<T> {
         let _queue = self.credentials_writes.lock().await;
         for _ in 0..CAS_ATTEMPTS {
             self.refresh_credentials().await?;
             let (mut next, base) = snapshot(&self.credentials, &self.credentials_version);
             let value = change(&mut next);
-            // A change that changed nothing (a page reload reusing a pending secret, say) is
-            // not written: every write reseals every secret and queues this node's password checks.
-            if *lock(&self.credentials) == next {
+            if !even_unchanged && *lock(&self.credentials) == next {
                 return Ok(value);
             }
             let body = self.credentials_body(&next)?;
@@ -719,18 +728,17 @@ impl Idp {
             })
             .await?;
         // Saving seals every TOTP secret and key afresh under the current key.
-        let totp = self
-            .change_credentials(|c| {
-                c.by_login
-                    .values()
-                    .map(|x| {
-                        usize::from(x.totp_secret.is_some())
-                            + usize::from(x.totp_pending.is_some())
-                            + x.totp_pending_by.len()
-                    })
-                    .sum::<usize>()
-            })
-            .await?;
+        let count_secrets = |c: &mut Credentials| {
+            c.by_login
+                .values()
+                .map(|x| {
+                    usize::from(x.totp_secret.is_some())
+                        + usize::from(x.totp_pending.is_some())
+                        + x.totp_pending_by.len()
+                })
+                .sum::<usize>()
+        };
+        let totp = self.write_credentials(count_secrets, true).await?;
         let mut keys = 0;
         self.change_signing(actor, "secrets.reseal.signing", |k| {
             keys = 1 + usize::from(k.next.is_some()) + usize::from(k.previous.is_some());
