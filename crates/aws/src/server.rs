@@ -63,6 +63,11 @@ pub struct AdminKey {
     pub secret: String,
 }
 
+/// Why a save was refused when another process wrote the sandbox's store.
+pub const CHANGED_ELSEWHERE: &str = "its store was changed by another process (an `idfed aws import`, or a second \
+sandbox on the same data) since this sandbox loaded it; this change was not saved: restart the sandbox to load \
+what the store holds";
+
 impl Sandbox {
     pub fn new(state: State, clock: Clock, sign_in_urls: Vec<String>) -> Sandbox {
         Sandbox {
@@ -120,14 +125,29 @@ impl Sandbox {
         let (mut documents, core) = (documents.map_err(failure)?, core.map_err(failure)?);
         let mut saved_core = self.saved_core.lock().unwrap_or_else(|e| e.into_inner()).take();
         let core_changed = saved_core.as_deref() != Some(core.as_str());
+        // The core is written only over the version this sandbox loaded or last wrote: another
+        // process that wrote it meanwhile (`idfed aws import`, a second sandbox on the same
+        // data) is reported, never overwritten nor silently kept over this change.
+        // Saves run one at a time (`persist`), so the version moves only once one is written.
+        let previous = self.version.load(Ordering::SeqCst);
         if core_changed {
-            let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
-            documents.push((STATE_DOCUMENT.to_owned(), version, core.clone()));
+            documents.push((STATE_DOCUMENT.to_owned(), previous + 1, core.clone()));
             saved_core = Some(core);
         }
-        store.save_all(&documents).await.map_err(|e| {
+        let unavailable = |e: String| {
             AwsError::receiver(503, "ServiceUnavailable", format!("the sandbox could not save its state: {e}"))
-        })?;
+        };
+        let written = if core_changed {
+            store.save_all_over(&documents, (STATE_DOCUMENT, previous)).await
+        } else {
+            store.save_all(&documents).await.map(|()| true)
+        };
+        if !written.map_err(|e| unavailable(e.to_string()))? {
+            return Err(unavailable(CHANGED_ELSEWHERE.to_owned()));
+        }
+        if core_changed {
+            self.version.store(previous + 1, Ordering::SeqCst);
+        }
         pending.committed = true;
         *self.saved_core.lock().unwrap_or_else(|e| e.into_inner()) = saved_core;
         self.purge_now_and_then(store).await;

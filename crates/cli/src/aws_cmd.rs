@@ -59,7 +59,8 @@ pub enum AwsCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Replace the sandbox state with a JSON export (stop the sandbox first).
+    /// Replace the sandbox state with a JSON export (stop the sandbox first: a running one
+    /// refuses its next change, and asks to be restarted).
     Import {
         file: PathBuf,
         #[arg(long, default_value = "./idfed-data")]

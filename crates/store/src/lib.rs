@@ -130,22 +130,34 @@ impl DocumentStore {
     /// all or none. Each is written unless the stored version is newer; an equal version is
     /// written again (a record whose version is its expiry can change without moving it).
     pub async fn save_all(&self, documents: &[(String, i64, String)]) -> Result<(), StoreError> {
-        self.write_documents(None, documents).await
+        self.write_documents(None, documents, None).await.map(|_| ())
+    }
+
+    /// As [`DocumentStore::save_all`], except that the document named `expected.0` is written
+    /// only over its stored version `expected.1`, or where there is none: when another writer
+    /// moved it, nothing at all is written and the answer is `false`.
+    pub async fn save_all_over(
+        &self,
+        documents: &[(String, i64, String)],
+        expected: (&str, i64),
+    ) -> Result<bool, StoreError> {
+        self.write_documents(None, documents, Some(expected)).await
     }
 
     /// Removes every document under `prefix`, then writes `documents` as [`DocumentStore::save_all`]
     /// does, in one transaction: all or none.
     pub async fn replace_all(&self, prefix: &str, documents: &[(String, i64, String)]) -> Result<(), StoreError> {
-        self.write_documents(Some(prefix), documents).await
+        self.write_documents(Some(prefix), documents, None).await.map(|_| ())
     }
 
     async fn write_documents(
         &self,
         clear: Option<&str>,
         documents: &[(String, i64, String)],
-    ) -> Result<(), StoreError> {
+        expected: Option<(&str, i64)>,
+    ) -> Result<bool, StoreError> {
         if documents.is_empty() && clear.is_none() {
-            return Ok(());
+            return Ok(true);
         }
         on_pool!(self, |pool, q| {
             let mut transaction = pool.begin().await?;
@@ -156,11 +168,25 @@ impl DocumentStore {
             let sql = q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) \
                  ON CONFLICT(name) DO UPDATE SET version = excluded.version, body = excluded.body \
                  WHERE documents.version <= excluded.version");
+            let guarded = q("INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(name) DO UPDATE SET version = excluded.version, body = excluded.body \
+                 WHERE documents.version = ?4");
             for (name, version, body) in documents {
-                sqlx::query(&sql).bind(name).bind(version).bind(body).execute(&mut *transaction).await?;
+                match expected {
+                    Some((guard, over)) if guard == name => {
+                        let query = sqlx::query(&guarded).bind(name).bind(version).bind(body).bind(over);
+                        if query.execute(&mut *transaction).await?.rows_affected() != 1 {
+                            transaction.rollback().await?;
+                            return Ok(false);
+                        }
+                    }
+                    _ => {
+                        sqlx::query(&sql).bind(name).bind(version).bind(body).execute(&mut *transaction).await?;
+                    }
+                }
             }
             transaction.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -552,6 +578,22 @@ mod tests {
             assert_eq!(store.purge("rec-", 200).await.unwrap(), 1, "{b}");
             assert_eq!(store.take("rec_b").await.unwrap(), Some((300, "b".to_owned())), "{b}");
             assert_eq!(store.take("rec_b").await.unwrap(), None, "{b}: taken once");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_guarded_save_writes_nothing_when_the_guarded_document_moved() {
+        for store in both("guarded").await {
+            let b = store.backend();
+            let batch =
+                |core: i64| vec![("core".to_owned(), core, format!("v{core}")), ("rec".to_owned(), 1, "r".into())];
+            assert!(store.save_all_over(&batch(1), ("core", 0)).await.unwrap(), "{b}: none there, none expected");
+            assert!(store.save_all_over(&batch(2), ("core", 1)).await.unwrap(), "{b}: over the version expected");
+            store.save("core", 3, "elsewhere").await.unwrap();
+            store.delete("rec").await.unwrap();
+            assert!(!store.save_all_over(&batch(3), ("core", 2)).await.unwrap(), "{b}: moved meanwhile");
+            assert_eq!(store.load("core").await.unwrap(), Some((3, "elsewhere".into())), "{b}");
+            assert_eq!(store.load("rec").await.unwrap(), None, "{b}: nothing else in the batch either");
         }
     }
 

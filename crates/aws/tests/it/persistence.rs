@@ -261,3 +261,34 @@ async fn records_of_a_dropped_save_are_written_by_the_next() {
     assert_eq!(names, ["aws-sandbox/session/ASIADROPPED"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Review finding: a running sandbox's save never silently loses to, nor silently overwrites,
+/// what another process wrote to its store meanwhile (`idfed aws import`, a second sandbox):
+/// the change is refused with a 503 saying so, and the other process's state stays.
+#[tokio::test]
+async fn a_store_changed_by_another_process_is_reported_not_overwritten() {
+    for store in idfed_store::testing::stores("sandbox-elsewhere").await {
+        let b = store.backend();
+        let running = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        running.ensure_account("111122223333", None, None).unwrap();
+        running.persist().await.unwrap();
+        // Another process imports a state of its own.
+        let mut imported = idfed_aws::state::State::default();
+        imported.accounts.push(Account { id: "444455556666".into(), ..Default::default() });
+        idfed_aws::persist::replace(&store, &imported).await.unwrap();
+        let after_import = core_body(&store).await;
+
+        running.ensure_account("777788889999", None, None).unwrap();
+        let e = running.persist().await.unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("ServiceUnavailable", 503), "{b}");
+        assert!(e.message.contains("changed by another process"), "{b}: {}", e.message);
+        assert_eq!(core_body(&store).await, after_import, "{b}: the import stays");
+        assert!(running.persist().await.is_err(), "{b}: and every later change says so too");
+
+        let restarted = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        let ids: Vec<String> = restarted.state.lock().unwrap().accounts.iter().map(|a| a.id.clone()).collect();
+        assert_eq!(ids, ["444455556666"], "{b}");
+        restarted.ensure_account("777788889999", None, None).unwrap();
+        restarted.persist().await.unwrap();
+    }
+}
