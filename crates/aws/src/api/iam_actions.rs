@@ -419,6 +419,12 @@ fn set_encryption(
         if provider.private_keys.len() == before {
             return Err(invalid("Failed to remove private key because the Key ID does not match a private key."));
         }
+        // The last key of a provider that requires encryption would leave every sign-in failing
+        // (AWS's text; when AWS gives it is not published, so this condition is the sandbox's).
+        let required_after = mode.unwrap_or(provider.assertion_encryption_mode.as_deref().unwrap_or("")) == "Required";
+        if provider.private_keys.is_empty() && required_after {
+            return Err(invalid("Failed to remove private key."));
+        }
     }
     if let Some(mode) = mode {
         if !matches!(mode, "Required" | "Allowed") {

@@ -11,7 +11,9 @@ use crate::common::*;
 fn call(state: &mut State, query: &str) -> Result<String, idfed_aws::AwsError> {
     let params = Params::decode(&[query]).unwrap();
     let caller = Caller::Root { account: ACCOUNT.into(), partition: Default::default() };
-    let rng = Seeded::new(2);
+    // Each call its own seed, as each would get new random IDs from AWS.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(2);
+    let rng = Seeded::new(CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
     handle(state, &Call { params: &params, caller: &caller, now: now(), rng: &rng, request_id: "r", source_ip: None })
 }
 
@@ -59,6 +61,17 @@ fn saml_provider_encryption_settings() {
     let e = call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&RemovePrivateKey=NOPE"))
         .unwrap_err();
     assert_eq!(e.message, "Failed to remove private key because the Key ID does not match a private key.");
+    // Keys go one at a time; the last one stays while encryption is Required.
+    let ids = |state: &idfed_aws::state::State| -> Vec<String> {
+        state.providers[PROVIDER].private_keys.iter().map(|(id, _, _)| id.clone()).collect()
+    };
+    let [first, last] = ids(&state).try_into().unwrap();
+    call(&mut state, &format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&RemovePrivateKey={first}")).unwrap();
+    let remove_last = format!("Action=UpdateSAMLProvider&SAMLProviderArn={arn}&RemovePrivateKey={last}");
+    assert_eq!(call(&mut state, &remove_last).unwrap_err().message, "Failed to remove private key.");
+    assert_eq!(ids(&state), std::slice::from_ref(&last), "the refused removal removed nothing");
+    call(&mut state, &format!("{remove_last}&AssertionEncryptionMode=Allowed")).unwrap();
+    assert!(ids(&state).is_empty());
     let e = call(
         &mut state,
         "Action=GetSAMLProvider&SAMLProviderArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2FNone",
