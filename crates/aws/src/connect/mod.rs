@@ -105,7 +105,8 @@ pub struct NewUser<'a> {
 /// names required; no password, no email (connect API model and admin guide).
 fn check_saml_user(new: &NewUser) -> Result<(), AwsError> {
     let u = new.username;
-    let chars_ok = u.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@\\".contains(c));
+    // The model's `\@` is an escaped `@`, not a backslash.
+    let chars_ok = u.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c));
     let at_ok = match u.split_once('@') {
         None => true,
         Some((local, domain)) => {

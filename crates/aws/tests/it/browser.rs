@@ -350,6 +350,7 @@ fn get_federation_token_f23() {
     for (username, first, email) in [
         ("testuser@example", Some("A"), None),
         ("a b", Some("A"), None),
+        ("corp\\agent", Some("A"), None),
         ("ok", None, None),
         ("ok", Some("A"), Some("a@b.c")),
     ] {
