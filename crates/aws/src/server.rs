@@ -254,9 +254,42 @@ async fn handle(
         && (status.is_success() || status.is_redirection())
         && let Err(e) = sandbox.persist().await
     {
-        return xml_reply(e.status, error_response(STS_NAMESPACE, &e, "persist"));
+        return persist_failure(&uri, &headers, e);
     }
     response
+}
+
+/// A save that failed, answered in the shape of the request it followed: a page for the
+/// browser's sign-in and console, JSON for Connect's API, Query XML (IAM's or STS's) for the rest.
+fn persist_failure(uri: &Uri, headers: &HeaderMap, e: AwsError) -> Response {
+    let path = uri.path();
+    if path.starts_with("/saml") || path.starts_with("/connect/federate/") || path.starts_with("/console") {
+        return answer(Answer::Page(e.status, crate::pages::error_page("Sign-in failed", &e.message)));
+    }
+    if path != "/" {
+        return json_error(e);
+    }
+    let signed_for_iam = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("/iam/aws4_request"));
+    let namespace = if signed_for_iam { IAM_NAMESPACE } else { STS_NAMESPACE };
+    xml_reply(e.status, error_response(namespace, &e, "persist"))
+}
+
+/// An error as Connect's JSON protocol answers it.
+fn json_error(e: AwsError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::json!({"message": e.message}).to_string();
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::HeaderName::from_static("x-amzn-errortype"), e.code),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Requests that may change the state: they are saved before they are answered.
@@ -337,19 +370,7 @@ fn respond(
             Ok(value) => {
                 (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
             }
-            Err(e) => {
-                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-                let body = serde_json::json!({"message": e.message}).to_string();
-                (
-                    status,
-                    [
-                        (header::CONTENT_TYPE, "application/json".to_owned()),
-                        (header::HeaderName::from_static("x-amzn-errortype"), e.code.clone()),
-                    ],
-                    body,
-                )
-                    .into_response()
-            }
+            Err(e) => json_error(e),
         };
     }
     let namespace = match service_of(&parts) {
@@ -488,4 +509,43 @@ pub async fn serve(
     axum::serve(listener, router(sandbox).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_save_is_answered_in_the_shape_of_its_request() {
+        let failed = || AwsError::receiver(503, "ServiceUnavailable", "the sandbox could not save its state: x");
+        let content_type = |r: &Response| r.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().to_owned();
+        let none = HeaderMap::new();
+        for path in ["/saml", "/saml/acs/SAMLSP1", "/connect/federate/abc"] {
+            let r = persist_failure(&path.parse().unwrap(), &none, failed());
+            assert_eq!(
+                (r.status(), content_type(&r).as_str()),
+                (StatusCode::SERVICE_UNAVAILABLE, "text/html; charset=utf-8"),
+                "{path}"
+            );
+        }
+        let r = persist_failure(&"/users/i-1".parse().unwrap(), &none, failed());
+        assert_eq!(content_type(&r), "application/json");
+        assert_eq!(r.headers().get("x-amzn-errortype").unwrap(), "ServiceUnavailable");
+        let mut iam = HeaderMap::new();
+        let auth =
+            "AWS4-HMAC-SHA256 Credential=AKID/20261203/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x";
+        iam.insert(header::AUTHORIZATION, auth.parse().unwrap());
+        for (headers, namespace) in [(&iam, IAM_NAMESPACE), (&none, STS_NAMESPACE)] {
+            let r = persist_failure(&"/".parse().unwrap(), headers, failed());
+            assert_eq!(content_type(&r), "text/xml");
+            let body = body_text(r);
+            assert!(body.contains(namespace), "{body}");
+        }
+    }
+
+    fn body_text(r: Response) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let bytes = runtime.block_on(axum::body::to_bytes(r.into_body(), 1 << 16)).unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
 }
