@@ -317,10 +317,24 @@ impl std::fmt::Display for ApplySummary {
     }
 }
 
-fn diff<T: PartialEq, K: PartialEq>(old: &[T], new: &[T], key: impl Fn(&T) -> K) -> (usize, usize, usize) {
-    let created = new.iter().filter(|n| !old.iter().any(|o| key(o) == key(n))).count();
-    let removed = old.iter().filter(|o| !new.iter().any(|n| key(o) == key(n))).count();
-    let updated = new.iter().filter(|n| old.iter().any(|o| key(o) == key(n) && o != *n)).count();
+/// (created, updated, removed) from `old` to `new`, matching items by `key`; by hash, because
+/// a tenant may hold 100,000 people.
+fn diff<'a, T: PartialEq, K: Eq + std::hash::Hash>(
+    old: &'a [T],
+    new: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> (usize, usize, usize) {
+    let before: std::collections::HashMap<K, &T> = old.iter().map(|o| (key(o), o)).collect();
+    let after: std::collections::HashSet<K> = new.iter().map(&key).collect();
+    let (mut created, mut updated) = (0, 0);
+    for n in new {
+        match before.get(&key(n)) {
+            None => created += 1,
+            Some(o) if *o != n => updated += 1,
+            Some(_) => {}
+        }
+    }
+    let removed = before.keys().filter(|k| !after.contains(*k)).count();
     (created, updated, removed)
 }
 
@@ -328,19 +342,21 @@ impl Tenant {
     /// Makes the tenant equal to `desired` (declarative, idempotent): users keep their ids by
     /// login, new users get one from `new_id`. Nothing changes unless the whole result is valid.
     pub fn apply(&mut self, mut desired: Tenant, mut new_id: impl FnMut() -> Result<String>) -> Result<ApplySummary> {
+        let ids: std::collections::HashMap<String, &str> =
+            self.users.iter().map(|u| (u.login.to_ascii_lowercase(), u.id.as_str())).collect();
         for user in &mut desired.users {
-            if let Some(existing) = self.user(&user.login) {
-                user.id = existing.id.clone();
+            if let Some(id) = ids.get(&user.login.to_ascii_lowercase()) {
+                user.id = (*id).to_owned();
             } else if user.id.is_empty() {
                 user.id = new_id()?;
             }
         }
         desired.validate()?;
         let summary = ApplySummary {
-            users: diff(&self.users, &desired.users, |u| u.login.to_lowercase()),
-            groups: diff(&self.groups, &desired.groups, |g| g.name.clone()),
-            apps: diff(&self.apps, &desired.apps, |a| a.name.clone()),
-            assignments: diff(&self.assignments, &desired.assignments, |a| (a.app.clone(), a.principal.clone())),
+            users: diff(&self.users, &desired.users, |u| u.login.to_ascii_lowercase()),
+            groups: diff(&self.groups, &desired.groups, |g| g.name.as_str()),
+            apps: diff(&self.apps, &desired.apps, |a| a.name.as_str()),
+            assignments: diff(&self.assignments, &desired.assignments, |a| (a.app.as_str(), a.principal.key())),
         };
         *self = desired;
         Ok(summary)

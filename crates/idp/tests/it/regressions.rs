@@ -284,3 +284,45 @@ async fn the_api_refuses_before_reading_the_body() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(idp.with_tenant(|t| t.user("x").is_none()));
 }
+
+/// Review finding: applying a tenant compared every person with every other (and lower-cased
+/// both each time), so re-applying a large export took hours. The summary of applying 20,000
+/// people onto themselves, then with changes, counts each kind of change once.
+#[test]
+fn applying_a_large_tenant_counts_its_changes() {
+    let people = |n: usize| -> idfed_idp::tenant::Tenant {
+        let mut tenant = seeds_tenant();
+        for i in 0..n {
+            tenant.users.push(person(&format!("Person{i}@example.com"), &format!("p{i}")));
+        }
+        tenant
+    };
+    let mut tenant = people(20_000);
+    let summary = tenant.apply(people(20_000), || Ok("unused".into())).unwrap();
+    assert_eq!((summary.users, summary.assignments), ((0, 0, 0), (0, 0, 0)));
+    let mut changed = people(19_990);
+    changed.users.iter_mut().find(|u| u.login == "Person7@example.com").unwrap().first_name = "Seven".into();
+    changed.users.push(person("PERSON19995@example.com", ""));
+    let mut ids = 0;
+    let summary = tenant
+        .apply(changed, || {
+            ids += 1;
+            Ok(format!("new{ids}"))
+        })
+        .unwrap();
+    // Person7 and PERSON19995 (the same person, the login's case changed) updated; 9 removed.
+    assert_eq!(summary.users, (0, 2, 9));
+    assert_eq!(ids, 0, "who is there keeps their id");
+    assert_eq!(tenant.user("person19995@example.com").unwrap().id, "p19995");
+}
+
+/// A person like the seeds' `test`, under another login and id.
+fn person(login: &str, id: &str) -> idfed_idp::directory::User {
+    static TEST: std::sync::LazyLock<idfed_idp::directory::User> =
+        std::sync::LazyLock::new(|| seeds_tenant().user("test").unwrap().clone());
+    let mut user = TEST.clone();
+    user.login = login.into();
+    user.email = login.to_lowercase();
+    user.id = id.into();
+    user
+}
