@@ -96,15 +96,15 @@ async fn caller(idp: &Idp, headers: &HeaderMap) -> Result<String, IdpError> {
         .ok_or_else(|| IdpError::new(ErrorKind::Unauthenticated, "this API token is not valid"))
 }
 
-/// Authenticates, refreshes, runs `change` on the tenant, and logs it.
+/// Runs `change` on the tenant for `actor` (the caller, authenticated before its request body
+/// was read), and logs it.
 async fn change<T>(
     idp: &Idp,
-    headers: &HeaderMap,
+    actor: &str,
     event: &str,
     target: &str,
     change: impl FnMut(&mut Tenant) -> Result<T, IdpError>,
 ) -> Result<T, IdpError> {
-    let actor = caller(idp, headers).await?;
     let result = idp.change_tenant(change).await;
     let detail = match &result {
         Ok(_) => json!({}),
@@ -136,9 +136,10 @@ async fn get_tenant(State(idp): Shared, headers: HeaderMap) -> ApiResult {
 }
 
 async fn put_tenant(State(idp): Shared, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let desired: Tenant = parse_body(&headers, &body)?;
     let summary =
-        change(&idp, &headers, "tenant.apply", "tenant", |t| t.apply(desired.clone(), || idp.new_user_id())).await?;
+        change(&idp, &actor, "tenant.apply", "tenant", |t| t.apply(desired.clone(), || idp.new_user_id())).await?;
     ok(json!({
         "users": triple(summary.users), "groups": triple(summary.groups),
         "apps": triple(summary.apps), "assignments": triple(summary.assignments),
@@ -243,8 +244,9 @@ struct UserUpdate {
 }
 
 async fn update_user(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>, body: Bytes) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let update: UserUpdate = parse_body(&headers, &body)?;
-    let user = change(&idp, &headers, "user.update", &login, |t| {
+    let user = change(&idp, &actor, "user.update", &login, |t| {
         let user = t.user_mut(&login)?;
         if let Some(v) = &update.email {
             user.email = v.clone();
@@ -271,11 +273,13 @@ async fn update_user(State(idp): Shared, headers: HeaderMap, Path(login): Path<S
 }
 
 async fn delete_user(State(idp): Shared, headers: HeaderMap, Path(login): Path<String>) -> ApiResult {
-    change(&idp, &headers, "user.delete", &login, |t| t.remove_user(&login).map(|_| ())).await?;
+    let actor = caller(&idp, &headers).await?;
+    change(&idp, &actor, "user.delete", &login, |t| t.remove_user(&login).map(|_| ())).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn lifecycle(State(idp): Shared, headers: HeaderMap, Path((login, action)): Path<(String, String)>) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let status = match action.as_str() {
         "activate" | "unsuspend" | "reactivate" => UserStatus::Active,
         "suspend" => UserStatus::Suspended,
@@ -288,7 +292,7 @@ async fn lifecycle(State(idp): Shared, headers: HeaderMap, Path((login, action))
     };
     // Open sessions of a suspended or deactivated person stop working at once: every page
     // checks the status.
-    change(&idp, &headers, &format!("user.lifecycle.{action}"), &login, |t| t.set_status(&login, status)).await?;
+    change(&idp, &actor, &format!("user.lifecycle.{action}"), &login, |t| t.set_status(&login, status)).await?;
     ok(json!({ "login": login, "status": status.name() }))
 }
 
@@ -347,10 +351,11 @@ async fn list_groups(State(idp): Shared, headers: HeaderMap) -> ApiResult {
 }
 
 async fn create_group(State(idp): Shared, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let group: Group = parse_body(&headers, &body)?;
     let name = group.name.clone();
     let stored = group.clone();
-    change(&idp, &headers, "group.create", &name, |t| {
+    change(&idp, &actor, "group.create", &name, |t| {
         if t.group(&stored.name).is_some() {
             return Err(IdpError::conflict(format!("group {:?} exists already", stored.name)));
         }
@@ -368,12 +373,14 @@ async fn get_group(State(idp): Shared, headers: HeaderMap, Path(name): Path<Stri
 }
 
 async fn delete_group(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
-    change(&idp, &headers, "group.delete", &name, |t| t.remove_group(&name)).await?;
+    let actor = caller(&idp, &headers).await?;
+    change(&idp, &actor, "group.delete", &name, |t| t.remove_group(&name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn add_member(State(idp): Shared, headers: HeaderMap, Path((name, login)): Path<(String, String)>) -> ApiResult {
-    change(&idp, &headers, "group.member.add", &name, |t| {
+    let actor = caller(&idp, &headers).await?;
+    change(&idp, &actor, "group.member.add", &name, |t| {
         let login = t
             .user(&login)
             .map(|u| u.login.clone())
@@ -393,7 +400,8 @@ async fn remove_member(
     headers: HeaderMap,
     Path((name, login)): Path<(String, String)>,
 ) -> ApiResult {
-    change(&idp, &headers, "group.member.remove", &name, |t| {
+    let actor = caller(&idp, &headers).await?;
+    change(&idp, &actor, "group.member.remove", &name, |t| {
         t.group_mut(&name)?.members.retain(|m| !m.eq_ignore_ascii_case(&login));
         Ok(())
     })
@@ -417,18 +425,20 @@ async fn get_app(State(idp): Shared, headers: HeaderMap, Path(name): Path<String
 /// Creates or replaces an app. Expressions, patterns, ARNs and URLs are checked here, so a
 /// mistake is a 400 naming the field and column, never a failed sign-in later.
 async fn put_app(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>, body: Bytes) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let app: App = parse_body(&headers, &body)?;
     if app.name != name {
         return Err(IdpError::invalid(format!("the body names app {:?} but the URL names {name:?}", app.name)));
     }
     let existed = idp.with_tenant(|t| t.app(&name).is_some());
-    change(&idp, &headers, "app.put", &name, |t| t.put_app(app.clone())).await?;
+    change(&idp, &actor, "app.put", &name, |t| t.put_app(app.clone())).await?;
     let stored = idp.with_tenant(|t| t.app(&name).cloned());
     if existed { ok(stored) } else { created(stored) }
 }
 
 async fn delete_app(State(idp): Shared, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
-    change(&idp, &headers, "app.delete", &name, |t| t.remove_app(&name)).await?;
+    let actor = caller(&idp, &headers).await?;
+    change(&idp, &actor, "app.delete", &name, |t| t.remove_app(&name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -458,10 +468,11 @@ async fn list_assignments(
 }
 
 async fn put_assignment(State(idp): Shared, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let assignment: Assignment = parse_body(&headers, &body)?;
     let target = format!("{} → {}", assignment.app, assignment.principal.describe());
     let stored = assignment.clone();
-    change(&idp, &headers, "assignment.put", &target, |t| t.assign(stored.clone())).await?;
+    change(&idp, &actor, "assignment.put", &target, |t| t.assign(stored.clone())).await?;
     ok(assignment)
 }
 
@@ -470,6 +481,7 @@ async fn delete_assignment(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
+    let actor = caller(&idp, &headers).await?;
     let app =
         q.get("app").cloned().ok_or_else(|| IdpError::invalid("name the app: ?app=NAME&user=LOGIN or &group=NAME"))?;
     let principal = match (q.get("user"), q.get("group")) {
@@ -478,7 +490,7 @@ async fn delete_assignment(
         _ => return Err(IdpError::invalid("name exactly one of user= or group=")),
     };
     let target = format!("{app} → {}", principal.describe());
-    change(&idp, &headers, "assignment.delete", &target, |t| {
+    change(&idp, &actor, "assignment.delete", &target, |t| {
         let before = t.assignments.len();
         t.assignments.retain(|a| !(a.app == app && a.principal.same(&principal)));
         if before == t.assignments.len() {

@@ -55,6 +55,23 @@ async fn every_call_needs_a_valid_token() {
     assert_eq!(body["error"]["code"], "unauthenticated");
     let (status, _) = api.call_as(Some("idfed_wrong"), "GET", "/api/v1/users", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A body is read only for a caller with a valid token (review finding): without one, a
+    // malformed body is still refused as unauthenticated, not parsed.
+    for (method, path) in [
+        ("PUT", "/api/v1/tenant"),
+        ("PUT", "/api/v1/users/test"),
+        ("POST", "/api/v1/groups"),
+        ("PUT", "/api/v1/apps/aws"),
+        ("PUT", "/api/v1/assignments"),
+        ("POST", "/api/v1/users"),
+    ] {
+        let (status, body) = api.call_as(None, method, path, Some(("application/json", "{ not json".to_owned()))).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("unauthenticated")),
+            "{method} {path}"
+        );
+    }
     let (status, body) = api.call("GET", "/api/v1/users?q=agent", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.as_array().unwrap().len(), 1, "{body}");
