@@ -84,6 +84,7 @@ pub fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
     Ok(out)
 }
 
+#[derive(PartialEq)]
 enum Column {
     Login,
     Email,
@@ -128,6 +129,9 @@ pub fn plan(
                 }
             },
         };
+        if columns.contains(&column) {
+            return Err(fail(1, format!("column {:?} appears twice in the header", name.trim())));
+        }
         columns.push(column);
     }
     if !columns.iter().any(|c| matches!(c, Column::Login)) {

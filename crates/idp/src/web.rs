@@ -735,7 +735,10 @@ async fn answer(idp: &Idp, name: &str, login: &str, request: &Request<'_>) -> Re
     let issued = match issued {
         Ok(issued) => issued,
         Err(e) => {
-            idp.log(login, "app.sso", login, name, false, serde_json::json!({ "reason": e.message })).await;
+            // A name that is no app is not logged: anyone signed in could write any text there.
+            if idp.with_tenant(|t| t.app(name).is_some()) {
+                idp.log(login, "app.sso", login, name, false, serde_json::json!({ "reason": e.message })).await;
+            }
             return failure(&e);
         }
     };

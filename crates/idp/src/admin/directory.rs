@@ -51,7 +51,7 @@ pub(super) async fn people(
     let search = q.get("q").map(|s| s.trim().to_owned()).unwrap_or_default();
     let wanted = search.to_lowercase();
     let number: usize = q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
-    let (total, rows) = idp.with_tenant(|t| {
+    let (total, number, rows) = idp.with_tenant(|t| {
         let matching: Vec<&User> = t
             .users
             .iter()
@@ -62,6 +62,8 @@ pub(super) async fn people(
                         .any(|f| f.to_lowercase().contains(&wanted))
             })
             .collect();
+        // A page past the last shows the last.
+        let number = number.min(matching.len().div_ceil(PAGE_SIZE).max(1));
         let rows = matching
             .iter()
             .skip((number - 1) * PAGE_SIZE)
@@ -75,7 +77,7 @@ pub(super) async fn people(
                 admin: u.admin,
             })
             .collect();
-        (matching.len(), rows)
+        (matching.len(), number, rows)
     });
     let link = |n: usize| format!("/admin/people?q={}&page={n}", crate::web::percent_encode(&search));
     let first = if total == 0 { 0 } else { (number - 1) * PAGE_SIZE + 1 };

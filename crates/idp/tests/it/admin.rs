@@ -59,6 +59,12 @@ async fn only_signed_in_administrators_reach_the_console() {
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     let found = admin.get("/admin/people?q=agent").await;
     assert!(found.body.contains("1–1 of 1"), "search narrows the list");
+    // A page number past the last (however large) shows the last page (review finding: it overflowed).
+    for page in ["7", &usize::MAX.to_string()] {
+        let far = admin.get(&format!("/admin/people?page={page}")).await;
+        assert_eq!(far.status, StatusCode::OK, "{page}");
+        assert!(far.body.contains("1–4 of 4"), "{page}: {}", far.body);
+    }
 }
 
 #[tokio::test]

@@ -53,6 +53,13 @@ async fn one_bad_row_and_nothing_is_imported_every_bad_row_named() {
     let unknown_column =
         idp.import_csv("cli", "login,shoe_size\nx,42\n", false, &mut |_, _| {}).await.unwrap().unwrap_err();
     assert!(unknown_column[0].message.contains("unknown column \"shoe_size\""));
+    // Two columns for one field would silently keep the later one (review finding).
+    for header in ["login,email,email", "login,first_name,firstName", "login,connect_username,connect_username"] {
+        let twice =
+            idp.import_csv("cli", &format!("{header}\nx,a,b\n"), false, &mut |_, _| {}).await.unwrap().unwrap_err();
+        assert_eq!(twice[0].line, 1, "{header}");
+        assert!(twice[0].message.contains("appears twice in the header"), "{header}: {}", twice[0].message);
+    }
     let dry = idp.import_csv("cli", "login\nnew1\n", true, &mut |_, _| {}).await.unwrap().unwrap();
     assert_eq!(dry.created, 1);
     assert_eq!(idp.tenant(), before, "a dry run changes nothing");

@@ -271,9 +271,20 @@ async fn sign_in_then_launch_posts_a_response_aws_accepts() {
     let accepted = accepted_by_aws(&idp, &form.body);
     assert_eq!(accepted.name_id.value, "u1");
 
+    // A name that is no app gets the error page and no log entry (review finding: anyone signed
+    // in could write any text into the system log); an app the person may not use is logged.
+    let made_up = browser.get("/app/Anything%20I%20like%20to%20write/sso").await;
+    assert_eq!(made_up.status, StatusCode::NOT_FOUND, "{}", made_up.body);
+    assert_eq!(browser.get("/app/connect-scv/sso").await.status, StatusCode::FORBIDDEN);
+
     let log = idp.events(&idfed_store::EventFilter::default()).await.unwrap();
-    let names: Vec<(&str, &str)> = log.iter().map(|e| (e.event.as_str(), e.outcome.as_str())).collect();
-    assert_eq!(names, [("app.sso", "success"), ("user.session.start", "success")]);
+    let names: Vec<(&str, &str, &str)> =
+        log.iter().map(|e| (e.event.as_str(), e.outcome.as_str(), e.app.as_str())).collect();
+    assert_eq!(
+        names,
+        [("app.sso", "failure", "connect-scv"), ("app.sso", "success", "aws"), ("user.session.start", "success", "")]
+    );
+    let log = &log[1..];
     assert!(
         log[0].detail.contains("arn:aws:iam::111122223333:role/Role1"),
         "the log names the roles sent: {}",
