@@ -185,8 +185,7 @@ impl Credentials {
 
 /// The hex SHA-256 of a token, as tokens are kept.
 pub fn token_hash(token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::sha256(token.as_bytes())
 }
 
 /// Why a sign-in step failed. People only ever see one generic text for the first three, so

@@ -94,7 +94,7 @@ pub fn device_id(kept: &[(&str, Entry)], login: &str, rng: &dyn Random) -> Resul
     }
     let mut bytes = [0u8; 16];
     rng.fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hex::lower(&bytes))
 }
 
 /// The cookie after `entry`'s person completed a sign-in in a browser that held `kept`: their

@@ -20,6 +20,7 @@ pub mod csv_import;
 pub mod devices;
 pub mod event_writer;
 pub mod group_mapping;
+pub mod hex;
 pub mod integration;
 pub mod keys;
 pub mod metrics;

@@ -908,7 +908,7 @@ impl Idp {
     pub fn new_user_id(&self) -> Result<String> {
         let mut bytes = [0u8; 10];
         self.rng.fill(&mut bytes)?;
-        Ok(std::iter::once("u".to_owned()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
+        Ok(format!("u{}", crate::hex::lower(&bytes)))
     }
 
     /// Short-lived records (sessions, held requests) live in the store when there is one, so
@@ -1491,9 +1491,7 @@ async fn newer(
 }
 
 fn record_key(prefix: &str, token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
+    format!("{prefix}{}", crate::hex::sha256(token.as_bytes()))
 }
 
 /// How the per-source back-off let a sign-in attempt through ([`Idp::admit_attempt`]).
