@@ -181,6 +181,8 @@ struct PersonPage {
     password_set: bool,
     mfa: bool,
     attributes: Vec<AttributeField>,
+    /// The profile as the page shows it; a save made from an older one is refused.
+    revision: String,
     has_arrays: bool,
     groups: Vec<String>,
     apps: Vec<(String, String)>,
@@ -227,6 +229,7 @@ fn person_page(idp: &Idp, admin: &Admin, login: &str, outcome: Outcome) -> Respo
         UserStatus::Deactivated => vec![("reactivate", "Reactivate")],
     };
     let status = outcome.status();
+    let revision = revision(&user);
     let template = PersonPage {
         chrome: Chrome::new(admin, "people").with(outcome),
         href: format!("/admin/people/{}", path_segment(&user.login)),
@@ -238,6 +241,7 @@ fn person_page(idp: &Idp, admin: &Admin, login: &str, outcome: Outcome) -> Respo
         admin: user.admin,
         password_set,
         mfa,
+        revision,
         has_arrays: attributes.iter().any(|a| a.kind == "string_array"),
         attributes,
         groups,
@@ -261,6 +265,12 @@ pub(super) async fn person(
     person_page(&idp, &admin, &login, Outcome::from_query(&q))
 }
 
+/// A digest of everything stored for `user`: the person page carries it, and a save from a page
+/// older than the person's last change is refused rather than putting the page's values back.
+fn revision(user: &User) -> String {
+    crate::hex::sha256(serde_json::to_string(user).unwrap_or_default().as_bytes())
+}
+
 /// Saves the profile: names, email, administrator flag and custom attributes (empty removes).
 pub(super) async fn update_person(
     State(idp): Shared,
@@ -279,6 +289,11 @@ pub(super) async fn update_person(
             return Err(IdpError::invalid("you cannot remove your own administrator role; ask another administrator"));
         }
         let user = t.user_mut(&login)?;
+        if form.get("revision") != revision(user) {
+            return Err(IdpError::conflict(
+                "this person was changed since the page was loaded (elsewhere, or in another tab); the page now shows the current profile: make the change again",
+            ));
+        }
         user.first_name = form.get("first_name").to_owned();
         user.last_name = form.get("last_name").to_owned();
         user.email = form.get("email").to_owned();

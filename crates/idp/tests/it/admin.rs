@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use idfed_idp::service::Idp;
 
 use crate::common::*;
-use crate::web::{Browser, idp_with};
+use crate::web::{Browser, form_value, idp_with};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -112,11 +112,14 @@ async fn people_are_created_edited_and_suspended_and_each_change_is_logged() {
     assert_eq!(duplicate.status, StatusCode::BAD_REQUEST);
     assert!(duplicate.body.contains("exists already"), "{}", duplicate.body);
 
+    let page = admin.get("/admin/people/ada.admin@example.com").await;
+    let revision = form_value(&page.body, "revision").unwrap();
     let edited = admin
         .post(
             "/admin/people/ada.admin@example.com",
             &[
                 ("csrf", &csrf),
+                ("revision", &revision),
                 ("first_name", "Ada"),
                 ("last_name", "Lovelace"),
                 ("email", "ada.admin@example.com"),
@@ -278,7 +281,10 @@ async fn groups_profile_attributes_and_the_log_page() {
         )
         .await;
     assert_eq!(attribute.status, StatusCode::SEE_OTHER);
-    let bad = admin.post("/admin/people/mapped", &[("csrf", &csrf), ("attr.costCenter", "twelve")]).await;
+    let revision = form_value(&admin.get("/admin/people/mapped").await.body, "revision").unwrap();
+    let bad = admin
+        .post("/admin/people/mapped", &[("csrf", &csrf), ("revision", &revision), ("attr.costCenter", "twelve")])
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("not an integer"), "{}", bad.body);
     // An attribute an app's expression uses cannot be removed.
@@ -526,4 +532,37 @@ async fn sessions_a_password_change_ended_are_not_listed() {
         !logins(idp.sessions(100).await.unwrap()).contains(&"Agent.One@example.com".to_owned()),
         "a session that no longer works is not offered for ending"
     );
+}
+
+/// Review finding: a person's page saved after someone else changed that person (the API, a
+/// CSV import, another tab) put the page's values back, wiping what was set meanwhile. The save
+/// is refused with the current profile shown instead.
+#[tokio::test]
+async fn a_stale_person_page_does_not_wipe_a_change_made_meanwhile() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let page = admin.get("/admin/people/Agent.One@example.com").await;
+    let stale = form_value(&page.body, "revision").unwrap();
+    let meanwhile = idfed_idp::directory::ProfileValue::String("Meanwhile".into());
+    idp.change_tenant(|t| {
+        t.user_mut("agent.one@example.com")?.profile.insert("connect_username".into(), meanwhile.clone());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let url = "/admin/people/Agent.One@example.com";
+    let (last, email) = (("last_name", "Renamed"), ("email", "agent.one@example.com"));
+    let refused = admin.post(url, &[("csrf", &csrf), ("revision", &stale), ("first_name", "Agent"), last, email]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("changed since the page was loaded"), "{}", refused.body);
+    assert!(refused.body.contains("Meanwhile"), "the page shows the current profile");
+    let user = idp.with_tenant(|t| t.user("agent.one@example.com").cloned()).unwrap();
+    assert_eq!(user.profile.get("connect_username"), Some(&meanwhile));
+    assert_eq!(user.last_name, "One", "nothing of the stale form was saved");
+
+    let fresh = form_value(&refused.body, "revision").unwrap();
+    let saved = admin.post(url, &[("csrf", &csrf), ("revision", &fresh), ("first_name", "Agent"), last, email]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(idp.with_tenant(|t| t.user("agent.one@example.com").unwrap().last_name.clone()), "Renamed");
 }
