@@ -269,7 +269,7 @@ impl Idp {
         let tenant = match store.load(TENANT_DOCUMENT).await.map_err(storage)? {
             Some((v, body)) => {
                 tenant_version = v;
-                serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?
+                tenant_from_body(&body)?
             }
             None => Tenant::default(),
         };
@@ -513,8 +513,7 @@ impl Idp {
             }
         }
         if let Some((version, body)) = newer(store, TENANT_DOCUMENT, tenant, &self.tenant_version).await? {
-            let tenant: Tenant =
-                serde_json::from_str(&body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
+            let tenant = tenant_from_body(&body)?;
             install(&self.tenant, &self.tenant_version, Arc::new(TenantView::new(tenant)), version);
         }
         self.install_credentials(store, credentials).await
@@ -1488,6 +1487,21 @@ async fn newer(
         Some(stored) if stored > seen.load(Ordering::SeqCst) => store.load(name).await.map_err(storage),
         _ => Ok(None),
     }
+}
+
+/// The stored tenant, with assignments an earlier version kept twice merged (the next change
+/// stores it so).
+fn tenant_from_body(body: &str) -> Result<Tenant> {
+    let mut tenant: Tenant =
+        serde_json::from_str(body).map_err(|e| IdpError::internal(format!("stored tenant: {e}")))?;
+    let merged = tenant.merge_duplicate_assignments();
+    if merged > 0 {
+        tracing::warn!(
+            merged,
+            "the stored tenant assigned an app twice to one person (a login in two cases); kept the last of each, as sign-in did"
+        );
+    }
+    Ok(tenant)
 }
 
 fn record_key(prefix: &str, token: &str) -> String {

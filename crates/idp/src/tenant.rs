@@ -249,6 +249,24 @@ impl Tenant {
         })
     }
 
+    /// Drops assignments an earlier version kept twice for one app and person (one login in two
+    /// cases, before logins were compared without case there): the last, which sign-in used,
+    /// stays. Returns how many went; a tenant holding such pairs could take no change at all.
+    pub fn merge_duplicate_assignments(&mut self) -> usize {
+        let before = self.assignments.len();
+        let mut seen = std::collections::HashSet::new();
+        let mut kept: Vec<Assignment> = Vec::with_capacity(before);
+        for assignment in std::mem::take(&mut self.assignments).into_iter().rev() {
+            let (is_user, name) = assignment.principal.key();
+            if seen.insert((assignment.app.clone(), is_user, name.into_owned())) {
+                kept.push(assignment);
+            }
+        }
+        kept.reverse();
+        self.assignments = kept;
+        before - self.assignments.len()
+    }
+
     /// Removes an app with its assignments.
     pub fn remove_app(&mut self, name: &str) -> Result<()> {
         self.change(|t| {

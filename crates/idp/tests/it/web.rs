@@ -962,3 +962,32 @@ async fn reloading_the_enrollment_page_writes_the_credentials_once() {
     }
     assert_eq!(version().await.unwrap().unwrap(), before + 1, "one write, for the new pending secret");
 }
+
+/// Review finding: a store written by the version before logins were compared without case in
+/// assignments may hold one app assigned twice to one person. Such a tenant must still take
+/// changes (each would be refused as "assigned twice"): the last of each pair, which sign-in
+/// used, is kept when the tenant is read.
+#[tokio::test]
+async fn a_stored_tenant_assigning_an_app_twice_to_one_person_still_takes_changes() {
+    let store = idfed_store::testing::stores("twice_assigned").await.into_iter().next().unwrap();
+    let mut tenant = seeds_tenant();
+    let lower: idfed_idp::assignments::Assignment =
+        serde_json::from_value(serde_json::json!({ "app": "aws", "user": "TEST", "roles": ["Role2"] })).unwrap();
+    tenant.assignments.push(lower);
+    assert!(tenant.validate().is_err(), "what this version refuses, an earlier one stored");
+    store.save("idp-tenant", 1, &serde_json::to_string(&tenant).unwrap()).await.unwrap();
+    let key = Identity::from_pem(&idp_key().key_pem, &idp_key().cert_pem).unwrap();
+    let sealer = Sealer::new(&[7u8; 32]).unwrap();
+    let rng = Box::new(SystemRandom::new());
+    let idp = Idp::open_with_identity(store, BASE, Arc::new(now), rng, sealer, Some(key)).await.unwrap();
+    let direct: Vec<_> =
+        idp.tenant().assignments.into_iter().filter(|a| a.app == "aws" && a.principal.key().1 == "test").collect();
+    assert_eq!(direct.len(), 1);
+    assert_eq!(direct[0].roles, ["Role2"], "the last one, as sign-in used");
+    idp.change_tenant(|t| {
+        t.user_mut("gone")?.last_name = "Changed".into();
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
