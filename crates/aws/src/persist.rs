@@ -103,11 +103,21 @@ pub async fn load(store: &DocumentStore) -> Result<(Option<i64>, State, Vec<Reco
 
 /// Replaces what the store holds with `state` (`idfed aws import`), in one transaction: the
 /// records held go, the core and every record of `state` are written.
+/// The core goes over the stored version just read, so that a running sandbox that saved
+/// meanwhile cannot be overwritten at an equal version (it would then not see the import).
 pub async fn replace(store: &DocumentStore, state: &State) -> Result<(), String> {
-    let version = store.version(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.unwrap_or(0) + 1;
     let mut documents = records(state, &all_records(state))?;
-    documents.push((STATE_DOCUMENT.to_owned(), version, state.core_to_json()?));
-    store.replace_all(RECORDS, &documents).await.map_err(|e| e.to_string())
+    documents.push((STATE_DOCUMENT.to_owned(), 0, state.core_to_json()?));
+    for _ in 0..5 {
+        let stored = store.version(STATE_DOCUMENT).await.map_err(|e| e.to_string())?.unwrap_or(0);
+        if let Some(core) = documents.last_mut() {
+            core.1 = stored + 1;
+        }
+        if store.replace_all_over(RECORDS, &documents, (STATE_DOCUMENT, stored)).await.map_err(|e| e.to_string())? {
+            return Ok(());
+        }
+    }
+    Err("the sandbox's store kept changing while it was being replaced: stop the sandbox, then import".into())
 }
 
 /// Drops the records that no longer matter at `now`.

@@ -46,6 +46,12 @@ pub struct Sandbox {
     /// one (each caller still waits until a save that includes its change is written).
     saves_started: AtomicU64,
     saves_done: tokio::sync::Mutex<u64>,
+    /// The core this sandbox last tried to write, with its version: found in the store after a
+    /// save that seemed to fail (dropped at its commit, a lost reply), it is this sandbox's own.
+    attempted: Mutex<Option<(i64, String)>>,
+    /// Set when another process wrote the store: every request is refused until a restart,
+    /// since this sandbox's memory no longer matches what is stored.
+    stale: std::sync::atomic::AtomicBool,
 }
 
 pub use crate::persist::STATE_DOCUMENT;
@@ -61,6 +67,11 @@ pub struct AdminKey {
     pub account: String,
     pub access_key: String,
     pub secret: String,
+}
+
+/// The core document's body in a batch about to be written.
+fn core_of(documents: &[persist::Document]) -> String {
+    documents.iter().find(|(name, _, _)| name == STATE_DOCUMENT).map(|(_, _, body)| body.clone()).unwrap_or_default()
 }
 
 /// Why a save was refused when another process wrote the sandbox's store.
@@ -81,6 +92,8 @@ impl Sandbox {
             purged: Mutex::new(None),
             saves_started: AtomicU64::new(0),
             saves_done: tokio::sync::Mutex::new(0),
+            attempted: Mutex::new(None),
+            stale: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -98,6 +111,7 @@ impl Sandbox {
     /// Writes the current state to the store (when there is one) before a change is answered.
     pub async fn persist(&self) -> Result<(), AwsError> {
         let Some(store) = &self.store else { return Ok(()) };
+        self.fresh()?;
         // Any save that starts from here on includes this caller's change.
         let needed = self.saves_started.load(Ordering::SeqCst) + 1;
         let mut done = self.saves_done.lock().await;
@@ -137,22 +151,61 @@ impl Sandbox {
         let unavailable = |e: String| {
             AwsError::receiver(503, "ServiceUnavailable", format!("the sandbox could not save its state: {e}"))
         };
-        let written = if core_changed {
-            store.save_all_over(&documents, (STATE_DOCUMENT, previous)).await
-        } else {
-            store.save_all(&documents).await.map(|()| true)
+        let earlier = {
+            let mut attempted = self.attempted.lock().unwrap_or_else(|e| e.into_inner());
+            let earlier = attempted.take();
+            if core_changed {
+                *attempted = Some((previous + 1, core_of(&documents)));
+            }
+            earlier
         };
+        let mut over = previous;
+        let mut written = store.save_all_over(&documents, (STATE_DOCUMENT, over)).await;
+        if matches!(written, Ok(false)) && self.own_write_committed(store, earlier).await {
+            // An earlier save of ours committed unseen: go on from its version.
+            over = self.version.load(Ordering::SeqCst);
+            if let Some(core) = documents.iter_mut().find(|(name, _, _)| name == STATE_DOCUMENT) {
+                core.1 = over + 1;
+            }
+            written = store.save_all_over(&documents, (STATE_DOCUMENT, over)).await;
+        }
         if !written.map_err(|e| unavailable(e.to_string()))? {
+            self.stale.store(true, Ordering::SeqCst);
             return Err(unavailable(CHANGED_ELSEWHERE.to_owned()));
         }
         if core_changed {
-            self.version.store(previous + 1, Ordering::SeqCst);
+            self.version.store(over + 1, Ordering::SeqCst);
         }
+        *self.attempted.lock().unwrap_or_else(|e| e.into_inner()) = None;
         pending.committed = true;
         *self.saved_core.lock().unwrap_or_else(|e| e.into_inner()) = saved_core;
         self.purge_now_and_then(store).await;
         Ok(())
     }
+    /// Whether the store's core is `earlier`, the one this sandbox tried to write before (a save
+    /// that seemed to fail had committed); if so, its version is taken as this sandbox's.
+    async fn own_write_committed(&self, store: &DocumentStore, earlier: Option<(i64, String)>) -> bool {
+        let Some((version, body)) = earlier else { return false };
+        let stored = store.load(STATE_DOCUMENT).await.ok().flatten();
+        let own = stored.is_some_and(|(v, b)| v == version && b == body);
+        if own {
+            self.version.store(version, Ordering::SeqCst);
+        }
+        own
+    }
+
+    /// Refuses to go on once another process wrote the store.
+    pub fn fresh(&self) -> Result<(), AwsError> {
+        if self.stale.load(Ordering::SeqCst) {
+            return Err(AwsError::receiver(
+                503,
+                "ServiceUnavailable",
+                format!("the sandbox is stopped: {CHANGED_ELSEWHERE}"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Purges the records that no longer matter, at most every ten minutes. A failed purge only
     /// leaves them for the next one: they are swept when loaded anyway.
     async fn purge_now_and_then(&self, store: &DocumentStore) {
@@ -248,20 +301,23 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(e) = sandbox.fresh() {
+        return persist_failure(&uri, &headers, e, &ids::request_id(sandbox.rng.as_ref()));
+    }
     let response = respond(&sandbox, peer, &method, &uri, &headers, &body);
     let status = response.status();
     if changes_state(&method, &uri, &body)
         && (status.is_success() || status.is_redirection())
         && let Err(e) = sandbox.persist().await
     {
-        return persist_failure(&uri, &headers, e);
+        return persist_failure(&uri, &headers, e, &ids::request_id(sandbox.rng.as_ref()));
     }
     response
 }
 
 /// A save that failed, answered in the shape of the request it followed: a page for the
 /// browser's sign-in and console, JSON for Connect's API, Query XML (IAM's or STS's) for the rest.
-fn persist_failure(uri: &Uri, headers: &HeaderMap, e: AwsError) -> Response {
+fn persist_failure(uri: &Uri, headers: &HeaderMap, e: AwsError, request_id: &str) -> Response {
     let path = uri.path();
     if path.starts_with("/saml") || path.starts_with("/connect/federate/") || path.starts_with("/console") {
         return answer(Answer::Page(e.status, crate::pages::error_page("Sign-in failed", &e.message)));
@@ -274,7 +330,7 @@ fn persist_failure(uri: &Uri, headers: &HeaderMap, e: AwsError) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("/iam/aws4_request"));
     let namespace = if signed_for_iam { IAM_NAMESPACE } else { STS_NAMESPACE };
-    xml_reply(e.status, error_response(namespace, &e, "persist"))
+    xml_reply(e.status, error_response(namespace, &e, request_id))
 }
 
 /// An error as Connect's JSON protocol answers it.
@@ -521,14 +577,14 @@ mod tests {
         let content_type = |r: &Response| r.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().to_owned();
         let none = HeaderMap::new();
         for path in ["/saml", "/saml/acs/SAMLSP1", "/connect/federate/abc"] {
-            let r = persist_failure(&path.parse().unwrap(), &none, failed());
+            let r = persist_failure(&path.parse().unwrap(), &none, failed(), "r");
             assert_eq!(
                 (r.status(), content_type(&r).as_str()),
                 (StatusCode::SERVICE_UNAVAILABLE, "text/html; charset=utf-8"),
                 "{path}"
             );
         }
-        let r = persist_failure(&"/users/i-1".parse().unwrap(), &none, failed());
+        let r = persist_failure(&"/users/i-1".parse().unwrap(), &none, failed(), "r");
         assert_eq!(content_type(&r), "application/json");
         assert_eq!(r.headers().get("x-amzn-errortype").unwrap(), "ServiceUnavailable");
         let mut iam = HeaderMap::new();
@@ -536,11 +592,39 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKID/20261203/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x";
         iam.insert(header::AUTHORIZATION, auth.parse().unwrap());
         for (headers, namespace) in [(&iam, IAM_NAMESPACE), (&none, STS_NAMESPACE)] {
-            let r = persist_failure(&"/".parse().unwrap(), headers, failed());
+            let r = persist_failure(&"/".parse().unwrap(), headers, failed(), "r");
             assert_eq!(content_type(&r), "text/xml");
             let body = body_text(r);
             assert!(body.contains(namespace), "{body}");
         }
+    }
+
+    /// Review finding: a save whose commit happened although its caller never learned it (the
+    /// request dropped at COMMIT, a reply lost) must not make every later save look like another
+    /// process's work: the sandbox finds its own core in the store and goes on from there.
+    #[tokio::test]
+    async fn a_save_that_committed_unseen_is_recognised_as_its_own() {
+        let store = idfed_store::testing::stores("sandbox-unseen-commit").await.into_iter().next().unwrap();
+        let sandbox =
+            Sandbox::with_store(store.clone(), Arc::new(|| Instant::from_unix_seconds(1_800_000_000)), Vec::new())
+                .await
+                .unwrap();
+        sandbox.ensure_account("111122223333", None, None).unwrap();
+        sandbox.persist().await.unwrap();
+        let saved = sandbox.version.load(Ordering::SeqCst);
+        // A change whose save committed, then was dropped before it recorded the new version.
+        sandbox.ensure_account("444455556666", None, None).unwrap();
+        let core = sandbox.state.lock().unwrap().core_to_json().unwrap();
+        store.save(STATE_DOCUMENT, saved + 1, &core).await.unwrap();
+        *sandbox.attempted.lock().unwrap() = Some((saved + 1, core));
+        sandbox.ensure_account("777788889999", None, None).unwrap();
+        sandbox.persist().await.unwrap();
+        assert_eq!(store.version(STATE_DOCUMENT).await.unwrap(), Some(saved + 2));
+        assert!(sandbox.fresh().is_ok());
+        // Someone else's core at that version is not taken for its own.
+        store.save(STATE_DOCUMENT, saved + 3, "{}").await.unwrap();
+        sandbox.ensure_account("000011112222", None, None).unwrap();
+        assert!(sandbox.persist().await.unwrap_err().message.contains("changed by another process"));
     }
 
     fn body_text(r: Response) -> String {

@@ -133,9 +133,10 @@ impl DocumentStore {
         self.write_documents(None, documents, None).await.map(|_| ())
     }
 
-    /// As [`DocumentStore::save_all`], except that the document named `expected.0` is written
-    /// only over its stored version `expected.1`, or where there is none: when another writer
-    /// moved it, nothing at all is written and the answer is `false`.
+    /// As [`DocumentStore::save_all`], guarded by the document named `expected.0`: it is written
+    /// only over its stored version `expected.1` (or where there is none), and when `documents`
+    /// do not include it, it must still be at that version (when that is above 0). When another
+    /// writer moved it, nothing at all is written and the answer is `false`.
     pub async fn save_all_over(
         &self,
         documents: &[(String, i64, String)],
@@ -148,6 +149,16 @@ impl DocumentStore {
     /// does, in one transaction: all or none.
     pub async fn replace_all(&self, prefix: &str, documents: &[(String, i64, String)]) -> Result<(), StoreError> {
         self.write_documents(Some(prefix), documents, None).await.map(|_| ())
+    }
+
+    /// [`DocumentStore::replace_all`] guarded as [`DocumentStore::save_all_over`] is.
+    pub async fn replace_all_over(
+        &self,
+        prefix: &str,
+        documents: &[(String, i64, String)],
+        expected: (&str, i64),
+    ) -> Result<bool, StoreError> {
+        self.write_documents(Some(prefix), documents, Some(expected)).await
     }
 
     async fn write_documents(
@@ -183,6 +194,18 @@ impl DocumentStore {
                     _ => {
                         sqlx::query(&sql).bind(name).bind(version).bind(body).execute(&mut *transaction).await?;
                     }
+                }
+            }
+            if let Some((guard, over)) = expected
+                && over > 0
+                && !documents.iter().any(|(name, _, _)| name == guard)
+            {
+                // Not written, only held at its version until this transaction commits.
+                let sql = q("UPDATE documents SET version = version WHERE name = ?1 AND version = ?2");
+                let held = sqlx::query(&sql).bind(guard).bind(over).execute(&mut *transaction).await?;
+                if held.rows_affected() != 1 {
+                    transaction.rollback().await?;
+                    return Ok(false);
                 }
             }
             transaction.commit().await?;

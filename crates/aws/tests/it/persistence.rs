@@ -283,12 +283,39 @@ async fn a_store_changed_by_another_process_is_reported_not_overwritten() {
         assert_eq!((e.code.as_str(), e.status), ("ServiceUnavailable", 503), "{b}");
         assert!(e.message.contains("changed by another process"), "{b}: {}", e.message);
         assert_eq!(core_body(&store).await, after_import, "{b}: the import stays");
-        assert!(running.persist().await.is_err(), "{b}: and every later change says so too");
+        let later = running.persist().await.unwrap_err();
+        assert!(
+            later.message.contains("the sandbox is stopped"),
+            "{b}: every later request says so: {}",
+            later.message
+        );
 
         let restarted = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
         let ids: Vec<String> = restarted.state.lock().unwrap().accounts.iter().map(|a| a.id.clone()).collect();
         assert_eq!(ids, ["444455556666"], "{b}");
         restarted.ensure_account("777788889999", None, None).unwrap();
         restarted.persist().await.unwrap();
+    }
+}
+
+/// Review finding: a save that writes only records (a session, a replay mark: what sign-ins and
+/// AssumeRoleWithSAML write) must see an import too; before, it went on issuing sessions from
+/// the roles and providers the import had replaced.
+#[tokio::test]
+async fn a_save_of_records_only_also_sees_that_another_process_wrote_the_store() {
+    for store in idfed_store::testing::stores("sandbox-elsewhere-records").await {
+        let b = store.backend();
+        let running = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+        running.ensure_account("111122223333", None, None).unwrap();
+        running.persist().await.unwrap();
+        let mut imported = idfed_aws::state::State::default();
+        imported.accounts.push(Account { id: "444455556666".into(), ..Default::default() });
+        idfed_aws::persist::replace(&store, &imported).await.unwrap();
+
+        running.state.lock().unwrap().add_session(session("ASIASTALE", now().plus_seconds(600)));
+        let e = running.persist().await.unwrap_err();
+        assert!(e.message.contains("changed by another process"), "{b}: {}", e.message);
+        assert!(store.list("aws-sandbox/session/", 10).await.unwrap().is_empty(), "{b}: the session was not written");
+        assert!(running.fresh().is_err(), "{b}: and the sandbox stops answering");
     }
 }
