@@ -157,7 +157,7 @@ fn find_in_har(text: &str) -> Result<Found> {
             if let Some(value) = json_value_after(rest) {
                 let value = if value.contains('%') { percent_decode(&value, true)? } else { value };
                 if let Ok(xml) = decode_message(&value) {
-                    return Ok(Found { xml, relay_state: None });
+                    return Ok(Found { xml, relay_state: har_relay_state(text, text.len() - rest.len()) });
                 }
             }
         }
@@ -168,10 +168,27 @@ fn find_in_har(text: &str) -> Result<Found> {
             let tail = text.get(at + marker.len()..).unwrap_or_default();
             let end = tail.find(['&', '"', '\\']).unwrap_or(tail.len());
             let value = percent_decode(tail.get(..end).unwrap_or_default(), true)?;
-            return Ok(Found { xml: decode_message(&value)?, relay_state: None });
+            return Ok(Found { xml: decode_message(&value)?, relay_state: har_relay_state(text, at) });
         }
     }
     Err(malformed("no SAMLResponse or SAMLRequest found in the HAR file"))
+}
+
+/// The RelayState posted with the message found at `at` in a HAR capture: a form param, or a
+/// field of the posted text, in the same entry (between the `"request"` keys around `at`).
+fn har_relay_state(text: &str, at: usize) -> Option<String> {
+    let start = text.get(..at)?.rfind("\"request\"").unwrap_or(0);
+    let end = text.get(at..)?.find("\"request\"").map_or(text.len(), |n| at + n);
+    let entry = text.get(start..end)?;
+    let value = match entry.find("\"RelayState\"") {
+        Some(key) => json_value_after(entry.get(key + 12..)?)?,
+        None => {
+            let tail = entry.get(entry.find("RelayState=")? + 11..)?;
+            tail.get(..tail.find(['&', '"', '\\']).unwrap_or(tail.len()))?.to_owned()
+        }
+    };
+    let value = if value.contains('%') || value.contains('+') { percent_decode(&value, true).ok()? } else { value };
+    (!value.is_empty()).then_some(value)
 }
 
 /// In `"name": "SAMLResponse", "value": "…"`, the string after the next `"value"` key.
@@ -227,6 +244,36 @@ mod tests {
         }
         let relay = find_saml(format!("SAMLResponse={}&RelayState=https%3A%2F%2Fx", percent_encode(&b64)).as_bytes())?;
         assert_eq!(relay.relay_state.as_deref(), Some("https://x"));
+        Ok(())
+    }
+
+    /// A browser's HAR export carries the RelayState posted with the response, as a form param
+    /// or in the posted text; one from another request of the capture is not taken for it.
+    #[test]
+    fn finds_the_relay_state_posted_with_the_response_in_a_har() -> Result<()> {
+        let b64 = percent_encode(&base64_encode(XML.as_bytes()));
+        let federate = "https%3A%2F%2Fus-east-1.console.aws.amazon.com%2Fconnect%2Ffederate%2Fabc";
+        let other =
+            r#"{"request":{"url":"https://idp/","postData":{"params":[{"name":"RelayState","value":"elsewhere"}]}}}"#;
+        let by_params = format!(
+            r#"{{"log":{{"entries":[{other},{{"request":{{"postData":{{"params":[{{"name":"SAMLResponse","value":"{b64}"}},{{"name":"RelayState","value":"{federate}"}}]}}}}}}]}}}}"#
+        );
+        let by_text = format!(
+            r#"{{"log":{{"entries":[{other},{{"request":{{"postData":{{"mimeType":"application/x-www-form-urlencoded","text":"SAMLResponse={b64}&RelayState={federate}"}}}}}}]}}}}"#
+        );
+        let without = format!(
+            r#"{{"log":{{"entries":[{other},{{"request":{{"postData":{{"params":[{{"name":"SAMLResponse","value":"{b64}"}}]}}}}}}]}}}}"#
+        );
+        for har in [by_params, by_text] {
+            let found = find_saml(har.as_bytes())?;
+            assert_eq!(found.xml, XML);
+            assert_eq!(
+                found.relay_state.as_deref(),
+                Some("https://us-east-1.console.aws.amazon.com/connect/federate/abc"),
+                "{har}"
+            );
+        }
+        assert_eq!(find_saml(without.as_bytes())?.relay_state, None, "not another request's");
         Ok(())
     }
 

@@ -134,6 +134,23 @@ fn the_doctor_explains_a_captured_login_of_the_running_scenario() {
         "{text}"
     );
 
+    // The same capture as a browser's HAR export (the README's example): its RelayState is read
+    // too, so Connect's refusal is found.
+    let har = dir.join("capture-broken.har");
+    let form = std::fs::read_to_string(&broken_capture).unwrap();
+    std::fs::write(
+        &har,
+        format!(
+            r#"{{"log":{{"entries":[{{"request":{{"method":"POST","url":"{aws}/saml","postData":{{"mimeType":"application/x-www-form-urlencoded","text":"{}"}}}}}}]}}}}"#,
+            form.trim()
+        ),
+    )
+    .unwrap();
+    let from_har = doctor(&har);
+    let text = String::from_utf8_lossy(&from_har.stdout).into_owned();
+    assert_eq!(from_har.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("ERROR F20"), "{text}");
+
     // The same judgement with the AWS side read through AWS's own read-only APIs (here the
     // sandbox's, as --aws-live reads real AWS).
     let live = Command::new(env!("CARGO_BIN_EXE_idfed"))
