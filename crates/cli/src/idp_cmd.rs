@@ -514,7 +514,7 @@ pub fn use_database(url: Option<String>) {
     }
 }
 
-fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     DATABASE_URL.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 

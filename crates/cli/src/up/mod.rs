@@ -28,6 +28,28 @@ pub struct Options {
 
 const MARKER: &str = "scenario.json";
 
+/// `idfed up` sets the scenario up over an IdP that holds nothing yet: one that has people or
+/// apps (an `idfed serve` data directory, or a database named by IDFED_DATABASE_URL) would be
+/// replaced by the demo's.
+fn refuse_a_tenant_of_its_own(idp: &Idp, dir: &std::path::Path) -> Result<(), String> {
+    let tenant = idp.tenant();
+    if tenant.users.is_empty() && tenant.apps.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the IdP store idfed up would use ({}) already holds {} people and {} apps that idfed up did not set up; \
+         setting up the scenario would replace them. Run idfed up with another --data-dir (and without \
+         IDFED_DATABASE_URL), or remove {} to start over",
+        match crate::idp_cmd::database_url() {
+            Some(_) => "the database IDFED_DATABASE_URL names".to_owned(),
+            None => dir.display().to_string(),
+        },
+        tenant.users.len(),
+        tenant.apps.len(),
+        dir.display()
+    ))
+}
+
 pub fn run(options: Options) -> Result<Outcome, String> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("starting: {e}"))?;
@@ -108,12 +130,18 @@ async fn up(options: Options) -> Result<Outcome, String> {
         }
         (scenario, false)
     } else {
+        refuse_a_tenant_of_its_own(&idp, dir)?;
         let scenario =
             scenario::set_up(&description, &idp, &sandbox_url, (&admin.access_key, &admin.secret), &crate::clock::now)
                 .await
-                .map_err(|e| format!("setting up the scenario: {e}"))?;
+                .map_err(|e| {
+                    format!(
+                        "setting up the scenario: {e}\n(remove {} and run idfed up again to start over)",
+                        dir.display()
+                    )
+                })?;
         let text = serde_json::to_string_pretty(&scenario).map_err(|e| e.to_string())?;
-        std::fs::write(&marker, text + "\n").map_err(|e| format!("writing {}: {e}", marker.display()))?;
+        crate::input::replace_file(&marker, &(text + "\n"), crate::input::Access::AsBefore)?;
         (scenario, true)
     };
     report(&options, &idp_url, &sandbox_url, &admin, &scenario, first);

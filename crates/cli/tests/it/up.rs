@@ -284,3 +284,44 @@ tenant:
     stop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Review finding: `idfed up` where `idfed serve` keeps a tenant (the same default data
+/// directory, or a database IDFED_DATABASE_URL names) replaced it with the demo's people and
+/// apps. It refuses instead, and changes nothing.
+#[test]
+fn up_refuses_to_set_up_over_a_tenant_it_did_not_make() {
+    let dir = std::env::temp_dir().join(format!("idfed-up-over-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("tenant.yaml");
+    std::fs::write(&tenant, "users:\n  - { login: someone@example.com, email: someone@example.com }\n").unwrap();
+    let applied = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["apply", "-f"])
+        .arg(&tenant)
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let up = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .args(["up", "--idp-listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert!(!up.status.success());
+    assert!(err.contains("already holds 1 people and 0 apps that idfed up did not set up"), "{err}");
+    assert!(!dir.join("scenario.json").exists());
+    let export = Command::new(env!("CARGO_BIN_EXE_idfed"))
+        .arg("export")
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("IDFED_DATABASE_URL")
+        .output()
+        .unwrap();
+    let kept = String::from_utf8_lossy(&export.stdout);
+    assert!(kept.contains("someone@example.com") && !kept.contains("ada.admin"), "{kept}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
