@@ -53,8 +53,8 @@ pub enum KeysCommand {
         /// Directory to write key.pem and cert.pem into (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// Years the certificate is valid (SAML peers pin it and ignore dates, but some tools show them).
-        #[arg(long, default_value_t = 10)]
+        /// Years the certificate is valid, 1 to 100 (SAML peers pin it and ignore dates, but some tools show them).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=100))]
         years: i32,
         /// Replace existing files.
         #[arg(long)]

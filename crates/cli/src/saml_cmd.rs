@@ -264,7 +264,8 @@ fn sign(args: SignArgs) -> Result<Outcome, String> {
 
 fn decode(file: &Path) -> Result<Outcome, String> {
     let found = find_saml(&read_bytes(file)?).map_err(|e| e.to_string())?;
-    let doc = roxmltree::Document::parse(&found.xml).map_err(|e| format!("not well-formed XML: {e}"))?;
+    // The message limits bound the nesting `pretty` recurses through and the namespaces it compares.
+    let doc = idfed_saml::xml::parse(&found.xml, idfed_saml::xml::Limits::MESSAGE).map_err(|e| e.to_string())?;
     let mut out = String::new();
     pretty(doc.root_element(), 0, &mut out);
     if let Some(relay) = &found.relay_state {

@@ -39,6 +39,21 @@ macro_rules! on_pool {
     };
 }
 
+/// Creates the database file readable by its owner only (SQLite gives its `-wal` and `-shm`
+/// files the same mode): a sandbox's store holds IAM secret keys and uploaded private keys in
+/// plain text. A file already there keeps its mode.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(sqlx::Error::Io(e))),
+    }
+}
+
 /// `?1` → `$1` (our SQL numbers every placeholder).
 fn postgres_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -63,6 +78,7 @@ impl DocumentStore {
     /// Opens (creating if needed) the SQLite file at `path`, in WAL mode with full sync, and
     /// applies the schema.
     pub async fn open_sqlite(path: &Path) -> Result<DocumentStore, StoreError> {
+        create_owner_only(path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -618,6 +634,23 @@ mod tests {
             assert_eq!(store.load("core").await.unwrap(), Some((3, "elsewhere".into())), "{b}");
             assert_eq!(store.load("rec").await.unwrap(), None, "{b}: nothing else in the batch either");
         }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_store_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("idfed-store-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("store.sqlite");
+        let store = DocumentStore::open_sqlite(&path).await.unwrap();
+        store.save("secret", 1, "AKIA…").await.unwrap();
+        for file in ["store.sqlite", "store.sqlite-wal"] {
+            let mode = std::fs::metadata(dir.join(file)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

@@ -156,11 +156,25 @@ fn decode_reads_every_input_form() {
     assert!(text(&idfed(&["saml", "decode", &p("form.txt")])).contains("RelayState: https://console"));
     let o = idfed(&["saml", "decode", &p("missing")]);
     assert_eq!(o.status.code(), Some(2));
+    // Hostile XML is refused under the message limits (review finding: it was parsed without
+    // them, and deep nesting overflowed the stack of the pretty-printer).
+    let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+    let declarations: String = (0..2000).map(|i| format!(" xmlns:p{i}=\"urn:{i}\"")).collect();
+    let wide = format!("<r{declarations}>{}</r>", "<c/>".repeat(20_000));
+    for (name, xml) in [("deep.xml", deep), ("wide.xml", wide)] {
+        std::fs::write(p(name), xml).unwrap();
+        let o = idfed(&["saml", "decode", &p(name)]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(text(&o).contains("limit"), "{name}: {}", text(&o));
+    }
 }
 
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(idfed(&["saml", "verify", "x"]).status.code(), Some(2), "--cert is required");
+    let o = idfed(&["keys", "generate", "--subject", "CN=x", "--out", &p("years"), "--years", "8000"]);
+    assert_eq!(o.status.code(), Some(2), "years past the certificate's dates: {}", text(&o));
+    assert!(text(&o).contains("not in 1..=100"), "{}", text(&o));
     let o =
         idfed(&["saml", "sign", "--key", &p("rsa/key.pem"), "--issuer", "i", "--name-id", "n", "--role", "not-a-pair"]);
     assert_eq!(o.status.code(), Some(2));
