@@ -143,6 +143,8 @@ fn identity_policies(state: &State, caller: &Caller) -> Vec<Policy> {
     };
     attached
         .iter()
+        // Another account's policy, attached before such attachments were refused, grants nothing.
+        .filter(|arn| !owned_elsewhere(arn, caller.account()))
         .filter_map(|arn| state.policies.get(arn))
         .map(|p| p.document.as_str())
         .chain(inline.into_iter().map(String::as_str))

@@ -1305,7 +1305,15 @@ impl Idp {
     async fn forget_session(&self, key: String) -> Result<()> {
         let removed = self.drop_session(&key).await?;
         if removed && let Some(store) = &self.store {
-            store.bump(ENDED_SESSIONS_DOCUMENT).await.map_err(storage)?;
+            // Tried again here: once the record is gone, a retried logout would bump nothing.
+            let mut bumped = store.bump(ENDED_SESSIONS_DOCUMENT).await;
+            for _ in 0..2 {
+                if bumped.is_ok() {
+                    break;
+                }
+                bumped = store.bump(ENDED_SESSIONS_DOCUMENT).await;
+            }
+            bumped.map_err(storage)?;
         }
         Ok(())
     }

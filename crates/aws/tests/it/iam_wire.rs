@@ -297,6 +297,19 @@ fn another_accounts_arns_are_out_of_reach() {
     );
     // Its own account's calls still work.
     call(&mut state, &format!("Action=GetSAMLProvider&SAMLProviderArn={provider}")).unwrap();
+
+    // An attachment made before they were refused grants the stranger's user nothing.
+    as_stranger(&mut state, "Action=CreateUser&UserName=old".into()).unwrap();
+    let old_arn = format!("arn:aws:iam::{other}:user/old");
+    state.users.get_mut(&old_arn).unwrap().attached_policies.push(policy.clone());
+    let user = Caller::User { arn: old_arn, account: other.into(), user_id: "AIDAOLD".into() };
+    let params = params_of("Action=ListRoles");
+    let e = handle(
+        &mut state,
+        &Call { params: &params, caller: &user, now: now(), rng: &rng, request_id: "r", source_ip: None },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, "AccessDenied", "{}", e.message);
 }
 
 /// Descriptions and paths follow IAM's patterns, so nothing stored can break a later answer's XML.

@@ -117,6 +117,11 @@ fn call(function: &Function, args: Vec<Value>, subject: &dyn Subject) -> Result<
         Function::Join => {
             let sep = text_of(next());
             let parts: Vec<String> = args.into_iter().map(text_of).collect();
+            // Measured before it is built, as for replace: many parts and a long separator.
+            let length = parts.iter().map(String::len).sum::<usize>() + sep.len() * parts.len().saturating_sub(1);
+            if length > MAX_STRING {
+                return Err(TooLarge);
+            }
             Value::String(parts.join(&sep))
         }
         Function::ArraysContains => {

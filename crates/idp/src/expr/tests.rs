@@ -141,6 +141,9 @@ fn cost_is_bounded() {
     let x127 = format!("'{}'", "x".repeat(127));
     let s = format!("String.replace({x127}, '', {x127})");
     assert_eq!(eval(&s), Value::String("x".repeat(128 * 127 + 127)));
+    let long_separator = format!("String.join({s}, 'a', 'b', 'c')");
+    let e = Expression::parse(&long_separator, &schema()).unwrap().evaluate(&alice()).unwrap_err();
+    assert!(e.message.contains("size limit"), "{e}");
     let squared = format!("String.replace({s}, '', {s})");
     let e = Expression::parse(&squared, &schema()).unwrap().evaluate(&alice()).unwrap_err();
     assert!(e.message.contains("size limit"), "{e}");
