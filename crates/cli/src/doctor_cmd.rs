@@ -107,6 +107,7 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         now,
         duration_seconds: options.duration,
         metadata: metadata.as_deref(),
+        private_keys_known: options.aws_export.is_some() || options.aws_data_dir.is_some(),
     });
     if let (Some(dir), Some(state)) = (&options.idp_data_dir, &state) {
         findings.extend(preflight_of(dir, options.idp_base_url.as_deref(), state, &options.sign_in_urls, now)?);

@@ -31,6 +31,9 @@ pub struct Inputs<'a> {
     pub duration_seconds: Option<i64>,
     /// IdP metadata about to be uploaded to IAM, checked as CreateSAMLProvider would.
     pub metadata: Option<&'a str>,
+    /// Whether `aws` holds the SAML providers' private keys: false when it was read from AWS,
+    /// which never returns them, so an encrypted assertion cannot be read here.
+    pub private_keys_known: bool,
 }
 
 /// Every finding, errors first.

@@ -62,6 +62,7 @@ pub fn preflight(idp: &IdpSide, state: &State, sign_in_urls: &[String], now: Ins
                 now,
                 duration_seconds: None,
                 metadata: None,
+                private_keys_known: true,
             };
             for mut finding in diagnose(&inputs).into_iter().filter(|f| f.severity != Severity::Info) {
                 if finding.id.starts_with("lint-trusted") {

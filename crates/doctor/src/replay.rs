@@ -1,7 +1,7 @@
 //! The login replayed against the AWS side as AWS judges it (the sandbox's own validation), and
 //! each refusal traced to its cause in this configuration.
 
-use idfed_aws::state::{Role, State};
+use idfed_aws::state::{Role, SamlProvider, State};
 use idfed_aws::sts::assume_role_with_saml::{self as sts, AssumeRequest};
 use idfed_saml::random::SystemRandom;
 use serde_json::Value;
@@ -41,12 +41,10 @@ fn allows(actions: &[String], action: &str) -> bool {
 pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings: &mut Vec<Finding>) {
     let encoded = idfed_saml::encoding::base64_encode(xml.as_bytes());
     let pairs: Vec<(String, String)> = if facts.pairs.is_empty() && facts.encrypted {
-        // The pairs are inside the encryption: try every role with every provider it trusts.
-        state
-            .roles
-            .values()
-            .flat_map(|r| state.providers.values().map(move |p| (r.arn.clone(), p.arn.clone())))
-            .collect()
+        match encrypted_pairs(facts, &encoded, inputs, state, findings) {
+            Some(pairs) => pairs,
+            None => return,
+        }
     } else {
         facts.pairs.clone()
     };
@@ -72,6 +70,57 @@ pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings
             Err(e) => explain(&e.message, facts, role_arn, provider_arn, state, findings),
         }
     }
+}
+
+/// The Role pairs inside an encrypted assertion, read as AWS reads them: decrypted with the
+/// private keys of the provider whose entityID is the response's Issuer. What stops that is
+/// explained instead (`None`: nothing to replay).
+fn encrypted_pairs(
+    facts: &Facts,
+    encoded: &str,
+    inputs: &Inputs,
+    state: &State,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<(String, String)>> {
+    let issuer = facts.issuer.as_deref().unwrap_or("");
+    let providers: Vec<&SamlProvider> = state.providers.values().filter(|p| p.entity_id == issuer).collect();
+    if providers.is_empty() {
+        let known: Vec<&str> = state.providers.values().map(|p| p.entity_id.as_str()).collect();
+        push(
+            findings,
+            Finding::failure(
+                "F07",
+                format!(
+                    "The response's Issuer is {issuer:?}; no SAML provider of the account has that entityID (they have: {}).",
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ),
+                "Upload the metadata of the app whose Issuer this is to the provider its Role attribute names.",
+            ),
+        );
+        return None;
+    }
+    let mut pairs = Vec::new();
+    for provider in providers {
+        let request = AssumeRequest { principal_arn: &provider.arn, saml_assertion: encoded, ..Default::default() };
+        match sts::verify_assertion(&request, Some(provider), inputs.sign_in_urls, None, inputs.now) {
+            Ok(verified) => pairs.extend(verified.role_pairs()),
+            Err(e) if e.message.starts_with("Unable to decrypt") && !inputs.private_keys_known => push(
+                findings,
+                Finding::note(
+                    "encrypted-unread",
+                    Severity::Info,
+                    "The encrypted assertion cannot be judged here",
+                    format!(
+                        "AWS never returns a SAML provider's private keys, so {} cannot be opened from the AWS side read live.",
+                        provider.arn
+                    ),
+                    "Capture the response with encryption off, or judge it against the sandbox (--aws-data-dir).",
+                ),
+            ),
+            Err(e) => explain(&e.message, facts, "", &provider.arn, state, findings),
+        }
+    }
+    Some(pairs)
 }
 
 fn explain(
@@ -171,13 +220,23 @@ fn explain(
             Finding::note("endpoint", Severity::Error, "AWS refuses the response's Subject", message.to_owned(), fix),
         );
     }
-    if message.contains("requires encrypted assertions") || message.starts_with("Unable to decrypt") {
+    if message.contains("requires encrypted assertions") {
         return push(
             findings,
             Finding::failure(
                 "F24",
                 format!("{provider_arn} requires encrypted assertions: {message}"),
                 "Encrypt assertions for the provider's key in the IdP app, or set the provider's AssertionEncryptionMode to Allowed.",
+            ),
+        );
+    }
+    if message.starts_with("Unable to decrypt") {
+        return push(
+            findings,
+            Finding::failure(
+                "F24",
+                format!("The assertion is encrypted, but no private key {provider_arn} holds opens it: {message}"),
+                "Upload to the provider (UpdateSAMLProvider AddPrivateKey) the private key of the certificate the IdP app encrypts for, or have the app encrypt for the certificate whose key the provider holds.",
             ),
         );
     }

@@ -24,6 +24,7 @@ const ROLE: &str = "arn:aws:iam::111122223333:role/Okta_Role";
 struct Key {
     key: SigningKey,
     cert: Certificate,
+    pem: String,
 }
 
 fn key(n: usize) -> &'static Key {
@@ -44,6 +45,7 @@ fn key(n: usize) -> &'static Key {
                 Key {
                     key: SigningKey::from_pem(&pair.serialize_pem()).unwrap(),
                     cert: Certificate::from_pem_or_base64(&cert.pem()).unwrap().remove(0),
+                    pem: pair.serialize_pem(),
                 }
             })
             .collect()
@@ -138,6 +140,7 @@ fn judge(world: &World, xml: &str, at: Instant) -> Vec<Finding> {
         now: at,
         duration_seconds: None,
         metadata: None,
+        private_keys_known: true,
     })
 }
 
@@ -326,6 +329,56 @@ fn f24_provider_requires_encryption() {
     expect(&judge(&w, &signed(&response(), key(0)), now()), "F24", "requires encrypted assertions");
 }
 
+/// Review finding: an encrypted response was replayed against every role with every provider,
+/// so a healthy one got F07 and F12 from providers and roles it never named, and a key that
+/// does not open it was called "requires encrypted assertions". It is read as AWS reads it: with
+/// the private keys of the provider whose entityID is its Issuer.
+#[test]
+fn an_encrypted_response_is_judged_with_its_providers_keys() {
+    let encrypted_world = |held: &Key| {
+        let mut w = world();
+        let provider = w.state.providers.get_mut(PROVIDER).unwrap();
+        provider.assertion_encryption_mode = Some("Required".into());
+        provider.private_keys.push(("K1".into(), held.pem.clone(), now()));
+        let own = format!("{SIGNIN}/acs/{}", provider.uuid);
+        roles::update_assume_role_policy(
+            &mut w.state,
+            ACCOUNT,
+            "Okta_Role",
+            &trust("\"sts:AssumeRoleWithSAML\"", PROVIDER, &own),
+        )
+        .unwrap();
+        (w, own)
+    };
+    let (w, own) = encrypted_world(key(1));
+    let mut r = response();
+    r.acs_url = own;
+    let plain = signed(&r, key(0));
+    let encrypted =
+        idfed_saml::xmlenc::encrypt_assertion(&plain, &key(1).cert, Default::default(), &SystemRandom::new()).unwrap();
+    let healthy = judge(&w, &encrypted, now());
+    assert!(healthy.iter().all(|f| f.severity != Severity::Error), "{healthy:#?}");
+    assert!(healthy.iter().any(|f| f.title.starts_with("AWS accepts this response for")), "{healthy:#?}");
+
+    let (wrong_key, _) = encrypted_world(key(0));
+    let found = expect(&judge(&wrong_key, &encrypted, now()), "F24", "no private key");
+    assert!(found.fix.contains("AddPrivateKey"), "{found:#?}");
+
+    let relay = format!("https://us-east-1.console.aws.amazon.com/connect/federate/{}", w.instance);
+    let live = diagnose(&Inputs {
+        response: Some(&encrypted),
+        relay_state: Some(&relay),
+        aws: Some(&wrong_key.state),
+        sign_in_urls: &[],
+        now: now(),
+        duration_seconds: None,
+        metadata: None,
+        private_keys_known: false,
+    });
+    assert!(live.iter().all(|f| f.severity != Severity::Error), "read live, nothing is claimed: {live:#?}");
+    assert!(live.iter().any(|f| f.id == "encrypted-unread"), "{live:#?}");
+}
+
 #[test]
 fn a_recipient_naming_another_providers_endpoint_is_explained() {
     let w = world();
@@ -349,6 +402,7 @@ fn lint_relay_state_names_an_unknown_instance() {
         now: now(),
         duration_seconds: None,
         metadata: None,
+        private_keys_known: true,
     });
     let found = findings.iter().find(|f| f.id == "lint-relay-instance").unwrap();
     assert!(found.cause.contains("00000000-0000"), "{found:?}");
@@ -368,6 +422,7 @@ fn lint_a_role_trusts_a_provider_that_does_not_exist() {
         now: now(),
         duration_seconds: None,
         metadata: None,
+        private_keys_known: true,
     });
     assert!(
         findings.iter().any(|f| f.id == "lint-trusted-provider" && f.cause.contains("saml-provider/Gone")),
@@ -483,6 +538,7 @@ fn f18_an_api_caller_asks_for_more_than_the_roles_maximum() {
         now: now(),
         duration_seconds: Some(duration),
         metadata: None,
+        private_keys_known: true,
     };
     let findings = diagnose(&at(7200));
     let found = expect(&findings, "F18", "3600 s");
@@ -501,6 +557,7 @@ fn f19_metadata_iam_cannot_parse() {
             now: now(),
             duration_seconds: None,
             metadata: Some(text),
+            private_keys_known: true,
         })
     };
     let html = check("<!DOCTYPE html><html><body>Sign in</body></html>");
