@@ -269,13 +269,7 @@ async fn records_of_a_dropped_save_are_written_by_the_next() {
 async fn a_store_changed_by_another_process_is_reported_not_overwritten() {
     for store in idfed_store::testing::stores("sandbox-elsewhere").await {
         let b = store.backend();
-        let running = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
-        running.ensure_account("111122223333", None, None).unwrap();
-        running.persist().await.unwrap();
-        // Another process imports a state of its own.
-        let mut imported = idfed_aws::state::State::default();
-        imported.accounts.push(Account { id: "444455556666".into(), ..Default::default() });
-        idfed_aws::persist::replace(&store, &imported).await.unwrap();
+        let running = saved_then_imported_over(&store).await;
         let after_import = core_body(&store).await;
 
         running.ensure_account("777788889999", None, None).unwrap();
@@ -305,12 +299,7 @@ async fn a_store_changed_by_another_process_is_reported_not_overwritten() {
 async fn a_save_of_records_only_also_sees_that_another_process_wrote_the_store() {
     for store in idfed_store::testing::stores("sandbox-elsewhere-records").await {
         let b = store.backend();
-        let running = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
-        running.ensure_account("111122223333", None, None).unwrap();
-        running.persist().await.unwrap();
-        let mut imported = idfed_aws::state::State::default();
-        imported.accounts.push(Account { id: "444455556666".into(), ..Default::default() });
-        idfed_aws::persist::replace(&store, &imported).await.unwrap();
+        let running = saved_then_imported_over(&store).await;
 
         running.state.lock().unwrap().add_session(session("ASIASTALE", now().plus_seconds(600)));
         let e = running.persist().await.unwrap_err();
@@ -318,4 +307,16 @@ async fn a_save_of_records_only_also_sees_that_another_process_wrote_the_store()
         assert!(store.list("aws-sandbox/session/", 10).await.unwrap().is_empty(), "{b}: the session was not written");
         assert!(running.fresh().is_err(), "{b}: and the sandbox stops answering");
     }
+}
+
+/// A sandbox that saved an account to `store`, after which another process imported a state of
+/// its own (account 444455556666) into the same store.
+async fn saved_then_imported_over(store: &DocumentStore) -> Sandbox {
+    let running = Sandbox::with_store(store.clone(), Arc::new(now), Vec::new()).await.unwrap();
+    running.ensure_account("111122223333", None, None).unwrap();
+    running.persist().await.unwrap();
+    let mut imported = idfed_aws::state::State::default();
+    imported.accounts.push(Account { id: "444455556666".into(), ..Default::default() });
+    idfed_aws::persist::replace(store, &imported).await.unwrap();
+    running
 }
