@@ -102,8 +102,7 @@ pub async fn load(store: &DocumentStore) -> Result<(Option<i64>, State, Vec<Reco
 }
 
 /// Replaces what the store holds with `state` (`idfed aws import`), in one transaction: the
-/// records held go, the core and every record of `state` are written.
-/// The core goes over the stored version just read, so that a running sandbox that saved
+/// records held go, the core and every record of `state` are written. The core goes over the stored version just read, so that a running sandbox that saved
 /// meanwhile cannot be overwritten at an equal version (it would then not see the import).
 pub async fn replace(store: &DocumentStore, state: &State) -> Result<(), String> {
     let mut documents = records(state, &all_records(state))?;

@@ -69,9 +69,12 @@ pub struct AdminKey {
     pub secret: String,
 }
 
-/// The core document's body in a batch about to be written.
-fn core_of(documents: &[persist::Document]) -> String {
-    documents.iter().find(|(name, _, _)| name == STATE_DOCUMENT).map(|(_, _, body)| body.clone()).unwrap_or_default()
+/// The version of the stored core when it is `earlier`, the one this sandbox tried to write
+/// before: a save that seemed to fail (dropped at its commit, a lost reply) had committed.
+async fn own_unseen_commit(store: &DocumentStore, earlier: Option<(i64, String)>) -> Option<i64> {
+    let (version, body) = earlier?;
+    let (stored_version, stored_body) = store.load(STATE_DOCUMENT).await.ok().flatten()?;
+    (stored_version == version && stored_body == body).then_some(version)
 }
 
 /// Why a save was refused when another process wrote the sandbox's store.
@@ -144,6 +147,8 @@ impl Sandbox {
         // data) is reported, never overwritten nor silently kept over this change.
         // Saves run one at a time (`persist`), so the version moves only once one is written.
         let previous = self.version.load(Ordering::SeqCst);
+        let attempt = core_changed.then(|| (previous + 1, core.clone()));
+        let earlier = std::mem::replace(&mut *self.attempted.lock().unwrap_or_else(|e| e.into_inner()), attempt);
         if core_changed {
             documents.push((STATE_DOCUMENT.to_owned(), previous + 1, core.clone()));
             saved_core = Some(core);
@@ -151,19 +156,13 @@ impl Sandbox {
         let unavailable = |e: String| {
             AwsError::receiver(503, "ServiceUnavailable", format!("the sandbox could not save its state: {e}"))
         };
-        let earlier = {
-            let mut attempted = self.attempted.lock().unwrap_or_else(|e| e.into_inner());
-            let earlier = attempted.take();
-            if core_changed {
-                *attempted = Some((previous + 1, core_of(&documents)));
-            }
-            earlier
-        };
         let mut over = previous;
         let mut written = store.save_all_over(&documents, (STATE_DOCUMENT, over)).await;
-        if matches!(written, Ok(false)) && self.own_write_committed(store, earlier).await {
+        if matches!(written, Ok(false))
+            && let Some(own) = own_unseen_commit(store, earlier).await
+        {
             // An earlier save of ours committed unseen: go on from its version.
-            over = self.version.load(Ordering::SeqCst);
+            over = own;
             if let Some(core) = documents.iter_mut().find(|(name, _, _)| name == STATE_DOCUMENT) {
                 core.1 = over + 1;
             }
@@ -182,18 +181,6 @@ impl Sandbox {
         self.purge_now_and_then(store).await;
         Ok(())
     }
-    /// Whether the store's core is `earlier`, the one this sandbox tried to write before (a save
-    /// that seemed to fail had committed); if so, its version is taken as this sandbox's.
-    async fn own_write_committed(&self, store: &DocumentStore, earlier: Option<(i64, String)>) -> bool {
-        let Some((version, body)) = earlier else { return false };
-        let stored = store.load(STATE_DOCUMENT).await.ok().flatten();
-        let own = stored.is_some_and(|(v, b)| v == version && b == body);
-        if own {
-            self.version.store(version, Ordering::SeqCst);
-        }
-        own
-    }
-
     /// Refuses to go on once another process wrote the store.
     pub fn fresh(&self) -> Result<(), AwsError> {
         if self.stale.load(Ordering::SeqCst) {

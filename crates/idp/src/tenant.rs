@@ -232,17 +232,12 @@ impl Tenant {
     pub fn assign(&mut self, assignment: Assignment) -> Result<()> {
         self.change(|t| {
             let same = |a: &Assignment| a.app == assignment.app && a.principal.same(&assignment.principal);
-            match t.assignments.iter().position(same) {
-                Some(at) => {
-                    let mut index = 0;
-                    t.assignments.retain(|a| {
-                        index += 1;
-                        index - 1 == at || !same(a)
-                    });
-                    if let Some(existing) = t.assignments.get_mut(at) {
-                        *existing = assignment.clone();
-                    }
-                }
+            // Every spelling goes; the new one takes the place of the first (nothing before it
+            // was removed, so its index still holds).
+            let first = t.assignments.iter().position(same);
+            t.assignments.retain(|a| !same(a));
+            match first {
+                Some(at) => t.assignments.insert(at, assignment.clone()),
                 None => t.assignments.push(assignment.clone()),
             }
             Ok(())

@@ -165,13 +165,17 @@ fn find_in_har(text: &str) -> Result<Found> {
     }
     for marker in ["SAMLResponse=", "SAMLRequest="] {
         if let Some(at) = text.find(marker) {
-            let tail = text.get(at + marker.len()..).unwrap_or_default();
-            let end = tail.find(['&', '"', '\\']).unwrap_or(tail.len());
-            let value = percent_decode(tail.get(..end).unwrap_or_default(), true)?;
+            let value = percent_decode(form_field(text.get(at + marker.len()..).unwrap_or_default()), true)?;
             return Ok(Found { xml: decode_message(&value)?, relay_state: har_relay_state(text, at) });
         }
     }
     Err(malformed("no SAMLResponse or SAMLRequest found in the HAR file"))
+}
+
+/// A form field's value in posted text inside a HAR's JSON string: up to the next field (`&`),
+/// the string's end (`"`) or an escape (`\\`).
+fn form_field(tail: &str) -> &str {
+    tail.get(..tail.find(['&', '"', '\\']).unwrap_or(tail.len())).unwrap_or_default()
 }
 
 /// The RelayState posted with the message found at `at` in a HAR capture: a form param, or a
@@ -182,10 +186,7 @@ fn har_relay_state(text: &str, at: usize) -> Option<String> {
     let entry = text.get(start..end)?;
     let value = match entry.find("\"RelayState\"") {
         Some(key) => json_value_after(entry.get(key + 12..)?)?,
-        None => {
-            let tail = entry.get(entry.find("RelayState=")? + 11..)?;
-            tail.get(..tail.find(['&', '"', '\\']).unwrap_or(tail.len()))?.to_owned()
-        }
+        None => form_field(entry.get(entry.find("RelayState=")? + 11..)?).to_owned(),
     };
     let value = if value.contains('%') || value.contains('+') { percent_decode(&value, true).ok()? } else { value };
     (!value.is_empty()).then_some(value)
