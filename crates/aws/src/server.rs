@@ -481,6 +481,7 @@ fn connect_call(sandbox: &Sandbox, parts: &HttpParts, now: Instant) -> Result<se
         region: &verified.region,
         method: parts.method,
         path: parts.path,
+        query: parts.query,
         body: parts.body,
         now,
         rng: sandbox.rng.as_ref(),

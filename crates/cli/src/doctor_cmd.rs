@@ -80,12 +80,17 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         ),
         None => None,
     };
+    let mut live_notes = Vec::new();
     let state = match (&options.aws_export, &options.aws_data_dir) {
         (Some(file), _) => {
             Some(State::from_json(&crate::input::read_text(file)?).map_err(|e| format!("{}: {e}", file.display()))?)
         }
         (None, Some(dir)) => Some(load_sandbox(dir)?),
-        (None, None) if options.aws_live || options.aws_endpoint.is_some() => Some(read_live(&options)?),
+        (None, None) if options.aws_live || options.aws_endpoint.is_some() => {
+            let reading = read_live(&options)?;
+            live_notes = reading.notes;
+            Some(reading.state)
+        }
         (None, None) => None,
     };
     let metadata = options.metadata.as_ref().map(|p| crate::input::read_text(p)).transpose()?;
@@ -109,6 +114,8 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         metadata: metadata.as_deref(),
         private_keys_known: options.aws_export.is_some() || options.aws_data_dir.is_some(),
     });
+    findings.extend(live_notes);
+    findings.sort_by_key(|f| f.severity);
     if let (Some(dir), Some(state)) = (&options.idp_data_dir, &state) {
         findings.extend(preflight_of(dir, options.idp_base_url.as_deref(), state, &options.sign_in_urls, now)?);
         findings.sort_by_key(|f| f.severity);
@@ -173,7 +180,7 @@ fn preflight_of(
     Ok(idfed_doctor::preflight(&side, state, sign_in_urls, now))
 }
 
-fn read_live(options: &Options) -> Result<State, String> {
+fn read_live(options: &Options) -> Result<idfed_doctor::live::Reading, String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let key = env("AWS_ACCESS_KEY_ID")
         .ok_or("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (read-only IAM and Connect access)")?;
@@ -193,7 +200,11 @@ fn read_live(options: &Options) -> Result<State, String> {
         region: &options.aws_region,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(idfed_doctor::live::read(&live, crate::clock::now()))
+    let mut bar = crate::progress::Bar::new("roles a SAML login could assume read");
+    let reading = runtime
+        .block_on(idfed_doctor::live::read(&live, crate::clock::now(), &mut |done, total| bar.show(done, total)));
+    bar.finish();
+    reading
 }
 
 fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {

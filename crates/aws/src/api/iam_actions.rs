@@ -180,18 +180,12 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
         "ListRoles" => {
             allow(state, &iam_arn("role/"))?;
             let prefix = p.get("PathPrefix").unwrap_or("/");
-            let max = usize::try_from(p.int_in("MaxItems", 1, 1000)?.unwrap_or(100)).unwrap_or(100);
-            let start = p.get("Marker").and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
             let all: Vec<&Role> =
                 state.roles.values().filter(|r| r.account == account && r.path.starts_with(prefix)).collect();
-            let page: Vec<&Role> = all.iter().skip(start).take(max).copied().collect();
-            let truncated = start + page.len() < all.len();
+            let (page, marker) = page_of(p, &all)?;
             Ok(reply(&|x| {
-                x.members("Roles", &page, |m, r| listed_role_xml(m, r));
-                x.leaf("IsTruncated", if truncated { "true" } else { "false" });
-                if truncated {
-                    x.leaf("Marker", &(start + page.len()).to_string());
-                }
+                x.members("Roles", page, |m, r| listed_role_xml(m, r));
+                truncation(x, marker.as_deref());
             }))
         }
         "UpdateRole" => {
@@ -295,11 +289,27 @@ pub fn handle(state: &mut State, call: &Call) -> Result<String, AwsError> {
                 .iter()
                 .map(|arn| (state.policies.get(arn).map(|p| p.name.as_str()).unwrap_or(""), arn.as_str()))
                 .collect();
+            let (page, marker) = page_of(p, &attached)?;
             Ok(reply(&|x| {
-                x.members("AttachedPolicies", &attached, |m, (n, a)| {
+                x.members("AttachedPolicies", page, |m, (n, a)| {
                     m.leaf("PolicyName", n).leaf("PolicyArn", a);
                 });
-                x.leaf("IsTruncated", "false");
+                truncation(x, marker.as_deref());
+            }))
+        }
+        "ListRolePolicies" => {
+            let name = p.required("RoleName")?;
+            allow(state, &iam_arn(&format!("role/{name}")))?;
+            let role = roles::by_name(state, &account, name)?;
+            let names: Vec<&String> = role.inline_policies.keys().collect();
+            let (page, marker) = page_of(p, &names)?;
+            Ok(reply(&|x| {
+                x.node("PolicyNames", |m| {
+                    for name in page {
+                        m.leaf("member", name);
+                    }
+                });
+                truncation(x, marker.as_deref());
             }))
         }
         "CreateUser" => {
@@ -442,4 +452,26 @@ fn set_encryption(
         provider.assertion_encryption_mode = Some(mode.to_owned());
     }
     Ok(())
+}
+
+/// One page of an IAM list, as `MaxItems` (1 to 1000, 100 when absent) and the `Marker` of the
+/// page before ask for it; with the marker of the next page when there is one.
+fn page_of<'t, T>(p: &Params, all: &'t [T]) -> Result<(&'t [T], Option<String>), AwsError> {
+    let max = usize::try_from(p.int_in("MaxItems", 1, 1000)?.unwrap_or(100)).unwrap_or(100);
+    let start = match p.get("Marker") {
+        None => 0,
+        Some(marker) => marker
+            .parse::<usize>()
+            .ok()
+            .filter(|start| *start <= all.len())
+            .ok_or_else(|| AwsError::sender(400, "ValidationError", format!("Invalid Marker: {marker}")))?,
+    };
+    let (page, next) = crate::api::page(all, start, max);
+    Ok((page, next.map(|n| n.to_string())))
+}
+
+/// `IsTruncated`, and the `Marker` to ask for the rest with when it is.
+fn truncation(x: &mut Xml, marker: Option<&str>) {
+    x.leaf("IsTruncated", if marker.is_some() { "true" } else { "false" });
+    x.opt("Marker", marker);
 }

@@ -9,7 +9,8 @@ use crate::auth::Caller;
 use crate::connect::{self, NewUser};
 use crate::error::AwsError;
 use crate::ids;
-use crate::state::State;
+use crate::protocol::query::Params;
+use crate::state::{ConnectInstance, ConnectUser, State};
 use crate::sts::endpoints::Partition;
 
 fn body_json(body: &[u8]) -> Result<Value, AwsError> {
@@ -30,6 +31,8 @@ pub struct Call<'a> {
     pub region: &'a str,
     pub method: &'a str,
     pub path: &'a str,
+    /// The URL's query string (`maxResults`, `nextToken`), without the `?`.
+    pub query: &'a str,
     pub body: &'a [u8],
     pub now: Instant,
     pub rng: &'a dyn Random,
@@ -54,7 +57,7 @@ pub fn json_protocol_error(mut e: AwsError) -> AwsError {
 
 /// Dispatches by method and path; answers the JSON body.
 pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
-    let Call { caller, region, method, path, body, now, rng } = *call;
+    let Call { caller, region, method, path, query, body, now, rng } = *call;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let account = caller.account().to_owned();
     match (method, segments.as_slice()) {
@@ -66,9 +69,10 @@ pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
             Ok(json!({"Id": id, "Arn": arn}))
         }
         ("GET", ["instance"]) => {
-            let list: Vec<Value> =
-                state.connect_instances.values().filter(|i| i.account == account).map(instance_json).collect();
-            Ok(json!({"InstanceSummaryList": list}))
+            let all: Vec<&ConnectInstance> =
+                state.connect_instances.values().filter(|i| i.account == account).collect();
+            let (page, next) = Page::asked(query, 10, 10)?.of(&all);
+            Ok(listed("InstanceSummaryList", page.iter().map(|i| instance_json(i)).collect(), next))
         }
         ("GET", ["instance", id]) => Ok(json!({"Instance": instance_json(connect::instance(state, &account, id)?)})),
         ("GET", ["security-profiles-summary", id]) => {
@@ -101,9 +105,10 @@ pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
         }
         ("GET", ["users-summary", id]) => {
             let inst = connect::instance(state, &account, id)?;
-            let list: Vec<Value> =
-                inst.users.values().map(|u| json!({"Id": u.id, "Arn": u.arn, "Username": u.username})).collect();
-            Ok(json!({"UserSummaryList": list}))
+            let all: Vec<&ConnectUser> = inst.users.values().collect();
+            let (page, next) = Page::asked(query, 100, 1000)?.of(&all);
+            let list = page.iter().map(|u| json!({"Id": u.id, "Arn": u.arn, "Username": u.username})).collect();
+            Ok(listed("UserSummaryList", list, next))
         }
         ("GET", ["users", id, user_id]) => {
             let inst = connect::instance(state, &account, id)?;
@@ -151,6 +156,62 @@ pub fn handle(state: &mut State, call: &Call) -> Result<Value, AwsError> {
             Err(AwsError::sender(404, "UnknownOperationException", format!("No Connect operation at {method} {path}")))
         }
     }
+}
+
+/// One page of a Connect list, as `?maxResults=&nextToken=` ask for it: Connect's lists are
+/// paginated, at most `max` items a page and `default` when no size is asked.
+struct Page {
+    start: usize,
+    size: usize,
+}
+
+/// The `nextToken` the sandbox hands out: opaque to clients, as AWS's are.
+const TOKEN_PREFIX: &str = "idfed-page-";
+
+impl Page {
+    fn asked(query: &str, default: usize, max: usize) -> Result<Page, AwsError> {
+        let params = Params::decode(&[query])?;
+        let invalid = |message: String| AwsError::sender(400, "InvalidParameterException", message);
+        let size = match params.get("maxResults") {
+            None => default,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                Ok(n) if n > max => {
+                    return Err(invalid(format!(
+                        "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                    )));
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "1 validation error detected: Value '{text}' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"
+                    )));
+                }
+            },
+        };
+        let start = match params.get("nextToken") {
+            None => 0,
+            Some(token) => token
+                .strip_prefix(TOKEN_PREFIX)
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| invalid("The nextToken is not valid.".to_owned()))?,
+        };
+        Ok(Page { start, size })
+    }
+
+    /// This page of `all`, and the token for the next when there is one.
+    fn of<'t, T>(&self, all: &'t [T]) -> (&'t [T], Option<String>) {
+        let (page, next) = crate::api::page(all, self.start, self.size);
+        (page, next.map(|n| format!("{TOKEN_PREFIX}{n}")))
+    }
+}
+
+/// A list answer: `NextToken` only when there are more.
+fn listed(key: &str, list: Vec<Value>, next: Option<String>) -> Value {
+    let mut answer = json!({ key: list });
+    if let (Some(token), Some(object)) = (next, answer.as_object_mut()) {
+        object.insert("NextToken".to_owned(), Value::String(token));
+    }
+    answer
 }
 
 fn instance_json(i: &crate::state::ConnectInstance) -> Value {

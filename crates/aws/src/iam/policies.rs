@@ -73,6 +73,14 @@ fn attached_list<'s>(state: &'s mut State, account: &str, holder: &Holder) -> Re
     }
 }
 
+/// A managed policy read from an AWS account, kept under the ARN AWS gave it: AWS's own
+/// managed policies included, whose documents may exceed a customer policy's size quota.
+pub fn adopt(state: &mut State, policy: ManagedPolicy) -> Result<(), AwsError> {
+    Policy::parse(&policy.document, Kind::Identity).map_err(malformed_policy)?;
+    state.policies.insert(policy.arn.clone(), policy);
+    Ok(())
+}
+
 pub fn attach(state: &mut State, account: &str, holder: &Holder, policy_arn: &str) -> Result<(), AwsError> {
     if crate::auth::owned_elsewhere(policy_arn, account) {
         return Err(not_attachable(policy_arn));

@@ -54,6 +54,30 @@ pub fn create(
     now: Instant,
     rng: &dyn Random,
 ) -> Result<String, AwsError> {
+    insert(state, account, new, &ids::id(rng, "AROA"), now, Principals::MustExist)
+}
+
+/// A role read from an AWS account, kept as AWS holds it: with its own ID, and with a trust
+/// policy that may name a SAML provider deleted since (AWS keeps such a policy; creating it
+/// anew is refused).
+pub fn adopt(state: &mut State, account: &str, new: &NewRole, id: &str, now: Instant) -> Result<String, AwsError> {
+    insert(state, account, new, id, now, Principals::AsFound)
+}
+
+#[derive(PartialEq)]
+enum Principals {
+    MustExist,
+    AsFound,
+}
+
+fn insert(
+    state: &mut State,
+    account: &str,
+    new: &NewRole,
+    id: &str,
+    now: Instant,
+    principals: Principals,
+) -> Result<String, AwsError> {
     check_name(new.name, "roleName", 64, "+=,.@-")?;
     check_path(new.path)?;
     if let Some(description) = new.description {
@@ -65,7 +89,9 @@ pub fn create(
         return Err(already_exists(format!("Role with name {} already exists.", new.name)));
     }
     let policy = Policy::parse(new.trust_policy, Kind::Trust).map_err(malformed_policy)?;
-    check_principals(state, &policy)?;
+    if principals == Principals::MustExist {
+        check_principals(state, &policy)?;
+    }
     let arn = state.arn(account, "iam", "", &format!("role{}{}", new.path, new.name));
     state.roles.insert(
         arn.clone(),
@@ -73,7 +99,7 @@ pub fn create(
             arn: arn.clone(),
             name: new.name.to_owned(),
             path: new.path.to_owned(),
-            id: ids::id(rng, "AROA"),
+            id: id.to_owned(),
             account: account.to_owned(),
             trust_policy_text: new.trust_policy.to_owned(),
             trust_policy: policy,

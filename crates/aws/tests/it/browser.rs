@@ -316,7 +316,7 @@ async fn an_assertion_signs_in_once() {
 }
 
 fn federate_call<'a>(caller: &'a Caller, path: &'a str, rng: &'a Seeded) -> connect::api::Call<'a> {
-    connect::api::Call { caller, region: "us-east-1", method: "GET", path, body: b"", now: now(), rng }
+    connect::api::Call { caller, region: "us-east-1", method: "GET", path, query: "", body: b"", now: now(), rng }
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 mod corpus;
 mod hostile;
 mod iam_wire;
+mod paging;
 mod partitions;
 mod persistence;
 mod session_keys;

@@ -4,6 +4,8 @@
 
 use std::sync::OnceLock;
 
+mod live;
+
 use idfed_aws::connect::{self, NewUser};
 use idfed_aws::iam::{policies, providers, roles};
 use idfed_aws::state::{Account, State};
