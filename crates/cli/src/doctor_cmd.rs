@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use idfed_aws::persist;
 use idfed_aws::state::State;
+use idfed_aws::sts::endpoints::Partition;
 use idfed_doctor::{Inputs, Severity, catalogue, diagnose};
 use idfed_store::DocumentStore;
 
@@ -43,9 +44,11 @@ pub struct Options {
     /// As --aws-live, at another endpoint speaking AWS's APIs (the sandbox, LocalStack).
     #[arg(long)]
     pub aws_endpoint: Option<String>,
-    /// Amazon Connect's region for --aws-live.
-    #[arg(long, default_value = "us-east-1")]
-    pub aws_region: String,
+    /// Amazon Connect's region for --aws-live (its partition picks IAM's endpoint); default: the
+    /// region of the console URL in the RelayState, else AWS_REGION or AWS_DEFAULT_REGION, else
+    /// us-east-1.
+    #[arg(long)]
+    pub aws_region: Option<String>,
     /// The DurationSeconds an API caller asks for (checks F18 against the role's maximum).
     #[arg(long)]
     pub duration: Option<i64>,
@@ -87,7 +90,8 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         }
         (None, Some(dir)) => Some(load_sandbox(dir)?),
         (None, None) if options.aws_live || options.aws_endpoint.is_some() => {
-            let reading = read_live(&options)?;
+            let relay = options.relay_state.as_deref().or(captured.as_ref().and_then(|c| c.relay_state.as_deref()));
+            let reading = read_live(&options, relay)?;
             live_notes = reading.notes;
             Some(reading.state)
         }
@@ -180,24 +184,32 @@ fn preflight_of(
     Ok(idfed_doctor::preflight(&side, state, sign_in_urls, now))
 }
 
-fn read_live(options: &Options) -> Result<idfed_doctor::live::Reading, String> {
+fn read_live(options: &Options, relay_state: Option<&str>) -> Result<idfed_doctor::live::Reading, String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let key = env("AWS_ACCESS_KEY_ID")
         .ok_or("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (read-only IAM and Connect access)")?;
     let secret = env("AWS_SECRET_ACCESS_KEY").ok_or("set AWS_SECRET_ACCESS_KEY")?;
     let token = env("AWS_SESSION_TOKEN");
-    let connect_endpoint = format!("https://connect.{}.amazonaws.com", options.aws_region);
-    let (iam_endpoint, connect_endpoint) = match &options.aws_endpoint {
-        Some(url) => (url.as_str(), url.as_str()),
-        None => ("https://iam.amazonaws.com", connect_endpoint.as_str()),
+    let region = live_region(
+        options.aws_region.as_deref(),
+        relay_state,
+        env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).as_deref(),
+    );
+    let partition = Partition::of_region(&region);
+    let connect_endpoint = partition.regional_endpoint("connect", &region);
+    let (iam_endpoint, iam_region) = match &options.aws_endpoint {
+        Some(url) => (url.as_str(), region.as_str()),
+        None => partition.iam_endpoint(),
     };
+    let connect_endpoint = options.aws_endpoint.as_deref().unwrap_or(&connect_endpoint);
     let live = idfed_doctor::live::Live {
         iam_endpoint,
+        iam_region,
         connect_endpoint,
         access_key_id: &key,
         secret_access_key: &secret,
         session_token: token.as_deref(),
-        region: &options.aws_region,
+        region: &region,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let mut bar = crate::progress::Bar::new("roles a SAML login could assume read");
@@ -205,6 +217,16 @@ fn read_live(options: &Options) -> Result<idfed_doctor::live::Reading, String> {
         .block_on(idfed_doctor::live::read(&live, crate::clock::now(), &mut |done, total| bar.show(done, total)));
     bar.finish();
     reading
+}
+
+/// The region to read Connect in: as asked, else the one the RelayState's console URL names
+/// (`https://us-west-2.console.aws.amazon.com/connect/federate/…`), else the environment's.
+fn live_region(asked: Option<&str>, relay_state: Option<&str>, environment: Option<&str>) -> String {
+    asked
+        .or_else(|| relay_state.and_then(idfed_aws::signin::aws_console_region))
+        .or(environment)
+        .unwrap_or("us-east-1")
+        .to_owned()
 }
 
 fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {
@@ -220,4 +242,42 @@ fn load_sandbox(dir: &std::path::Path) -> Result<State, String> {
             (None, _, _) => Err("the sandbox state is empty".to_owned()),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_region_is_asked_else_the_relay_states_else_the_environments() {
+        let relay = Some("https://eu-west-2.console.aws.amazon.com/connect/federate/abc");
+        assert_eq!(live_region(Some("ap-southeast-2"), relay, Some("us-west-2")), "ap-southeast-2");
+        assert_eq!(live_region(None, relay, Some("us-west-2")), "eu-west-2");
+        let gov = Some("https://us-gov-west-1.console.amazonaws-us-gov.com/connect/federate/abc");
+        assert_eq!(live_region(None, gov, None), "us-gov-west-1");
+        let regionless = Some("https://console.aws.amazon.com/connect/federate/abc");
+        assert_eq!(live_region(None, regionless, Some("us-west-2")), "us-west-2");
+        assert_eq!(live_region(None, Some("https://evil.example/x.console.aws.amazon.com/"), None), "us-east-1");
+        assert_eq!(live_region(None, None, None), "us-east-1");
+    }
+
+    #[test]
+    fn a_regions_partition_picks_iam_and_connect_endpoints() {
+        let endpoints = |region: &str| {
+            let partition = Partition::of_region(region);
+            (partition.iam_endpoint(), partition.regional_endpoint("connect", region))
+        };
+        assert_eq!(
+            endpoints("eu-west-2"),
+            (("https://iam.amazonaws.com", "us-east-1"), "https://connect.eu-west-2.amazonaws.com".into())
+        );
+        assert_eq!(
+            endpoints("us-gov-west-1"),
+            (
+                ("https://iam.us-gov.amazonaws.com", "us-gov-west-1"),
+                "https://connect.us-gov-west-1.amazonaws.com".into()
+            )
+        );
+        assert_eq!(endpoints("cn-north-1").0, ("https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1"),);
+    }
 }

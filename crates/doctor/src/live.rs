@@ -20,8 +20,10 @@ use crate::findings::{Finding, Severity};
 
 /// Where and as whom to read.
 pub struct Live<'a> {
-    /// IAM's endpoint (`https://iam.amazonaws.com` on AWS).
+    /// IAM's endpoint (`https://iam.amazonaws.com` on AWS), and the region its requests are
+    /// signed for (`us-east-1`; see `Partition::iam_endpoint`).
     pub iam_endpoint: &'a str,
+    pub iam_region: &'a str,
     /// Amazon Connect's (`https://connect.<region>.amazonaws.com` on AWS).
     pub connect_endpoint: &'a str,
     pub access_key_id: &'a str,
@@ -165,7 +167,7 @@ impl ListedRole {
 /// roles a SAML login could assume have had their policies read, of how many.
 pub async fn read(live: &Live<'_>, now: Instant, progress: &mut dyn FnMut(usize, usize)) -> Result<Reading, String> {
     let rng = SystemRandom::new();
-    let c = client(live, live.iam_endpoint, "us-east-1");
+    let c = client(live, live.iam_endpoint, live.iam_region);
     let mut listed: Vec<ListedRole> = Vec::new();
     iam_pages(&c, &[("Action", "ListRoles")], now, |doc| {
         listed.extend(members(doc, "Roles").into_iter().filter_map(ListedRole::read));
@@ -212,6 +214,22 @@ pub async fn read(live: &Live<'_>, now: Instant, progress: &mut dyn FnMut(usize,
     }
 
     read_connect(live, &mut reading.state, &account, now).await?;
+    let state = &reading.state;
+    let users: usize = state.connect_instances.values().map(|i| i.users.len()).sum();
+    reading.notes.push(Finding::note(
+        "live-read",
+        Severity::Info,
+        format!("Read account {account} ({}) live", partition.name()),
+        format!(
+            "{} roles ({} a SAML login could assume, with their policies), {} SAML providers, {} Connect instances in {} with {users} users.",
+            state.roles.len(),
+            saml_roles.len(),
+            state.providers.len(),
+            state.connect_instances.len(),
+            live.region,
+        ),
+        "",
+    ));
     Ok(reading)
 }
 

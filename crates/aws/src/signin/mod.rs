@@ -93,11 +93,20 @@ fn aws_console_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("https://")?;
     let at = rest.find('/')?;
     let (host, path) = rest.split_at(at);
-    let console =
-        ["console.aws.amazon.com", "console.amazonaws-us-gov.com", "console.amazonaws.cn"].iter().any(|base| {
-            host == *base || host.strip_suffix(base).and_then(|r| r.strip_suffix('.')).is_some_and(is_region_label)
-        });
+    let console = AWS_CONSOLES.iter().any(|base| host == *base || console_region_of(host, base).is_some());
     console.then_some(path)
+}
+
+const AWS_CONSOLES: [&str; 3] = ["console.aws.amazon.com", "console.amazonaws-us-gov.com", "console.amazonaws.cn"];
+
+/// The region a URL on AWS's console names in its host (`https://us-west-2.console.aws.amazon.com/…`).
+pub fn aws_console_region(url: &str) -> Option<&str> {
+    let host = url.strip_prefix("https://")?.split(['/', '?', '#']).next()?;
+    AWS_CONSOLES.iter().find_map(|base| console_region_of(host, base))
+}
+
+fn console_region_of<'h>(host: &'h str, base: &str) -> Option<&'h str> {
+    host.strip_suffix(base).and_then(|r| r.strip_suffix('.')).filter(|r| is_region_label(r))
 }
 
 pub struct SignInRequest<'a> {

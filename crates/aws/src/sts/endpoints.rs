@@ -41,6 +41,33 @@ impl Partition {
         }
     }
 
+    /// The partition of a region: `us-gov-…` is GovCloud, `cn-…` China.
+    pub fn of_region(region: &str) -> Partition {
+        if region.starts_with("us-gov-") {
+            Partition::GovCloud
+        } else if region.starts_with("cn-") {
+            Partition::China
+        } else {
+            Partition::Aws
+        }
+    }
+
+    /// IAM's endpoint in this partition (IAM is global within it), and the region its requests
+    /// are signed for.
+    pub fn iam_endpoint(self) -> (&'static str, &'static str) {
+        match self {
+            Partition::Aws => ("https://iam.amazonaws.com", "us-east-1"),
+            Partition::GovCloud => ("https://iam.us-gov.amazonaws.com", "us-gov-west-1"),
+            Partition::China => ("https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+        }
+    }
+
+    /// A regional service's endpoint, such as `https://connect.us-west-2.amazonaws.com`.
+    pub fn regional_endpoint(self, service: &str, region: &str) -> String {
+        let suffix = if self == Partition::China { "amazonaws.com.cn" } else { "amazonaws.com" };
+        format!("https://{service}.{region}.{suffix}")
+    }
+
     /// The entity ID an IdP names as the audience.
     pub fn audience(self) -> &'static str {
         match self {

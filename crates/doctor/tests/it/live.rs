@@ -118,6 +118,7 @@ fn read_served(state: State) -> (Reading, Vec<(usize, usize)>) {
         }));
         let live = Live {
             iam_endpoint: &endpoint,
+            iam_region: "us-east-1",
             connect_endpoint: &endpoint,
             access_key_id: &admin.access_key,
             secret_access_key: &admin.secret,
@@ -158,15 +159,28 @@ fn every_page_of_a_large_account_is_read_and_its_login_judged_as_working() {
     assert_eq!(okta.attached_policies, [READ_ONLY], "AWS's large managed policy kept under its own ARN");
     assert_eq!(heard.last(), Some(&(2, 2)), "policies are read for the two roles a SAML login could assume");
 
-    let notes: Vec<(&str, &str)> = reading.notes.iter().map(|f| (f.id.as_str(), f.title.as_str())).collect();
+    let notes: Vec<(Severity, &str, &str)> =
+        reading.notes.iter().map(|f| (f.severity, f.id.as_str(), f.title.as_str())).collect();
     assert_eq!(
         notes,
         [
-            ("live-role-unread", "Role arn:aws:iam::111122223333:role/Odd_Role could not be read here"),
-            ("live-policy-unread", "Policy arn:aws:iam::111122223333:policy/unjudged could not be read here"),
+            (
+                Severity::Warning,
+                "live-role-unread",
+                "Role arn:aws:iam::111122223333:role/Odd_Role could not be read here"
+            ),
+            (
+                Severity::Warning,
+                "live-policy-unread",
+                "Policy arn:aws:iam::111122223333:policy/unjudged could not be read here"
+            ),
+            (Severity::Info, "live-read", "Read account 111122223333 (aws) live"),
         ]
     );
-    assert!(reading.notes.iter().all(|f| f.severity == Severity::Warning));
+    assert_eq!(
+        reading.notes[2].cause,
+        "1002 roles (2 a SAML login could assume, with their policies), 2 SAML providers, 12 Connect instances in us-east-1 with 1201 users."
+    );
 
     let judged = World { state: reading.state, instance };
     let findings = judge(&judged, &signed(&response(), key(0)), now());
