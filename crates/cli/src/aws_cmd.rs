@@ -59,12 +59,16 @@ pub enum AwsCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Replace the sandbox state with a JSON export (stop the sandbox first: a running one
-    /// refuses its next change, and asks to be restarted).
+    /// Load a JSON export into a data directory (stop the sandbox first: a running one refuses
+    /// its next change, and asks to be restarted). A directory already holding a sandbox is
+    /// written over only with --replace, after what it held is saved beside it.
     Import {
         file: PathBuf,
         #[arg(long, default_value = "./idfed-data")]
         data_dir: PathBuf,
+        /// Write over the sandbox the directory holds (saved first to aws-before-import-….json).
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -94,10 +98,22 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
             crate::input::write_output(out.as_deref(), &(state.to_json()? + "\n"), crate::input::Access::OwnerOnly)?;
             Ok(Outcome::Success)
         }),
-        AwsCommand::Import { file, data_dir } => runtime.block_on(async move {
+        AwsCommand::Import { file, data_dir, replace } => runtime.block_on(async move {
             let text = crate::input::read_text(&file)?;
             let state = State::from_json(&text).map_err(|e| format!("{}: {e}", file.display()))?;
             let store = DocumentStore::open_sqlite(&store_path(&data_dir)?).await.map_err(|e| e.to_string())?;
+            if let (Some(_), held, _) = persist::load(&store).await? {
+                if !replace {
+                    return Err(format!(
+                        "{} already holds a sandbox ({}): add --replace to write over it (what it holds is saved \
+                         beside it first), or import into another --data-dir",
+                        data_dir.display(),
+                        summary(&held)
+                    ));
+                }
+                let backup = save_before_import(&data_dir, &held)?;
+                println!("saved the sandbox it held ({}) to {}", summary(&held), backup.display());
+            }
             persist::replace(&store, &state).await?;
             println!(
                 "imported {} roles, {} SAML providers, {} Connect instances into {}",
@@ -109,6 +125,36 @@ pub fn run(command: AwsCommand) -> Result<Outcome, String> {
             Ok(Outcome::Success)
         }),
     }
+}
+
+fn summary(state: &State) -> String {
+    format!(
+        "{} roles, {} SAML providers, {} Connect instances, {} access keys",
+        state.roles.len(),
+        state.providers.len(),
+        state.connect_instances.len(),
+        state.access_keys.len()
+    )
+}
+
+/// Writes `held` (owner-only: it holds secret keys) to a new `aws-before-import-<time>.json` in
+/// `data_dir`, never over an earlier one.
+fn save_before_import(data_dir: &Path, held: &State) -> Result<PathBuf, String> {
+    let stamp = crate::clock::now().to_string().replace(':', "-");
+    let text = held.to_json()? + "\n";
+    for n in 0..100 {
+        let name = if n == 0 {
+            format!("aws-before-import-{stamp}.json")
+        } else {
+            format!("aws-before-import-{stamp}-{n}.json")
+        };
+        let path = data_dir.join(name);
+        if !path.exists() {
+            crate::input::write_private(&path, &text)?;
+            return Ok(path);
+        }
+    }
+    Err(format!("{} holds too many aws-before-import files from this second", data_dir.display()))
 }
 
 fn parse_partition(name: &str) -> Result<Partition, String> {

@@ -588,3 +588,58 @@ fn real_clients_drive_iam_and_sts() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `idfed aws import` into a data directory that already holds a sandbox writes over it only
+/// when told, and keeps what it held (secret keys and all, owner-only).
+#[test]
+fn an_import_writes_over_a_sandbox_only_with_replace_and_keeps_what_it_held() {
+    let dir = std::env::temp_dir().join(format!("idfed-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = |alias: &str| {
+        let file = dir.join(format!("{alias}.json"));
+        let empty = r#""providers":{},"roles":{},"policies":{},"users":{},"access_keys":{},"connect_instances":{}"#;
+        std::fs::write(&file, format!(r#"{{"accounts":[{{"id":"111122223333","alias":"{alias}"}}],{empty}}}"#))
+            .unwrap();
+        file
+    };
+    let held_alias = || {
+        let out = idfed(&["aws", "export", "--data-dir", data.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        state["accounts"][0]["alias"].as_str().unwrap().to_owned()
+    };
+    let import = |file: &Path, extra: &[&str]| {
+        let mut args = vec!["aws", "import", file.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        idfed(&args)
+    };
+
+    let first = import(&export("first"), &[]);
+    assert!(first.status.success(), "an empty directory takes an import: {}", text(&first));
+    let refused = import(&export("second"), &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("already holds a sandbox (0 roles, 0 SAML providers"), "{}", text(&refused));
+    assert!(text(&refused).contains("--replace"), "{}", text(&refused));
+    assert_eq!(held_alias(), "first", "a refused import changes nothing");
+
+    let replaced = import(&dir.join("second.json"), &["--replace"]);
+    assert!(replaced.status.success(), "{}", text(&replaced));
+    assert_eq!(held_alias(), "second");
+    let backups: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("aws-before-import-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(text(&replaced).contains(backups[0].to_str().unwrap()), "the copy is named: {}", text(&replaced));
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&backups[0]).unwrap()).unwrap();
+    assert_eq!(saved["accounts"][0]["alias"], "first");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&backups[0]).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
