@@ -140,21 +140,9 @@ fn summary(state: &State) -> String {
 /// Writes `held` (owner-only: it holds secret keys) to a new `aws-before-import-<time>.json` in
 /// `data_dir`, never over an earlier one.
 fn save_before_import(data_dir: &Path, held: &State) -> Result<PathBuf, String> {
-    let stamp = crate::clock::now().to_string().replace(':', "-");
-    let text = held.to_json()? + "\n";
-    for n in 0..100 {
-        let name = if n == 0 {
-            format!("aws-before-import-{stamp}.json")
-        } else {
-            format!("aws-before-import-{stamp}-{n}.json")
-        };
-        let path = data_dir.join(name);
-        if !path.exists() {
-            crate::input::write_private(&path, &text)?;
-            return Ok(path);
-        }
-    }
-    Err(format!("{} holds too many aws-before-import files from this second", data_dir.display()))
+    let path = crate::input::unused_path(data_dir, "aws-before-import", "json")?;
+    crate::input::write_private(&path, &(held.to_json()? + "\n"))?;
+    Ok(path)
 }
 
 fn parse_partition(name: &str) -> Result<Partition, String> {

@@ -443,6 +443,12 @@ pub fn backup(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
 /// `idfed restore FILE`: replaces the IdP's store with a backup, after checking that it is one
 /// and that this data directory's key opens its secrets. Stop the IdP first.
 pub fn restore(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
+    if database_url().is_some() {
+        return Err("the IdP's store is the database of --database-url (IDFED_DATABASE_URL or the configuration \
+                    file), and `idfed restore` restores a SQLite backup into --data-dir: restore PostgreSQL with \
+                    pg_restore (see the README's operations section)"
+            .into());
+    }
     let target = store_path(&data_dir)?;
     let staged = data_dir.join("idp.sqlite.restoring");
     std::fs::copy(&file, &staged).map_err(|e| format!("reading {}: {e}", file.display()))?;
@@ -468,13 +474,37 @@ pub fn restore(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
             return Err(e);
         }
     };
+    let kept = match keep_before_restore(&data_dir, &target) {
+        Ok(kept) => kept,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(e);
+        }
+    };
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
         let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
     }
     std::fs::rename(&staged, &target).map_err(|e| format!("replacing {}: {e}", target.display()))?;
     println!("restored {} into {} ({users} users, {apps} apps)", file.display(), target.display());
+    if let Some(kept) = kept {
+        println!("the store it replaced is kept in {}", kept.display());
+    }
     Ok(Outcome::Success)
+}
+
+/// A consistent copy of the store about to be replaced (what its write-ahead log holds
+/// included), in a new `idp-before-restore-<time>.sqlite`; `None` when there is no store.
+fn keep_before_restore(data_dir: &Path, target: &Path) -> Result<Option<PathBuf>, String> {
+    if !target.exists() {
+        return Ok(None);
+    }
+    let kept = crate::input::unused_path(data_dir, "idp-before-restore", "sqlite")?;
+    runtime()?.block_on(async {
+        let store = DocumentStore::open_sqlite(target).await.map_err(|e| format!("{}: {e}", target.display()))?;
+        store.backup_to(&kept).await.map_err(|e| format!("keeping {} before the restore: {e}", target.display()))
+    })?;
+    Ok(Some(kept))
 }
 
 fn store_path(data_dir: &Path) -> Result<PathBuf, String> {

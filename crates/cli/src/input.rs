@@ -1,7 +1,7 @@
 //! Reading files and standard input.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The bytes of `path`, or of standard input when `path` is `-`.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
@@ -161,6 +161,19 @@ fn sync_directory(path: &Path) {
     if let Ok(dir) = std::fs::File::open(dir) {
         let _ = dir.sync_all();
     }
+}
+
+/// A path in `dir` no file has yet, `<stem>-<now>.<extension>` (or `…-<now>-<n>.<extension>`),
+/// for a copy kept before something is written over.
+pub fn unused_path(dir: &Path, stem: &str, extension: &str) -> Result<PathBuf, String> {
+    let stamp = crate::clock::now().to_string().replace(':', "-");
+    (0..100)
+        .map(|n| match n {
+            0 => dir.join(format!("{stem}-{stamp}.{extension}")),
+            n => dir.join(format!("{stem}-{stamp}-{n}.{extension}")),
+        })
+        .find(|path| !path.exists())
+        .ok_or_else(|| format!("{} holds too many {stem} files from this second", dir.display()))
 }
 
 #[cfg(test)]

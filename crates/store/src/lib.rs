@@ -358,6 +358,9 @@ impl DocumentStore {
     pub async fn backup_to(&self, target: &Path) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
+                // The copy holds what the store holds: owner-only, as the store is. VACUUM INTO
+                // writes into an empty file it finds.
+                create_owner_only(target)?;
                 sqlx::query("VACUUM INTO ?1").bind(target.to_string_lossy().into_owned()).execute(pool).await?;
                 Ok(())
             }

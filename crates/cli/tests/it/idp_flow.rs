@@ -560,9 +560,27 @@ fn backup_and_restore_round_trip() {
     std::fs::write(&tenant, "users:\n  - { login: bob, email: bob@example.com }\n").unwrap();
     assert!(idfed(&["apply", "-f", tenant.to_str().unwrap()], &data).status.success());
     assert_ne!(String::from_utf8_lossy(&idfed(&["export"], &data).stdout), before);
+    let replaced = String::from_utf8_lossy(&idfed(&["export"], &data).stdout).into_owned();
     let out = idfed(&["restore", backup.to_str().unwrap()], &data);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&idfed(&["export"], &data).stdout), before, "the tenant is as it was");
+    // The store it replaced is kept, whole and owner-only, and opens as an IdP of its own.
+    let kept = text(&out).lines().find_map(|l| l.strip_prefix("the store it replaced is kept in ")).unwrap().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600, "so is a backup");
+    }
+    let look = dir.join("look");
+    std::fs::create_dir_all(&look).unwrap();
+    std::fs::copy(&kept, look.join("idp.sqlite")).unwrap();
+    std::fs::copy(data.join("secret.key"), look.join("secret.key")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&idfed(&["export"], &look).stdout), replaced);
+    let with_database =
+        idfed_on(&["restore", backup.to_str().unwrap()], &data, Some("postgres://idfed@127.0.0.1:1/idfed"));
+    assert_eq!(with_database.status.code(), Some(2), "{}", text(&with_database));
+    assert!(text(&with_database).contains("pg_restore"), "{}", text(&with_database));
     let (_serving, url2) = start_idp(&data, None);
     let authn = Command::new("python3")
         .args(["-c", &format!(
