@@ -14,7 +14,7 @@ use crate::apps::{
     AcsEndpoint, App, AppKind, AttributeFormat, AttributeStatement, AwsApp, ConnectRelay, EncryptionAlgorithm,
     EnvironmentType, NameIdSource, SamlApp, Signing,
 };
-use crate::error::IdpError;
+use crate::error::{ErrorKind, IdpError};
 use crate::expr::Expression;
 use crate::group_mapping::GroupMapping;
 use crate::service::Idp;
@@ -250,6 +250,8 @@ struct SignOnPage {
     algorithm: String,
     aws: Option<AwsFields>,
     saml: Option<SamlFields>,
+    /// [`sign_on_revision`] of the app the form was loaded from.
+    revision: String,
 }
 
 struct AwsFields {
@@ -308,7 +310,22 @@ fn algorithm_name(algorithm: EncryptionAlgorithm) -> &'static str {
     }
 }
 
-fn sign_on_page(idp: &Idp, admin: &Admin, app: &App, outcome: Outcome) -> Response {
+/// A digest of what the Sign On tab edits, as stored: the page carries it, and a save from a
+/// page older than the app's last change to those settings is refused rather than putting the
+/// page's values back. The label (General tab) and the API integration (Provisioning tab) are
+/// left out, so saving those meanwhile does not stop this tab.
+fn sign_on_revision(app: &App) -> String {
+    let mut settings = app.clone();
+    settings.label.clear();
+    if let AppKind::Aws(aws) = &mut settings.kind {
+        aws.api_integration = None;
+    }
+    crate::hex::sha256(serde_json::to_string(&settings).unwrap_or_default().as_bytes())
+}
+
+/// The Sign On tab showing `app`, its form carrying `revision` (the stored app's, when the page
+/// shows what was typed).
+fn sign_on_page(idp: &Idp, admin: &Admin, app: &App, revision: String, outcome: Outcome) -> Response {
     let mut statements: Vec<StatementRow> = app
         .attribute_statements
         .iter()
@@ -366,6 +383,7 @@ fn sign_on_page(idp: &Idp, admin: &Admin, app: &App, outcome: Outcome) -> Respon
         algorithm: app.signing.algorithm.clone(),
         aws,
         saml,
+        revision,
         app: head(app, "sign-on"),
     };
     page(admin, idp, status, &template)
@@ -382,7 +400,7 @@ pub(super) async fn sign_on(
         Err(r) => return r,
     };
     match idp.with_tenant(|t| t.app(&name).cloned()) {
-        Some(app) => sign_on_page(&idp, &admin, &app, Outcome::from_query(&q)),
+        Some(app) => sign_on_page(&idp, &admin, &app, sign_on_revision(&app), Outcome::from_query(&q)),
         None => missing_app(),
     }
 }
@@ -490,12 +508,18 @@ pub(super) async fn save_sign_on(
         Err(r) => return r,
     };
     let Some(stored) = idp.with_tenant(|t| t.app(&name).cloned()) else { return missing_app() };
+    let loaded_revision = form.get("revision").to_owned();
     let edited = match sign_on_from(&form, stored.clone()) {
         Ok(app) => app,
-        Err(e) => return sign_on_page(&idp, &admin, &stored, Outcome::Error(e.message)),
+        Err(e) => return sign_on_page(&idp, &admin, &stored, loaded_revision, Outcome::Error(e.message)),
     };
     let result = change(&idp, &admin, "app.update", &name, &name, |t| {
         let current = t.app(&name).cloned().ok_or_else(|| IdpError::not_found(format!("there is no app {name:?}")))?;
+        if loaded_revision != sign_on_revision(&current) {
+            return Err(IdpError::conflict(
+                "this app's sign-on settings were changed since the page was loaded (elsewhere, or in another tab); the page now shows them as they are: make the change again",
+            ));
+        }
         // Only this tab's fields: an API integration saved meanwhile in another tab is kept.
         let mut app = sign_on_from(&form, current)?;
         app.name = name.clone();
@@ -504,8 +528,12 @@ pub(super) async fn save_sign_on(
     .await;
     match result {
         Ok(()) => done(&here, "saved"),
+        Err(e) if e.kind == ErrorKind::Conflict => match idp.with_tenant(|t| t.app(&name).cloned()) {
+            Some(current) => sign_on_page(&idp, &admin, &current, sign_on_revision(&current), shown(e)),
+            None => missing_app(),
+        },
         // The page shows what was typed, with the reason it was not saved.
-        Err(e) => sign_on_page(&idp, &admin, &edited, shown(e)),
+        Err(e) => sign_on_page(&idp, &admin, &edited, loaded_revision, shown(e)),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
+use idfed_idp::apps::{App, AppKind};
 use idfed_idp::service::Idp;
 
 use crate::common::*;
@@ -159,11 +160,13 @@ async fn a_bad_expression_is_refused_with_its_column_and_checked_live() {
     let page = admin.get("/admin/apps/connect-scv/sign-on").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("value=\"user.connect_username\""), "statements are shown for editing");
+    let revision = form_value(&page.body, "revision").unwrap();
     let saved = admin
         .post(
             "/admin/apps/connect-scv/sign-on",
             &[
                 ("csrf", &csrf),
+                ("revision", &revision),
                 ("environment", "regional"),
                 ("region", "us-west-2"),
                 ("identity_provider_arns", "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"),
@@ -212,11 +215,13 @@ async fn seed_002_setup_through_the_forms_issues_the_connect_relay_state() {
     assert_eq!(created.location.as_deref(), Some("/admin/apps/connect-admin/sign-on?done=created"));
     let sign_on = admin.get("/admin/apps/connect-admin/sign-on").await;
     assert!(sign_on.body.contains("http://127.0.0.1:8080/app/connect-admin/metadata"), "the metadata URL is shown");
+    let revision = form_value(&sign_on.body, "revision").unwrap();
     let saved = admin
         .post(
             "/admin/apps/connect-admin/sign-on",
             &[
                 ("csrf", &csrf),
+                ("revision", &revision),
                 ("environment", "commercial"),
                 ("identity_provider_arns", "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"),
                 ("session_duration", "3600"),
@@ -361,11 +366,13 @@ async fn a_saml_app_is_configured_and_an_api_secret_is_kept_sealed_when_left_emp
         )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let revision = form_value(&admin.get("/admin/apps/wiki/sign-on").await.body, "revision").unwrap();
     let saved = admin
         .post(
             "/admin/apps/wiki/sign-on",
             &[
                 ("csrf", &csrf),
+                ("revision", &revision),
                 ("entity_id", "https://wiki.example.com/saml"),
                 ("acs_urls", "https://wiki.example.com/saml/acs\nhttps://wiki.example.com/saml/acs2"),
                 ("name_id_format", "email"),
@@ -565,4 +572,72 @@ async fn a_stale_person_page_does_not_wipe_a_change_made_meanwhile() {
     let saved = admin.post(url, &[("csrf", &csrf), ("revision", &fresh), ("first_name", "Agent"), last, email]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert_eq!(idp.with_tenant(|t| t.user("agent.one@example.com").unwrap().last_name.clone()), "Renamed");
+}
+
+/// Review finding: the Sign On tab saved after someone else changed those settings (another
+/// administrator, `idfed apply`, the API) put the page's values back. The save is refused with
+/// the settings as they are shown instead; a change on another tab (the label) does not stop it.
+#[tokio::test]
+async fn a_stale_sign_on_page_does_not_undo_a_change_made_meanwhile() {
+    let idp = idp().await;
+    let mut admin = admin_browser(&idp).await;
+    let csrf = admin.csrf();
+    let url = "/admin/apps/connect-scv/sign-on";
+    let app = |idp: &Idp| idp.with_tenant(|t| t.app("connect-scv").cloned()).unwrap();
+    let session_duration = |idp: &Idp| match app(idp).kind {
+        AppKind::Aws(aws) => aws.session_duration,
+        AppKind::Saml(_) => panic!("an AWS app"),
+    };
+    let change_app = |edit: fn(&mut App)| {
+        let idp = idp.clone();
+        async move {
+            idp.change_tenant(|t| {
+                let mut app = t.app("connect-scv").cloned().unwrap();
+                edit(&mut app);
+                t.put_app(app)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let form = |revision: &str, seconds: &str, relay: &str| -> Vec<(&'static str, String)> {
+        [
+            ("csrf", csrf.as_str()),
+            ("revision", revision),
+            ("environment", "commercial"),
+            ("identity_provider_arns", "arn:aws:iam::111122223333:saml-provider/Okta_Connect_Admin"),
+            ("session_duration", seconds),
+            ("role_session_name", "user.login"),
+            ("default_relay_state", relay),
+            ("sign", "assertion"),
+            ("algorithm", "rsa-sha256"),
+        ]
+        .map(|(k, v)| (k, v.to_owned()))
+        .to_vec()
+    };
+
+    // Another tab's change (the label, on General) does not stop the save.
+    let stale = form_value(&admin.get(url).await.body, "revision").unwrap();
+    change_app(|app| app.label = "Renamed on the General tab".into()).await;
+    let fields = form(&stale, "7200", "");
+    let saved = admin.post(url, &fields.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(session_duration(&idp), 7200);
+
+    // A change to the sign-on settings meanwhile refuses the older page.
+    let stale = form_value(&admin.get(url).await.body, "revision").unwrap();
+    change_app(|app| app.default_relay_state = Some("https://meanwhile.example/connect".into())).await;
+    let fields = form(&stale, "3600", "");
+    let refused = admin.post(url, &fields.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("changed since the page was loaded"), "{}", refused.body);
+    assert!(refused.body.contains("https://meanwhile.example/connect"), "the page shows the settings as they are");
+    assert_eq!(app(&idp).default_relay_state.as_deref(), Some("https://meanwhile.example/connect"), "kept");
+    assert_eq!(session_duration(&idp), 7200, "nothing of the stale form was saved");
+
+    let fresh = form_value(&refused.body, "revision").unwrap();
+    let fields = form(&fresh, "3600", "https://meanwhile.example/connect");
+    let saved = admin.post(url, &fields.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(session_duration(&idp), 3600);
 }
