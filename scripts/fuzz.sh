@@ -14,7 +14,9 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   echo "== fuzzing $t for ${seconds}s"
-  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 2>&1 \
+  features=()
+  case "$t" in expression | query) features=(--features services) ;; esac
+  cargo fuzz run -O "${features[@]}" "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 2>&1 \
     | grep -E "^(#[0-9]+ +DONE|Done [0-9]+ runs|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" || true
   if ls artifacts/"$t"/crash-* >/dev/null 2>&1; then
     echo "CRASH in $t: $(ls artifacts/"$t"/crash-*)"; exit 1
