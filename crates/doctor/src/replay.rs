@@ -3,6 +3,8 @@
 
 use idfed_aws::state::{Role, SamlProvider, State};
 use idfed_aws::sts::assume_role_with_saml::{self as sts, AssumeRequest};
+use idfed_policy::document::{Effect, Statement, Version};
+use idfed_policy::eval::{Outcome, Request, action_matches, evaluate, principal_matches};
 use idfed_saml::random::SystemRandom;
 use serde_json::Value;
 
@@ -34,10 +36,6 @@ fn strings(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn allows(actions: &[String], action: &str) -> bool {
-    actions.iter().any(|a| a.eq_ignore_ascii_case(action) || a == "*" || a.eq_ignore_ascii_case("sts:*"))
-}
-
 pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings: &mut Vec<Finding>) {
     let encoded = idfed_saml::encoding::base64_encode(xml.as_bytes());
     let pairs: Vec<(String, String)> = if facts.pairs.is_empty() && facts.encrypted {
@@ -66,6 +64,9 @@ pub fn replay(facts: &Facts, xml: &str, inputs: &Inputs, state: &State, findings
                     "",
                 ));
                 connect(inputs, state, &assumed.session, findings);
+            }
+            Err(e) if e.message == sts::NOT_AUTHORIZED => {
+                push(findings, not_authorized(facts, &request, inputs, state));
             }
             Err(e) => explain(&e.message, facts, role_arn, provider_arn, state, findings),
         }
@@ -240,14 +241,15 @@ fn explain(
             ),
         );
     }
-    if message == sts::NOT_AUTHORIZED {
-        return push(findings, not_authorized(facts, role_arn, provider_arn, state));
-    }
     push(findings, Finding::note("refused", Severity::Error, "AWS refuses the response", message.to_owned(), ""));
 }
 
-/// AccessDenied has many causes; name the one that applies.
-fn not_authorized(facts: &Facts, role_arn: &str, provider_arn: &str, state: &State) -> Finding {
+/// AccessDenied has many causes; name the one that applies. The trust policy is taken apart
+/// with the request context AssumeRoleWithSAML evaluates it with, action by action in the order
+/// AWS asks: an explicit Deny, no statement for the provider (F12) or for the action (F11, F14,
+/// F15), or the first condition that does not hold (F13 for `SAML:aud`).
+fn not_authorized(facts: &Facts, request: &AssumeRequest, inputs: &Inputs, state: &State) -> Finding {
+    let (role_arn, provider_arn) = (request.role_arn, request.principal_arn);
     let Some(role) = state.roles.values().find(|r| r.arn == role_arn) else {
         let near = state.roles.values().find(|r| r.arn.eq_ignore_ascii_case(role_arn));
         let cause = match near {
@@ -260,14 +262,24 @@ fn not_authorized(facts: &Facts, role_arn: &str, provider_arn: &str, state: &Sta
             "Assign the role's exact ARN (re-import the roles through the API integration).",
         );
     };
-    let all = statements(role);
-    let for_provider: Vec<&Value> = all
+    let provider = state.providers.get(provider_arn);
+    let verified =
+        provider.and_then(|p| sts::verify_assertion(request, Some(p), inputs.sign_in_urls, None, inputs.now).ok());
+    let (Some(provider), Some(verified)) = (provider, verified) else {
+        return Finding::note("refused", Severity::Error, "AWS refuses the response", sts::NOT_AUTHORIZED, "");
+    };
+    let context = verified.trust_context(provider, inputs.now);
+    let policy = &role.trust_policy;
+    let ask =
+        |action| Request { action, resource: None, principal: Some(("Federated", provider_arn)), context: &context };
+    let for_provider: Vec<(usize, &Statement)> = policy
+        .statements
         .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .filter(|s| strings(s.pointer("/Principal/Federated")).iter().any(|p| p == provider_arn))
+        .enumerate()
+        .filter(|(_, s)| s.effect == Effect::Allow && principal_matches(s, &ask("sts:AssumeRoleWithSAML")))
         .collect();
     if for_provider.is_empty() {
-        let trusted: Vec<String> = all.iter().flat_map(|s| strings(s.pointer("/Principal/Federated"))).collect();
+        let trusted = policy.federated_principals();
         return Finding::failure(
             "F12",
             format!(
@@ -278,40 +290,81 @@ fn not_authorized(facts: &Facts, role_arn: &str, provider_arn: &str, state: &Sta
             format!("Add {provider_arn} to Principal.Federated in the trust policy of {}.", role.name),
         );
     }
-    let actions: Vec<String> = for_provider.iter().flat_map(|s| strings(s.get("Action"))).collect();
-    if !allows(&actions, "sts:AssumeRoleWithSAML") {
+    let Some(action) = verified.trust_actions().into_iter().find(|a| !evaluate(&[policy], &ask(a)).allowed()) else {
+        if !verified.offers(role_arn, provider_arn) {
+            return Finding::note("refused", Severity::Error, "AWS refuses the response", sts::NOT_AUTHORIZED, "");
+        }
         return Finding::failure(
-            "F11",
-            format!(
-                "The trust policy of {} allows {} for the provider, not sts:AssumeRoleWithSAML.",
-                role.name,
-                actions.join(", ")
-            ),
-            "Set \"Action\": \"sts:AssumeRoleWithSAML\" in that statement.",
+            "F17",
+            "The trust policy allows this login as the assertion reads, so the assertion itself is refused: most often its Subject has no NameID.",
+            "Check the NameID against the response.",
+        );
+    };
+    let decision = evaluate(&[policy], &ask(action));
+    if decision.outcome == Outcome::ExplicitDeny {
+        let which = decision.statement.map(|s| statement_label(policy, s.statement)).unwrap_or_default();
+        return Finding::note(
+            "trust-deny",
+            Severity::Error,
+            format!("The trust policy of {} denies {action}", role.name),
+            format!("{which} of the trust policy of {} denies {action} for this login.", role.name),
+            "Narrow or remove that Deny statement, or change what the IdP sends so that it does not apply.",
         );
     }
-    let auds: Vec<String> = for_provider
+    let with_action: Vec<&(usize, &Statement)> =
+        for_provider.iter().filter(|(_, s)| action_matches(s, action)).collect();
+    if with_action.is_empty() {
+        return missing_action(action, role, &for_provider, facts);
+    }
+    let variables = policy.version == Version::V2012;
+    let failed = with_action
         .iter()
-        .flat_map(|s| {
-            s.get("Condition").and_then(Value::as_object).into_iter().flat_map(|ops| {
-                ops.values().filter_map(Value::as_object).flat_map(|keys| {
-                    keys.iter().filter(|(k, _)| k.eq_ignore_ascii_case("SAML:aud")).flat_map(|(_, v)| strings(Some(v)))
-                })
-            })
-        })
-        .collect();
-    if let Some(recipient) = &facts.recipient
-        && !auds.is_empty()
-        && !auds.contains(recipient)
-    {
+        .find_map(|(index, s)| s.conditions.iter().find(|c| !c.holds(&context, variables)).map(|c| (*index, c)));
+    let Some((index, condition)) = failed else {
+        return Finding::note("refused", Severity::Error, "AWS refuses the response", sts::NOT_AUTHORIZED, "");
+    };
+    let actual: Vec<String> =
+        context.get(&condition.key).unwrap_or_default().iter().map(idfed_policy::Value::as_text).collect();
+    if condition.key.eq_ignore_ascii_case("SAML:aud") {
+        let recipient = facts.recipient.clone().unwrap_or_default();
         return Finding::failure(
             "F13",
-            format!("The trust policy requires SAML:aud {auds:?}; the response was made for {recipient:?}."),
+            format!(
+                "The trust policy requires SAML:aud {:?}; the response was made for {recipient:?}.",
+                condition.values
+            ),
             format!("Put {recipient} in the SAML:aud condition (or post to the endpoint it names)."),
         );
     }
-    if !facts.principal_tags.is_empty() && !allows(&actions, "sts:TagSession") {
-        return Finding::failure(
+    let has = if actual.is_empty() { "does not have it".to_owned() } else { format!("has {actual:?}") };
+    Finding::note(
+        "trust-condition",
+        Severity::Error,
+        format!("A condition of the trust policy of {} does not hold", role.name),
+        format!(
+            "{} allows {action} only when {} {} {:?}; this login {has}.",
+            statement_label(policy, index),
+            condition.operator.name(),
+            condition.key,
+            condition.values
+        ),
+        format!("Send what the condition expects from the IdP, or change the condition of {}.", role.name),
+    )
+}
+
+/// "Statement \"Sid\"" or "Statement 2" (counted from 1), to name it in a finding.
+fn statement_label(policy: &idfed_policy::Policy, index: usize) -> String {
+    match policy.statements.get(index).and_then(|s| s.sid.as_deref()) {
+        Some(sid) => format!("Statement {sid:?}"),
+        None => format!("Statement {}", index + 1),
+    }
+}
+
+/// No statement for the provider allows `action`: F11, F14 or F15.
+fn missing_action(action: &str, role: &Role, for_provider: &[(usize, &Statement)], facts: &Facts) -> Finding {
+    let actions: Vec<String> = for_provider.iter().flat_map(|(_, s)| s.actions.1.iter().cloned()).collect();
+    match action {
+        "sts:TagSession" => Finding::failure(
             "F14",
             format!(
                 "The response sends session tags ({}) and the trust policy of {} does not allow sts:TagSession.",
@@ -319,23 +372,25 @@ fn not_authorized(facts: &Facts, role_arn: &str, provider_arn: &str, state: &Sta
                 role.name
             ),
             "Add sts:TagSession to the statement's actions, or stop sending PrincipalTag attributes.",
-        );
-    }
-    if facts.source_identity.is_some() && !allows(&actions, "sts:SetSourceIdentity") {
-        return Finding::failure(
+        ),
+        "sts:SetSourceIdentity" => Finding::failure(
             "F15",
             format!(
                 "The response sends SourceIdentity and the trust policy of {} does not allow sts:SetSourceIdentity.",
                 role.name
             ),
             "Add sts:SetSourceIdentity to the statement's actions, or stop sending SourceIdentity.",
-        );
+        ),
+        _ => Finding::failure(
+            "F11",
+            format!(
+                "The trust policy of {} allows {} for the provider, not sts:AssumeRoleWithSAML.",
+                role.name,
+                actions.join(", ")
+            ),
+            "Set \"Action\": \"sts:AssumeRoleWithSAML\" in that statement.",
+        ),
     }
-    Finding::failure(
-        "F17",
-        "The trust allows this provider, so the assertion itself is refused: most often its Subject has no NameID, or another condition of the trust policy does not hold.",
-        "Check the NameID and every Condition of the trust policy against the response.",
-    )
 }
 
 /// When the RelayState leads into Amazon Connect, the federation check Connect makes next.

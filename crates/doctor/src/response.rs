@@ -12,7 +12,6 @@ pub struct Facts {
     pub issuer: Option<String>,
     /// (role ARN, provider ARN) of every well-formed Role value.
     pub pairs: Vec<(String, String)>,
-    pub source_identity: Option<String>,
     pub principal_tags: Vec<String>,
     pub recipient: Option<String>,
     pub encrypted: bool,
@@ -71,14 +70,7 @@ pub fn read(text: &str, now: Instant, sign_in_urls: &[String], findings: &mut Ve
                 "",
             ));
             let issuer = root.children().find(|n| xml::is(*n, ns::SAML, "Issuer")).map(xml::trimmed_text);
-            return Some(Facts {
-                issuer,
-                pairs: Vec::new(),
-                source_identity: None,
-                principal_tags: Vec::new(),
-                recipient: None,
-                encrypted,
-            });
+            return Some(Facts { issuer, pairs: Vec::new(), principal_tags: Vec::new(), recipient: None, encrypted });
         }
         findings.push(Finding::note(
             "no-assertion",
@@ -205,5 +197,5 @@ pub fn read(text: &str, now: Instant, sign_in_urls: &[String], findings: &mut Ve
         .iter()
         .filter_map(|a| a.name.strip_prefix(ATTR_PRINCIPAL_TAG_PREFIX).map(str::to_owned))
         .collect();
-    Some(Facts { issuer: assertion.issuer, pairs, source_identity, principal_tags, recipient, encrypted })
+    Some(Facts { issuer: assertion.issuer, pairs, principal_tags, recipient, encrypted })
 }

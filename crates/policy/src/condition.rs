@@ -114,6 +114,17 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// As written in a policy: `[ForAllValues:|ForAnyValue:]Name[IfExists]`.
+    pub fn name(self) -> String {
+        let set = match self.set {
+            SetQualifier::None => "",
+            SetQualifier::ForAllValues => "ForAllValues:",
+            SetQualifier::ForAnyValue => "ForAnyValue:",
+        };
+        let base = BASES.iter().find(|(_, b)| *b == self.base).map_or("?", |(n, _)| *n);
+        format!("{set}{base}{}", if self.if_exists { "IfExists" } else { "" })
+    }
+
     /// `[ForAllValues:|ForAnyValue:]Name[IfExists]`; operator names are case-sensitive.
     pub fn parse(text: &str) -> Option<Operator> {
         let (set, rest) = if let Some(r) = text.strip_prefix("ForAllValues:") {

@@ -77,7 +77,8 @@ pub fn applies(statement: &Statement, version: Version, request: &Request) -> bo
         && statement.conditions.iter().all(|c| c.holds(request.context, variables))
 }
 
-fn principal_matches(statement: &Statement, request: &Request) -> bool {
+/// Whether the statement's Principal (or NotPrincipal) names the request's caller.
+pub fn principal_matches(statement: &Statement, request: &Request) -> bool {
     let Some((negated, principals)) = &statement.principal else { return true };
     let named = match (principals, request.principal) {
         (Principals::Any, _) => true,
@@ -99,7 +100,8 @@ fn aws_account_matches(kind: &str, value: &str, id: &str) -> bool {
         && id.split(':').nth(4) == Some(value)
 }
 
-fn action_matches(statement: &Statement, action: &str) -> bool {
+/// Whether the statement's Action (or NotAction) covers `action`.
+pub fn action_matches(statement: &Statement, action: &str) -> bool {
     let (negated, actions) = &statement.actions;
     actions.iter().any(|a| glob(a, action, true)) != *negated
 }

@@ -135,6 +135,34 @@ pub struct Verified {
     tags: BTreeMap<String, String>,
 }
 
+impl Verified {
+    /// What the trust policy's conditions see when this assertion is posted for `provider`
+    /// (`saml:aud`, `saml:sub`, …), as the second half evaluates them: for explaining a refusal.
+    pub fn trust_context(&self, provider: &SamlProvider, now: Instant) -> Context {
+        let issuer = self.accepted.issuer().unwrap_or_default();
+        let name_qualifier = name_qualifier(issuer, &provider.account, &provider.name);
+        saml_context(&self.accepted, provider, &self.recipient, &name_qualifier, now)
+    }
+
+    /// The trust actions AssumeRoleWithSAML asks for, in the order it asks: TagSession when the
+    /// assertion carries session tags, SetSourceIdentity when it carries a SourceIdentity.
+    pub fn trust_actions(&self) -> Vec<&'static str> {
+        let mut actions = vec!["sts:AssumeRoleWithSAML"];
+        if !self.tags.is_empty() {
+            actions.push("sts:TagSession");
+        }
+        if self.source_identity.is_some() {
+            actions.push("sts:SetSourceIdentity");
+        }
+        actions
+    }
+
+    /// Whether the assertion's Role attribute offers this pair.
+    pub fn offers(&self, role_arn: &str, provider_arn: &str) -> bool {
+        role_pair_offered(&self.accepted, role_arn, provider_arn)
+    }
+}
+
 /// The first half of AssumeRoleWithSAML: decoding, the provider's Issuer, the signature and the
 /// assertion's own conditions. It needs only the provider, so a server runs it without holding
 /// the sandbox's state (the expensive part: parsing and an RSA verify). `posted_to` is the
@@ -190,6 +218,7 @@ pub fn assume_verified(
     now: Instant,
     rng: &dyn Random,
 ) -> Result<Assumed, AwsError> {
+    let trust_actions = verified.trust_actions();
     let Verified { accepted, issued, recipient, session_name, source_identity, tags } = verified;
     let provider = state.providers.get(request.principal_arn).ok_or_else(|| invalid_token(PROVIDER_MISSING))?;
     if !role_pair_offered(&accepted, request.role_arn, request.principal_arn) {
@@ -199,12 +228,8 @@ pub fn assume_verified(
     let issuer = accepted.issuer().unwrap_or_default().to_owned();
     let name_qualifier = name_qualifier(&issuer, &provider.account, &provider.name);
     let context = saml_context(&accepted, provider, &recipient, &name_qualifier, now);
-    trust_allows(role, request.principal_arn, &context, "sts:AssumeRoleWithSAML")?;
-    if !tags.is_empty() {
-        trust_allows(role, request.principal_arn, &context, "sts:TagSession")?;
-    }
-    if source_identity.is_some() {
-        trust_allows(role, request.principal_arn, &context, "sts:SetSourceIdentity")?;
+    for action in trust_actions {
+        trust_allows(role, request.principal_arn, &context, action)?;
     }
     if let Some(d) = request.duration_seconds
         && d > role.max_session_duration

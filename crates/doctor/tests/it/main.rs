@@ -292,6 +292,34 @@ fn f15_source_identity_without_set_source_identity() {
     expect(&judge(&world(), &signed(&r, key(0)), now()), "F15", "sts:SetSourceIdentity");
 }
 
+/// A trust refusal other than F11–F15 is traced to the statement that decides it: an explicit
+/// Deny, or the condition that does not hold with what this login has; a wildcard action is no
+/// refusal at all.
+#[test]
+fn a_trust_policys_deny_and_its_conditions_are_named() {
+    let allow = format!(
+        r#"{{"Sid":"Federate","Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRole*","Condition":{{"StringEquals":{{"SAML:aud":"{SIGNIN}"}}}}}}"#
+    );
+    let working = with_trust(&format!(r#"{{"Version":"2012-10-17","Statement":[{allow}]}}"#));
+    let findings = judge(&working, &signed(&response(), key(0)), now());
+    assert!(findings.iter().all(|f| f.severity != Severity::Error), "sts:AssumeRole* allows it: {findings:#?}");
+
+    let deny = r#"{"Sid":"NoAda","Effect":"Deny","Principal":"*","Action":"sts:*","Condition":{"StringEquals":{"SAML:sub":"u1"}}}"#;
+    let denied = with_trust(&format!(r#"{{"Version":"2012-10-17","Statement":[{allow},{deny}]}}"#));
+    let found = expect(&judge(&denied, &signed(&response(), key(0)), now()), "trust-deny", "Statement \"NoAda\"");
+    assert!(found.cause.contains("denies sts:AssumeRoleWithSAML"), "{found:?}");
+
+    let conditional = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithSAML","Condition":{{"StringEquals":{{"SAML:aud":"{SIGNIN}"}},"StringLike":{{"saml:sub":"admin-*"}}}}}}]}}"#
+    );
+    let found = expect(
+        &judge(&with_trust(&conditional), &signed(&response(), key(0)), now()),
+        "trust-condition",
+        r#"Statement 1 allows sts:AssumeRoleWithSAML only when StringLike saml:sub ["admin-*"]; this login has ["u1"]"#,
+    );
+    assert!(found.fix.contains("Okta_Role"), "{found:?}");
+}
+
 #[test]
 fn f16_role_differs_in_case() {
     let mut r = response();
