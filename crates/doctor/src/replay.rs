@@ -6,7 +6,6 @@ use idfed_aws::sts::assume_role_with_saml::{self as sts, AssumeRequest};
 use idfed_policy::document::{Effect, Statement, Version};
 use idfed_policy::eval::{Outcome, Request, action_matches, evaluate, principal_matches};
 use idfed_saml::random::SystemRandom;
-use serde_json::Value;
 
 use crate::Inputs;
 use crate::findings::{Finding, Severity};
@@ -15,24 +14,6 @@ use crate::response::Facts;
 fn push(findings: &mut Vec<Finding>, finding: Finding) {
     if !findings.iter().any(|f| f.id == finding.id) {
         findings.push(finding);
-    }
-}
-
-/// The trust policy's statements as JSON (one statement or a list).
-fn statements(role: &Role) -> Vec<Value> {
-    let policy: Value = serde_json::from_str(&role.trust_policy_text).unwrap_or_default();
-    match policy.get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    }
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -430,7 +411,7 @@ fn connect(inputs: &Inputs, state: &State, session: &idfed_aws::state::Session, 
 /// Configuration checks that need no response.
 pub fn lint(state: &State, findings: &mut Vec<Finding>) {
     for role in state.roles.values() {
-        for provider in statements(role).iter().flat_map(|s| strings(s.pointer("/Principal/Federated"))) {
+        for provider in role.trust_policy.federated_principals() {
             if provider.contains(":saml-provider/") && !state.providers.values().any(|p| p.arn == provider) {
                 findings.push(Finding::note(
                     "lint-trusted-provider",

@@ -443,7 +443,12 @@ fn lint_a_role_trusts_a_provider_that_does_not_exist() {
     let mut w = world();
     let text = trust("\"sts:AssumeRoleWithSAML\"", PROVIDER, SIGNIN)
         .replace(PROVIDER, "arn:aws:iam::111122223333:saml-provider/Gone");
-    w.state.roles.values_mut().for_each(|r| r.trust_policy_text = text.clone());
+    // As AWS keeps it: the provider was deleted after the trust policy named it.
+    let policy = idfed_policy::Policy::parse(&text, idfed_policy::Kind::Trust).unwrap();
+    w.state.roles.values_mut().for_each(|r| {
+        r.trust_policy_text = text.clone();
+        r.trust_policy = policy.clone();
+    });
     let findings = diagnose(&Inputs {
         response: None,
         relay_state: None,
