@@ -222,7 +222,12 @@ fn explain(
             ),
         );
     }
-    push(findings, Finding::note("refused", Severity::Error, "AWS refuses the response", message.to_owned(), ""));
+    push(findings, refused(message));
+}
+
+/// AWS's refusal as it is, when no cause here explains it.
+fn refused(message: &str) -> Finding {
+    Finding::note("refused", Severity::Error, "AWS refuses the response", message, "")
 }
 
 /// AccessDenied has many causes; name the one that applies. The trust policy is taken apart
@@ -247,7 +252,7 @@ fn not_authorized(facts: &Facts, request: &AssumeRequest, inputs: &Inputs, state
     let verified =
         provider.and_then(|p| sts::verify_assertion(request, Some(p), inputs.sign_in_urls, None, inputs.now).ok());
     let (Some(provider), Some(verified)) = (provider, verified) else {
-        return Finding::note("refused", Severity::Error, "AWS refuses the response", sts::NOT_AUTHORIZED, "");
+        return refused(sts::NOT_AUTHORIZED);
     };
     let context = verified.trust_context(provider, inputs.now);
     let policy = &role.trust_policy;
@@ -273,7 +278,7 @@ fn not_authorized(facts: &Facts, request: &AssumeRequest, inputs: &Inputs, state
     }
     let Some(action) = verified.trust_actions().into_iter().find(|a| !evaluate(&[policy], &ask(a)).allowed()) else {
         if !verified.offers(role_arn, provider_arn) {
-            return Finding::note("refused", Severity::Error, "AWS refuses the response", sts::NOT_AUTHORIZED, "");
+            return refused(sts::NOT_AUTHORIZED);
         }
         return Finding::failure(
             "F17",
@@ -302,7 +307,7 @@ fn not_authorized(facts: &Facts, request: &AssumeRequest, inputs: &Inputs, state
         .iter()
         .find_map(|(index, s)| s.conditions.iter().find(|c| !c.holds(&context, variables)).map(|c| (*index, c)));
     let Some((index, condition)) = failed else {
-        return Finding::note("refused", Severity::Error, "AWS refuses the response", sts::NOT_AUTHORIZED, "");
+        return refused(sts::NOT_AUTHORIZED);
     };
     let actual: Vec<String> =
         context.get(&condition.key).unwrap_or_default().iter().map(idfed_policy::Value::as_text).collect();
