@@ -83,19 +83,19 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         ),
         None => None,
     };
-    let mut live_notes = Vec::new();
-    let state = match (&options.aws_export, &options.aws_data_dir) {
-        (Some(file), _) => {
-            Some(State::from_json(&crate::input::read_text(file)?).map_err(|e| format!("{}: {e}", file.display()))?)
-        }
-        (None, Some(dir)) => Some(load_sandbox(dir)?),
+    let relay = options.relay_state.clone().or_else(|| captured.as_ref().and_then(|c| c.relay_state.clone()));
+    // Read live, the AWS side comes with notes on what could not be read.
+    let (state, live_notes) = match (&options.aws_export, &options.aws_data_dir) {
+        (Some(file), _) => (
+            Some(State::from_json(&crate::input::read_text(file)?).map_err(|e| format!("{}: {e}", file.display()))?),
+            Vec::new(),
+        ),
+        (None, Some(dir)) => (Some(load_sandbox(dir)?), Vec::new()),
         (None, None) if options.aws_live || options.aws_endpoint.is_some() => {
-            let relay = options.relay_state.as_deref().or(captured.as_ref().and_then(|c| c.relay_state.as_deref()));
-            let reading = read_live(&options, relay)?;
-            live_notes = reading.notes;
-            Some(reading.state)
+            let reading = read_live(&options, relay.as_deref())?;
+            (Some(reading.state), reading.notes)
         }
-        (None, None) => None,
+        (None, None) => (None, Vec::new()),
     };
     let metadata = options.metadata.as_ref().map(|p| crate::input::read_text(p)).transpose()?;
     if captured.is_none() && state.is_none() && metadata.is_none() {
@@ -106,7 +106,6 @@ pub fn run(options: Options) -> Result<Outcome, String> {
     if (options.idp_data_dir.is_some() || options.idp_export.is_some()) && state.is_none() {
         return Err("the preflight (--idp-data-dir) needs the AWS side too (--aws-export or --aws-data-dir)".into());
     }
-    let relay = options.relay_state.clone().or_else(|| captured.as_ref().and_then(|c| c.relay_state.clone()));
     let now = crate::clock::now_or(options.now.as_deref())?;
     let mut findings = diagnose(&Inputs {
         response: captured.as_ref().map(|c| c.xml.as_str()),
@@ -119,10 +118,8 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         private_keys_known: options.aws_export.is_some() || options.aws_data_dir.is_some(),
     });
     findings.extend(live_notes);
-    findings.sort_by_key(|f| f.severity);
     if let (Some(dir), Some(state)) = (&options.idp_data_dir, &state) {
         findings.extend(preflight_of(dir, options.idp_base_url.as_deref(), state, &options.sign_in_urls, now)?);
-        findings.sort_by_key(|f| f.severity);
     }
     if let (Some(file), Some(state)) = (&options.idp_export, &state) {
         let tenant = crate::idp_cmd::parse_tenant(&crate::input::read_text(file)?, file)?;
@@ -130,8 +127,9 @@ pub fn run(options: Options) -> Result<Outcome, String> {
         findings.extend(
             idfed_doctor::preflight_export(&tenant, base, state, &options.sign_in_urls, now).map_err(|e| e.message)?,
         );
-        findings.sort_by_key(|f| f.severity);
     }
+    // Errors first; a stable sort keeps each part's own order within a severity.
+    findings.sort_by_key(|f| f.severity);
     let failed = findings.iter().any(|f| f.severity == Severity::Error);
     if options.json {
         println!("{}", serde_json::json!({ "ok": !failed, "findings": findings }));

@@ -467,15 +467,9 @@ pub fn restore(file: PathBuf, data_dir: PathBuf) -> Result<Outcome, String> {
         .map_err(|e| format!("{}: {}", file.display(), e.message))?;
         Ok(idp.with_tenant(|t| (t.users.len(), t.apps.len())))
     });
-    let (users, apps) = match checked {
-        Ok(counts) => counts,
-        Err(e) => {
-            let _ = std::fs::remove_file(&staged);
-            return Err(e);
-        }
-    };
-    let kept = match keep_before_restore(&data_dir, &target) {
-        Ok(kept) => kept,
+    let prepared = checked.and_then(|counts| Ok((counts, keep_before_restore(&data_dir, &target)?)));
+    let ((users, apps), kept) = match prepared {
+        Ok(prepared) => prepared,
         Err(e) => {
             let _ = std::fs::remove_file(&staged);
             return Err(e);

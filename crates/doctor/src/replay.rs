@@ -276,7 +276,11 @@ fn not_authorized(facts: &Facts, request: &AssumeRequest, inputs: &Inputs, state
             format!("Add {provider_arn} to Principal.Federated in the trust policy of {}.", role.name),
         );
     }
-    let Some(action) = verified.trust_actions().into_iter().find(|a| !evaluate(&[policy], &ask(a)).allowed()) else {
+    let refusal = verified.trust_actions().into_iter().find_map(|action| {
+        let decision = evaluate(&[policy], &ask(action));
+        (!decision.allowed()).then_some((action, decision))
+    });
+    let Some((action, decision)) = refusal else {
         if !verified.offers(role_arn, provider_arn) {
             return refused(sts::NOT_AUTHORIZED);
         }
@@ -286,7 +290,6 @@ fn not_authorized(facts: &Facts, request: &AssumeRequest, inputs: &Inputs, state
             "Check the NameID against the response.",
         );
     };
-    let decision = evaluate(&[policy], &ask(action));
     if decision.outcome == Outcome::ExplicitDeny {
         let which = decision.statement.map(|s| statement_label(policy, s.statement)).unwrap_or_default();
         return Finding::note(
