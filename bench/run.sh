@@ -68,7 +68,8 @@ fi
 python3 bench/report.py target/criterion/rsa2048 > BENCHMARKS.md.new
 mv BENCHMARKS.md.new BENCHMARKS.md
 for section in "peers:## Against other implementations" "load:## The IdP under load" \
-  "sts:## AssumeRoleWithSAML under load" "scale:## Scale: role resolution"; do
+  "sts:## AssumeRoleWithSAML under load" "scale:## Scale: role resolution" \
+  "machines:## The verification ratio on another machine"; do
   file=bench/results/${section%%:*}.md
   [ -f "$file" ] && python3 bench/merge_section.py BENCHMARKS.md "$file" "${section#*:}"
 done
